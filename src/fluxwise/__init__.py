@@ -1,0 +1,3 @@
+"""fluxwise — filtration process development workbench for biomanufacturing."""
+
+__version__ = "0.1.0"

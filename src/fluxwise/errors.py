@@ -1,0 +1,64 @@
+"""One exception family for everything a user can get wrong.
+
+Every message is written for a scientist: it names the file, the row or column, or the field, and
+says what was expected. The doors turn :class:`FluxwiseError` into exit code 2 (CLI) or an HTTP
+4xx (API) carrying the message; nothing else is shown to the user.
+"""
+
+from __future__ import annotations
+
+
+class FluxwiseError(Exception):
+    """Base class: an error the user can fix from its message alone."""
+
+
+class InputError(FluxwiseError):
+    """Bad input data: a file, a row, a column or a field that is not what was expected.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong and what was expected.
+    source : str, optional
+        File name (or other origin) the error refers to.
+    row : int, optional
+        1-based row number as a spreadsheet shows it (header = row 1).
+    column : str, optional
+        Column header as it appears in the file.
+    field : str, optional
+        Name of an option or a YAML/JSON field.
+    """
+
+    def __init__(self, message: str, *, source: str | None = None, row: int | None = None,
+                 column: str | None = None, field: str | None = None):
+        self.message = message
+        self.source = source
+        self.row = row
+        self.column = column
+        self.field = field
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        where = []
+        if self.source:
+            where.append(str(self.source))
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column '{self.column}'")
+        if self.field is not None:
+            where.append(f"field '{self.field}'")
+        prefix = ", ".join(where)
+        return f"{prefix}: {self.message}" if prefix else self.message
+
+
+class UnitError(InputError):
+    """A quantity with a unit that is unknown or of the wrong dimension."""
+
+
+class ModelError(FluxwiseError):
+    """A model name or parameter set that does not exist or cannot be used."""
+
+
+class DesignError(FluxwiseError):
+    """A design request that has no solution (e.g. the batch cannot be filtered in the time)."""

@@ -1,0 +1,1 @@
+"""Model fitting: fouling-model fits of trials, model selection, intervals."""

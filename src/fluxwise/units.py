@@ -1,0 +1,129 @@
+"""The one pint registry of fluxwise, and conversions to the canonical internal units.
+
+Canonical units (see DESIGN.md): time h, volume per area L/m², flux L/m²/h (LMH), pressure bar,
+area m², volume L, concentration g/L, density g/mL. The science layers below (``models``, ``fit``,
+``design``) see plain floats in these units; pint is used only here, in ``io`` and in the doors.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pint
+
+from .errors import UnitError
+
+ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+ureg.define("LMH = liter / meter ** 2 / hour")
+ureg.define("psig = psi")
+ureg.define("psid = psi")
+ureg.define("mbarg = millibar")
+ureg.define("barg = bar")
+Q_ = ureg.Quantity
+
+CANONICAL = {
+    "time": "hour",
+    "volume": "liter",
+    "mass": "gram",
+    "area": "meter ** 2",
+    "pressure": "bar",
+    "flux": "liter / meter ** 2 / hour",
+    "specific_volume": "liter / meter ** 2",
+    "flow": "liter / hour",
+    "concentration": "gram / liter",
+    "density": "gram / milliliter",
+    "length": "meter",
+    "temperature": "degC",
+    "surface_tension": "millinewton / meter",
+}
+
+_DIMENSIONS = {
+    "time": "[time]",
+    "volume": "[length] ** 3",
+    "mass": "[mass]",
+    "area": "[length] ** 2",
+    "pressure": "[mass] / [length] / [time] ** 2",
+    "flux": "[length] / [time]",
+    "specific_volume": "[length]",
+    "flow": "[length] ** 3 / [time]",
+    "concentration": "[mass] / [length] ** 3",
+    "density": "[mass] / [length] ** 3",
+    "length": "[length]",
+    "temperature": "[temperature]",
+    "surface_tension": "[mass] / [time] ** 2",
+}
+
+# Spellings found in rig and balance exports that pint does not read as meant.
+_ALIASES = {
+    "cm2": "cm**2", "m2": "m**2", "mm2": "mm**2", "ft2": "ft**2", "in2": "inch**2",
+    "cm²": "cm**2", "m²": "m**2", "mm²": "mm**2", "ft²": "ft**2",
+    "lmh": "LMH", "l/m2/h": "LMH", "l/m²/h": "LMH", "l/(m2·h)": "LMH", "l/m2h": "LMH",
+    "l/m2": "L/m**2", "l/m²": "L/m**2", "ml/cm2": "mL/cm**2",
+    "l": "L", "ml": "mL", "ul": "uL", "µl": "uL", "μl": "uL",
+    "sec": "s", "secs": "s", "mins": "min", "hr": "h", "hrs": "h",
+    "ml/min": "mL/min", "l/min": "L/min", "l/h": "L/h", "ml/h": "mL/h", "ml/s": "mL/s",
+    "g/ml": "g/mL", "kg/l": "kg/L", "g/l": "g/L", "mg/ml": "mg/mL", "cc": "mL",
+    "°c": "degC", "c": "degC", "degc": "degC",
+}
+
+
+def _normalise(text: str) -> str:
+    t = text.strip()
+    low = t.lower()
+    if low in _ALIASES:
+        return _ALIASES[low]
+    t = t.replace("²", "**2").replace("³", "**3").replace("·", "*").replace("µ", "u").replace("μ", "u")
+    t = re.sub(r"(?<=[A-Za-z])([23])\b", r"**\1", t)  # cm2 -> cm**2 inside compound units
+    return t
+
+
+def parse_unit(text: str, kind: str | None = None, *, source: str | None = None,
+               column: str | None = None, field: str | None = None) -> pint.Unit:
+    """Parse a unit string such as ``"min"``, ``"cm2"``, ``"psi"`` or ``"mL/min"``.
+
+    Raises :class:`UnitError` naming the unit, where it came from and, when ``kind`` is given,
+    the dimension that was expected.
+    """
+    norm = _normalise(text)
+    try:
+        unit = ureg.Unit(norm)
+    except Exception:
+        expected = f" (expected a {kind} unit such as {CANONICAL[kind]!r})" if kind else ""
+        raise UnitError(f"unknown unit '{text}'{expected}", source=source, column=column,
+                        field=field) from None
+    if kind is not None and unit.dimensionality != ureg.get_dimensionality(_DIMENSIONS[kind]):
+        raise UnitError(f"unit '{text}' is not a {kind} unit (expected e.g. {CANONICAL[kind]!r})",
+                        source=source, column=column, field=field)
+    return unit
+
+
+def parse_quantity(text: str | float | int, kind: str, *, default_unit: str | None = None,
+                   field: str | None = None, source: str | None = None) -> float:
+    """Parse ``"13.8 cm2"``, ``"2000 L"`` or ``"4 h"`` and return the magnitude in canonical units.
+
+    A bare number is accepted only when ``default_unit`` is given. Raises :class:`UnitError` with
+    the field name when the text is not a quantity of the expected kind.
+    """
+    if isinstance(text, int | float):
+        if default_unit is None:
+            raise UnitError(f"'{text}' has no unit (expected a {kind} such as '1 {CANONICAL[kind]}')",
+                            field=field, source=source)
+        return float(Q_(float(text), parse_unit(default_unit, kind)).to(CANONICAL[kind]).magnitude)
+    s = str(text).strip()
+    m = re.match(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$", s)
+    if not m:
+        raise UnitError(f"'{text}' is not a quantity (expected a number and a {kind} unit, "
+                        f"e.g. '1 {CANONICAL[kind]}')", field=field, source=source)
+    value, unit_text = float(m.group(1)), m.group(2)
+    if not unit_text:
+        if default_unit is None:
+            raise UnitError(f"'{text}' has no unit (expected a {kind} unit, e.g. "
+                            f"'{value:g} {CANONICAL[kind]}')", field=field, source=source)
+        unit_text = default_unit
+    unit = parse_unit(unit_text, kind, field=field, source=source)
+    return float(Q_(value, unit).to(CANONICAL[kind]).magnitude)
+
+
+def to_canonical(values, unit: pint.Unit, kind: str):
+    """Convert a number or array in ``unit`` to the canonical unit of ``kind``."""
+    return Q_(values, unit).to(CANONICAL[kind]).magnitude
