@@ -1,0 +1,360 @@
+"""Fit every fouling model to a trial, rank the models, report intervals and the classical Vmax.
+
+Least squares with bounded, positive parameters (scipy ``least_squares``, trust-region reflective)
+and starting values derived from the classical linearisations, so no user-supplied guesses:
+
+* t/V vs t — standard blocking, slope ks/2 and intercept 1/J0 (the Vmax plot; Badmington et al.
+  1995; Zydney & Ho 2002);
+* t/V vs V — cake filtration, slope kc/2;
+* J vs V — complete blocking, slope −kb (J = J0 − kb·V);
+* ln J vs V — intermediate blocking, slope −ki;
+* √J vs V — standard blocking, slope −√J0·ks/2.
+
+At constant flux the same laws are linear in P0/P (complete), ln(P/P0) (intermediate), √(P0/P)
+(standard, the "Pmax" plot) and P/P0 (cake) against V.
+
+Intervals: asymptotic 95 % intervals from the Jacobian at the optimum, cov = s²·(JᵀJ)⁻¹ with
+s² = SSE/(n − p) and Student's t quantile (Bates & Watts 1988, *Nonlinear Regression Analysis and
+Its Applications*, ch. 2). Model selection by AICc (Hurvich & Tsai 1989) and BIC (Schwarz 1978)
+for Gaussian errors, AICc = n·ln(SSE/n) + 2k + 2k(k + 1)/(n − k − 1); models within ΔAICc < 2 of
+the best cannot be told apart (Burnham & Anderson 2002, §2.6).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import optimize, stats
+
+from ..errors import InputError, ModelError
+from ..models.fouling import MODEL_NAMES, MODELS, get_model, resistance_ratio
+from ..trial import CONSTANT_PRESSURE, Trial
+
+__all__ = ["ModelFit", "TrialFit", "fit_trial", "fit_model", "starting_values", "vmax_analysis",
+           "pmax_analysis", "information_criteria"]
+
+INDISTINGUISHABLE_DAICC = 2.0
+
+
+@dataclass(frozen=True)
+class ModelFit:
+    """One model fitted to one trial. Parameter keys carry their units (``ks_m2_per_L``)."""
+
+    name: str
+    params: dict
+    ci95: dict
+    sse: float
+    r2: float
+    aicc: float
+    bic: float
+    n: int
+    fixed: tuple = ()
+    converged: bool = True
+    message: str = ""
+
+    @property
+    def k(self) -> int:
+        """Number of fitted parameters."""
+        return len(self.params) - len(self.fixed)
+
+    def fouling_constants(self) -> tuple:
+        """Fouling constants in model order (after J0), for the ``models.fouling`` functions."""
+        return tuple(self.params[p] for p in MODELS[self.name].params)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "params": dict(self.params),
+                "ci95": {k: list(v) for k, v in self.ci95.items()},
+                "sse": self.sse, "r2": self.r2, "aicc": self.aicc, "bic": self.bic,
+                "fixed": list(self.fixed), "converged": self.converged}
+
+
+@dataclass(frozen=True)
+class TrialFit:
+    """All models fitted to one trial, ranked by AICc."""
+
+    trial: Trial
+    fits: tuple  # ModelFit, best first
+    vmax: dict
+    indistinguishable: tuple = field(default=())
+
+    @property
+    def best(self) -> ModelFit:
+        return self.fits[0]
+
+    @property
+    def best_model(self) -> str:
+        return self.fits[0].name
+
+    def get(self, name: str) -> ModelFit:
+        for f in self.fits:
+            if f.name == name:
+                return f
+        raise ModelError(f"model '{name}' was not fitted (fitted: {', '.join(f.name for f in self.fits)})")
+
+    def to_dict(self) -> dict:
+        best = self.fits[0]
+        d_aicc = [f.aicc - best.aicc for f in self.fits]
+        models = []
+        for f, d in zip(self.fits, d_aicc, strict=True):
+            row = f.to_dict()
+            row["delta_aicc"] = d
+            models.append(row)
+        verdict = (f"'{best.name}' fits best" if len(self.indistinguishable) <= 1 else
+                   "cannot be told apart (ΔAICc < 2): " + ", ".join(self.indistinguishable))
+        return {"trial": self.trial.summary(), "best_model": best.name,
+                "indistinguishable": list(self.indistinguishable), "verdict": verdict,
+                "models": models, "vmax": dict(self.vmax)}
+
+
+def information_criteria(sse: float, n: int, k: int) -> tuple[float, float]:
+    """AICc and BIC of a least-squares fit with Gaussian errors (k fitted parameters)."""
+    sse = max(sse, np.finfo(float).tiny)
+    base = n * np.log(sse / n)
+    aicc = base + 2 * k + (2 * k * (k + 1) / (n - k - 1) if n - k - 1 > 0 else np.inf)
+    bic = base + k * np.log(n)
+    return float(aicc), float(bic)
+
+
+def _linfit(x, y):
+    """Least-squares line y = a + b·x on finite points; (a, b) or (nan, nan)."""
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.sum() < 2 or np.ptp(x[ok]) == 0:
+        return np.nan, np.nan
+    b, a = np.polyfit(x[ok], y[ok], 1)
+    return float(a), float(b)
+
+
+def vmax_analysis(trial: Trial) -> dict:
+    """Classical Vmax from the t/V vs t line (standard-blocking linearisation).
+
+    t/V = 1/J0 + t/Vmax (Badmington, Wilkins & Honig 1995, Pharm. Technol. 19:64), so the slope is
+    1/Vmax [m²/L] and the intercept 1/J0 [h·m²/L].
+    """
+    t, v = trial.t_h, trial.v_L_per_m2
+    ok = (t > 0) & (v > 0)
+    a, b = _linfit(t[ok], t[ok] / v[ok])
+    vmax = 1.0 / b if b > 0 else float("inf")
+    j0 = 1.0 / a if a > 0 else float("nan")
+    return {"method": "t/V vs t", "vmax_L_per_m2": float(vmax), "J0_LMH": float(j0),
+            "slope_m2_per_L": b, "intercept_h_m2_per_L": a}
+
+
+def pmax_analysis(trial: Trial, flux_LMH: float) -> dict:
+    """Constant-flux "Pmax" analysis: √(P0/P) = 1 − V/Vmax (standard blocking at constant flux).
+
+    Regresses 1/√P on V: intercept 1/√P0, slope −1/(√P0·Vmax) (Zydney & Ho 2002, Biotechnol.
+    Bioeng. 83:537). Returns Vmax [L/m²] and P0 [bar].
+    """
+    v, p = trial.v_L_per_m2, trial.pressure_bar
+    ok = p > 0
+    a, b = _linfit(v[ok], 1.0 / np.sqrt(p[ok]))
+    vmax = -a / b if b < 0 else float("inf")
+    p0 = 1.0 / a**2 if a > 0 else float("nan")
+    return {"method": "sqrt(P0/P) vs V", "vmax_L_per_m2": float(vmax), "J0_LMH": float(flux_LMH),
+            "P0_bar": float(p0)}
+
+
+def _positive(x, fallback):
+    return float(x) if np.isfinite(x) and x > 0 else float(fallback)
+
+
+def starting_values(trial: Trial, flux_LMH: float | None = None) -> dict:
+    """Starting values of J0 (or P0) and every fouling constant from the linearisations.
+
+    Returns a dict with keys ``J0_LMH`` (constant pressure) or ``P0_bar`` (constant flux) and
+    ``kb_per_h``, ``ki_m2_per_L``, ``ks_m2_per_L``, ``kc_h_m4_per_L2``.
+    """
+    t, v = trial.t_h, trial.v_L_per_m2
+    vend = max(float(v[-1]), 1e-9)
+    if trial.mode == CONSTANT_PRESSURE:
+        ok = (t > 0) & (v > 0)
+        a_tv, b_tv = _linfit(t[ok], t[ok] / v[ok])           # t/V = 1/J0 + (ks/2)·t
+        a_cv, b_cv = _linfit(v[ok], t[ok] / v[ok])           # t/V = 1/J0 + (kc/2)·V
+        jflux = trial.flux_LMH
+        good = jflux > 0
+        j0_guess = _positive(1.0 / a_tv if a_tv > 0 else np.nan, np.max(jflux[good]) if good.any() else 1.0)
+        a_c, b_c = _linfit(v[good], jflux[good])              # J = J0 − kb·V
+        a_i, b_i = _linfit(v[good], np.log(jflux[good]))     # ln J = ln J0 − ki·V
+        j0 = j0_guess
+        return {
+            "J0_LMH": j0,
+            "kb_per_h": _positive(-b_c, 1e-3 * j0 / vend),
+            "ki_m2_per_L": _positive(-b_i, 1e-3 / vend),
+            "ks_m2_per_L": _positive(2.0 * b_tv, 1e-3 / vend),
+            "kc_h_m4_per_L2": _positive(2.0 * b_cv, 1e-3 / (j0 * vend)),
+        }
+    p = trial.pressure_bar
+    J = float(flux_LMH)
+    p0 = _positive(p[0], np.min(p[p > 0]) if (p > 0).any() else 1.0)
+    ratio = p / p0
+    okr = ratio > 0
+    _, b_c = _linfit(v[okr], 1.0 / ratio[okr])               # P0/P = 1 − σ·V, σ = kb/J
+    _, b_i = _linfit(v[okr], np.log(ratio[okr]))             # ln(P/P0) = ki·V
+    _, b_s = _linfit(v[okr], 1.0 / np.sqrt(ratio[okr]))      # √(P0/P) = 1 − ks·V/2
+    _, b_k = _linfit(v, ratio)                               # P/P0 = 1 + kc·J·V
+    return {
+        "P0_bar": p0,
+        "kb_per_h": _positive(-b_c * J, 1e-3 * J / vend),
+        "ki_m2_per_L": _positive(b_i, 1e-3 / vend),
+        "ks_m2_per_L": _positive(-2.0 * b_s, 1e-3 / vend),
+        "kc_h_m4_per_L2": _positive(b_k / J, 1e-3 / (J * vend)),
+    }
+
+
+def _constant_flux(trial: Trial) -> float:
+    """The set flux of a constant-flux trial [L/m²/h]: total throughput over total time."""
+    t, v = trial.t_h, trial.v_L_per_m2
+    return float((v[-1] - v[0]) / (t[-1] - t[0]))
+
+
+def _predict_cp(name, t, J0, k):
+    return MODELS[name].volume(t, J0, *k)
+
+
+def _predict_cf(name, v, P0, J, k):
+    r = resistance_ratio(name, v, J, *k)
+    return P0 * r
+
+
+def fit_model(trial: Trial, name: str, *, j0: float | None = None, start: dict | None = None) -> ModelFit:
+    """Fit one fouling model to a trial.
+
+    Constant pressure: fits V(t) [L/m²] with parameters J0 (unless ``j0`` [L/m²/h] fixes it) and the
+    model's constants. Constant flux: fits P(V) = P0·r(V) [bar] with P0 and the constants; J0 is the
+    set flux of the trial (fixed).
+
+    Parameters
+    ----------
+    trial : Trial
+    name : str  Model name (see ``fluxwise.models.fouling.MODEL_NAMES``).
+    j0 : float, optional  Fixed initial flux [L/m²/h] (constant pressure only).
+    start : dict, optional  Starting values; by default from :func:`starting_values`.
+    """
+    model = get_model(name)
+    cp = trial.mode == CONSTANT_PRESSURE
+    jset = None if cp else _constant_flux(trial)
+    s = start or starting_values(trial, jset)
+    if cp:
+        x, y = trial.t_h, trial.v_L_per_m2
+        lead = "J0_LMH"
+        lead_start = j0 if j0 is not None else s["J0_LMH"]
+        fit_lead = j0 is None
+    else:
+        if trial.pressure_bar is None:
+            raise InputError("a constant-flux trial needs a pressure column", source=trial.source)
+        x, y = trial.v_L_per_m2, trial.pressure_bar
+        lead = "P0_bar"
+        lead_start = s["P0_bar"]
+        fit_lead = True
+    kstart = np.array([s[p] for p in model.params])
+    n = y.size
+    yscale = float(np.max(np.abs(y))) or 1.0
+    big = 1e3 * yscale
+
+    def predict(lead_value, k):
+        if cp:
+            return _predict_cp(name, x, lead_value, k)
+        return _predict_cf(name, x, lead_value, jset, k)
+
+    def residuals(theta):
+        lead_value = theta[0] if fit_lead else lead_start
+        k = theta[1:] if fit_lead else theta
+        pred = predict(lead_value, k)
+        return np.where(np.isfinite(pred), pred - y, big) / yscale
+
+    # Combined models: start from each parent's estimate with the other constant small, and from
+    # half of both; keep the best. Single laws: one start.
+    starts = [kstart]
+    if kstart.size == 2:
+        eps = 1e-3
+        starts = [kstart * [1.0, eps], kstart * [eps, 1.0], kstart * 0.5]
+    lb = np.zeros(kstart.size + (1 if fit_lead else 0))
+    if fit_lead:
+        lb[0] = 1e-12
+    tight = dict(bounds=(lb, np.inf), x_scale="jac", method="trf", xtol=1e-10, ftol=1e-12, gtol=1e-12)
+    best = None
+    for ks0 in starts:
+        theta0 = np.concatenate([[lead_start], ks0]) if fit_lead else np.asarray(ks0, dtype=float)
+        try:
+            # several starts: a short, loose run from each, then only the best is polished
+            if len(starts) > 1:
+                res = optimize.least_squares(residuals, theta0, **{**tight, "ftol": 1e-6, "xtol": 1e-6},
+                                             max_nfev=25)
+            else:
+                res = optimize.least_squares(residuals, theta0, **tight, max_nfev=400)
+        except ValueError:  # non-finite start: skip this start
+            continue
+        if best is None or res.cost < best.cost:
+            best = res
+    if best is not None and len(starts) > 1:
+        best = optimize.least_squares(residuals, best.x, **tight, max_nfev=400)
+    if best is None:
+        raise ModelError(f"model '{name}' could not be evaluated on {trial.source}")
+    theta = best.x
+    resid = best.fun * yscale
+    sse = float(resid @ resid)
+    sst = float(np.sum((y - y.mean()) ** 2))
+    r2 = 1.0 - sse / sst if sst > 0 else float("nan")
+    kfit = theta.size
+    dof = max(n - kfit, 1)
+    jac = best.jac * yscale
+    # Column-scale the Jacobian before inverting: J0 ~ 1e3 and kc ~ 1e-6 would otherwise make JᵀJ
+    # singular to working precision and zero out an interval.
+    norms = np.linalg.norm(jac, axis=0)
+    norms = np.where(norms > 0, norms, 1.0)
+    js = jac / norms
+    try:
+        cov = np.linalg.pinv(js.T @ js) / np.outer(norms, norms) * (sse / dof)
+        se = np.sqrt(np.clip(np.diag(cov), 0, None))
+    except np.linalg.LinAlgError:
+        se = np.full(kfit, np.inf)
+    tq = float(stats.t.ppf(0.975, dof))
+    names = ([lead] if fit_lead else []) + list(model.params)
+    params, ci = {}, {}
+    if not fit_lead:
+        params[lead] = float(lead_start)
+    for nm, val, e in zip(names, theta, se, strict=True):
+        params[nm] = float(val)
+        lo = max(float(val - tq * e), 0.0)
+        ci[nm] = (lo, float(val + tq * e))
+    fixed = []
+    if cp and not fit_lead:
+        fixed.append("J0_LMH")
+    if not cp:
+        params = {"J0_LMH": jset, **params}
+        fixed.append("J0_LMH")
+    ordered = {k: params[k] for k in (("J0_LMH", "P0_bar") if not cp else ("J0_LMH",)) + model.params
+               if k in params}
+    aicc, bic = information_criteria(sse, n, kfit)
+    return ModelFit(name=name, params=ordered, ci95=ci, sse=sse, r2=float(r2), aicc=aicc, bic=bic, n=n,
+                    fixed=tuple(fixed), converged=bool(best.success), message=str(best.message))
+
+
+def fit_trial(trial: Trial, *, models=None, j0: float | None = None) -> TrialFit:
+    """Fit all (or the named) fouling models to a trial and rank them by AICc.
+
+    Parameters
+    ----------
+    trial : Trial
+    models : iterable of str, optional  Model names; default all nine.
+    j0 : float, optional  Fix J0 [L/m²/h] instead of fitting it (constant pressure).
+
+    Returns
+    -------
+    TrialFit  Fits best first, the models indistinguishable from the best (ΔAICc < 2) and the
+    classical Vmax (constant pressure) or Pmax (constant flux) analysis.
+    """
+    names = list(models) if models else list(MODEL_NAMES)
+    for nm in names:
+        get_model(nm)
+    jset = None if trial.mode == CONSTANT_PRESSURE else _constant_flux(trial)
+    start = starting_values(trial, jset)
+    fits = [fit_model(trial, nm, j0=j0, start=start) for nm in names]
+    fits.sort(key=lambda f: (f.aicc, f.k))
+    best = fits[0].aicc
+    tied = tuple(f.name for f in fits if f.aicc - best < INDISTINGUISHABLE_DAICC)
+    vmax = vmax_analysis(trial) if trial.mode == CONSTANT_PRESSURE else pmax_analysis(trial, jset)
+    return TrialFit(trial=trial, fits=tuple(fits), vmax=vmax, indistinguishable=tied)
+
+
