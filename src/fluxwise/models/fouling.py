@@ -52,8 +52,8 @@ Bolton's Kc (s/m²) is this kc: t = V/J0 + kc·V²/2 for a pure cake, so 1/J = 1
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
