@@ -1,0 +1,13 @@
+"""The workbench store: SQLAlchemy models, sessions, migrations, tenancy and the audit trail.
+
+Modules, bottom to top: ``models`` (tables), ``canonical`` (hashable JSON), ``database`` (URL, engine,
+sessions, Alembic migrations), ``audit`` (hash-chained trail), ``accounts`` (organisations, users,
+passwords, sessions, tokens), ``tenancy`` (scoped lookups), ``projects``, ``uploads`` and ``results``
+(the operations the doors perform, each with its audit entry). The doors commit.
+"""
+
+from .audit import VerifyReport, audit_verify_main, verify_chain
+from .database import Database, open_database, resolve_database_url
+
+__all__ = ["Database", "VerifyReport", "audit_verify_main", "open_database", "resolve_database_url",
+           "verify_chain"]

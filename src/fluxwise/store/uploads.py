@@ -1,0 +1,100 @@
+"""Uploaded files (kept byte for byte) and the trials parsed from them."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from ..trial import Trial
+from . import audit
+from .canonical import canonical_json, sha256_hex, to_jsonable
+from .models import Project, TrialRecord, Upload, User, utcnow
+
+
+def trial_payload(trial: Trial) -> dict:
+    """The arrays and metadata of ``trial`` as stored (canonical units; NaN -> null)."""
+    return {
+        "t_h": to_jsonable(trial.t_h),
+        "v_L_per_m2": to_jsonable(trial.v_L_per_m2),
+        "pressure_bar": None if trial.pressure_bar is None else to_jsonable(trial.pressure_bar),
+        "source": trial.source,
+        "meta": to_jsonable(trial.meta),
+    }
+
+
+def trial_from_record(rec: TrialRecord) -> Trial:
+    """The :class:`~fluxwise.trial.Trial` stored in ``rec``, ready for fitting and sizing."""
+    data = json.loads(rec.data_json)
+
+    def arr(values):
+        return None if values is None else np.array([np.nan if v is None else v for v in values], dtype=float)
+
+    return Trial(t_h=arr(data["t_h"]), v_L_per_m2=arr(data["v_L_per_m2"]), area_m2=rec.area_m2,
+                 mode=rec.mode, pressure_bar=arr(data.get("pressure_bar")), source=data.get("source", ""),
+                 meta=data.get("meta") or {})
+
+
+def _trial_values(rec: TrialRecord) -> dict:
+    return {"area": rec.area_input, "mode": rec.mode_input, "density": rec.density_input,
+            "area_m2": rec.area_m2, "mode_used": rec.mode, "points": rec.points, "revision": rec.revision}
+
+
+def record_upload(session: Session, project: Project, *, actor: User | None, filename: str,
+                  content_type: str, content: bytes, trial: Trial, area: str | None = None,
+                  mode: str | None = None, density: str | None = None) -> tuple[Upload, TrialRecord]:
+    """Store an upload and the trial parsed from it, with their audit entries, in one go.
+
+    Parse first, store after: callers reach this only with a trial that parsed, so a broken file
+    leaves nothing behind.
+    """
+    user_id = None if actor is None else actor.id
+    upload = Upload(project_id=project.id, filename=filename, content_type=content_type,
+                    size_bytes=len(content), sha256=sha256_hex(content), content=content,
+                    created_by_id=user_id)
+    session.add(upload)
+    session.flush()
+    trial = dataclasses.replace(trial, source=filename)
+    rec = TrialRecord(project_id=project.id, upload_id=upload.id, area_input=area, mode_input=mode,
+                      density_input=density, area_m2=float(trial.area_m2), mode=trial.mode,
+                      points=trial.points, data_json=canonical_json(trial_payload(trial)), revision=1,
+                      created_by_id=user_id)
+    session.add(rec)
+    session.flush()
+    org_id = project.organisation.public_id
+    audit.append(session, actor=actor, action="create", object_type="upload", object_id=upload.public_id,
+                 org_id=org_id, project_id=project.public_id,
+                 new={"filename": filename, "content_type": content_type, "size_bytes": upload.size_bytes,
+                      "sha256": upload.sha256})
+    audit.append(session, actor=actor, action="create", object_type="trial", object_id=rec.public_id,
+                 org_id=org_id, project_id=project.public_id,
+                 new={"upload": upload.public_id, **_trial_values(rec)})
+    return upload, rec
+
+
+def update_trial(session: Session, rec: TrialRecord, *, actor: User | None, trial: Trial,
+                 area: str | None, mode: str | None, density: str | None, reason: str | None) -> TrialRecord:
+    """Replace the parse settings of a trial (re-parsed by the caller), audited with old and new values.
+
+    Area, mode and density are critical values: a reason is required when any of them changes.
+    The revision goes up by one so results computed from the old settings can be told apart.
+    """
+    changed = [name for name, new, old in (("area", area, rec.area_input), ("mode", mode, rec.mode_input),
+                                            ("density", density, rec.density_input)) if new != old]
+    reason = audit.require_reason("trial", changed, reason)
+    if not changed:
+        return rec
+    old = _trial_values(rec)
+    trial = dataclasses.replace(trial, source=rec.upload.filename)
+    rec.area_input, rec.mode_input, rec.density_input = area, mode, density
+    rec.area_m2, rec.mode, rec.points = float(trial.area_m2), trial.mode, trial.points
+    rec.data_json = canonical_json(trial_payload(trial))
+    rec.revision += 1
+    rec.updated_at = utcnow()
+    session.flush()
+    audit.append(session, actor=actor, action="update", object_type="trial", object_id=rec.public_id,
+                 org_id=rec.project.organisation.public_id, project_id=rec.project.public_id,
+                 old=old, new=_trial_values(rec), reason=reason)
+    return rec
