@@ -1,3 +1,7 @@
 """fluxwise — filtration process development workbench for biomanufacturing."""
 
 __version__ = "0.1.0"
+
+from .pipeline import Analysis, SizingRequest, analyze  # noqa: E402
+
+__all__ = ["Analysis", "SizingRequest", "analyze", "__version__"]

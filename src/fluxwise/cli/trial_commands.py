@@ -1,0 +1,201 @@
+"""``fluxwise fit``, ``size``, ``report`` and ``demo``: trial analysis and sizing from the shell."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import click
+
+from ..design.sizing import DEFAULT_SAFETY_FACTOR
+from ..errors import InputError
+from ..models.fouling import MODEL_NAMES, PARAM_UNITS
+from ..pipeline import SizingRequest, analyze, size_trial
+from . import main
+from .common import echo_json, g, parse_columns, sheet_arg, table, trial_options
+
+
+def _read_kwargs(area, mode, density, sheet, columns) -> dict:
+    return {"area": area, "mode": mode, "density": density, "sheet": sheet_arg(sheet),
+            "columns": parse_columns(columns)}
+
+
+def sizing_options(f):
+    """Options that say what to size for."""
+    opts = [
+        click.option("--batch-volume", default="2000 L", show_default=True, help="Batch volume with unit."),
+        click.option("--process-time", default=None,
+                     help='Process time with unit, e.g. "4 h" (default 4 h at constant pressure).'),
+        click.option("--safety-factor", default=DEFAULT_SAFETY_FACTOR, show_default=True, type=float,
+                     help="Installed area over minimum area."),
+        click.option("--model", default="best", show_default=True,
+                     type=click.Choice(["best", *MODEL_NAMES]), help="Model to size with."),
+        click.option("--catalog", type=click.Path(dir_okay=False),
+                     help="Catalog of filter formats (CSV or YAML); default: the shipped generic catalog."),
+        click.option("--format", "format_name", help="Use this catalog format instead of the best one."),
+        click.option("--max-pressure", help='Constant flux: maximum pressure, e.g. "2 bar" or "30 psi".'),
+        click.option("--flux", help='Constant flux: process flux, e.g. "150 LMH" (default: the trial\'s).'),
+        click.option("--flux-decay-limit", help="Constant pressure: do not foul past this flux decay "
+                                                "(e.g. 0.9 for V90)."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def _request(trial_mode, batch_volume, process_time, safety_factor, model, catalog, format_name,
+             max_pressure, flux, flux_decay_limit) -> SizingRequest:
+    if trial_mode == "constant-pressure" and process_time is None:
+        process_time = "4 h"
+    if trial_mode == "constant-flux" and max_pressure is None:
+        raise InputError('constant-flux sizing needs a maximum pressure, e.g. --max-pressure "2 bar"',
+                         field="--max-pressure")
+    return SizingRequest.parse(batch_volume=batch_volume, process_time=process_time,
+                               safety_factor=safety_factor, model=model, catalog=catalog,
+                               max_pressure=max_pressure, flux=flux, flux_decay_limit=flux_decay_limit,
+                               format_name=format_name)
+
+
+def _print_fit(a) -> None:
+    tr, fit = a.trial, a.fit
+    click.echo(f"Trial {tr.source}: {tr.mode}, test area {g(tr.area_m2 * 1e4)} cm², {tr.points} points, "
+               f"{g(tr.t_h[-1])} h, {g(tr.v_L_per_m2[-1])} L/m²")
+    rows = []
+    best = fit.best.aicc
+    for f in fit.fits:
+        ps = ", ".join(f"{k}={g(v)}" + (" (fixed)" if k in f.fixed else
+                                        f" [{g(f.ci95[k][0], 3)}, {g(f.ci95[k][1], 3)}]")
+                       for k, v in f.params.items())
+        rows.append([f.name, g(f.r2, 5), g(f.aicc - best, 3), ps])
+    click.echo(table(rows, ["model", "R²", "ΔAICc", "parameters [95 % interval]"], ["<", ">", ">", "<"]))
+    click.echo("units: " + ", ".join(f"{k} [{u}]" for k, u in PARAM_UNITS.items()))
+    if len(fit.indistinguishable) > 1:
+        click.echo(f"Best: {fit.best_model}, but these cannot be told apart (ΔAICc < 2): "
+                   f"{', '.join(fit.indistinguishable)}")
+    else:
+        click.echo(f"Best: {fit.best_model}")
+    vm = fit.vmax
+    click.echo(f"Classical Vmax ({vm['method']}): {g(vm['vmax_L_per_m2'])} L/m², J0 {g(vm['J0_LMH'])} L/m²/h")
+
+
+def _print_sizing(s) -> None:
+    c = s.choice
+    click.echo(f"Sizing with '{s.model}' for {g(s.batch_volume_L)} L in {g(s.process_time_h)} h:")
+    click.echo(f"  minimum area          {g(s.min_area_m2)} m²")
+    click.echo(f"  safety factor         {g(s.safety_factor)}")
+    click.echo(f"  required installed    {g(s.installed_area_m2)} m²")
+    click.echo(f"  format                {c.count} x {c.format.name} ({g(c.format.area_m2)} m² each) = "
+               f"{g(c.installed_area_m2)} m², margin {g(c.margin * 100, 3)} %")
+    click.echo("  endpoints             " + ", ".join(f"{k.split('_')[0].upper()} {g(v)} L/m²"
+                                                      for k, v in s.endpoints.items()))
+    for k, v in s.extra.items():
+        click.echo(f"  {k:<21} {g(v)}")
+
+
+@main.command()
+@click.argument("trial", type=click.Path(dir_okay=False))
+@trial_options
+@click.option("--j0", type=float, help="Fix J0 [L/m²/h] instead of fitting it (constant pressure).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def fit(trial, area, mode, density, sheet, columns, j0, as_json):
+    """Fit all nine fouling models to TRIAL and rank them."""
+    a = analyze(trial, j0=j0, **_read_kwargs(area, mode, density, sheet, columns))
+    if as_json:
+        echo_json(a.fit.to_dict())
+    else:
+        _print_fit(a)
+
+
+@main.command()
+@click.argument("trial", type=click.Path(dir_okay=False))
+@trial_options
+@sizing_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def size(trial, area, mode, density, sheet, columns, batch_volume, process_time, safety_factor, model,
+         catalog, format_name, max_pressure, flux, flux_decay_limit, as_json):
+    """Size the process filter for a batch from TRIAL."""
+    a = analyze(trial, **_read_kwargs(area, mode, density, sheet, columns))
+    req = _request(a.trial.mode, batch_volume, process_time, safety_factor, model, catalog, format_name,
+                   max_pressure, flux, flux_decay_limit)
+    s = size_trial(a.fit, req)
+    if as_json:
+        echo_json(s.to_dict())
+    else:
+        _print_sizing(s)
+
+
+@main.command()
+@click.argument("trial", type=click.Path(dir_okay=False))
+@trial_options
+@sizing_options
+@click.option("-o", "--output", default="report.html", show_default=True, type=click.Path(dir_okay=False),
+              help="HTML file to write.")
+@click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON as well.")
+def report(trial, area, mode, density, sheet, columns, batch_volume, process_time, safety_factor, model,
+           catalog, format_name, max_pressure, flux, flux_decay_limit, output, as_json):
+    """Write a self-contained HTML report of TRIAL: data, fits, plots, model table, sizing."""
+    from ..report.html import render_report
+
+    a = analyze(trial, **_read_kwargs(area, mode, density, sheet, columns))
+    req = None
+    if a.trial.mode == "constant-pressure" or max_pressure is not None:
+        req = _request(a.trial.mode, batch_volume, process_time, safety_factor, model, catalog, format_name,
+                       max_pressure, flux, flux_decay_limit)
+    if req is not None:
+        a = dataclasses.replace(a, sizing=size_trial(a.fit, req), request=req)
+    out = Path(output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render_report(a), encoding="utf-8")
+    if as_json:
+        echo_json({**a.to_dict(), "report": str(out)})
+    else:
+        click.echo(f"Report written to {out.resolve()}")
+
+
+# The bundled examples the demo walks through: file, how to read it, what to size for.
+DEMO_CASES = (
+    ("mab_sterile_filtration.csv", {}, {"batch_volume": "2000 L", "process_time": "1 h"}),
+    ("cho_harvest_depth_filtration.csv", {},
+     {"batch_volume": "2000 L", "process_time": "2 h", "max_pressure": "25 psi"}),
+    ("virus_filtration.xlsx", {}, {"batch_volume": "2000 L", "process_time": "4 h"}),
+)
+
+
+@main.command()
+@click.option("--examples", default="examples", show_default=True, type=click.Path(file_okay=False),
+              help="Folder with the example trials.")
+@click.option("-o", "--output", default="reports", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for the reports.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
+def demo(examples, output, as_json):
+    """Walk through the bundled example trials: fit, size for a 2,000 L batch, write reports."""
+    from tqdm import tqdm
+
+    from ..report.html import render_report
+
+    ex, out = Path(examples), Path(output)
+    if not ex.is_dir():
+        raise InputError("examples folder not found (run from the project folder or give --examples)",
+                         source=str(ex))
+    out.mkdir(parents=True, exist_ok=True)
+    summary = []
+    for name, read, sizing in tqdm(DEMO_CASES, desc="demo", unit="trial", disable=as_json, leave=False):
+        a = analyze(ex / name, **read)
+        req = _request(a.trial.mode, sizing.get("batch_volume", "2000 L"), sizing.get("process_time"),
+                       DEFAULT_SAFETY_FACTOR, "best", None, None, sizing.get("max_pressure"), None, None)
+        a = dataclasses.replace(a, sizing=size_trial(a.fit, req), request=req)
+        path = out / (Path(name).stem + ".html")
+        path.write_text(render_report(a), encoding="utf-8")
+        s = a.sizing
+        summary.append({"trial": name, "mode": a.trial.mode, "best_model": a.fit.best_model,
+                        "min_area_m2": s.min_area_m2, "installed_area_m2": s.installed_area_m2,
+                        "format": s.choice.to_dict(), "report": str(path.resolve())})
+        if not as_json:
+            click.echo(f"\n== {name}")
+            _print_fit(a)
+            _print_sizing(s)
+            click.echo(f"  report                {path.resolve()}")
+    if as_json:
+        echo_json(summary)
+    else:
+        click.echo(f"\nDemo done: {len(summary)} reports in {out.resolve()}")

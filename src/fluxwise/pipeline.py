@@ -1,0 +1,136 @@
+"""The orchestrator: trial file -> fits of every model -> sizing -> report.
+
+This is the one place the doors (Python API, CLI, HTTP API, web) call for trial analysis, so they
+all give the same numbers and the same JSON. Quantities may be given as strings with units
+("2000 L", "4 h", "13.8 cm2"); they are converted once, here, through the project's pint registry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .design.sizing import DEFAULT_SAFETY_FACTOR, Sizing, size_filter
+from .errors import InputError
+from .fit.fouling import TrialFit, fit_trial
+from .trial import CONSTANT_PRESSURE, Trial
+from .units import parse_quantity
+
+__all__ = ["Analysis", "analyze", "load_trial", "fit_result", "size_trial", "size_result", "report_html",
+           "SizingRequest"]
+
+
+def load_trial(path, *, area=None, mode=None, density=None, columns=None, sheet=None) -> Trial:
+    """Read a trial file (CSV or XLSX) into a :class:`Trial` — see :func:`fluxwise.io.read_trial`."""
+    from .io import read_trial
+
+    return read_trial(path, area=area, mode=mode, density=density, columns=columns, sheet=sheet)
+
+
+@dataclass(frozen=True)
+class SizingRequest:
+    """What to size for, in canonical units (parsed from user strings by :meth:`parse`)."""
+
+    batch_volume_L: float
+    process_time_h: float | None = None
+    safety_factor: float = DEFAULT_SAFETY_FACTOR
+    model: str = "best"
+    catalog: str | None = None
+    max_pressure_bar: float | None = None
+    flux_LMH: float | None = None
+    flux_decay_limit: float | None = None
+    format_name: str | None = None
+
+    @classmethod
+    def parse(cls, *, batch_volume="2000 L", process_time=None, safety_factor=DEFAULT_SAFETY_FACTOR,
+              model="best", catalog=None, max_pressure=None, flux=None, flux_decay_limit=None,
+              format_name=None) -> SizingRequest:
+        def q(value, kind, field, default_unit=None):
+            if value is None:
+                return None
+            return parse_quantity(value, kind, field=field, default_unit=default_unit)
+
+        try:
+            sf = float(safety_factor)
+        except (TypeError, ValueError):
+            raise InputError(f"'{safety_factor}' is not a number (expected e.g. 1.5)",
+                             field="safety-factor") from None
+        fdl = None
+        if flux_decay_limit is not None:
+            try:
+                fdl = float(str(flux_decay_limit).rstrip("%")) / (100.0 if str(flux_decay_limit).endswith("%")
+                                                                  else 1.0)
+            except ValueError:
+                raise InputError(f"'{flux_decay_limit}' is not a fraction (expected e.g. 0.9 or 90%)",
+                                 field="flux-decay-limit") from None
+        return cls(batch_volume_L=q(batch_volume, "volume", "batch-volume"),
+                   process_time_h=q(process_time, "time", "process-time"), safety_factor=sf,
+                   model=model or "best", catalog=None if catalog is None else str(catalog),
+                   max_pressure_bar=q(max_pressure, "pressure", "max-pressure"),
+                   flux_LMH=q(flux, "flux", "flux"), flux_decay_limit=fdl, format_name=format_name)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A trial, its fits and (when asked for) its sizing."""
+
+    trial: Trial
+    fit: TrialFit
+    sizing: Sizing | None = None
+    request: SizingRequest | None = None
+
+    def to_dict(self) -> dict:
+        d = self.fit.to_dict()
+        if self.sizing is not None:
+            d["sizing"] = self.sizing.to_dict()
+        return d
+
+
+def size_trial(fit: TrialFit, request: SizingRequest) -> Sizing:
+    """Size a filter from fitted models for the request (model ``best`` = top of the AICc ranking)."""
+    from .io.catalog import read_catalog
+
+    formats = read_catalog(request.catalog)
+    chosen = fit.best if request.model in (None, "best") else fit.get(request.model)
+    mode = fit.trial.mode
+    return size_filter(chosen.name, chosen.params, mode, formats, batch_volume_L=request.batch_volume_L,
+                       process_time_h=request.process_time_h, safety_factor=request.safety_factor,
+                       flux_decay_limit=request.flux_decay_limit, max_pressure_bar=request.max_pressure_bar,
+                       flux_LMH=request.flux_LMH, format_name=request.format_name)
+
+
+def analyze(path_or_trial, *, area=None, mode=None, density=None, columns=None, sheet=None, j0=None,
+            sizing: SizingRequest | dict | None = None) -> Analysis:
+    """Read (if a path), fit all models and, with ``sizing``, size the filter.
+
+    Examples
+    --------
+    >>> a = analyze("examples/mab_sterile_filtration.csv",
+    ...             sizing={"batch_volume": "2000 L", "process_time": "4 h"})   # doctest: +SKIP
+    >>> a.fit.best_model, a.sizing.installed_area_m2                          # doctest: +SKIP
+    """
+    trial = path_or_trial if isinstance(path_or_trial, Trial) else load_trial(
+        path_or_trial, area=area, mode=mode, density=density, columns=columns, sheet=sheet)
+    fit = fit_trial(trial, j0=j0)
+    req = SizingRequest.parse(**sizing) if isinstance(sizing, dict) else sizing
+    sz = size_trial(fit, req) if req is not None else None
+    return Analysis(trial=trial, fit=fit, sizing=sz, request=req)
+
+
+def fit_result(trial: Trial, *, j0=None) -> dict:
+    """The JSON of ``fluxwise fit --json`` for a trial."""
+    return fit_trial(trial, j0=j0).to_dict()
+
+
+def size_result(trial: Trial, **sizing) -> dict:
+    """The JSON of ``fluxwise size --json`` for a trial (keyword arguments as in SizingRequest.parse)."""
+    if trial.mode == CONSTANT_PRESSURE:
+        sizing.setdefault("process_time", "4 h")
+    return size_trial(fit_trial(trial), SizingRequest.parse(**sizing)).to_dict()
+
+
+def report_html(trial: Trial, **sizing) -> str:
+    """A self-contained HTML report (data, fits, plots, model table, sizing) for a trial."""
+    from .report.html import render_report
+
+    req = SizingRequest.parse(**sizing) if sizing else None
+    return render_report(analyze(trial, sizing=req))

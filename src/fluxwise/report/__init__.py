@@ -1,0 +1,1 @@
+"""Reports: self-contained HTML with interactive figures (plotly.js embedded, no network)."""

@@ -1,0 +1,123 @@
+"""Plotly figures of a trial analysis (pure: Analysis in, plotly Figure out; no I/O)."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from ..models.fouling import MODELS, flux, resistance_ratio
+from ..trial import CONSTANT_PRESSURE
+
+_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf",
+            "#bcbd22"]
+_LAYOUT = dict(template="plotly_white", height=420, margin=dict(l=70, r=20, t=50, b=60),
+               legend=dict(font=dict(size=11)))
+
+
+def _style(fit_rank: int) -> dict:
+    return dict(width=3 if fit_rank == 0 else 1.4, dash="solid" if fit_rank == 0 else "dot")
+
+
+def fits_figure(analysis) -> go.Figure:
+    """Data and every fitted model: V(t) at constant pressure, P(V) at constant flux."""
+    tr, fit = analysis.trial, analysis.fit
+    fig = go.Figure()
+    if tr.mode == CONSTANT_PRESSURE:
+        fig.add_scatter(x=tr.t_h, y=tr.v_L_per_m2, mode="markers", name="data",
+                        marker=dict(size=5, color="#444"))
+        tt = np.linspace(0, tr.t_h.max(), 300)
+        for i, f in enumerate(fit.fits):
+            v = MODELS[f.name].volume(tt, f.params["J0_LMH"], *f.fouling_constants())
+            fig.add_scatter(x=tt, y=v, mode="lines", name=f"{f.name} (R²={f.r2:.4f})",
+                            line=dict(color=_COLOURS[i % 9], **_style(i)))
+        fig.update_layout(title="Throughput vs time, data and fits", xaxis_title="time [h]",
+                          yaxis_title="throughput V [L/m²]", **_LAYOUT)
+    else:
+        fig.add_scatter(x=tr.v_L_per_m2, y=tr.pressure_bar, mode="markers", name="data",
+                        marker=dict(size=5, color="#444"))
+        vv = np.linspace(0, tr.v_L_per_m2.max(), 300)
+        for i, f in enumerate(fit.fits):
+            p = f.params["P0_bar"] * resistance_ratio(f.name, vv, f.params["J0_LMH"], *f.fouling_constants())
+            fig.add_scatter(x=vv, y=np.where(np.isfinite(p), p, None), mode="lines",
+                            name=f"{f.name} (R²={f.r2:.4f})", line=dict(color=_COLOURS[i % 9], **_style(i)))
+        fig.update_layout(title="Pressure vs throughput at constant flux, data and fits",
+                          xaxis_title="throughput V [L/m²]", yaxis_title="pressure [bar]", **_LAYOUT)
+    return fig
+
+
+def vmax_figure(analysis) -> go.Figure:
+    """t/V vs t with the Vmax line (constant pressure) or √(P0/P) vs V with the Pmax line."""
+    tr, vm = analysis.trial, analysis.fit.vmax
+    fig = go.Figure()
+    if tr.mode == CONSTANT_PRESSURE:
+        ok = (tr.t_h > 0) & (tr.v_L_per_m2 > 0)
+        t = tr.t_h[ok]
+        fig.add_scatter(x=t, y=t / tr.v_L_per_m2[ok] * 60.0, mode="markers", name="data",
+                        marker=dict(size=5, color="#444"))
+        line = (vm["intercept_h_m2_per_L"] + vm["slope_m2_per_L"] * t) * 60.0
+        fig.add_scatter(x=t, y=line, mode="lines", name=f"Vmax = {vm['vmax_L_per_m2']:.4g} L/m²",
+                        line=dict(color="#d62728", width=2))
+        fig.update_layout(title="Vmax plot: t/V vs t", xaxis_title="time [h]",
+                          yaxis_title="t/V [min·m²/L]", **_LAYOUT)
+    else:
+        p0 = vm["P0_bar"]
+        fig.add_scatter(x=tr.v_L_per_m2, y=np.sqrt(p0 / tr.pressure_bar), mode="markers", name="data",
+                        marker=dict(size=5, color="#444"))
+        vv = np.linspace(0, tr.v_L_per_m2.max(), 100)
+        fig.add_scatter(x=vv, y=1 - vv / vm["vmax_L_per_m2"], mode="lines",
+                        name=f"Vmax = {vm['vmax_L_per_m2']:.4g} L/m²", line=dict(color="#d62728", width=2))
+        fig.update_layout(title="Pmax plot: √(P0/P) vs V", xaxis_title="throughput V [L/m²]",
+                          yaxis_title="√(P0/P) [-]", **_LAYOUT)
+    return fig
+
+
+def flux_decay_figure(analysis) -> go.Figure:
+    """Normalised flux J/J0 (constant pressure) or P0/P (constant flux) vs throughput."""
+    tr, fit = analysis.trial, analysis.fit
+    best = fit.best
+    fig = go.Figure()
+    vmaxdata = tr.v_L_per_m2.max()
+    if tr.mode == CONSTANT_PRESSURE:
+        y = tr.flux_LMH / best.params["J0_LMH"]
+        label, title = "J/J0 [-]", "Flux decay J/J0 vs throughput"
+    else:
+        y = best.params["P0_bar"] / tr.pressure_bar
+        label, title = "P0/P [-]", "Relative permeability P0/P vs throughput"
+    fig.add_scatter(x=tr.v_L_per_m2, y=y, mode="markers", name="data", marker=dict(size=5, color="#444"))
+    vv = np.linspace(0, vmaxdata * 1.5, 300)
+    for i, f in enumerate(fit.fits):
+        j = flux(f.name, vv, f.params["J0_LMH"], *f.fouling_constants()) / f.params["J0_LMH"]
+        fig.add_scatter(x=vv, y=j, mode="lines", name=f.name, line=dict(color=_COLOURS[i % 9], **_style(i)))
+    if analysis.sizing is not None:
+        for key, frac in (("v50_L_per_m2", 0.5), ("v75_L_per_m2", 0.25), ("v90_L_per_m2", 0.1)):
+            v = analysis.sizing.endpoints[key]
+            if v <= vv.max():
+                fig.add_scatter(x=[v], y=[frac], mode="markers+text", text=[key.split("_")[0].upper()],
+                                textposition="top right", name=f"{key.split('_')[0].upper()} = {v:.4g} L/m²",
+                                marker=dict(size=10, symbol="diamond", color="#000"))
+    fig.update_layout(title=title, xaxis_title="throughput V [L/m²]", yaxis_title=label,
+                      yaxis_range=[0, 1.1], **_LAYOUT)
+    return fig
+
+
+def residuals_figure(analysis) -> go.Figure:
+    """Residuals (data − model) of every model."""
+    tr, fit = analysis.trial, analysis.fit
+    fig = go.Figure()
+    for i, f in enumerate(fit.fits):
+        if tr.mode == CONSTANT_PRESSURE:
+            pred = MODELS[f.name].volume(tr.t_h, f.params["J0_LMH"], *f.fouling_constants())
+            res, x = tr.v_L_per_m2 - pred, tr.t_h
+        else:
+            pred = f.params["P0_bar"] * resistance_ratio(f.name, tr.v_L_per_m2, f.params["J0_LMH"],
+                                                         *f.fouling_constants())
+            res, x = tr.pressure_bar - pred, tr.v_L_per_m2
+        fig.add_scatter(x=x, y=res, mode="lines+markers", name=f.name, marker=dict(size=3),
+                        line=dict(color=_COLOURS[i % 9], width=1), visible=True if i < 3 else "legendonly")
+    if tr.mode == CONSTANT_PRESSURE:
+        fig.update_layout(title="Residuals (data − model); click a model to show it", xaxis_title="time [h]",
+                          yaxis_title="residual [L/m²]", **_LAYOUT)
+    else:
+        fig.update_layout(title="Residuals (data − model); click a model to show it",
+                          xaxis_title="throughput V [L/m²]", yaxis_title="residual [bar]", **_LAYOUT)
+    return fig

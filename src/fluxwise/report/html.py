@@ -1,0 +1,68 @@
+"""Render an analysis as one self-contained HTML file: plotly.js is embedded, nothing is fetched."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import math
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from plotly.offline import get_plotlyjs
+
+from .. import __version__
+from ..models.fouling import MODELS, PARAM_UNITS
+from . import figures
+
+_env = Environment(loader=PackageLoader("fluxwise", "report/templates"),
+                   autoescape=select_autoescape(["html", "j2"]))
+
+
+def fmt(x, digits=4) -> str:
+    """A number for people: 4 significant digits, no float noise; '—' for missing, '∞' for inf."""
+    if x is None:
+        return "—"
+    if isinstance(x, float) and math.isinf(x):
+        return "∞"
+    if isinstance(x, float) and math.isnan(x):
+        return "—"
+    return f"{x:.{digits}g}"
+
+
+_env.filters["fmt"] = fmt
+
+
+def _figure_html(fig) -> str:
+    return fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False,
+                                                                       "responsive": True})
+
+
+def render_report(analysis, *, title: str | None = None, extra_sections=()) -> str:
+    """Return the report as an HTML string.
+
+    ``extra_sections`` is a sequence of ``(heading, html_fragment)`` other layers may add (e.g. a
+    risk-based sizing histogram); fragments must already be safe HTML.
+    """
+    fit = analysis.fit
+    best = fit.best
+    d_best = best.aicc
+    rows = []
+    for f in fit.fits:
+        params = []
+        for key, val in f.params.items():
+            lo_hi = f.ci95.get(key)
+            params.append({"key": key, "unit": PARAM_UNITS.get(key, ""), "value": val,
+                           "ci": lo_hi, "fixed": key in f.fixed})
+        rows.append({"fit": f, "params": params, "delta": f.aicc - d_best,
+                     "tied": f.name in fit.indistinguishable, "source": MODELS[f.name].source})
+    figs = [_figure_html(figures.fits_figure(analysis)), _figure_html(figures.flux_decay_figure(analysis)),
+            _figure_html(figures.vmax_figure(analysis)), _figure_html(figures.residuals_figure(analysis))]
+    tr = analysis.trial
+    data_rows = list(zip(tr.t_h, tr.v_L_per_m2, tr.flux_LMH,
+                         tr.pressure_bar if tr.pressure_bar is not None else [None] * tr.points, strict=True))
+    tmpl = _env.get_template("report.html.j2")
+    return tmpl.render(
+        title=title or f"Filterability report — {html.escape(str(tr.source))}",
+        plotlyjs=get_plotlyjs(), analysis=analysis, trial=tr, fit=fit, rows=rows, figs=figs,
+        sizing=analysis.sizing, vmax=fit.vmax, data_rows=data_rows, version=__version__,
+        generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        extra_sections=list(extra_sections))
