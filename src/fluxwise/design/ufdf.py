@@ -392,7 +392,8 @@ def design_ufdf(*, initial_volume_L: float, initial_concentration_g_per_L: float
         if df_concentration.strip().lower() != "optimal":
             raise InputError(f"must be a concentration in g/L or 'optimal', got '{df_concentration}'",
                              field="df_concentration")
-        c_df = c_opt if c_opt is not None else c0
+        # without DF the DF concentration is immaterial: concentrate straight to the target
+        c_df = c_opt if c_opt is not None else cf
     else:
         c_df = _positive(df_concentration, "df_concentration")
         if not c0 * (1 - 1e-12) <= c_df <= cf * (1 + 1e-12):
