@@ -69,7 +69,7 @@ def test_pressure_decay_to_flow_by_hand():
 
 
 def test_diffusion_limit_scales_with_area():
-    """Worked example of the bioprocesstools.com filter integrity calculator (accessed 2025).
+    """Worked example of the bioprocesstools.com filter integrity calculator article (FAQ).
 
     One 10-inch cartridge has a maximum forward flow of 13.3 mL/min; a housing with three has
     39.9 mL/min.
