@@ -241,7 +241,7 @@ def _guess_header(rows: list[list]) -> int | None:
         filled = [c for c in cells if not _is_blank(c)]
         if not filled:
             continue
-        if len(filled) >= 2 and all(_is_number_cell(c) for c in filled):
+        if all(_is_number_cell(c) for c in filled):
             return previous
         previous = i
     return None
@@ -289,28 +289,24 @@ def _read_csv(path: Path, source: str, extra: frozenset[str]) -> _Grid:
     if not text.strip():
         raise InputError("the file is empty (expected a table with a header row such as "
                          "'time (min), filtrate mass (g)' and at least 5 data rows)", source=source)
-    candidates = []
+    # sniff the delimiter on the first lines, then split the whole file once
+    sample = "".join(text.splitlines(keepends=True)[:HEADER_SCAN_ROWS + 20])
+    candidates, fallback = [], []
     for delimiter in (",", ";", "\t"):
-        rows, numbers = _split_csv(text, delimiter, source)
+        rows, _ = _split_csv(sample, delimiter, source)
         found = _find_header(rows, extra)
         if found:
             width = sum(not _is_blank(c) for c in rows[found[0]])
-            candidates.append(((found[1], width), delimiter, rows, numbers, found[0]))
-    if candidates:
-        _, delimiter, rows, numbers, header = max(candidates, key=lambda c: c[0])
-    else:
-        best = None
-        for delimiter in (",", ";", "\t"):
-            rows, numbers = _split_csv(text, delimiter, source)
-            widths = [sum(not _is_blank(c) for c in r) for r in rows if any(not _is_blank(c) for c in r)]
-            score = float(np.median(widths[-20:])) if widths else 0.0
-            if best is None or score > best[0]:
-                best = (score, delimiter, rows, numbers)
-        _, delimiter, rows, numbers = best
-        header = _guess_header(rows)
+            candidates.append(((found[1], width), delimiter))
+        widths = [sum(not _is_blank(c) for c in r) for r in rows if any(not _is_blank(c) for c in r)]
+        fallback.append((float(np.median(widths[-20:])) if widths else 0.0, delimiter))
+    delimiter = max(candidates)[1] if candidates else max(fallback, key=lambda c: c[0])[1]
+    rows, numbers = _split_csv(text, delimiter, source)
+    found = _find_header(rows, extra)
+    header = found[0] if found else _guess_header(rows)
     info = {"format": "csv", "delimiter": {"\t": "tab"}.get(delimiter, delimiter), "decimal": "."}
     if header is not None and delimiter != ",":
-        cells = [c for r in rows[header + 1:] for c in r if isinstance(c, str)]
+        cells = [c for r in rows[header + 1:] for c in r if c]
         if any(_COMMA_NUMBER.match(c) for c in cells) and not any(_POINT_NUMBER.match(c) for c in cells):
             info["decimal"] = ","
             rows = rows[:header + 1] + [[c.replace(",", ".") if _COMMA_NUMBER.match(c) else c for c in r]
@@ -657,7 +653,7 @@ def _parse_column_unit(col: _Column, source: str) -> None:
         example = _EXAMPLE_UNIT.get(role, "unit")
         name = _split_header(col.header)[0] or col.header
         map_role = col.kind if col.kind in ROLES else role
-        raise InputError(f"column has no unit: write it in the header, e.g. '{name} ({example})', or give "
+        raise InputError(f"no unit given: write it in the header, e.g. '{name} ({example})', or give "
                          f"it with columns={{'{map_role}': '{name} [{example}]'}}", source=source,
                          column=col.header)
     text = col.unit_text.strip()
@@ -681,38 +677,46 @@ def _parse_column_unit(col: _Column, source: str) -> None:
                     f"unit (expected e.g. {examples})", source=source, column=col.header)
 
 
-def _strings(s: pd.Series) -> tuple[np.ndarray, pd.Series]:
-    """Mask of text cells, and the stripped text (NaN elsewhere) as an object series."""
-    is_str = s.map(lambda x: isinstance(x, str)).to_numpy(dtype=bool)
-    text = pd.Series(np.nan, index=s.index, dtype=object)
-    if is_str.any():
-        text[is_str] = s[is_str].astype(str).str.strip()
-    return is_str, text
+@dataclass
+class _Cells:
+    """Cell types of one column, computed once: text mask, stripped text, number mask, blank mask."""
+
+    is_str: np.ndarray
+    text: pd.Series  # stripped text where is_str, NaN elsewhere
+    is_num: np.ndarray
+    blank: np.ndarray
+
+    @classmethod
+    def of(cls, s: pd.Series) -> _Cells:
+        values = s.to_numpy(dtype=object)
+        is_str = np.fromiter((isinstance(x, str) for x in values), bool, values.size)
+        is_num = np.fromiter((isinstance(x, int | float | np.integer | np.floating)
+                              and not isinstance(x, bool | np.bool_) for x in values), bool, values.size)
+        text = pd.Series(np.nan, index=s.index, dtype=object)
+        if is_str.any():
+            text[is_str] = s[is_str].astype(str).str.strip()
+        blank = s.isna().to_numpy(dtype=bool) | (is_str & text.eq("").to_numpy(dtype=bool))
+        return cls(is_str, text, is_num, blank)
+
+    def take(self, positions: np.ndarray) -> _Cells:
+        return _Cells(self.is_str[positions], self.text.iloc[positions], self.is_num[positions],
+                      self.blank[positions])
 
 
-def _blank_mask(s: pd.Series) -> np.ndarray:
-    is_str, text = _strings(s)
-    return s.isna().to_numpy(dtype=bool) | (is_str & text.eq("").to_numpy(dtype=bool))
-
-
-def _numeric(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def _numeric(s: pd.Series, cells: _Cells) -> tuple[np.ndarray, np.ndarray]:
     """Floats (NaN where blank) and a mask of cells that are filled but not finite numbers."""
-    blank = _blank_mask(s)
-    is_str, stripped = _strings(s)
-    is_num = s.map(lambda x: isinstance(x, int | float | np.integer | np.floating)
-                   and not isinstance(x, bool | np.bool_)).to_numpy(dtype=bool)
-    text = s.astype(object).where(~is_str, stripped)
+    blank, is_str, is_num = cells.blank, cells.is_str, cells.is_num
+    text = s.astype(object).where(~is_str, cells.text)
     values = pd.to_numeric(text.where(~blank & (is_str | is_num)), errors="coerce").to_numpy(dtype=float)
     bad = ~blank & (~(is_str | is_num) | ~np.isfinite(values))
     values[blank] = np.nan
     return values, bad
 
 
-def _clock(s: pd.Series, unit: str) -> tuple[np.ndarray, np.ndarray]:
+def _clock(s: pd.Series, cells: _Cells, unit: str) -> tuple[np.ndarray, np.ndarray]:
     """Hours from ``hh:mm:ss`` (or ``hh:mm``, ``mm:ss``) strings and Excel time cells."""
     fmt = unit.strip().lower().replace(" ", "")
-    blank = _blank_mask(s)
-    is_str, stripped = _strings(s)
+    blank, is_str, stripped = cells.blank, cells.is_str, cells.text
     parts = stripped.astype(str).where(is_str).str.extract(_CLOCK_CELL)
     a = pd.to_numeric(parts[0], errors="coerce").to_numpy(dtype=float)
     b = pd.to_numeric(parts[1], errors="coerce").to_numpy(dtype=float)
@@ -917,8 +921,9 @@ def parse_trial_frame(df: pd.DataFrame, *, source: str, area=None, mode=None, de
         mode_source = "metadata" if key else None
 
     # blank rows and rows without data in the used columns
-    all_blank = np.column_stack([_blank_mask(df.iloc[:, j]) for j in range(df.shape[1])]).all(axis=1)
-    used_blank = np.column_stack([_blank_mask(df.iloc[:, c.index]) for c in ordered])
+    cells = [_Cells.of(df.iloc[:, j]) for j in range(df.shape[1])]
+    all_blank = np.column_stack([c.blank for c in cells]).all(axis=1)
+    used_blank = np.column_stack([cells[c.index].blank for c in ordered])
     empty = used_blank.all(axis=1)
     active = np.flatnonzero(~empty)
     if active.size == 0:
@@ -935,7 +940,8 @@ def parse_trial_frame(df: pd.DataFrame, *, source: str, area=None, mode=None, de
     raw: dict[str, np.ndarray] = {}
     for c in ordered:
         s = sub.iloc[:, c.index]
-        values, bad = _clock(s, c.unit_text) if c.kind == "clock" else _numeric(s)
+        kept = cells[c.index].take(active)
+        values, bad = _clock(s, kept, c.unit_text) if c.kind == "clock" else _numeric(s, kept)
         if bad.any():
             k = int(np.flatnonzero(bad)[0])
             what, expected = (("a valid time", f"elapsed time as {c.unit_text.strip()}") if c.kind == "clock"
