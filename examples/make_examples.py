@@ -50,7 +50,7 @@ def cho_harvest_depth_filtration(rng) -> None:
 
     True model cake-standard: P0 = 0.12 bar, ks = 0.0025 m²/L, kc = 2.0e-4 h·m⁴/L² (the cake term
     kc·J = 0.03 m²/L dominates, as is usual for harvest clarification). Pump flow 5.75 mL/min
-    with 1 % noise; pressure transducer 0.05 psi noise; balance mass; one reading a minute.
+    with 1 % noise; pressure transducer 0.05 psi noise (absolute); balance mass; one reading a minute.
     """
     area, J, p0, ks, kc = 23 * CM2, 150.0, 0.12, 0.0025, 2.0e-4
     t_min = np.arange(0, 181.0, 1.0)
@@ -62,7 +62,7 @@ def cho_harvest_depth_filtration(rng) -> None:
     mass_g = np.round(v * area * 1000 * 1.01 + rng.normal(0, 0.05, t_min.size), 2)
     mass_g[0] = 0.0
     mass_g = np.maximum.accumulate(mass_g)
-    p_psi = np.round(p_bar / PSI * (1 + rng.normal(0, 0.004, t_min.size)), 2)
+    p_psi = np.round(p_bar / PSI + rng.normal(0, 0.05, t_min.size), 2)
     lines = ["Clarification trial, constant flux", "Feed: CHO fed-batch harvest, day 14",
              "Filter: two-layer depth filter, primary clarification grade", "Filter area: 23 cm2",
              "Density: 1.01 g/mL", "Mode: constant flux", ""]
