@@ -320,7 +320,7 @@ def _read_xlsx(path: Path, source: str, sheet, extra: frozenset[str]) -> _Grid:
 
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - any failure to open means "not a workbook"
+    except Exception as exc:  # any failure to open means "not a workbook"
         raise InputError(f"is not a valid Excel workbook ({type(exc).__name__}); open it in Excel and "
                          f"save it again as .xlsx, or export the data as .csv", source=source) from None
     try:
@@ -346,7 +346,7 @@ def _read_xlsx(path: Path, source: str, sheet, extra: frozenset[str]) -> _Grid:
         rows = [list(r) for r in ws.iter_rows(values_only=True)]
     except FluxwiseError:
         raise
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # openpyxl raises many kinds on damaged files
         raise InputError(f"the workbook cannot be read ({type(exc).__name__}: {exc}); save it again as "
                          f".xlsx or export the data as .csv", source=source) from None
     finally:
