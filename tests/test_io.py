@@ -507,6 +507,15 @@ def test_decreasing_filtrate(tmp_path):
     assert "row 5" in msg and "decreases" in msg and "'7.5'" in msg and "row 4" in msg
 
 
+def test_balance_noise_dip_is_kept_with_a_note(tmp_path):
+    # 400.00 g then 399.95 g: a 0.05 g dip is 0.0125 % of the largest reading, within the 0.2 % noise band
+    path = write_csv(tmp_path, ["time (min)", "filtrate mass (g)"],
+                     five([0, 1, 2, 3, 4], [0, 200, 400, 399.95, 500]))
+    tr = read_trial(path, area=1.0)
+    assert tr.v_L_per_m2[3] < tr.v_L_per_m2[2]  # kept as read, not smoothed away
+    assert any("balance noise" in n for n in tr.meta["notes"])
+
+
 def test_too_few_points(tmp_path):
     path = write_csv(tmp_path, ["time (min)", "V_mL"], [[0, 0], [1, 5], [2, 8], [3, 10]])
     with pytest.raises(InputError) as exc:

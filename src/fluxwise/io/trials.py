@@ -94,6 +94,7 @@ ROLES = ("time", "mass", "volume", "pressure", "flow")
 CSV_EXTENSIONS = (".csv", ".txt", ".tsv")
 EXCEL_EXTENSIONS = (".xlsx", ".xlsm")
 MIN_POINTS = 5
+DIP_TOLERANCE = 0.002  # fraction of the largest filtrate reading a balance may dip by (noise)
 STEADY_CV = 0.10
 """Coefficient of variation below which pressure or flux counts as held constant."""
 HEADER_SCAN_ROWS = 200
@@ -990,12 +991,21 @@ def parse_trial_frame(df: pd.DataFrame, *, source: str, area=None, mode=None, de
             volume_L = np.asarray(to_canonical(values, fc.unit, "mass"), float) / density_g_ml / 1000.0
         else:
             volume_L = np.asarray(to_canonical(values, fc.unit, "volume"), float)
-        drop = np.diff(volume_L) < 0
+        # A balance reads with noise: a dip within DIP_TOLERANCE of the largest reading is noise and kept
+        # as read (least squares handles it); a larger drop is a removed vessel or drift -> error.
+        dips = -np.diff(volume_L)
+        tol = DIP_TOLERANCE * float(np.max(np.abs(volume_L)))
+        drop = dips > tol
+        if (dips > 0).any() and not drop.any():
+            notes.append(f"{int((dips > 0).sum())} filtrate reading(s) dip below the previous one by at most "
+                         f"{dips.max() * 1000:.3g} mL (within {DIP_TOLERANCE:.1%} of the largest reading: "
+                         f"balance noise, kept as read)")
         if drop.any():
             k = int(np.flatnonzero(drop)[0]) + 1
             raise InputError(f"filtrate decreases: '{_cell_text(sub.iloc[k, fc.index])}' after "
                              f"'{_cell_text(sub.iloc[k - 1, fc.index])}' (row {sub_rows[k - 1]}); cumulative "
-                             f"filtrate must not go down (check for balance drift or a removed vessel)",
+                             f"filtrate must not go down by more than {DIP_TOLERANCE:.1%} of the largest "
+                             f"reading (check for balance drift or a removed vessel)",
                              source=source, row=int(sub_rows[k]), column=fc.header)
         v0 = float(volume_L[0])
         meta["v0_L"] = v0
