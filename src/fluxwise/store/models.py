@@ -29,6 +29,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 ORG_KINDS = ("customer", "hub")
 ROLES = ("admin", "scientist", "reviewer", "trainee")
 RESULT_KINDS = ("fit", "sizing")
+RESULT_ORIGINS = ("computed", "edited")  # edited: data typed in by a person, not computed
 SIGNATURE_MEANINGS = ("author", "review", "approve")
 AUDIT_ACTIONS = ("create", "update", "delete", "sign", "login")
 
@@ -214,6 +215,7 @@ class ResultVersion(PublicIdMixin, Base):
         UniqueConstraint("result_id", "version", name="uq_results_result_version"),
         CheckConstraint(_in("kind", RESULT_KINDS), name="kind"),
         CheckConstraint("version >= 1", name="version"),
+        CheckConstraint(_in("origin", RESULT_ORIGINS), name="origin"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -226,6 +228,7 @@ class ResultVersion(PublicIdMixin, Base):
     trial_revision: Mapped[int] = mapped_column(Integer)
     inputs_json: Mapped[str] = mapped_column(Text)
     data_json: Mapped[str] = mapped_column(Text)
+    origin: Mapped[str] = mapped_column(String(16), default="computed")
     notes: Mapped[str] = mapped_column(Text, default="")
     content_sha256: Mapped[str] = mapped_column(String(64))
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("results.id"))
@@ -318,7 +321,7 @@ class AuditEntry(Base):
     project_id: Mapped[str | None] = mapped_column(String(32), index=True)
     action: Mapped[str] = mapped_column(String(16))
     object_type: Mapped[str] = mapped_column(String(32))
-    object_id: Mapped[str] = mapped_column(String(64), index=True)
+    object_id: Mapped[str] = mapped_column(String(100), index=True)
     old_value: Mapped[str | None] = mapped_column(Text)
     new_value: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str | None] = mapped_column(Text)

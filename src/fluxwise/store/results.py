@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import InputError
+from ..errors import FluxwiseError, InputError
 from . import accounts, audit
 from .canonical import canonical_json, sha256_hex
 from .models import (
@@ -32,6 +32,14 @@ from .tenancy import Forbidden
 MAX_NOTES_CHARS = 20_000
 
 
+class Conflict(FluxwiseError):
+    """The request does not fit the result's current state (HTTP 409)."""
+
+
+class SignatureRefused(FluxwiseError):
+    """A signature was not recorded because the password was wrong (HTTP 403)."""
+
+
 def result_content(rv: ResultVersion) -> dict[str, Any]:
     """What a version says, as hashed and signed: ids, trial and file it came from, inputs, data, notes."""
     return {
@@ -43,6 +51,7 @@ def result_content(rv: ResultVersion) -> dict[str, Any]:
         "upload_sha256": rv.upload.sha256,
         "inputs": json.loads(rv.inputs_json),
         "data": json.loads(rv.data_json),
+        "origin": rv.origin,
         "notes": rv.notes,
     }
 
@@ -69,7 +78,7 @@ def create_result(session: Session, trial: TrialRecord, *, actor: User | None, k
         raise ValueError(f"result kind must be one of {RESULT_KINDS}, not {kind!r}")
     rv = ResultVersion(result_id=new_public_id(), version=1, kind=kind, project_id=trial.project_id,
                        trial_id=trial.id, upload_id=trial.upload_id, trial_revision=trial.revision,
-                       inputs_json=canonical_json(inputs), data_json=canonical_json(data),
+                       inputs_json=canonical_json(inputs), data_json=canonical_json(data), origin="computed",
                        notes=_check_notes(notes), created_by_id=None if actor is None else actor.id)
     rv.trial, rv.upload, rv.project = trial, trial.upload, trial.project
     rv.content_sha256 = content_sha256(rv)
@@ -83,11 +92,12 @@ def create_result(session: Session, trial: TrialRecord, *, actor: User | None, k
 def new_version(session: Session, current: ResultVersion, *, actor: User | None,
                 inputs: dict[str, Any] | None = None, data: dict[str, Any] | None = None,
                 notes: str | None = None, reason: str | None = None,
-                trial: TrialRecord | None = None) -> ResultVersion:
+                trial: TrialRecord | None = None, origin: str = "computed") -> ResultVersion:
     """Version n+1 of a result with the given fields replaced; the old version stays untouched.
 
     ``inputs`` and ``data`` are critical values (a reason is required when they change); ``trial``
-    is passed when the data were recomputed from the trial's current revision.
+    is passed when the data were recomputed from the trial's current revision. ``origin`` says
+    whether new ``data`` were computed or typed in (``edited``); without new data it is inherited.
     """
     if current.deleted_at is not None:
         raise InputError("this result was deleted; deleted results cannot be edited")
@@ -105,13 +115,14 @@ def new_version(session: Session, current: ResultVersion, *, actor: User | None,
                        project_id=current.project_id, trial_id=trial.id, upload_id=trial.upload_id,
                        trial_revision=trial.revision, inputs_json=new_inputs, data_json=new_data,
                        notes=new_notes, supersedes_id=current.id,
+                       origin=current.origin if data is None else origin,
                        created_by_id=None if actor is None else actor.id)
     rv.trial, rv.upload, rv.project = trial, trial.upload, current.project
     rv.content_sha256 = content_sha256(rv)
     session.add(rv)
     session.flush()
     old_c, new_c = result_content(current), result_content(rv)
-    keys = [k for k in ("inputs", "data", "notes", "trial_revision") if old_c[k] != new_c[k]]
+    keys = [k for k in ("inputs", "data", "origin", "notes", "trial_revision") if old_c[k] != new_c[k]]
     audit.append(session, actor=actor, action="update", object_type="result", object_id=rv.result_id,
                  **_audit_scope(rv), old={"version": current.version, **{k: old_c[k] for k in keys}},
                  new={"version": rv.version, **{k: new_c[k] for k in keys}}, reason=reason)

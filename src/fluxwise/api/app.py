@@ -1,0 +1,121 @@
+"""The FastAPI application factory of the HTTP door."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+
+from ..errors import FluxwiseError
+from ..store import accounts, tenancy
+from ..store import results as store_results
+from ..store.database import Database, open_database
+from .deps import ENV_SECRET_KEY, ApiSettings
+from .routers import audit, auth, data, orgs, projects, results
+from .upload_checks import UploadRejected
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api"
+
+
+def _status_of(exc: FluxwiseError) -> int:
+    for cls, status in ((tenancy.NotFound, 404), (tenancy.Forbidden, 403),
+                        (store_results.SignatureRefused, 403), (accounts.AuthenticationError, 401),
+                        (accounts.TooManyAttempts, 429), (store_results.Conflict, 409)):
+        if isinstance(exc, cls):
+            return status
+    if isinstance(exc, UploadRejected):
+        return exc.status
+    return 422
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(FluxwiseError)
+    async def fluxwise_error(request: Request, exc: FluxwiseError):
+        status = _status_of(exc)
+        headers = {}
+        if isinstance(exc, accounts.TooManyAttempts):
+            headers["Retry-After"] = str(exc.retry_after_s)
+        if status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(request: Request, exc: IntegrityError):
+        log.info("integrity error: %s", exc.orig)
+        return JSONResponse({"detail": "this conflicts with data stored meanwhile (e.g. two edits at once); "
+                                       "reload and try again"}, status_code=409)
+
+    @app.exception_handler(DataError)
+    async def data_error(request: Request, exc: DataError):
+        log.warning("data error: %s", exc.orig)
+        return JSONResponse({"detail": "a value is too long or out of range for the store"}, status_code=422)
+
+    @app.exception_handler(OperationalError)
+    async def operational_error(request: Request, exc: OperationalError):
+        log.error("database error: %s", exc.orig)
+        return JSONResponse({"detail": "the store is busy or unavailable; try again shortly"},
+                            status_code=503, headers={"Retry-After": "2"})
+
+
+class _BodySizeLimit:
+    """Refuse any request whose declared body is larger than the upload limit plus form overhead (413),
+    before a byte of it is read."""
+
+    def __init__(self, app, max_bytes: int):
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            for name, value in scope.get("headers", ()):
+                if name == b"content-length":
+                    try:
+                        too_big = int(value) > self.max_bytes
+                    except ValueError:
+                        too_big = False
+                    if too_big:
+                        limit = (self.max_bytes - 1024 * 1024) / 1024 / 1024
+                        response = JSONResponse({"detail": f"the request is larger than the upload limit of "
+                                                           f"{limit:.0f} MB"}, status_code=413)
+                        await response(scope, receive, send)
+                        return
+        await self.app(scope, receive, send)
+
+
+def create_app(database_url: str | None = None, data_dir: str | os.PathLike | None = None, *,
+               settings: ApiSettings | None = None, db: Database | None = None) -> FastAPI:
+    """The HTTP API as a FastAPI app, on the store at ``database_url`` (else ``$FLUXWISE_DATABASE_URL``,
+    else SQLite in ``data_dir`` / ``$FLUXWISE_DATA_DIR`` / the user data dir).
+
+    The store is created or migrated here, on first run. ``settings`` default to
+    :meth:`ApiSettings.from_env`; ``db`` passes an already open :class:`~fluxwise.store.database.Database`.
+    The database is on ``app.state.db``; dispose of it with ``app.state.db.dispose()`` when done.
+    """
+    settings = settings or ApiSettings.from_env()
+    db = db or open_database(database_url, data_dir)
+    app = FastAPI(title="fluxwise", version=_version(),
+                  description="Filtration process development workbench: trials, fouling-model fits, filter "
+                              "sizing, reports, audit trail and electronic signatures.",
+                  openapi_url=f"{API_PREFIX}/openapi.json", docs_url=f"{API_PREFIX}/docs", redoc_url=None)
+    app.state.db = db
+    app.state.settings = settings
+    secret = settings.secret_key or os.environ.get(ENV_SECRET_KEY)
+    if not secret:
+        with db.session(write=True) as s:
+            secret = accounts.secret_setting(s, "session_signing_key")
+    app.state.secret_key = secret
+    for module in (auth, orgs, projects, data, results, audit):
+        app.include_router(module.router, prefix=API_PREFIX)
+    _install_error_handlers(app)
+    app.add_middleware(_BodySizeLimit, max_bytes=settings.upload.max_bytes + 1024 * 1024)
+    return app
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__

@@ -1,0 +1,123 @@
+"""From store rows to response models (one place, so every endpoint shows an object the same way)."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy.orm import Session
+
+from ..store import projects as store_projects
+from ..store import results as store_results
+from ..store import tenancy
+from ..store.canonical import loads
+from ..store.models import (
+    ApiToken,
+    AuditEntry,
+    Organisation,
+    Project,
+    ResultVersion,
+    Signature,
+    TrialRecord,
+    Upload,
+    User,
+)
+from . import schemas
+
+
+def user_out(user: User) -> schemas.UserOut:
+    return schemas.UserOut(id=user.public_id, email=user.email, name=user.name)
+
+
+def token_out(row: ApiToken, token: str | None = None) -> schemas.TokenOut:
+    fields = dict(id=row.public_id, name=row.name, prefix=row.prefix, created_at=row.created_at,
+                  expires_at=row.expires_at, last_used_at=row.last_used_at, revoked_at=row.revoked_at)
+    return schemas.TokenCreatedOut(token=token, **fields) if token else schemas.TokenOut(**fields)
+
+
+def org_out(org: Organisation, role: str) -> schemas.OrgOut:
+    return schemas.OrgOut(id=org.public_id, name=org.name, kind=org.kind, role=role,
+                          created_at=org.created_at)
+
+
+def project_out(session: Session, project: Project, user_id: int) -> schemas.ProjectOut:
+    owner = tenancy.owner_roles(session, user_id, project)
+    roles = tenancy.project_roles(session, user_id, project)
+    shared = store_projects.shared_with(session, project) if owner else []
+    return schemas.ProjectOut(
+        id=project.public_id, name=project.name, description=project.description,
+        org=schemas.OrgRef(id=project.organisation.public_id, name=project.organisation.name),
+        access="owner" if owner else "shared", roles=sorted(roles),
+        shared_with=[schemas.OrgRef(id=o.public_id, name=o.name) for o in shared],
+        created_at=project.created_at)
+
+
+def _name(session: Session, user_id: int | None) -> str | None:
+    if user_id is None:
+        return None
+    user = session.get(User, user_id)
+    return None if user is None else user.name
+
+
+def upload_out(session: Session, upload: Upload) -> schemas.UploadOut:
+    return schemas.UploadOut(id=upload.public_id, project_id=upload.project.public_id,
+                             filename=upload.filename, content_type=upload.content_type,
+                             size_bytes=upload.size_bytes, sha256=upload.sha256, created_at=upload.created_at,
+                             created_by=_name(session, upload.created_by_id))
+
+
+def _trial_fields(rec: TrialRecord, data: dict) -> dict:
+    return dict(id=rec.public_id, project_id=rec.project.public_id, upload_id=rec.upload.public_id,
+                source=data.get("source") or rec.upload.filename, area_m2=rec.area_m2, mode=rec.mode,
+                points=rec.points, revision=rec.revision, area=rec.area_input, mode_requested=rec.mode_input,
+                density=rec.density_input, created_at=rec.created_at, updated_at=rec.updated_at)
+
+
+def trial_out(rec: TrialRecord) -> schemas.TrialOut:
+    data = json.loads(rec.data_json)
+    return schemas.TrialOut(**_trial_fields(rec, data))
+
+
+def trial_data_out(rec: TrialRecord) -> schemas.TrialDataOut:
+    data = json.loads(rec.data_json)
+    return schemas.TrialDataOut(**_trial_fields(rec, data), t_h=data["t_h"], v_L_per_m2=data["v_L_per_m2"],
+                                pressure_bar=data.get("pressure_bar"), meta=data.get("meta") or {})
+
+
+def signature_out(sig: Signature) -> schemas.SignatureOut:
+    rv = sig.result_version
+    return schemas.SignatureOut(id=sig.public_id, result_id=rv.result_id, version=rv.version,
+                                meaning=sig.meaning, signer_id=sig.user.public_id,
+                                signer_name=sig.signer_name, content_sha256=sig.content_sha256,
+                                signed_at=sig.signed_at, audit_seq=sig.audit_seq)
+
+
+def result_out(session: Session, versions: list[ResultVersion],
+               version: int | None = None) -> schemas.ResultOut:
+    """The latest version of a result (or ``version``), with its signatures and deletion state."""
+    latest = versions[-1]
+    rv = latest if version is None else next((v for v in versions if v.version == version), None)
+    if rv is None:
+        raise tenancy.NotFound(f"this result has no version {version} (latest: {latest.version})")
+    return schemas.ResultOut(
+        id=rv.result_id, version=rv.version, version_id=rv.public_id, kind=rv.kind,
+        project_id=rv.project.public_id, trial_id=rv.trial.public_id, upload_id=rv.upload.public_id,
+        trial_revision=rv.trial_revision, stale=rv.trial_revision != rv.trial.revision, origin=rv.origin,
+        inputs=loads(rv.inputs_json), data=loads(rv.data_json), notes=rv.notes,
+        content_sha256=rv.content_sha256, created_at=rv.created_at,
+        created_by=_name(session, rv.created_by_id), deleted=latest.deleted_at is not None,
+        deleted_at=latest.deleted_at, delete_reason=latest.delete_reason,
+        signatures=[signature_out(s) for s in store_results.signatures_of(session, rv)])
+
+
+def version_summary(session: Session, rv: ResultVersion) -> schemas.ResultVersionSummary:
+    return schemas.ResultVersionSummary(id=rv.result_id, version=rv.version, version_id=rv.public_id,
+                                        origin=rv.origin, content_sha256=rv.content_sha256,
+                                        created_at=rv.created_at, created_by=_name(session, rv.created_by_id))
+
+
+def audit_out(entry: AuditEntry) -> schemas.AuditEntryOut:
+    return schemas.AuditEntryOut(
+        seq=entry.seq, ts=entry.ts, actor_id=entry.actor_id, actor_name=entry.actor_name, org_id=entry.org_id,
+        project_id=entry.project_id, action=entry.action, object_type=entry.object_type,
+        object_id=entry.object_id, old_value=loads(entry.old_value), new_value=loads(entry.new_value),
+        reason=entry.reason, prev_hash=entry.prev_hash, hash=entry.hash)

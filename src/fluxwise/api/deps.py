@@ -1,0 +1,203 @@
+"""Request dependencies: settings, database sessions, who is calling, and scoped object lookups.
+
+Authentication, in this order:
+
+1. ``Authorization: Bearer fw_...`` — an API token (for scripts); no CSRF check.
+2. The ``fluxwise_session`` cookie (signed, HttpOnly, SameSite=Lax) set by ``POST /api/auth/login``.
+   Unsafe methods (POST, PUT, PATCH, DELETE) must also send ``X-CSRF-Token`` equal to the session's
+   CSRF token, which the login response returns and which is also in the readable ``fluxwise_csrf``
+   cookie (double submit, bound to the server-side session).
+
+Object lookups (``ProjectDep``, ``TrialDep``, ...) go through :mod:`fluxwise.store.tenancy` and
+answer 404 for anything the caller may not see. They run before the request body is validated, so
+another tenant's id gives 404 whatever the body.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from fastapi import Depends, Header, HTTPException, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy.orm import Session
+
+from ..store import accounts, tenancy
+from ..store.database import Database
+from ..store.models import ApiToken, Organisation, Project, ResultVersion, TrialRecord, Upload, User, utcnow
+from .upload_checks import UploadLimits
+
+SESSION_COOKIE = "fluxwise_session"
+CSRF_COOKIE = "fluxwise_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+ENV_SECRET_KEY = "FLUXWISE_SECRET_KEY"
+ENV_MAX_UPLOAD_MB = "FLUXWISE_MAX_UPLOAD_MB"
+ENV_COOKIE_SECURE = "FLUXWISE_COOKIE_SECURE"
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """What an installation may tune; :meth:`from_env` reads the ``FLUXWISE_*`` variables."""
+
+    upload: UploadLimits = field(default_factory=UploadLimits)
+    session_lifetime: timedelta = timedelta(hours=12)
+    cookie_secure: bool = False
+    secret_key: str | None = None
+
+    @classmethod
+    def from_env(cls) -> ApiSettings:
+        upload = UploadLimits()
+        if os.environ.get(ENV_MAX_UPLOAD_MB):
+            upload = UploadLimits(max_bytes=int(float(os.environ[ENV_MAX_UPLOAD_MB]) * 1024 * 1024))
+        secure = os.environ.get(ENV_COOKIE_SECURE, "").strip().lower() in ("1", "true", "yes", "on")
+        return cls(upload=upload, cookie_secure=secure, secret_key=os.environ.get(ENV_SECRET_KEY) or None)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling (a snapshot taken at authentication; load the ``User`` row to change it)."""
+
+    user_id: int
+    public_id: str
+    email: str
+    name: str
+    via: Literal["session", "token"]
+    csrf_token: str | None = None
+    session_key: str | None = None
+
+
+def get_db(request: Request) -> Database:
+    return request.app.state.db
+
+
+def get_settings(request: Request) -> ApiSettings:
+    return request.app.state.settings
+
+
+def read_session(request: Request) -> Iterator[Session]:
+    """A read session for the request (writes open their own: see ``Database.session(write=True)``)."""
+    with get_db(request).session() as session:
+        yield session
+
+
+DbDep = Annotated[Database, Depends(get_db)]
+SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
+ReadSession = Annotated[Session, Depends(read_session)]
+
+
+def session_serializer(request: Request) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(request.app.state.secret_key, salt="fluxwise-session")
+
+
+_bearer = HTTPBearer(auto_error=False, description="An API token from POST /api/auth/tokens")
+_cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False,
+                       description="Browser session from POST /api/auth/login (needs X-CSRF-Token on "
+                                   "unsafe methods)")
+
+
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(status_code=401, detail=message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def current_principal(
+    request: Request,
+    db: DbDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    cookie: Annotated[str | None, Depends(_cookie)],
+    x_csrf_token: Annotated[str | None, Header(alias=CSRF_HEADER, include_in_schema=False)] = None,
+) -> Principal:
+    """The authenticated caller, or 401; 403 for a cookie request without the right CSRF token."""
+    if request.headers.get("authorization") is not None:
+        if bearer is None or bearer.scheme.lower() != "bearer":
+            raise _unauthorized("use 'Authorization: Bearer <API token>'")
+        with db.session() as s:
+            row = accounts.api_token(s, bearer.credentials.strip())
+            if row is None:
+                raise _unauthorized("invalid, expired or revoked API token")
+            user = row.user
+            principal = Principal(user.id, user.public_id, user.email, user.name, "token")
+            stale = row.last_used_at is None or utcnow() - row.last_used_at > timedelta(minutes=10)
+            token_id = row.id
+        if stale:
+            with db.session(write=True) as ws:
+                ws.get(ApiToken, token_id).last_used_at = utcnow()
+                ws.commit()
+        return principal
+    if cookie:
+        try:
+            key = session_serializer(request).loads(cookie, max_age=int(
+                get_settings(request).session_lifetime.total_seconds()))
+        except BadSignature:
+            raise _unauthorized("your session is not valid; sign in again") from None
+        with db.session() as s:
+            bs = accounts.browser_session(s, key) if isinstance(key, str) else None
+            if bs is None:
+                raise _unauthorized("your session has ended; sign in again")
+            user = bs.user
+            principal = Principal(user.id, user.public_id, user.email, user.name, "session",
+                                  csrf_token=bs.csrf_token, session_key=key)
+        if request.method not in SAFE_METHODS:
+            check_csrf(principal, x_csrf_token)
+        return principal
+    raise _unauthorized("not signed in: log in, or send 'Authorization: Bearer <API token>'")
+
+
+def check_csrf(principal: Principal, token: str | None) -> None:
+    """403 unless ``token`` is the CSRF token of the caller's browser session (tokens need none)."""
+    if principal.via != "session":
+        return
+    if not token or not principal.csrf_token or not hmac.compare_digest(token.encode(),
+                                                                         principal.csrf_token.encode()):
+        raise HTTPException(status_code=403, detail=f"missing or wrong {CSRF_HEADER} header: send the "
+                                                    "csrf_token from the login response")
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def load_user(session: Session, principal: Principal) -> User:
+    return session.get(User, principal.user_id)
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+# --- scoped lookups --------------------------------------------------------------------------------------
+
+def org_dep(org_id: str, p: PrincipalDep, s: ReadSession) -> tuple[Organisation, str]:
+    return tenancy.get_organisation(s, p.user_id, org_id)
+
+
+def project_dep(project_id: str, p: PrincipalDep, s: ReadSession) -> Project:
+    return tenancy.get_project(s, p.user_id, project_id)
+
+
+def upload_dep(upload_id: str, p: PrincipalDep, s: ReadSession) -> Upload:
+    return tenancy.get_upload(s, p.user_id, upload_id)
+
+
+def trial_dep(trial_id: str, p: PrincipalDep, s: ReadSession) -> TrialRecord:
+    return tenancy.get_trial(s, p.user_id, trial_id)
+
+
+def result_dep(result_id: str, p: PrincipalDep, s: ReadSession) -> list[ResultVersion]:
+    return tenancy.get_result_versions(s, p.user_id, result_id)
+
+
+def token_dep(token_id: str, p: PrincipalDep, s: ReadSession) -> ApiToken:
+    return tenancy.get_api_token(s, p.user_id, token_id)
+
+
+OrgDep = Annotated[tuple[Organisation, str], Depends(org_dep)]
+ProjectDep = Annotated[Project, Depends(project_dep)]
+UploadDep = Annotated[Upload, Depends(upload_dep)]
+TrialDep = Annotated[TrialRecord, Depends(trial_dep)]
+ResultDep = Annotated[list[ResultVersion], Depends(result_dep)]
+TokenDep = Annotated[ApiToken, Depends(token_dep)]

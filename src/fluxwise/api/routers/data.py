@@ -1,0 +1,96 @@
+"""Uploaded files and the trials parsed from them; fitting and sizing a trial."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Response
+
+from ...errors import InputError
+from ...store import tenancy
+from ...store import uploads as store_uploads
+from ...store.audit import require_reason
+from ...store.models import TrialRecord
+from ...store.results import create_result
+from .. import convert, schemas, science
+from ..deps import DbDep, PrincipalDep, ReadSession, TrialDep, UploadDep, load_user
+from ..upload_checks import parse_upload
+
+router = APIRouter(tags=["data"])
+ERRORS = schemas.error_responses(401, 403, 404, 422)
+
+
+@router.get("/uploads/{upload_id}", response_model=schemas.UploadOut, responses=ERRORS)
+def get_upload(upload: UploadDep, s: ReadSession):
+    return convert.upload_out(s, upload)
+
+
+@router.get("/uploads/{upload_id}/content", response_class=Response, responses={
+    **ERRORS,
+    200: {"description": "The file exactly as uploaded", "content": {"application/octet-stream": {}}}})
+def get_upload_content(upload: UploadDep):
+    """The uploaded file, byte for byte; its SHA-256 is in the ``X-Content-SHA256`` header."""
+    return Response(content=upload.content, media_type=upload.content_type, headers={
+        "Content-Disposition": f'attachment; filename="{upload.filename}"',
+        "X-Content-SHA256": upload.sha256, "Cache-Control": "private, no-store"})
+
+
+@router.get("/trials/{trial_id}", response_model=schemas.TrialDataOut, responses=ERRORS)
+def get_trial(trial: TrialDep):
+    """A trial with its data in canonical units (time h, V/A L/m², pressure bar)."""
+    return convert.trial_data_out(trial)
+
+
+@router.patch("/trials/{trial_id}", response_model=schemas.TrialOut, responses=ERRORS)
+def edit_trial(body: schemas.TrialEditIn, trial: TrialDep, principal: PrincipalDep, s: ReadSession,
+               db: DbDep):
+    """Re-read the trial from its upload with another area, mode or density (critical: reason required).
+
+    Results computed before stay as they were and show ``stale: true``; recompute them with
+    ``PATCH /api/results/{id}`` and ``recompute: true``.
+    """
+    tenancy.require(tenancy.project_roles(s, principal.user_id, trial.project), "write", "editing a trial")
+    sent = body.model_dump(exclude_unset=True)
+    values = {k: ((sent[k] or "").strip() or None) if k in sent else getattr(trial, f"{k}_input")
+              for k in ("area", "mode", "density")}
+    changed = [k for k in values if values[k] != getattr(trial, f"{k}_input")]
+    require_reason("trial", changed, body.reason)
+    if not changed:
+        return convert.trial_out(trial)
+    parsed = parse_upload(trial.upload.filename, trial.upload.content, **values)
+    with db.session(write=True) as ws:
+        rec = ws.get(TrialRecord, trial.id)
+        store_uploads.update_trial(ws, rec, actor=load_user(ws, principal), trial=parsed, reason=body.reason,
+                                   **values)
+        ws.commit()
+        return convert.trial_out(rec)
+
+
+def _store_result(db, principal, trial: TrialRecord, kind: str, inputs: dict, data: dict, notes: str):
+    with db.session(write=True) as ws:
+        rec = ws.get(TrialRecord, trial.id)
+        if rec.revision != trial.revision:
+            raise InputError("the trial was changed while this was computed; try again")
+        rv = create_result(ws, rec, actor=load_user(ws, principal), kind=kind, inputs=inputs, data=data,
+                           notes=notes)
+        ws.commit()
+        return convert.result_out(ws, [rv])
+
+
+@router.post("/trials/{trial_id}/fit", response_model=schemas.ResultOut, status_code=201, responses=ERRORS)
+def fit_trial(trial: TrialDep, principal: PrincipalDep, s: ReadSession, db: DbDep,
+              body: Annotated[schemas.FitIn | None, Body()] = None):
+    """Fit every fouling model to the trial and store the ranking as a new result (kind ``fit``)."""
+    tenancy.require(tenancy.project_roles(s, principal.user_id, trial.project), "write", "fitting a trial")
+    data = science.fit(store_uploads.trial_from_record(trial))
+    return _store_result(db, principal, trial, "fit", {}, data, (body or schemas.FitIn()).notes)
+
+
+@router.post("/trials/{trial_id}/size", response_model=schemas.ResultOut, status_code=201, responses=ERRORS)
+def size_trial(body: schemas.SizeRequestIn, trial: TrialDep, principal: PrincipalDep, s: ReadSession,
+               db: DbDep):
+    """Size a filter for a batch from the trial's best (or named) model; stored as a result (``sizing``)."""
+    tenancy.require(tenancy.project_roles(s, principal.user_id, trial.project), "write", "sizing a filter")
+    inputs = schemas.SizeIn(**body.model_dump(exclude={"notes"})).model_dump()
+    data = science.size(store_uploads.trial_from_record(trial), inputs)
+    return _store_result(db, principal, trial, "sizing", inputs, data, body.notes)

@@ -1,0 +1,132 @@
+"""Projects: list, create, share; and what each project holds (uploads, trials, results)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, UploadFile
+from sqlalchemy import select
+
+from ...errors import InputError
+from ...store import projects as store_projects
+from ...store import tenancy
+from ...store import uploads as store_uploads
+from ...store.models import Organisation, Project, ResultVersion, TrialRecord, Upload
+from .. import convert, schemas
+from ..deps import DbDep, PrincipalDep, ProjectDep, ReadSession, SettingsDep, load_user
+from ..upload_checks import check_upload, clean_filename, parse_upload, read_limited
+
+router = APIRouter(prefix="/projects", tags=["projects"])
+ERRORS = schemas.error_responses(401, 403, 404, 422)
+
+
+@router.get("", response_model=list[schemas.ProjectOut], responses=ERRORS)
+def list_projects(principal: PrincipalDep, s: ReadSession,
+                  org_id: Annotated[str | None, Query(max_length=32)] = None):
+    """Projects the caller can see: their organisations' and those shared into them."""
+    stmt = tenancy.visible_projects(principal.user_id).order_by(Project.created_at, Project.id)
+    if org_id is not None:
+        stmt = stmt.join(Organisation, Organisation.id == Project.org_id) \
+            .where(Organisation.public_id == org_id)
+    return [convert.project_out(s, p, principal.user_id) for p in s.scalars(stmt)]
+
+
+@router.post("", response_model=schemas.ProjectOut, status_code=201, responses=ERRORS)
+def create_project(body: schemas.ProjectIn, principal: PrincipalDep, s: ReadSession, db: DbDep):
+    org, role = tenancy.get_organisation(s, principal.user_id, body.org_id)
+    tenancy.require({role}, "create_project", "creating a project")
+    with db.session(write=True) as ws:
+        project = store_projects.create_project(ws, ws.get(Organisation, org.id), body.name, body.description,
+                                                actor=load_user(ws, principal))
+        ws.commit()
+        return convert.project_out(ws, project, principal.user_id)
+
+
+@router.get("/{project_id}", response_model=schemas.ProjectOut, responses=ERRORS)
+def get_project(project: ProjectDep, principal: PrincipalDep, s: ReadSession):
+    return convert.project_out(s, project, principal.user_id)
+
+
+@router.post("/{project_id}/shares", response_model=schemas.ProjectOut, status_code=201, responses=ERRORS)
+def share_project(body: schemas.ShareIn, project: ProjectDep, principal: PrincipalDep, s: ReadSession,
+                  db: DbDep):
+    """Share the project into another organisation (admins of the owning organisation only)."""
+    tenancy.require(tenancy.owner_roles(s, principal.user_id, project), "share", "sharing a project")
+    target = s.scalar(select(Organisation).where(Organisation.public_id == body.org_id)) \
+        if tenancy.is_public_id(body.org_id) else None
+    if target is None:
+        raise tenancy.NotFound("organisation not found")
+    with db.session(write=True) as ws:
+        proj = ws.get(Project, project.id)
+        store_projects.share_project(ws, proj, ws.get(Organisation, target.id),
+                                     actor=load_user(ws, principal))
+        ws.commit()
+        return convert.project_out(ws, proj, principal.user_id)
+
+
+@router.get("/{project_id}/uploads", response_model=list[schemas.UploadOut], responses=ERRORS)
+def list_uploads(project: ProjectDep, s: ReadSession):
+    rows = s.scalars(select(Upload).where(Upload.project_id == project.id)
+                     .order_by(Upload.created_at, Upload.id))
+    return [convert.upload_out(s, u) for u in rows]
+
+
+@router.post("/{project_id}/uploads", response_model=schemas.UploadCreatedOut, status_code=201,
+             responses={**ERRORS, 413: {"model": schemas.ErrorOut}, 415: {"model": schemas.ErrorOut}})
+def create_upload(
+    project: ProjectDep,
+    principal: PrincipalDep,
+    s: ReadSession,
+    db: DbDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="A trial export: .csv, .txt, .tsv or .xlsx")],
+    area: Annotated[str | None, Form(max_length=100, description="Filter area, e.g. '13.8 cm2' (else "
+                                                                 "from the file)")] = None,
+    mode: Annotated[str | None, Form(max_length=32, description="constant-pressure or constant-flux "
+                                                                "(else detected)")] = None,
+    density: Annotated[str | None, Form(max_length=100, description="e.g. '1.02 g/mL'")] = None,
+):
+    """Upload a trial file into the project; it is kept byte for byte and parsed into a trial.
+
+    Nothing is stored unless the file passes every check and parses: wrong type (415), too large
+    (413), empty, broken, a zip bomb or a table that cannot be read (422).
+    """
+    tenancy.require(tenancy.project_roles(s, principal.user_id, project), "write", "uploading a trial")
+    filename = clean_filename(file.filename)
+    content = read_limited(file.file, settings.upload.max_bytes)
+    content_type = check_upload(filename, content, settings.upload)
+    options = {k: (v.strip() or None) if isinstance(v, str) else None
+               for k, v in (("area", area), ("mode", mode), ("density", density))}
+    for k, v in options.items():
+        if v is not None and "\x00" in v:
+            raise InputError("must not contain NUL characters", field=k)
+    trial = parse_upload(filename, content, **options)
+    with db.session(write=True) as ws:
+        upload, rec = store_uploads.record_upload(
+            ws, ws.get(Project, project.id), actor=load_user(ws, principal), filename=filename,
+            content_type=content_type, content=content, trial=trial, **options)
+        ws.commit()
+        return schemas.UploadCreatedOut(upload=convert.upload_out(ws, upload), trial=convert.trial_out(rec))
+
+
+@router.get("/{project_id}/trials", response_model=list[schemas.TrialOut], responses=ERRORS)
+def list_trials(project: ProjectDep, s: ReadSession):
+    rows = s.scalars(select(TrialRecord).where(TrialRecord.project_id == project.id)
+                     .order_by(TrialRecord.created_at, TrialRecord.id))
+    return [convert.trial_out(r) for r in rows]
+
+
+@router.get("/{project_id}/results", response_model=list[schemas.ResultOut], responses=ERRORS)
+def list_results(project: ProjectDep, s: ReadSession, include_deleted: bool = False):
+    """The latest version of every result in the project (deleted ones only when asked)."""
+    rows = list(s.scalars(select(ResultVersion).where(ResultVersion.project_id == project.id)
+                          .order_by(ResultVersion.created_at, ResultVersion.id)))
+    by_result: dict[str, list[ResultVersion]] = {}
+    for rv in rows:
+        by_result.setdefault(rv.result_id, []).append(rv)
+    out = []
+    for versions in by_result.values():
+        versions.sort(key=lambda v: v.version)
+        if include_deleted or versions[-1].deleted_at is None:
+            out.append(convert.result_out(s, versions))
+    return out

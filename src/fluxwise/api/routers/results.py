@@ -1,0 +1,146 @@
+"""Results: read, edit (a new version each time), delete (softly), report, sign."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import HTMLResponse
+
+from ...errors import InputError
+from ...store import accounts, tenancy
+from ...store import results as store_results
+from ...store import uploads as store_uploads
+from ...store.audit import require_reason
+from ...store.models import ResultVersion, TrialRecord
+from .. import convert, schemas, science
+from ..deps import DbDep, PrincipalDep, ReadSession, ResultDep, client_address, load_user
+
+router = APIRouter(prefix="/results", tags=["results"])
+ERRORS = schemas.error_responses(401, 403, 404, 422)
+Version = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="Default: the latest version")]
+
+
+@router.get("/{result_id}", response_model=schemas.ResultOut, responses=ERRORS)
+def get_result(versions: ResultDep, s: ReadSession, version: Version = None):
+    return convert.result_out(s, versions, version)
+
+
+@router.get("/{result_id}/versions", response_model=list[schemas.ResultVersionSummary], responses=ERRORS)
+def list_versions(versions: ResultDep, s: ReadSession):
+    return [convert.version_summary(s, v) for v in versions]
+
+
+@router.get("/{result_id}/versions/{version}", response_model=schemas.ResultOut, responses=ERRORS)
+def get_version(versions: ResultDep, s: ReadSession, version: int):
+    return convert.result_out(s, versions, version)
+
+
+@router.patch("/{result_id}", response_model=schemas.ResultOut,
+              responses={**ERRORS, **schemas.error_responses(409)})
+def edit_result(body: schemas.ResultEditIn, versions: ResultDep, principal: PrincipalDep, s: ReadSession,
+                db: DbDep):
+    """Write a new version: new notes, new sizing inputs (recomputed), values typed in by hand
+    (``data``, origin ``edited``) or ``recompute`` from the trial's current revision.
+
+    Inputs and data are critical values: a ``reason`` is required when they change. Earlier versions
+    are kept unchanged (``GET /api/results/{id}/versions``).
+    """
+    current = versions[-1]
+    tenancy.require(tenancy.project_roles(s, principal.user_id, current.project), "write", "editing a result")
+    if current.deleted_at is not None:
+        raise InputError("this result was deleted; deleted results cannot be edited")
+    if body.data is not None and (body.inputs is not None or body.recompute):
+        raise InputError("give either 'data' (typed-in values) or 'inputs'/'recompute' (computed), not both")
+    if body.inputs is not None and current.kind != "sizing":
+        raise InputError("only sizing results have inputs; a fit has none", field="inputs")
+    inputs = data = None
+    origin = "computed"
+    trial = current.trial
+    if body.inputs is not None or body.recompute:
+        inputs = (body.inputs.model_dump() if body.inputs is not None
+                  else store_results.result_content(current)["inputs"])
+        changed = ["data"] + (["inputs"] if body.inputs is not None else [])
+        require_reason("result", changed, body.reason)  # before the (slow) computation
+        t = store_uploads.trial_from_record(trial)
+        data = science.fit(t) if current.kind == "fit" else science.size(t, inputs)
+        if current.kind == "fit":
+            inputs = None
+    elif body.data is not None:
+        data, origin = body.data, "edited"
+    with db.session(write=True) as ws:
+        cur = ws.get(ResultVersion, current.id)
+        rv = store_results.new_version(ws, cur, actor=load_user(ws, principal), inputs=inputs, data=data,
+                                       notes=body.notes, reason=body.reason, origin=origin,
+                                       trial=ws.get(TrialRecord, trial.id))
+        ws.commit()
+        return convert.result_out(ws, tenancy.get_result_versions(ws, principal.user_id, rv.result_id))
+
+
+@router.delete("/{result_id}", status_code=204, responses=ERRORS)
+def delete_result(versions: ResultDep, principal: PrincipalDep, s: ReadSession, db: DbDep,
+                  reason: Annotated[str, Query(min_length=1, max_length=2000, description="Why (required)")]):
+    """Soft-delete: the result stays in the store, marked deleted with who, when and why."""
+    current = versions[-1]
+    roles = tenancy.project_roles(s, principal.user_id, current.project)
+    tenancy.require(roles, "write", "deleting a result")
+    if "\x00" in reason:
+        raise InputError("must not contain NUL characters", field="reason")
+    with db.session(write=True) as ws:
+        store_results.delete_result(ws, ws.get(ResultVersion, current.id), actor=load_user(ws, principal),
+                                    reason=reason)
+        ws.commit()
+    return Response(status_code=204)
+
+
+@router.get("/{result_id}/report", response_class=HTMLResponse, responses={
+    **ERRORS, 409: {"model": schemas.ErrorOut},
+    200: {"description": "Self-contained HTML report", "content": {"text/html": {}}}})
+def get_report(versions: ResultDep, s: ReadSession, version: Version = None):
+    """The HTML report of a result version (computed again from its trial and inputs)."""
+    out = convert.result_out(s, versions, version)
+    rv = next(v for v in versions if v.version == out.version)
+    if out.stale:
+        raise store_results.Conflict("the trial was changed after this version was computed; recompute the "
+                                     "result (PATCH with recompute: true) and report the new version")
+    if rv.origin == "edited":
+        raise store_results.Conflict("this version holds values typed in by hand; a report computed from the "
+                                     "trial would not show them")
+    inputs = out.inputs if rv.kind == "sizing" else None
+    html = science.report(store_uploads.trial_from_record(rv.trial), inputs)
+    return HTMLResponse(html, headers={"X-Result-Version": str(rv.version),
+                                       "X-Content-SHA256": rv.content_sha256})
+
+
+@router.get("/{result_id}/signatures", response_model=list[schemas.SignatureOut], responses=ERRORS)
+def list_signatures(versions: ResultDep, s: ReadSession):
+    """Signatures of every version of the result, oldest first."""
+    return [convert.signature_out(sig) for v in versions for sig in store_results.signatures_of(s, v)]
+
+
+@router.post("/{result_id}/signatures", response_model=schemas.SignatureOut, status_code=201,
+             responses={**ERRORS, 429: {"model": schemas.ErrorOut}})
+def sign_result(body: schemas.SignIn, versions: ResultDep, principal: PrincipalDep, s: ReadSession,
+                db: DbDep, request: Request):
+    """Sign a version electronically: re-enter your password and state the meaning (author, review,
+    approve). The signature binds your name, the time and the content hash of that version, and is
+    written to the audit trail.
+    """
+    rv = versions[-1] if body.version is None else next(
+        (v for v in versions if v.version == body.version), None)
+    if rv is None:
+        raise tenancy.NotFound(f"this result has no version {body.version}")
+    tenancy.require(tenancy.project_roles(s, principal.user_id, rv.project), f"sign:{body.meaning}",
+                    f"signing as {body.meaning}")
+    if versions[-1].deleted_at is not None:
+        raise InputError("this result was deleted; deleted results cannot be signed")
+    with db.session(write=True) as ws:
+        try:
+            sig = store_results.sign_result(ws, ws.get(ResultVersion, rv.id), signer=load_user(ws, principal),
+                                            password=body.password, meaning=body.meaning,
+                                            client=client_address(request))
+        except accounts.AuthenticationError:
+            ws.commit()  # the failure counts towards the rate limit
+            raise store_results.SignatureRefused("wrong password: the signature was not recorded") from None
+        ws.commit()
+        return convert.signature_out(sig)

@@ -1,0 +1,294 @@
+"""Request and response models of the HTTP API (they make the OpenAPI schema)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; refuse it here rather than fail in the database.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def Text(max_length: int, min_length: int = 0):  # noqa: N802 - a type factory
+    return Annotated[str, Field(min_length=min_length, max_length=max_length), AfterValidator(_no_nul)]
+
+
+Role = Literal["admin", "scientist", "reviewer", "trainee"]
+OrgKind = Literal["customer", "hub"]
+Meaning = Literal["author", "review", "approve"]
+PublicId = Annotated[str, Field(description="Random public id (32 hex digits)", examples=["0" * 32])]
+
+
+class ErrorOut(BaseModel):
+    detail: Any = Field(description="What is wrong, for a person to read (or a list of field errors)")
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses`` argument of a route: these statuses answer ``{"detail": ...}``."""
+    return {status: {"model": ErrorOut} for status in statuses}
+
+
+# --- auth ---------------------------------------------------------------------------------------------
+
+class LoginIn(BaseModel):
+    email: Text(320, 1)
+    password: Text(1024, 1)
+
+
+class UserOut(BaseModel):
+    id: PublicId
+    email: str
+    name: str
+
+
+class MembershipOut(BaseModel):
+    org_id: PublicId
+    org_name: str
+    org_kind: OrgKind
+    role: Role
+
+
+class MeOut(BaseModel):
+    user: UserOut
+    memberships: list[MembershipOut]
+    auth: Literal["session", "token"]
+    csrf_token: str | None = Field(None, description="Send it as X-CSRF-Token on unsafe requests "
+                                                     "authenticated by the session cookie")
+
+
+class LoginOut(BaseModel):
+    user: UserOut
+    csrf_token: str = Field(description="Send it as X-CSRF-Token with POST/PATCH/PUT/DELETE requests")
+    expires_at: datetime
+
+
+class TokenIn(BaseModel):
+    name: Text(200, 1)
+    expires_in_days: int | None = Field(None, ge=1, le=3650)
+
+
+class TokenOut(BaseModel):
+    id: PublicId
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenCreatedOut(TokenOut):
+    token: str = Field(description="The bearer token; shown once, store it now")
+
+
+# --- organisations and projects -------------------------------------------------------------------
+
+class OrgIn(BaseModel):
+    name: Text(200, 1)
+    kind: OrgKind = "customer"
+
+
+class OrgOut(BaseModel):
+    id: PublicId
+    name: str
+    kind: OrgKind
+    role: Role
+    created_at: datetime
+
+
+class MemberIn(BaseModel):
+    email: Text(320, 3)
+    role: Role
+    name: Text(200, 1) | None = Field(None, description="For a new user")
+    password: Text(1024, 8) | None = Field(None, description="Initial password of a new user")
+
+
+class MemberOut(BaseModel):
+    user: UserOut
+    role: Role
+
+
+class OrgRef(BaseModel):
+    id: PublicId
+    name: str
+
+
+class ProjectIn(BaseModel):
+    org_id: PublicId
+    name: Text(200, 1)
+    description: Text(20_000) = ""
+
+
+class ProjectOut(BaseModel):
+    id: PublicId
+    name: str
+    description: str
+    org: OrgRef
+    access: Literal["owner", "shared"]
+    roles: list[Role]
+    shared_with: list[OrgRef] = Field(default_factory=list,
+                                      description="Only shown to members of the owning organisation")
+    created_at: datetime
+
+
+class ShareIn(BaseModel):
+    org_id: PublicId
+
+
+# --- uploads and trials -----------------------------------------------------------------------------
+
+class UploadOut(BaseModel):
+    id: PublicId
+    project_id: PublicId
+    filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    created_at: datetime
+    created_by: str | None
+
+
+class TrialOut(BaseModel):
+    id: PublicId
+    project_id: PublicId
+    upload_id: PublicId
+    source: str
+    area_m2: float
+    mode: str
+    points: int
+    revision: int
+    area: str | None = Field(description="Area as given at upload (None: from the file)")
+    mode_requested: str | None
+    density: str | None
+    created_at: datetime
+    updated_at: datetime | None
+
+
+class TrialDataOut(TrialOut):
+    t_h: list[float | None]
+    v_L_per_m2: list[float | None]
+    pressure_bar: list[float | None] | None
+    meta: dict[str, Any]
+
+
+class UploadCreatedOut(BaseModel):
+    upload: UploadOut
+    trial: TrialOut
+
+
+class TrialEditIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    area: Text(100) | None = Field(None, description="e.g. '13.8 cm2'; omit to keep")
+    mode: Text(32) | None = None
+    density: Text(100) | None = None
+    reason: Text(2000) | None = Field(None, description="Required: area, mode and density are critical")
+
+
+# --- results --------------------------------------------------------------------------------------------
+
+class FitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    notes: Text(20_000) = ""
+
+
+class SizeIn(BaseModel):
+    """Sizing inputs; quantities are strings with units (``"2000 L"``, ``"4 h"``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    batch_volume: Text(100, 1) = "2000 L"
+    process_time: Text(100, 1) | None = Field(None, description="Default 4 h at constant pressure")
+    safety_factor: float = Field(1.5, ge=1.0, le=100.0, allow_inf_nan=False)
+    model: Text(100, 1) = "best"
+    max_pressure: Text(100, 1) | None = None
+    flux: Text(100, 1) | None = None
+    flux_decay_limit: Text(100, 1) | None = None
+    format_name: Text(200, 1) | None = None
+
+
+class SizeRequestIn(SizeIn):
+    notes: Text(20_000) = ""
+
+
+class ResultEditIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    notes: Text(20_000) | None = None
+    inputs: SizeIn | None = Field(None, description="New sizing inputs; the sizing is recomputed")
+    data: dict[str, Any] | None = Field(None, description="Values typed in by hand (origin 'edited')")
+    recompute: bool = Field(False, description="Recompute from the trial's current revision")
+    reason: Text(2000) | None = Field(None, description="Required when inputs or data change")
+
+
+class SignIn(BaseModel):
+    password: Text(1024, 1)
+    meaning: Meaning
+    version: int | None = Field(None, ge=1, le=2**31 - 1, description="Default: the latest version")
+
+
+class SignatureOut(BaseModel):
+    id: PublicId
+    result_id: PublicId
+    version: int
+    meaning: Meaning
+    signer_id: PublicId
+    signer_name: str
+    content_sha256: str
+    signed_at: datetime
+    audit_seq: int
+
+
+class ResultOut(BaseModel):
+    id: PublicId = Field(description="The result, across its versions")
+    version: int
+    version_id: PublicId
+    kind: Literal["fit", "sizing"]
+    project_id: PublicId
+    trial_id: PublicId
+    upload_id: PublicId
+    trial_revision: int
+    stale: bool = Field(description="The trial was changed after this version was computed")
+    origin: Literal["computed", "edited"]
+    inputs: dict[str, Any]
+    data: dict[str, Any]
+    notes: str
+    content_sha256: str
+    created_at: datetime
+    created_by: str | None
+    deleted: bool
+    deleted_at: datetime | None
+    delete_reason: str | None
+    signatures: list[SignatureOut]
+
+
+class ResultVersionSummary(BaseModel):
+    id: PublicId
+    version: int
+    version_id: PublicId
+    origin: Literal["computed", "edited"]
+    content_sha256: str
+    created_at: datetime
+    created_by: str | None
+
+
+# --- audit ------------------------------------------------------------------------------------------------
+
+class AuditEntryOut(BaseModel):
+    seq: int
+    ts: datetime
+    actor_id: str | None
+    actor_name: str
+    org_id: str | None
+    project_id: str | None
+    action: Literal["create", "update", "delete", "sign", "login"]
+    object_type: str
+    object_id: str
+    old_value: Any
+    new_value: Any
+    reason: str | None
+    prev_hash: str
+    hash: str

@@ -1,0 +1,160 @@
+"""Checks on an uploaded trial file before anything parses or stores it.
+
+Type by extension and by content (a renamed workbook or a binary file is refused), size against a
+limit, and for workbooks the zip container itself: number of entries, total uncompressed size and
+compression ratio, read from the zip directory without decompressing anything (a "zip bomb" of a few
+kilobytes can expand to gigabytes of XML). Python's zipfile never inflates an entry beyond the size
+its directory declares (it stops and the CRC check fails), so the declared sizes bound the work.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import FluxwiseError
+
+TEXT_EXTENSIONS = (".csv", ".txt", ".tsv")
+XLSX_EXTENSIONS = (".xlsx", ".xlsm")
+CONTENT_TYPES = {".csv": "text/csv", ".txt": "text/plain", ".tsv": "text/tab-separated-values",
+                 ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                 ".xlsm": "application/vnd.ms-excel.sheet.macroEnabled.12"}
+log = logging.getLogger(__name__)
+_SAFE = re.compile(r"[^A-Za-z0-9._ ()+-]+")
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    max_bytes: int = 20 * 1024 * 1024
+    max_xlsx_uncompressed_bytes: int = 200 * 1024 * 1024
+    max_xlsx_ratio: float = 100.0
+    max_xlsx_entries: int = 2000
+
+
+class UploadRejected(FluxwiseError):
+    """An upload refused before parsing; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 422):
+        super().__init__(message)
+        self.status = status
+
+
+def clean_filename(filename: str | None) -> str:
+    """The base name of an uploaded file, without directories or odd characters, at most 255 chars."""
+    name = Path((filename or "").replace("\\", "/")).name
+    name = _SAFE.sub("_", name).strip(" .") or "upload"
+    if len(name) > 255:
+        stem, ext = os.path.splitext(name)
+        name = stem[: 255 - len(ext)] + ext
+    return name
+
+
+def read_limited(stream, limit: int, chunk: int = 1 << 20) -> bytes:
+    """All bytes of ``stream``, or :class:`UploadRejected` (413) as soon as there are more than ``limit``."""
+    parts, total = [], 0
+    while True:
+        block = stream.read(chunk)
+        if not block:
+            break
+        total += len(block)
+        if total > limit:
+            raise UploadRejected(f"the file is larger than the limit of {_mb(limit)}", status=413)
+        parts.append(block)
+    return b"".join(parts)
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1024 / 1024:.0f} MB" if n >= 1024 * 1024 else f"{n} bytes"
+
+
+def check_upload(filename: str, content: bytes, limits: UploadLimits) -> str:
+    """Check an upload's type and size (and a workbook's zip container); returns its content type.
+
+    Raises :class:`UploadRejected`: 415 for a type that is not a trial table, 413 for too large,
+    422 for an empty, broken or suspicious file.
+    """
+    ext = Path(filename).suffix.lower()
+    if ext == ".xls":
+        raise UploadRejected("the old Excel .xls format is not supported: save the sheet as .xlsx or export "
+                             "it as .csv", status=415)
+    if ext not in TEXT_EXTENSIONS + XLSX_EXTENSIONS:
+        raise UploadRejected(f"'{filename}': unsupported file type '{ext or '(none)'}' (expected .csv, .txt, "
+                             ".tsv or .xlsx)", status=415)
+    if len(content) > limits.max_bytes:
+        raise UploadRejected(f"the file is larger than the limit of {_mb(limits.max_bytes)}", status=413)
+    if not content.strip():
+        raise UploadRejected(f"'{filename}' is empty")
+    is_zip = content[:4] == b"PK\x03\x04"
+    if ext in TEXT_EXTENSIONS:
+        if is_zip:
+            raise UploadRejected(f"'{filename}' is a zip file (an Excel workbook?), not a text table: give "
+                                 "it the .xlsx extension or export the data as .csv", status=415)
+        utf16 = content[:2] in (b"\xff\xfe", b"\xfe\xff")
+        if b"\x00" in content and not utf16:
+            raise UploadRejected(f"'{filename}' is a binary file, not a text table", status=415)
+        return CONTENT_TYPES[ext]
+    if not is_zip:
+        raise UploadRejected(f"'{filename}' is not an Excel workbook (an .xlsx file is a zip container); "
+                             "save it again as .xlsx or export the data as .csv", status=415)
+    check_zip_container(filename, content, limits)
+    return CONTENT_TYPES[ext]
+
+
+def check_zip_container(filename: str, content: bytes, limits: UploadLimits) -> None:
+    """Refuse a workbook whose zip directory is broken or promises too much decompressed data."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
+        raise UploadRejected(f"'{filename}' is a broken workbook ({exc}); save it again as .xlsx") from None
+    if len(infos) > limits.max_xlsx_entries:
+        raise UploadRejected(f"'{filename}' holds {len(infos)} parts; a workbook has far fewer "
+                             f"(limit {limits.max_xlsx_entries})")
+    total = sum(i.file_size for i in infos)
+    packed = max(1, sum(i.compress_size for i in infos))
+    if total > limits.max_xlsx_uncompressed_bytes:
+        limit = _mb(limits.max_xlsx_uncompressed_bytes)
+        raise UploadRejected(f"'{filename}' would expand to {_mb(total)} when opened (limit {limit}); export "
+                             "the data as .csv", status=413)
+    for info in infos:
+        if info.file_size > limits.max_xlsx_ratio * max(1, info.compress_size) and info.file_size > 1 << 20:
+            ratio = info.file_size // max(1, info.compress_size)
+            raise UploadRejected(f"'{filename}': part '{info.filename}' is compressed {ratio}:1, more than "
+                                 f"any real workbook (limit {limits.max_xlsx_ratio:.0f}:1); refused as a "
+                                 "possible zip bomb")
+    if total > limits.max_xlsx_ratio * packed and total > 1 << 20:
+        raise UploadRejected(f"'{filename}' is compressed {total // packed}:1, more than any real workbook "
+                             f"(limit {limits.max_xlsx_ratio:.0f}:1); refused as a possible zip bomb")
+    names = {i.filename for i in infos}
+    if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
+        raise UploadRejected(f"'{filename}' is a zip file but not an Excel workbook", status=415)
+
+
+def parse_upload(filename: str, content: bytes, *, area: str | None, mode: str | None,
+                 density: str | None):
+    """Parse a checked upload into a :class:`~fluxwise.trial.Trial` with :func:`fluxwise.io.read_trial`.
+
+    The bytes go to a private temporary folder under the file's own (cleaned) name, so messages name
+    the file the user sent; any :class:`~fluxwise.errors.FluxwiseError` is re-raised with the folder
+    removed from its message.
+    """
+    from ..io import read_trial
+
+    with tempfile.TemporaryDirectory(prefix="fluxwise-upload-") as tmp:
+        path = Path(tmp) / filename
+        path.write_bytes(content)
+        try:
+            return read_trial(str(path), area=area, mode=mode, density=density)
+        except FluxwiseError as exc:
+            message = str(exc).replace(str(path), filename).replace(tmp + os.sep, "")
+            raise UploadRejected(message, status=422) from None
+        except Exception as exc:  # noqa: BLE001 - a file nobody foresaw must still get a 4xx, not a 500
+            log.warning("unexpected error parsing upload %r", filename, exc_info=True)
+            raise UploadRejected(f"'{filename}' cannot be read as a trial table ({type(exc).__name__}); "
+                                 "check that it is a rig export with a header row", status=422) from None
