@@ -66,7 +66,7 @@ def _print_fit(a) -> None:
         ps = ", ".join(f"{k}={g(v)}" + (" (fixed)" if k in f.fixed else
                                         f" [{g(f.ci95[k][0], 3)}, {g(f.ci95[k][1], 3)}]")
                        for k, v in f.params.items())
-        rows.append([f.name, g(f.r2, 5), g(f.aicc - best, 3), ps])
+        rows.append([f.name, f"{f.r2:.6f}", g(f.aicc - best, 3), ps])
     click.echo(table(rows, ["model", "R²", "ΔAICc", "parameters [95 % interval]"], ["<", ">", ">", "<"]))
     click.echo("units: " + ", ".join(f"{k} [{u}]" for k, u in PARAM_UNITS.items()))
     if len(fit.indistinguishable) > 1:

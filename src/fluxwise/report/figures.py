@@ -28,7 +28,7 @@ def fits_figure(analysis) -> go.Figure:
         tt = np.linspace(0, tr.t_h.max(), 300)
         for i, f in enumerate(fit.fits):
             v = MODELS[f.name].volume(tt, f.params["J0_LMH"], *f.fouling_constants())
-            fig.add_scatter(x=tt, y=v, mode="lines", name=f"{f.name} (R²={f.r2:.4f})",
+            fig.add_scatter(x=tt, y=v, mode="lines", name=f"{f.name} (R²={f.r2:.6f})",
                             line=dict(color=_COLOURS[i % 9], **_style(i)))
         fig.update_layout(title="Throughput vs time, data and fits", xaxis_title="time [h]",
                           yaxis_title="throughput V [L/m²]", **_LAYOUT)
@@ -39,7 +39,7 @@ def fits_figure(analysis) -> go.Figure:
         for i, f in enumerate(fit.fits):
             p = f.params["P0_bar"] * resistance_ratio(f.name, vv, f.params["J0_LMH"], *f.fouling_constants())
             fig.add_scatter(x=vv, y=np.where(np.isfinite(p), p, None), mode="lines",
-                            name=f"{f.name} (R²={f.r2:.4f})", line=dict(color=_COLOURS[i % 9], **_style(i)))
+                            name=f"{f.name} (R²={f.r2:.6f})", line=dict(color=_COLOURS[i % 9], **_style(i)))
         fig.update_layout(title="Pressure vs throughput at constant flux, data and fits",
                           xaxis_title="throughput V [L/m²]", yaxis_title="pressure [bar]", **_LAYOUT)
     return fig
