@@ -1,0 +1,119 @@
+"""``fluxwise ufdf``: the quick UF/DF calculator (concentrate, diafilter, concentrate to target)."""
+
+from __future__ import annotations
+
+import click
+
+from ..design.ufdf import design_ufdf
+from ..errors import InputError
+from ..units import parse_quantity
+from . import main
+from .common import echo_json, g, table
+
+# design_ufdf's field names as the user typed them on this command line
+_OPTION = {"initial_volume_L": "--volume", "initial_concentration_g_per_L": "--concentration",
+           "final_concentration_g_per_L": "--target-concentration", "k_LMH": "--k",
+           "gel_concentration_g_per_L": "--cg", "area_m2": "--area", "process_time_h": "--process-time",
+           "df_concentration": "--df-concentration", "diavolumes": "--diavolumes",
+           "df_remaining_fraction": "--df-remaining", "product_sieving": "--sieving",
+           "impurity_sieving": "--impurity-sieving", "hold_up_volume_L": "--hold-up",
+           "flush_volume_L": "--flush", "feed_flux_LMH": "--feed-flux", "cassette_area_m2": "--cassette-area"}
+
+
+def _q(value, kind, option):
+    return None if value is None else parse_quantity(value, kind, field=option)
+
+
+def _fraction(value, option):
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise InputError(f"'{value}' is not a number", field=option) from None
+
+
+@main.command()
+@click.option("--volume", required=True, help='Load volume, e.g. "100 L".')
+@click.option("--concentration", required=True, help='Product concentration of the load, e.g. "5 g/L".')
+@click.option("--target-concentration", required=True, help='Final product concentration, e.g. "150 g/L".')
+@click.option("--k", "k", required=True, help='Gel-model mass-transfer coefficient, e.g. "20 LMH".')
+@click.option("--cg", required=True, help='Gel concentration, e.g. "250 g/L".')
+@click.option("--diavolumes", help="Diavolumes N (0: concentrate only).")
+@click.option("--df-remaining", help="Instead of N: impurity fraction DF must leave, e.g. 0.001.")
+@click.option("--df-concentration", default="optimal", show_default=True,
+              help='Product concentration during DF, e.g. "80 g/L", or "optimal" (least time).')
+@click.option("--sieving", default="0", show_default=True, help="Product sieving coefficient, in [0, 1).")
+@click.option("--impurity-sieving", default="1", show_default=True,
+              help="Impurity sieving coefficient, in [0, 1].")
+@click.option("--area", help='Membrane area, e.g. "1 m2" (or give --process-time).')
+@click.option("--process-time", help='Process time to meet, e.g. "4 h"; the area follows (or give --area).')
+@click.option("--hold-up", help='Undrainable system hold-up, e.g. "0.5 L".')
+@click.option("--flush", help='Buffer flush of the hold-up into the pool, e.g. "1 L".')
+@click.option("--feed-flux", help='Crossflow per membrane area, e.g. "300 LMH" (gives the pump rate).')
+@click.option("--cassette-area", help='Area of one cassette, e.g. "0.11 m2" (gives the cassette count).')
+@click.option("--time-course", is_flag=True, help="With --json: include the time course (V, C, J over t).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def ufdf(volume, concentration, target_concentration, k, cg, diavolumes, df_remaining, df_concentration,
+         sieving, impurity_sieving, area, process_time, hold_up, flush, feed_flux, cassette_area, time_course,
+         as_json):
+    """Design a UF/DF step: concentrate to the DF concentration, diafilter at constant volume,
+    concentrate to the target (gel-polarisation flux J = k ln(Cg/C))."""
+    if (area is None) == (process_time is None):
+        raise InputError('give exactly one of --area (e.g. "1 m2") and --process-time (e.g. "4 h")',
+                         field="--area")
+    dfc = df_concentration.strip()
+    kwargs = dict(
+        initial_volume_L=_q(volume, "volume", "--volume"),
+        initial_concentration_g_per_L=_q(concentration, "concentration", "--concentration"),
+        final_concentration_g_per_L=_q(target_concentration, "concentration", "--target-concentration"),
+        k_LMH=_q(k, "flux", "--k"), gel_concentration_g_per_L=_q(cg, "concentration", "--cg"),
+        area_m2=_q(area, "area", "--area"), process_time_h=_q(process_time, "time", "--process-time"),
+        df_concentration=("optimal" if dfc.lower() == "optimal"
+                          else _q(dfc, "concentration", "--df-concentration")),
+        diavolumes=_fraction(diavolumes, "--diavolumes"),
+        df_remaining_fraction=_fraction(df_remaining, "--df-remaining"),
+        product_sieving=_fraction(sieving, "--sieving"),
+        impurity_sieving=_fraction(impurity_sieving, "--impurity-sieving"),
+        hold_up_volume_L=_q(hold_up, "volume", "--hold-up") or 0.0,
+        flush_volume_L=_q(flush, "volume", "--flush") or 0.0,
+        feed_flux_LMH=_q(feed_flux, "flux", "--feed-flux"),
+        cassette_area_m2=_q(cassette_area, "area", "--cassette-area"))
+    try:
+        d = design_ufdf(**kwargs)
+    except InputError as exc:  # name the option the user typed, not the Python argument
+        raise type(exc)(exc.message, source=exc.source, field=_OPTION.get(exc.field, exc.field)) from None
+    if as_json:
+        echo_json(d.to_dict(include_time_course=time_course))
+        return
+    _print_design(d)
+
+
+def _print_design(d) -> None:
+    rows = [
+        ["membrane area", g(d.area_m2), "m²"],
+        ["process time", g(d.process_time_h), "h"],
+        ["  concentration 1", g(d.concentration_1_time_h), "h"],
+        ["  diafiltration", g(d.diafiltration_time_h), "h"],
+        ["  concentration 2", g(d.concentration_2_time_h), "h"],
+        ["optimal DF concentration", g(d.optimal_df_concentration_g_per_L), "g/L"],
+        ["DF concentration used", g(d.df_concentration_g_per_L), "g/L"],
+        ["DF volume", g(d.df_volume_L), "L"],
+        ["diavolumes", g(d.diavolumes), "-"],
+        ["final concentration (retentate)", g(d.final_concentration_g_per_L), "g/L"],
+        ["final volume (retentate)", g(d.final_volume_L), "L"],
+        ["permeate volume", g(d.permeate_volume_L), "L"],
+        ["buffer volume (DF + flush)", g(d.buffer_volume_L), "L"],
+        ["product yield", g(d.product_yield * 100, 5), "%"],
+        ["pool", f"{g(d.pool_volume_L)} L at {g(d.pool_concentration_g_per_L)}", "g/L"],
+        ["impurity remaining", g(d.impurity_remaining_fraction), "fraction of the load"],
+        ["average flux", g(d.average_flux_LMH), "L/m²/h"],
+    ]
+    if d.crossflow_rate_L_per_h is not None:
+        rows.append(["crossflow pump rate", g(d.crossflow_rate_L_per_h), "L/h"])
+    if d.n_cassettes is not None:
+        rows.append(["cassettes", str(d.n_cassettes), f"({g(d.installed_area_m2)} m² installed)"])
+    click.echo(f"UF/DF step, {d.flux_model}")
+    click.echo(table(rows, ["quantity", "value", "unit"], ["<", ">", "<"]))
+    for w in d.warnings:
+        click.echo(f"warning: {w}")
