@@ -515,3 +515,21 @@ def test_openapi_schema_is_served_and_complete(client):
             if "{" in path:
                 assert "404" in op["responses"], (path, method)
     assert "HTTPBearer" in spec["components"]["securitySchemes"]
+
+
+def test_sizing_defaults_are_stored_with_the_result_and_the_report_uses_them(client, trial_setup):
+    ann, _, trial_id, _ = trial_setup
+    r = client.post(f"/api/trials/{trial_id}/size", headers=ann.headers, json={"batch_volume": "200 L"})
+    assert r.status_code == 201, r.text
+    res = r.json()
+    # constant pressure: the pipeline sizes for 4 h when no time is given; the result says so
+    assert res["inputs"]["process_time"] == "4 h" and res["data"]["process_time_h"] == pytest.approx(4)
+    assert res["inputs"]["safety_factor"] == 1.5 and res["inputs"]["model"] == "best"
+    assert client.get(f"/api/results/{res['id']}/report", headers=ann.headers).status_code == 200
+
+
+def test_the_last_admin_cannot_be_demoted(client, make_user):
+    ann = make_user("ann@a.example", role="admin")
+    r = client.post(f"/api/orgs/{ann.org_id}/members", headers=ann.headers,
+                    json={"email": ann.email, "role": "scientist"})
+    assert r.status_code == 422 and "only admin" in r.json()["detail"]

@@ -155,6 +155,12 @@ def add_member(session: Session, user: User, org: Organisation, role: str, *,
         session.add(m)
         action = "create"
     else:
+        if m.role == "admin" and role != "admin":
+            admins = session.scalar(select(func.count()).select_from(Membership).where(
+                Membership.org_id == org.id, Membership.role == "admin"))
+            if admins <= 1:
+                raise InputError(f"{user.email} is the only admin of {org.name}; make someone else admin "
+                                 "first", field="role")
         old, m.role, action = {"user": user.email, "role": m.role}, role, "update"
     session.flush()
     audit.append(session, actor=actor, action=action, object_type="membership",

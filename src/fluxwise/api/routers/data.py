@@ -91,6 +91,7 @@ def size_trial(body: schemas.SizeRequestIn, trial: TrialDep, principal: Principa
                db: DbDep):
     """Size a filter for a batch from the trial's best (or named) model; stored as a result (``sizing``)."""
     tenancy.require(tenancy.project_roles(s, principal.user_id, trial.project), "write", "sizing a filter")
-    inputs = schemas.SizeIn(**body.model_dump(exclude={"notes"})).model_dump()
-    data = science.size(store_uploads.trial_from_record(trial), inputs)
+    t = store_uploads.trial_from_record(trial)
+    inputs = science.complete_inputs(t, schemas.SizeIn(**body.model_dump(exclude={"notes"})).model_dump())
+    data = science.size(t, inputs)
     return _store_result(db, principal, trial, "sizing", inputs, data, body.notes)

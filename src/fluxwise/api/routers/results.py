@@ -63,6 +63,8 @@ def edit_result(body: schemas.ResultEditIn, versions: ResultDep, principal: Prin
         changed = ["data"] + (["inputs"] if body.inputs is not None else [])
         require_reason("result", changed, body.reason)  # before the (slow) computation
         t = store_uploads.trial_from_record(trial)
+        if current.kind == "sizing":
+            inputs = science.complete_inputs(t, inputs)
         data = science.fit(t) if current.kind == "fit" else science.size(t, inputs)
         if current.kind == "fit":
             inputs = None
