@@ -96,7 +96,7 @@ def postgres_cluster():
     bindir = _pg_bindir()
     if bindir is None:
         message = "PostgreSQL binaries (initdb, pg_ctl) not found; run scripts/test-services.sh"
-        if os.environ.get("CI"):
+        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
             pytest.fail(message + " — CI must test PostgreSQL", pytrace=False)
         pytest.skip(message)
     cluster = PostgresCluster(bindir)

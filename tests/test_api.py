@@ -8,8 +8,10 @@ import io
 
 import numpy as np
 import pytest
+from fastapi import Form
 from sqlalchemy import func, select
 
+from fluxwise.api.deps import FormPrincipalDep
 from fluxwise.store.models import AuditEntry, ResultVersion, TrialRecord, Upload
 
 # Standard blocking at constant pressure, V(t) = Q0·t / (1 + Q0·t/Vmax) (Hermia 1982), sampled each
@@ -533,3 +535,17 @@ def test_the_last_admin_cannot_be_demoted(client, make_user):
     r = client.post(f"/api/orgs/{ann.org_id}/members", headers=ann.headers,
                     json={"email": ann.email, "role": "scientist"})
     assert r.status_code == 422 and "only admin" in r.json()["detail"]
+
+
+def test_html_form_endpoints_can_take_the_csrf_token_as_a_form_field(app, client, make_user):
+    @app.post("/web/echo")
+    def echo(principal: FormPrincipalDep, text: str = Form()):
+        return {"user": principal.email, "text": text}
+
+    ann = make_user("ann@a.example")
+    csrf = login(client, ann)
+    assert client.post("/web/echo", data={"text": "hi"}).status_code == 403
+    assert client.post("/web/echo", data={"text": "hi", "csrf_token": "nope"}).status_code == 403
+    r = client.post("/web/echo", data={"text": "hi", "csrf_token": csrf})
+    assert r.status_code == 200 and r.json() == {"user": ann.email, "text": "hi"}
+    assert client.post("/web/echo", data={"text": "hi"}, headers={"X-CSRF-Token": csrf}).status_code == 200

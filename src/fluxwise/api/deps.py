@@ -6,7 +6,8 @@ Authentication, in this order:
 2. The ``fluxwise_session`` cookie (signed, HttpOnly, SameSite=Lax) set by ``POST /api/auth/login``.
    Unsafe methods (POST, PUT, PATCH, DELETE) must also send ``X-CSRF-Token`` equal to the session's
    CSRF token, which the login response returns and which is also in the readable ``fluxwise_csrf``
-   cookie (double submit, bound to the server-side session).
+   cookie (double submit, bound to the server-side session). HTML form endpoints may depend on
+   :func:`form_principal` instead, which also accepts the token as a ``csrf_token`` form field.
 
 Object lookups (``ProjectDep``, ``TrialDep``, ...) go through :mod:`fluxwise.store.tenancy` and
 answer 404 for anything the caller may not see. They run before the request body is validated, so
@@ -22,7 +23,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, Header, HTTPException, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
@@ -35,6 +37,7 @@ from .upload_checks import UploadLimits
 SESSION_COOKIE = "fluxwise_session"
 CSRF_COOKIE = "fluxwise_csrf"
 CSRF_HEADER = "X-CSRF-Token"
+CSRF_FORM_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 ENV_SECRET_KEY = "FLUXWISE_SECRET_KEY"
 ENV_MAX_UPLOAD_MB = "FLUXWISE_MAX_UPLOAD_MB"
@@ -105,19 +108,16 @@ def _unauthorized(message: str) -> HTTPException:
     return HTTPException(status_code=401, detail=message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def current_principal(
-    request: Request,
-    db: DbDep,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    cookie: Annotated[str | None, Depends(_cookie)],
-    x_csrf_token: Annotated[str | None, Header(alias=CSRF_HEADER, include_in_schema=False)] = None,
-) -> Principal:
-    """The authenticated caller, or 401; 403 for a cookie request without the right CSRF token."""
-    if request.headers.get("authorization") is not None:
-        if bearer is None or bearer.scheme.lower() != "bearer":
+def authenticate(request: Request, db: Database, csrf_token: str | None) -> Principal:
+    """Who sent ``request`` (bearer token first, then session cookie), or 401; for a cookie request
+    with an unsafe method, 403 unless ``csrf_token`` is the session's CSRF token."""
+    auth_header = request.headers.get("authorization")
+    if auth_header is not None:
+        scheme, _, credentials = auth_header.partition(" ")
+        if scheme.lower() != "bearer" or not credentials.strip():
             raise _unauthorized("use 'Authorization: Bearer <API token>'")
         with db.session() as s:
-            row = accounts.api_token(s, bearer.credentials.strip())
+            row = accounts.api_token(s, credentials.strip())
             if row is None:
                 raise _unauthorized("invalid, expired or revoked API token")
             user = row.user
@@ -129,6 +129,7 @@ def current_principal(
                 ws.get(ApiToken, token_id).last_used_at = utcnow()
                 ws.commit()
         return principal
+    cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         try:
             key = session_serializer(request).loads(cookie, max_age=int(
@@ -143,9 +144,51 @@ def current_principal(
             principal = Principal(user.id, user.public_id, user.email, user.name, "session",
                                   csrf_token=bs.csrf_token, session_key=key)
         if request.method not in SAFE_METHODS:
-            check_csrf(principal, x_csrf_token)
+            check_csrf(principal, csrf_token)
         return principal
     raise _unauthorized("not signed in: log in, or send 'Authorization: Bearer <API token>'")
+
+
+def current_principal(
+    request: Request,
+    db: DbDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    cookie: Annotated[str | None, Depends(_cookie)],
+    x_csrf_token: Annotated[str | None, Header(alias=CSRF_HEADER, include_in_schema=False)] = None,
+) -> Principal:
+    """The caller of a JSON endpoint (see :func:`authenticate`; the CSRF token comes in the header).
+
+    ``bearer`` and ``cookie`` are declared so that OpenAPI documents both ways to authenticate.
+    """
+    return authenticate(request, db, x_csrf_token)
+
+
+async def form_principal(request: Request, db: DbDep) -> Principal:
+    """The caller of an HTML form endpoint: like :func:`current_principal`, but the CSRF token may
+    also come as a ``csrf_token`` form field (a plain HTML form cannot send headers)."""
+    token = request.headers.get(CSRF_HEADER)
+    if token is None and request.method not in SAFE_METHODS:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            value = (await request.form()).get(CSRF_FORM_FIELD)
+            token = value if isinstance(value, str) else None
+    return await run_in_threadpool(authenticate, request, db, token)
+
+
+def set_session_cookies(request: Request, response: Response, key: str, browser_session) -> None:
+    """Put a session opened by :func:`fluxwise.store.accounts.login` into ``response``'s cookies:
+    the signed key (HttpOnly, SameSite=Lax) and the CSRF token (readable by the page's script)."""
+    settings = get_settings(request)
+    max_age = int(settings.session_lifetime.total_seconds())
+    response.set_cookie(SESSION_COOKIE, session_serializer(request).dumps(key), max_age=max_age, path="/",
+                        httponly=True, samesite="lax", secure=settings.cookie_secure)
+    response.set_cookie(CSRF_COOKIE, browser_session.csrf_token, max_age=max_age, path="/", httponly=False,
+                        samesite="lax", secure=settings.cookie_secure)
+
+
+def clear_session_cookies(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
 
 
 def check_csrf(principal: Principal, token: str | None) -> None:
@@ -159,6 +202,7 @@ def check_csrf(principal: Principal, token: str | None) -> None:
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
+FormPrincipalDep = Annotated[Principal, Depends(form_principal)]
 
 
 def load_user(session: Session, principal: Principal) -> User:

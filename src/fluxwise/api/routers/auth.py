@@ -10,16 +10,15 @@ from ...store import accounts
 from ...store.models import ApiToken, utcnow
 from .. import convert, schemas
 from ..deps import (
-    CSRF_COOKIE,
-    SESSION_COOKIE,
     DbDep,
     PrincipalDep,
     ReadSession,
     SettingsDep,
     TokenDep,
+    clear_session_cookies,
     client_address,
     load_user,
-    session_serializer,
+    set_session_cookies,
 )
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -43,11 +42,7 @@ def login(body: schemas.LoginIn, request: Request, response: Response, db: DbDep
             ws.commit()  # keep the failure: it counts towards the rate limit
             raise
         ws.commit()
-    max_age = int(settings.session_lifetime.total_seconds())
-    response.set_cookie(SESSION_COOKIE, session_serializer(request).dumps(key), max_age=max_age, path="/",
-                        httponly=True, samesite="lax", secure=settings.cookie_secure)
-    response.set_cookie(CSRF_COOKIE, bs.csrf_token, max_age=max_age, path="/", httponly=False,
-                        samesite="lax", secure=settings.cookie_secure)
+    set_session_cookies(request, response, key, bs)
     return schemas.LoginOut(user=convert.user_out(user), csrf_token=bs.csrf_token, expires_at=bs.expires_at)
 
 
@@ -58,8 +53,7 @@ def logout(principal: PrincipalDep, response: Response, db: DbDep):
         with db.session(write=True) as ws:
             accounts.end_browser_session(ws, principal.session_key)
             ws.commit()
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    response.delete_cookie(CSRF_COOKIE, path="/")
+    clear_session_cookies(response)
     response.status_code = 204
     return None
 
