@@ -217,7 +217,7 @@ def make_user(db):
              kind: str = "customer") -> Member:
         password = "correct horse " + email
         with db.session(write=True) as s:
-            user = accounts.create_user(s, email, email.split("@")[0].title(), password)
+            user = accounts.create_user(s, email, email.split("@")[0].upper(), password)
             org_id = None
             if org is not None:
                 if org not in orgs:

@@ -63,8 +63,8 @@ def count(db, model) -> int:
 # --- sign-in, sessions, CSRF, tokens -------------------------------------------------------------------
 
 def test_login_sets_httponly_lax_cookie_and_me_works(client, make_user):
-    ann = make_user("ann@a.example")
-    r = client.post("/api/auth/login", json={"email": "ANN@a.example", "password": ann.password})
+    ua = make_user("ua@a.example")
+    r = client.post("/api/auth/login", json={"email": "UA@a.example", "password": ua.password})
     assert r.status_code == 200
     cookies = r.headers.get_list("set-cookie")
     session_cookie = next(c for c in cookies if c.startswith("fluxwise_session="))
@@ -72,15 +72,15 @@ def test_login_sets_httponly_lax_cookie_and_me_works(client, make_user):
     csrf_cookie = next(c for c in cookies if c.startswith("fluxwise_csrf="))
     assert "HttpOnly" not in csrf_cookie
     me = client.get("/api/auth/me").json()
-    assert me["user"]["email"] == "ann@a.example" and me["auth"] == "session"
+    assert me["user"]["email"] == "ua@a.example" and me["auth"] == "session"
     assert me["csrf_token"] == r.json()["csrf_token"]
     assert me["memberships"][0]["role"] == "scientist"
 
 
 def test_unsafe_cookie_requests_need_the_csrf_header(client, make_user):
-    ann = make_user("ann@a.example")
-    csrf = login(client, ann)
-    body = {"org_id": ann.org_id, "name": "P"}
+    ua = make_user("ua@a.example")
+    csrf = login(client, ua)
+    body = {"org_id": ua.org_id, "name": "P"}
     assert client.post("/api/projects", json=body).status_code == 403
     assert client.post("/api/projects", json=body, headers={"X-CSRF-Token": "wrong"}).status_code == 403
     assert client.post("/api/projects", json=body, headers={"X-CSRF-Token": csrf}).status_code == 201
@@ -88,40 +88,40 @@ def test_unsafe_cookie_requests_need_the_csrf_header(client, make_user):
 
 
 def test_bearer_tokens_need_no_csrf_and_can_be_revoked(client, make_user):
-    ann = make_user("ann@a.example")
-    r = client.post("/api/auth/tokens", json={"name": "notebook"}, headers=ann.headers)
+    ua = make_user("ua@a.example")
+    r = client.post("/api/auth/tokens", json={"name": "notebook"}, headers=ua.headers)
     assert r.status_code == 201
     token, token_id = r.json()["token"], r.json()["id"]
     headers = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/auth/me", headers=headers).json()["auth"] == "token"
-    r = client.post("/api/projects", json={"org_id": ann.org_id, "name": "P"}, headers=headers)
+    r = client.post("/api/projects", json={"org_id": ua.org_id, "name": "P"}, headers=headers)
     assert r.status_code == 201
-    assert client.delete(f"/api/auth/tokens/{token_id}", headers=ann.headers).status_code == 204
+    assert client.delete(f"/api/auth/tokens/{token_id}", headers=ua.headers).status_code == 204
     assert client.get("/api/auth/me", headers=headers).status_code == 401
 
 
 def test_tokens_are_stored_hashed(client, make_user, db):
     from fluxwise.store.models import ApiToken
 
-    ann = make_user("ann@a.example")
+    ua = make_user("ua@a.example")
     with db.session() as s:
         stored = [row.token_sha256 for row in s.scalars(select(ApiToken))]
-    assert ann.token not in stored
-    assert hashlib.sha256(ann.token.encode()).hexdigest() in stored
+    assert ua.token not in stored
+    assert hashlib.sha256(ua.token.encode()).hexdigest() in stored
 
 
 def test_passwords_are_argon2id_hashes(make_user, db):
     from fluxwise.store.models import User
 
-    ann = make_user("ann@a.example")
+    ua = make_user("ua@a.example")
     with db.session() as s:
         user = s.scalar(select(User))
-    assert user.password_hash.startswith("$argon2id$") and ann.password not in user.password_hash
+    assert user.password_hash.startswith("$argon2id$") and ua.password not in user.password_hash
 
 
 def test_logout_ends_the_session(client, make_user):
-    ann = make_user("ann@a.example")
-    csrf = login(client, ann)
+    ua = make_user("ua@a.example")
+    csrf = login(client, ua)
     cookie = client.cookies.get("fluxwise_session")
     assert client.post("/api/auth/logout", headers={"X-CSRF-Token": csrf}).status_code == 204
     client.cookies.set("fluxwise_session", cookie)  # replaying the old cookie does not work
@@ -129,22 +129,22 @@ def test_logout_ends_the_session(client, make_user):
 
 
 def test_tampered_session_cookie_is_refused(client, make_user):
-    login(client, make_user("ann@a.example"))
+    login(client, make_user("ua@a.example"))
     cookie = client.cookies.get("fluxwise_session")
     client.cookies.set("fluxwise_session", cookie[:-2] + ("AA" if not cookie.endswith("AA") else "BB"))
     assert client.get("/api/auth/me").status_code == 401
 
 
 def test_login_is_rate_limited_per_user_and_address(client, make_user):
-    ann = make_user("ann@a.example")
+    ua = make_user("ua@a.example")
     for _ in range(5):
-        r = client.post("/api/auth/login", json={"email": ann.email, "password": "wrong password"})
+        r = client.post("/api/auth/login", json={"email": ua.email, "password": "wrong password"})
         assert r.status_code == 401
         assert r.json()["detail"] == "wrong e-mail or password"
-    r = client.post("/api/auth/login", json={"email": ann.email, "password": ann.password})
+    r = client.post("/api/auth/login", json={"email": ua.email, "password": ua.password})
     assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
-    bob = make_user("bob@a.example")  # another user from the same address is not locked out
-    r = client.post("/api/auth/login", json={"email": bob.email, "password": bob.password})
+    ub = make_user("ub@a.example")  # another user from the same address is not locked out
+    r = client.post("/api/auth/login", json={"email": ub.email, "password": ub.password})
     assert r.status_code == 200
 
 
@@ -162,19 +162,19 @@ def test_unauthenticated_requests_get_401(client):
 # --- organisations, members, projects, sharing ---------------------------------------------------------
 
 def test_org_creation_membership_and_roles(client, make_user):
-    ann = make_user("ann@a.example", org=None)
-    r = client.post("/api/orgs", json={"name": "Contoso Bio", "kind": "customer"}, headers=ann.headers)
+    ua = make_user("ua@a.example", org=None)
+    r = client.post("/api/orgs", json={"name": "Contoso Bio", "kind": "customer"}, headers=ua.headers)
     assert r.status_code == 201 and r.json()["role"] == "admin"
     org_id = r.json()["id"]
-    r = client.post(f"/api/orgs/{org_id}/members", headers=ann.headers,
-                    json={"email": "rev@c.example", "role": "reviewer", "name": "Rev",
+    r = client.post(f"/api/orgs/{org_id}/members", headers=ua.headers,
+                    json={"email": "reviewer@c.example", "role": "reviewer", "name": "REVIEWER",
                           "password": "reviewer pw"})
     assert r.status_code == 201
-    members = client.get(f"/api/orgs/{org_id}/members", headers=ann.headers).json()
-    assert {m["user"]["email"]: m["role"] for m in members} == {"ann@a.example": "admin",
-                                                                "rev@c.example": "reviewer"}
+    members = client.get(f"/api/orgs/{org_id}/members", headers=ua.headers).json()
+    assert {m["user"]["email"]: m["role"] for m in members} == {"ua@a.example": "admin",
+                                                                "reviewer@c.example": "reviewer"}
     # a reviewer can neither add members nor create projects
-    rev_csrf = login(client, type(ann)("rev@c.example", "reviewer pw", "", org_id, ""))
+    rev_csrf = login(client, type(ua)("reviewer@c.example", "reviewer pw", "", org_id, ""))
     h = {"X-CSRF-Token": rev_csrf}
     assert client.post(f"/api/orgs/{org_id}/members", json={"email": "x@c.example", "role": "admin"},
                        headers=h).status_code == 403
@@ -182,33 +182,33 @@ def test_org_creation_membership_and_roles(client, make_user):
 
 
 def test_projects_are_visible_to_their_org_and_to_orgs_they_are_shared_with(client, make_user):
-    ann = make_user("ann@a.example", org="Org A", role="admin")
-    bob = make_user("bob@b.example", org="Org B")
+    ua = make_user("ua@a.example", org="Org A", role="admin")
+    ub = make_user("ub@b.example", org="Org B")
     hub = make_user("hub@h.example", org="Filtration hub", kind="hub")
-    pid = new_project(client, ann)
-    assert [p["id"] for p in client.get("/api/projects", headers=ann.headers).json()] == [pid]
-    assert client.get("/api/projects", headers=bob.headers).json() == []
+    pid = new_project(client, ua)
+    assert [p["id"] for p in client.get("/api/projects", headers=ua.headers).json()] == [pid]
+    assert client.get("/api/projects", headers=ub.headers).json() == []
     assert client.get(f"/api/projects/{pid}", headers=hub.headers).status_code == 404
-    r = client.post(f"/api/projects/{pid}/shares", json={"org_id": hub.org_id}, headers=ann.headers)
+    r = client.post(f"/api/projects/{pid}/shares", json={"org_id": hub.org_id}, headers=ua.headers)
     assert r.status_code == 201 and [o["id"] for o in r.json()["shared_with"]] == [hub.org_id]
     shared = client.get(f"/api/projects/{pid}", headers=hub.headers).json()
     assert shared["access"] == "shared" and shared["shared_with"] == []  # recipients do not see other shares
-    assert client.get(f"/api/projects/{pid}", headers=bob.headers).status_code == 404
+    assert client.get(f"/api/projects/{pid}", headers=ub.headers).status_code == 404
     # only admins of the owning organisation share
-    r = client.post(f"/api/projects/{pid}/shares", json={"org_id": bob.org_id}, headers=hub.headers)
+    r = client.post(f"/api/projects/{pid}/shares", json={"org_id": ub.org_id}, headers=hub.headers)
     assert r.status_code == 403
 
 
 def test_sharing_with_an_unknown_org_is_404(client, make_user):
-    ann = make_user("ann@a.example", role="admin")
-    pid = new_project(client, ann)
-    r = client.post(f"/api/projects/{pid}/shares", json={"org_id": "f" * 32}, headers=ann.headers)
+    ua = make_user("ua@a.example", role="admin")
+    pid = new_project(client, ua)
+    r = client.post(f"/api/projects/{pid}/shares", json={"org_id": "f" * 32}, headers=ua.headers)
     assert r.status_code == 404
 
 
 def test_public_ids_are_random_not_sequential(client, make_user):
-    ann = make_user("ann@a.example")
-    ids = [new_project(client, ann, f"P{i}") for i in range(3)]
+    ua = make_user("ua@a.example")
+    ids = [new_project(client, ua, f"P{i}") for i in range(3)]
     assert all(len(i) == 32 and int(i, 16) for i in ids)
     assert len({i[:8] for i in ids}) == 3
 
@@ -216,17 +216,17 @@ def test_public_ids_are_random_not_sequential(client, make_user):
 # --- uploads ---------------------------------------------------------------------------------------------
 
 def test_upload_keeps_the_file_byte_for_byte_and_parses_the_trial(client, make_user, db):
-    ann = make_user("ann@a.example")
-    pid = new_project(client, ann)
+    ua = make_user("ua@a.example")
+    pid = new_project(client, ua)
     content = b"\xef\xbb\xbf" + TRIAL_CSV.replace(b"\n", b"\r\n")  # BOM and CRLF must survive
-    out = upload(client, ann, pid, content=content, filename="rig export (1).csv")
+    out = upload(client, ua, pid, content=content, filename="rig export (1).csv")
     assert out["upload"]["sha256"] == hashlib.sha256(content).hexdigest()
     assert out["upload"]["size_bytes"] == len(content)
     assert out["upload"]["filename"] == "rig export (1).csv"
-    r = client.get(f"/api/uploads/{out['upload']['id']}/content", headers=ann.headers)
+    r = client.get(f"/api/uploads/{out['upload']['id']}/content", headers=ua.headers)
     assert r.content == content
     assert r.headers["x-content-sha256"] == hashlib.sha256(content).hexdigest()
-    trial = client.get(f"/api/trials/{out['trial']['id']}", headers=ann.headers).json()
+    trial = client.get(f"/api/trials/{out['trial']['id']}", headers=ua.headers).json()
     assert trial["area_m2"] == pytest.approx(3.5e-4)
     assert trial["mode"] == "constant-pressure" and trial["points"] == 41
     # 40 min = 2/3 h; V(40 min) = 20/(1 + 1/3) mL = 15 mL -> 0.015 L / 3.5e-4 m²
@@ -235,18 +235,18 @@ def test_upload_keeps_the_file_byte_for_byte_and_parses_the_trial(client, make_u
 
 
 def test_xlsx_upload_round_trips(client, make_user):
-    ann = make_user("ann@a.example")
-    pid = new_project(client, ann)
+    ua = make_user("ua@a.example")
+    pid = new_project(client, ua)
     content = trial_xlsx()
-    out = upload(client, ann, pid, content=content, filename="run.xlsx")
-    assert client.get(f"/api/uploads/{out['upload']['id']}/content", headers=ann.headers).content == content
+    out = upload(client, ua, pid, content=content, filename="run.xlsx")
+    assert client.get(f"/api/uploads/{out['upload']['id']}/content", headers=ua.headers).content == content
     assert out["trial"]["points"] == 41
 
 
 def test_upload_form_settings_override_the_file(client, make_user):
-    ann = make_user("ann@a.example")
-    pid = new_project(client, ann)
-    out = upload(client, ann, pid, area="13.8 cm2", density="1.02 g/mL")
+    ua = make_user("ua@a.example")
+    pid = new_project(client, ua)
+    out = upload(client, ua, pid, area="13.8 cm2", density="1.02 g/mL")
     assert out["trial"]["area_m2"] == pytest.approx(13.8e-4)
     assert out["trial"]["area"] == "13.8 cm2" and out["trial"]["density"] == "1.02 g/mL"
 
@@ -279,10 +279,10 @@ def _broken_zip() -> bytes:
 ])
 def test_bad_uploads_are_refused_and_nothing_is_stored(client, make_user, db, filename, content, status,
                                                        words):
-    ann = make_user("ann@a.example")
-    pid = new_project(client, ann)
+    ua = make_user("ua@a.example")
+    pid = new_project(client, ua)
     before = count(db, AuditEntry)
-    r = client.post(f"/api/projects/{pid}/uploads", headers=ann.headers,
+    r = client.post(f"/api/projects/{pid}/uploads", headers=ua.headers,
                     files={"file": (filename, content, "application/octet-stream")})
     assert r.status_code == status, r.text
     assert words.lower() in r.json()["detail"].lower()
@@ -299,25 +299,25 @@ def test_upload_size_limit(db, make_user):
     from fluxwise.api.upload_checks import UploadLimits
 
     app = create_app(db=db, settings=ApiSettings(secret_key="k", upload=UploadLimits(max_bytes=1000)))
-    ann = make_user("ann@a.example")
+    ua = make_user("ua@a.example")
     with TestClient(app) as client:
-        pid = new_project(client, ann)
+        pid = new_project(client, ua)
         big = TRIAL_CSV + b"#" * 1000
-        r = client.post(f"/api/projects/{pid}/uploads", headers=ann.headers,
+        r = client.post(f"/api/projects/{pid}/uploads", headers=ua.headers,
                         files={"file": ("big.csv", big, "text/csv")})
         assert r.status_code == 413 and "limit" in r.json()["detail"]
         # a declared body far over the limit is refused before it is read
-        r = client.post(f"/api/projects/{pid}/uploads", headers=ann.headers,
+        r = client.post(f"/api/projects/{pid}/uploads", headers=ua.headers,
                         files={"file": ("big.csv", b"0" * (2 * 1024 * 1024), "text/csv")})
         assert r.status_code == 413
     assert count(db, Upload) == 0
 
 
 def test_reviewers_cannot_upload(client, make_user):
-    ann = make_user("ann@a.example")
-    rev = make_user("rev@a.example", role="reviewer")
-    pid = new_project(client, ann)
-    r = client.post(f"/api/projects/{pid}/uploads", headers=rev.headers,
+    ua = make_user("ua@a.example")
+    reviewer = make_user("reviewer@a.example", role="reviewer")
+    pid = new_project(client, ua)
+    r = client.post(f"/api/projects/{pid}/uploads", headers=reviewer.headers,
                     files={"file": ("run.csv", TRIAL_CSV, "text/csv")})
     assert r.status_code == 403
 
@@ -326,18 +326,18 @@ def test_reviewers_cannot_upload(client, make_user):
 
 @pytest.fixture
 def trial_setup(client, make_user):
-    ann = make_user("ann@a.example")
-    pid = new_project(client, ann)
-    out = upload(client, ann, pid)
-    return ann, pid, out["trial"]["id"], out["upload"]["id"]
+    ua = make_user("ua@a.example")
+    pid = new_project(client, ua)
+    out = upload(client, ua, pid)
+    return ua, pid, out["trial"]["id"], out["upload"]["id"]
 
 
 def test_fit_stores_the_same_json_as_the_pipeline(client, trial_setup):
     from fluxwise import pipeline
     from fluxwise.io import read_trial
 
-    ann, pid, trial_id, upload_id = trial_setup
-    r = client.post(f"/api/trials/{trial_id}/fit", headers=ann.headers)
+    ua, pid, trial_id, upload_id = trial_setup
+    r = client.post(f"/api/trials/{trial_id}/fit", headers=ua.headers)
     assert r.status_code == 201, r.text
     res = r.json()
     assert res["kind"] == "fit" and res["version"] == 1 and res["upload_id"] == upload_id
@@ -351,13 +351,13 @@ def test_fit_stores_the_same_json_as_the_pipeline(client, trial_setup):
         path.write_bytes(TRIAL_CSV)
         direct = pipeline.fit_result(read_trial(str(path)))
     assert res["data"]["models"][0]["params"] == pytest.approx(direct["models"][0]["params"])
-    listed = client.get(f"/api/projects/{pid}/results", headers=ann.headers).json()
+    listed = client.get(f"/api/projects/{pid}/results", headers=ua.headers).json()
     assert [x["id"] for x in listed] == [res["id"]]
 
 
 def test_size_then_edit_inputs_creates_a_new_version_and_keeps_the_old(client, trial_setup, db):
-    ann, pid, trial_id, _ = trial_setup
-    r = client.post(f"/api/trials/{trial_id}/size", headers=ann.headers,
+    ua, pid, trial_id, _ = trial_setup
+    r = client.post(f"/api/trials/{trial_id}/size", headers=ua.headers,
                     json={"batch_volume": "200 L", "process_time": "2 h"})
     assert r.status_code == 201, r.text
     v1 = r.json()
@@ -365,18 +365,18 @@ def test_size_then_edit_inputs_creates_a_new_version_and_keeps_the_old(client, t
     assert v1["data"]["batch_volume_L"] == pytest.approx(200)
     rid = v1["id"]
     # critical value without a reason: 422, nothing written
-    r = client.patch(f"/api/results/{rid}", headers=ann.headers, json={"inputs": {"batch_volume": "400 L"}})
+    r = client.patch(f"/api/results/{rid}", headers=ua.headers, json={"inputs": {"batch_volume": "400 L"}})
     assert r.status_code == 422 and "reason" in r.json()["detail"]
-    r = client.patch(f"/api/results/{rid}", headers=ann.headers,
+    r = client.patch(f"/api/results/{rid}", headers=ua.headers,
                      json={"inputs": {"batch_volume": "400 L", "process_time": "2 h"},
                            "reason": "batch size raised for the 500 L campaign"})
     assert r.status_code == 200, r.text
     v2 = r.json()
     assert v2["version"] == 2 and v2["data"]["batch_volume_L"] == pytest.approx(400)
     assert v2["content_sha256"] != v1["content_sha256"]
-    old = client.get(f"/api/results/{rid}/versions/1", headers=ann.headers).json()
+    old = client.get(f"/api/results/{rid}/versions/1", headers=ua.headers).json()
     assert old["data"] == v1["data"] and old["content_sha256"] == v1["content_sha256"]
-    versions = client.get(f"/api/results/{rid}/versions", headers=ann.headers).json()
+    versions = client.get(f"/api/results/{rid}/versions", headers=ua.headers).json()
     assert [v["version"] for v in versions] == [1, 2]
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(ResultVersion)) == 2
@@ -386,103 +386,103 @@ def test_size_then_edit_inputs_creates_a_new_version_and_keeps_the_old(client, t
 
 
 def test_notes_need_no_reason_but_hand_edited_data_do(client, trial_setup):
-    ann, _, trial_id, _ = trial_setup
-    rid = client.post(f"/api/trials/{trial_id}/fit", headers=ann.headers).json()["id"]
-    r = client.patch(f"/api/results/{rid}", headers=ann.headers, json={"notes": "first look"})
+    ua, _, trial_id, _ = trial_setup
+    rid = client.post(f"/api/trials/{trial_id}/fit", headers=ua.headers).json()["id"]
+    r = client.patch(f"/api/results/{rid}", headers=ua.headers, json={"notes": "first look"})
     assert r.status_code == 200 and r.json()["version"] == 2 and r.json()["origin"] == "computed"
-    r = client.patch(f"/api/results/{rid}", headers=ann.headers, json={"data": {"best_model": "cake"}})
+    r = client.patch(f"/api/results/{rid}", headers=ua.headers, json={"data": {"best_model": "cake"}})
     assert r.status_code == 422
-    r = client.patch(f"/api/results/{rid}", headers=ann.headers,
+    r = client.patch(f"/api/results/{rid}", headers=ua.headers,
                      json={"data": {"best_model": "cake"}, "reason": "expert judgement"})
     assert r.status_code == 200 and r.json()["origin"] == "edited" and r.json()["version"] == 3
     # a report computed from the trial would not show the typed-in values
-    assert client.get(f"/api/results/{rid}/report", headers=ann.headers).status_code == 409
+    assert client.get(f"/api/results/{rid}/report", headers=ua.headers).status_code == 409
 
 
 def test_trial_edit_needs_a_reason_and_marks_results_stale(client, trial_setup):
-    ann, _, trial_id, _ = trial_setup
-    rid = client.post(f"/api/trials/{trial_id}/fit", headers=ann.headers).json()["id"]
-    r = client.patch(f"/api/trials/{trial_id}", headers=ann.headers, json={"area": "4.0 cm2"})
+    ua, _, trial_id, _ = trial_setup
+    rid = client.post(f"/api/trials/{trial_id}/fit", headers=ua.headers).json()["id"]
+    r = client.patch(f"/api/trials/{trial_id}", headers=ua.headers, json={"area": "4.0 cm2"})
     assert r.status_code == 422 and "reason" in r.json()["detail"]
-    r = client.patch(f"/api/trials/{trial_id}", headers=ann.headers,
+    r = client.patch(f"/api/trials/{trial_id}", headers=ua.headers,
                      json={"area": "4.0 cm2", "reason": "disc measured again: 4.0 cm²"})
     assert r.status_code == 200, r.text
     assert r.json()["area_m2"] == pytest.approx(4e-4) and r.json()["revision"] == 2
-    res = client.get(f"/api/results/{rid}", headers=ann.headers).json()
+    res = client.get(f"/api/results/{rid}", headers=ua.headers).json()
     assert res["stale"] is True
-    assert client.get(f"/api/results/{rid}/report", headers=ann.headers).status_code == 409
-    r = client.patch(f"/api/results/{rid}", headers=ann.headers,
+    assert client.get(f"/api/results/{rid}/report", headers=ua.headers).status_code == 409
+    r = client.patch(f"/api/results/{rid}", headers=ua.headers,
                      json={"recompute": True, "reason": "area corrected"})
     assert r.status_code == 200 and r.json()["stale"] is False and r.json()["trial_revision"] == 2
 
 
 def test_soft_delete_needs_a_reason_and_keeps_the_rows(client, trial_setup, db):
-    ann, pid, trial_id, _ = trial_setup
-    rid = client.post(f"/api/trials/{trial_id}/fit", headers=ann.headers).json()["id"]
-    assert client.delete(f"/api/results/{rid}", headers=ann.headers).status_code == 422
-    assert client.delete(f"/api/results/{rid}?reason=%20", headers=ann.headers).status_code == 422
-    assert client.delete(f"/api/results/{rid}?reason=wrong%20trial", headers=ann.headers).status_code == 204
-    assert client.get(f"/api/projects/{pid}/results", headers=ann.headers).json() == []
-    listed = client.get(f"/api/projects/{pid}/results?include_deleted=true", headers=ann.headers).json()
+    ua, pid, trial_id, _ = trial_setup
+    rid = client.post(f"/api/trials/{trial_id}/fit", headers=ua.headers).json()["id"]
+    assert client.delete(f"/api/results/{rid}", headers=ua.headers).status_code == 422
+    assert client.delete(f"/api/results/{rid}?reason=%20", headers=ua.headers).status_code == 422
+    assert client.delete(f"/api/results/{rid}?reason=wrong%20trial", headers=ua.headers).status_code == 204
+    assert client.get(f"/api/projects/{pid}/results", headers=ua.headers).json() == []
+    listed = client.get(f"/api/projects/{pid}/results?include_deleted=true", headers=ua.headers).json()
     assert listed[0]["deleted"] is True and listed[0]["delete_reason"] == "wrong trial"
-    assert client.patch(f"/api/results/{rid}", headers=ann.headers, json={"notes": "x"}).status_code == 422
+    assert client.patch(f"/api/results/{rid}", headers=ua.headers, json={"notes": "x"}).status_code == 422
     assert count(db, ResultVersion) == 1
 
 
 def test_report_is_html_of_the_result(client, trial_setup):
-    ann, _, trial_id, _ = trial_setup
-    rid = client.post(f"/api/trials/{trial_id}/size", headers=ann.headers,
+    ua, _, trial_id, _ = trial_setup
+    rid = client.post(f"/api/trials/{trial_id}/size", headers=ua.headers,
                       json={"batch_volume": "200 L", "process_time": "2 h"}).json()["id"]
-    r = client.get(f"/api/results/{rid}/report", headers=ann.headers)
+    r = client.get(f"/api/results/{rid}/report", headers=ua.headers)
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/html") and "<html" in r.text.lower()
     assert r.headers["x-result-version"] == "1"
 
 
 def test_science_errors_are_422_with_the_message(client, trial_setup):
-    ann, _, trial_id, _ = trial_setup
-    r = client.post(f"/api/trials/{trial_id}/size", headers=ann.headers, json={"batch_volume": "3 kg·m"})
+    ua, _, trial_id, _ = trial_setup
+    r = client.post(f"/api/trials/{trial_id}/size", headers=ua.headers, json={"batch_volume": "3 kg·m"})
     assert r.status_code == 422 and isinstance(r.json()["detail"], str)
-    r = client.post(f"/api/trials/{trial_id}/size", headers=ann.headers, json={"model": "no-such-model"})
+    r = client.post(f"/api/trials/{trial_id}/size", headers=ua.headers, json={"model": "no-such-model"})
     assert r.status_code == 422 and "no-such-model" in r.json()["detail"]
 
 
 # --- signatures -----------------------------------------------------------------------------------------
 
 def test_signatures_record_name_meaning_and_content_hash(client, make_user, trial_setup, db):
-    ann, pid, trial_id, _ = trial_setup
-    rev = make_user("rev@a.example", role="reviewer")
-    res = client.post(f"/api/trials/{trial_id}/fit", headers=ann.headers).json()
+    ua, pid, trial_id, _ = trial_setup
+    reviewer = make_user("reviewer@a.example", role="reviewer")
+    res = client.post(f"/api/trials/{trial_id}/fit", headers=ua.headers).json()
     rid = res["id"]
-    r = client.post(f"/api/results/{rid}/signatures", headers=ann.headers,
+    r = client.post(f"/api/results/{rid}/signatures", headers=ua.headers,
                     json={"password": "wrong password", "meaning": "author"})
     assert r.status_code == 403 and "not recorded" in r.json()["detail"]
-    r = client.post(f"/api/results/{rid}/signatures", headers=ann.headers,
-                    json={"password": ann.password, "meaning": "author"})
+    r = client.post(f"/api/results/{rid}/signatures", headers=ua.headers,
+                    json={"password": ua.password, "meaning": "author"})
     assert r.status_code == 201, r.text
     sig = r.json()
-    assert sig["signer_name"] == "Ann" and sig["meaning"] == "author"
+    assert sig["signer_name"] == "UA" and sig["meaning"] == "author"
     assert sig["content_sha256"] == res["content_sha256"] and sig["version"] == 1
     # the author cannot also approve; a trainee-free reviewer can
-    r = client.post(f"/api/results/{rid}/signatures", headers=ann.headers,
-                    json={"password": ann.password, "meaning": "approve"})
+    r = client.post(f"/api/results/{rid}/signatures", headers=ua.headers,
+                    json={"password": ua.password, "meaning": "approve"})
     assert r.status_code == 403
-    r = client.post(f"/api/results/{rid}/signatures", headers=rev.headers,
-                    json={"password": rev.password, "meaning": "approve"})
+    r = client.post(f"/api/results/{rid}/signatures", headers=reviewer.headers,
+                    json={"password": reviewer.password, "meaning": "approve"})
     assert r.status_code == 201
-    sigs = client.get(f"/api/results/{rid}", headers=ann.headers).json()["signatures"]
-    assert [(s["signer_name"], s["meaning"]) for s in sigs] == [("Ann", "author"), ("Rev", "approve")]
+    sigs = client.get(f"/api/results/{rid}", headers=ua.headers).json()["signatures"]
+    assert [(s["signer_name"], s["meaning"]) for s in sigs] == [("UA", "author"), ("REVIEWER", "approve")]
     with db.session() as s:
         entries = list(s.scalars(select(AuditEntry).where(AuditEntry.action == "sign")))
     assert len(entries) == 2 and all(res["content_sha256"] in e.new_value for e in entries)
     # a new version is not covered by the old signatures
-    v2 = client.patch(f"/api/results/{rid}", headers=ann.headers, json={"notes": "typo"}).json()
+    v2 = client.patch(f"/api/results/{rid}", headers=ua.headers, json={"notes": "typo"}).json()
     assert v2["signatures"] == []
 
 
 def test_signature_meaning_is_limited_by_role(client, make_user, trial_setup):
-    ann, _, trial_id, _ = trial_setup
-    rid = client.post(f"/api/trials/{trial_id}/fit", headers=ann.headers).json()["id"]
+    ua, _, trial_id, _ = trial_setup
+    rid = client.post(f"/api/trials/{trial_id}/fit", headers=ua.headers).json()["id"]
     trainee = make_user("tr@a.example", role="trainee")
     r = client.post(f"/api/results/{rid}/signatures", headers=trainee.headers,
                     json={"password": trainee.password, "meaning": "approve"})
@@ -492,21 +492,21 @@ def test_signature_meaning_is_limited_by_role(client, make_user, trial_setup):
 # --- audit list -------------------------------------------------------------------------------------------
 
 def test_audit_list_shows_own_tenant_only(client, make_user, trial_setup):
-    ann, pid, trial_id, _ = trial_setup
-    bob = make_user("bob@b.example", org="Org B")
-    new_project(client, bob, "Bob's")
-    mine = client.get("/api/audit?limit=1000", headers=ann.headers).json()
-    theirs = client.get("/api/audit?limit=1000", headers=bob.headers).json()
+    ua, pid, trial_id, _ = trial_setup
+    ub = make_user("ub@b.example", org="Org B")
+    new_project(client, ub, "B's")
+    mine = client.get("/api/audit?limit=1000", headers=ua.headers).json()
+    theirs = client.get("/api/audit?limit=1000", headers=ub.headers).json()
     assert {e["project_id"] for e in mine} - {None} == {pid}
     assert pid not in {e["project_id"] for e in theirs}
     assert {e["action"] for e in mine} >= {"create"}
     seqs = [e["seq"] for e in mine]
     assert seqs == sorted(seqs)
-    page = client.get(f"/api/audit?after_seq={seqs[0]}&limit=1", headers=ann.headers).json()
+    page = client.get(f"/api/audit?after_seq={seqs[0]}&limit=1", headers=ua.headers).json()
     assert page[0]["seq"] == seqs[1]
-    only = client.get(f"/api/audit?project_id={pid}", headers=ann.headers).json()
+    only = client.get(f"/api/audit?project_id={pid}", headers=ua.headers).json()
     assert only and all(e["project_id"] == pid for e in only)
-    assert client.get(f"/api/audit?project_id={pid}", headers=bob.headers).status_code == 404
+    assert client.get(f"/api/audit?project_id={pid}", headers=ub.headers).status_code == 404
 
 
 def test_openapi_schema_is_served_and_complete(client):
@@ -520,20 +520,20 @@ def test_openapi_schema_is_served_and_complete(client):
 
 
 def test_sizing_defaults_are_stored_with_the_result_and_the_report_uses_them(client, trial_setup):
-    ann, _, trial_id, _ = trial_setup
-    r = client.post(f"/api/trials/{trial_id}/size", headers=ann.headers, json={"batch_volume": "200 L"})
+    ua, _, trial_id, _ = trial_setup
+    r = client.post(f"/api/trials/{trial_id}/size", headers=ua.headers, json={"batch_volume": "200 L"})
     assert r.status_code == 201, r.text
     res = r.json()
     # constant pressure: the pipeline sizes for 4 h when no time is given; the result says so
     assert res["inputs"]["process_time"] == "4 h" and res["data"]["process_time_h"] == pytest.approx(4)
     assert res["inputs"]["safety_factor"] == 1.5 and res["inputs"]["model"] == "best"
-    assert client.get(f"/api/results/{res['id']}/report", headers=ann.headers).status_code == 200
+    assert client.get(f"/api/results/{res['id']}/report", headers=ua.headers).status_code == 200
 
 
 def test_the_last_admin_cannot_be_demoted(client, make_user):
-    ann = make_user("ann@a.example", role="admin")
-    r = client.post(f"/api/orgs/{ann.org_id}/members", headers=ann.headers,
-                    json={"email": ann.email, "role": "scientist"})
+    ua = make_user("ua@a.example", role="admin")
+    r = client.post(f"/api/orgs/{ua.org_id}/members", headers=ua.headers,
+                    json={"email": ua.email, "role": "scientist"})
     assert r.status_code == 422 and "only admin" in r.json()["detail"]
 
 
@@ -542,10 +542,10 @@ def test_html_form_endpoints_can_take_the_csrf_token_as_a_form_field(app, client
     def echo(principal: FormPrincipalDep, text: str = Form()):
         return {"user": principal.email, "text": text}
 
-    ann = make_user("ann@a.example")
-    csrf = login(client, ann)
+    ua = make_user("ua@a.example")
+    csrf = login(client, ua)
     assert client.post("/web/echo", data={"text": "hi"}).status_code == 403
     assert client.post("/web/echo", data={"text": "hi", "csrf_token": "nope"}).status_code == 403
     r = client.post("/web/echo", data={"text": "hi", "csrf_token": csrf})
-    assert r.status_code == 200 and r.json() == {"user": ann.email, "text": "hi"}
+    assert r.status_code == 200 and r.json() == {"user": ua.email, "text": "hi"}
     assert client.post("/web/echo", data={"text": "hi"}, headers={"X-CSRF-Token": csrf}).status_code == 200

@@ -23,14 +23,14 @@ EXAMPLES = 10
 
 @pytest.fixture
 def seeded(client, make_user):
-    ann = make_user("ann@a.example", role="admin")
-    pid = new_project(client, ann)
-    out = upload(client, ann, pid)
-    result = client.post(f"/api/trials/{out['trial']['id']}/fit", headers=ann.headers).json()
-    token = client.post("/api/auth/tokens", headers=ann.headers, json={"name": "t"}).json()
-    ids = {"org_id": ann.org_id, "project_id": pid, "upload_id": out["upload"]["id"],
+    ua = make_user("ua@a.example", role="admin")
+    pid = new_project(client, ua)
+    out = upload(client, ua, pid)
+    result = client.post(f"/api/trials/{out['trial']['id']}/fit", headers=ua.headers).json()
+    token = client.post("/api/auth/tokens", headers=ua.headers, json={"name": "t"}).json()
+    ids = {"org_id": ua.org_id, "project_id": pid, "upload_id": out["upload"]["id"],
            "trial_id": out["trial"]["id"], "result_id": result["id"], "token_id": token["id"], "version": 1}
-    return ann, ids
+    return ua, ids
 
 
 def _operations(schema):
@@ -39,7 +39,7 @@ def _operations(schema):
 
 
 def test_no_server_errors(app, seeded):
-    ann, ids = seeded
+    ua, ids = seeded
     schema = schemathesis.openapi.from_asgi("/api/openapi.json", app)
     failures: list[str] = []
     operations = list(_operations(schema))
@@ -57,7 +57,7 @@ def test_no_server_errors(app, seeded):
                       suppress_health_check=list(HealthCheck))
             @given(case=strategy)
             def call(case):
-                response = case.call(headers=ann.headers)
+                response = case.call(headers=ua.headers)
                 if response.status_code >= 500:
                     failures.append(f"{case.method} {case.formatted_path} query={case.query} "
                                     f"body={case.body!r:.300} -> {response.status_code} "

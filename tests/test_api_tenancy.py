@@ -17,19 +17,19 @@ from test_api import new_project, upload
 @pytest.fixture
 def two_tenants(client, make_user):
     """Org A with a project, an upload, a trial, a signed fit result and an API token; org B beside it."""
-    ann = make_user("ann@a.example", org="Org A", role="admin")
-    bob = make_user("bob@b.example", org="Org B", role="admin")
-    pid = new_project(client, ann)
-    out = upload(client, ann, pid)
-    result = client.post(f"/api/trials/{out['trial']['id']}/fit", headers=ann.headers).json()
-    sig = client.post(f"/api/results/{result['id']}/signatures", headers=ann.headers,
-                      json={"password": ann.password, "meaning": "author"})
+    ua = make_user("ua@a.example", org="Org A", role="admin")
+    ub = make_user("ub@b.example", org="Org B", role="admin")
+    pid = new_project(client, ua)
+    out = upload(client, ua, pid)
+    result = client.post(f"/api/trials/{out['trial']['id']}/fit", headers=ua.headers).json()
+    sig = client.post(f"/api/results/{result['id']}/signatures", headers=ua.headers,
+                      json={"password": ua.password, "meaning": "author"})
     assert sig.status_code == 201
-    token = client.post("/api/auth/tokens", headers=ann.headers, json={"name": "ann's script"}).json()
-    ids = {"org_id": ann.org_id, "project_id": pid, "upload_id": out["upload"]["id"],
+    token = client.post("/api/auth/tokens", headers=ua.headers, json={"name": "ua's script"}).json()
+    ids = {"org_id": ua.org_id, "project_id": pid, "upload_id": out["upload"]["id"],
            "trial_id": out["trial"]["id"], "result_id": result["id"], "token_id": token["id"],
            "version": "1"}
-    return ann, bob, ids
+    return ua, ub, ids
 
 
 def _api_routes(routes, prefix=""):
@@ -55,20 +55,20 @@ def _fill(path: str, ids: dict[str, str]) -> str:
 
 
 def test_every_endpoint_with_an_id_answers_404_to_another_tenant(app, client, two_tenants):
-    ann, bob, ids = two_tenants
+    ua, ub, ids = two_tenants
     checked = []
     for method, path, params in _routes_with_ids(app):
         unknown = set(params) - set(ids)
         assert not unknown, f"{method} {path}: map the path parameter(s) {unknown} to an object of org A"
         url = _fill(path, ids)
         if method == "GET":  # the ids are right: the owner sees the object
-            own = client.get(url, headers=ann.headers)
+            own = client.get(url, headers=ua.headers)
             assert own.status_code == 200, f"owner: GET {url} -> {own.status_code} {own.text}"
-        r = client.request(method, url, headers=bob.headers)
+        r = client.request(method, url, headers=ub.headers)
         assert r.status_code == 404, f"{method} {path} gave {r.status_code} to another tenant: {r.text}"
         # the same answer as for an id that does not exist (nothing to tell the two apart)
         fake = {k: ("f" * 32 if k != "version" else v) for k, v in ids.items()}
-        r_fake = client.request(method, _fill(path, fake), headers=bob.headers)
+        r_fake = client.request(method, _fill(path, fake), headers=ub.headers)
         assert r_fake.status_code == 404 and r_fake.json() == r.json(), (method, path)
         checked.append((method, path))
     spec_paths = {(m.upper(), p) for p, ops in app.openapi()["paths"].items() for m in ops if "{" in p}
@@ -76,31 +76,31 @@ def test_every_endpoint_with_an_id_answers_404_to_another_tenant(app, client, tw
 
 
 def test_ids_in_bodies_and_queries_are_scoped_too(client, two_tenants):
-    ann, bob, ids = two_tenants
-    r = client.post("/api/projects", headers=bob.headers, json={"org_id": ids["org_id"], "name": "sneaky"})
+    ua, ub, ids = two_tenants
+    r = client.post("/api/projects", headers=ub.headers, json={"org_id": ids["org_id"], "name": "sneaky"})
     assert r.status_code == 404
-    assert client.get(f"/api/audit?project_id={ids['project_id']}", headers=bob.headers).status_code == 404
-    leaked = client.get(f"/api/audit?object_id={ids['result_id']}", headers=bob.headers).json()
+    assert client.get(f"/api/audit?project_id={ids['project_id']}", headers=ub.headers).status_code == 404
+    leaked = client.get(f"/api/audit?object_id={ids['result_id']}", headers=ub.headers).json()
     assert leaked == []
-    assert client.get(f"/api/projects?org_id={ids['org_id']}", headers=bob.headers).json() == []
+    assert client.get(f"/api/projects?org_id={ids['org_id']}", headers=ub.headers).json() == []
 
 
 def test_sharing_opens_exactly_that_project(client, make_user, two_tenants):
-    ann, bob, ids = two_tenants
-    other = new_project(client, ann, "not shared")
-    r = client.post(f"/api/projects/{ids['project_id']}/shares", headers=ann.headers,
-                    json={"org_id": bob.org_id})
+    ua, ub, ids = two_tenants
+    other = new_project(client, ua, "not shared")
+    r = client.post(f"/api/projects/{ids['project_id']}/shares", headers=ua.headers,
+                    json={"org_id": ub.org_id})
     assert r.status_code == 201
-    assert client.get(f"/api/results/{ids['result_id']}", headers=bob.headers).status_code == 200
-    assert client.get(f"/api/uploads/{ids['upload_id']}/content", headers=bob.headers).status_code == 200
-    assert client.get(f"/api/projects/{other}", headers=bob.headers).status_code == 404
-    # the share gives no way into org A itself, nor to ann's tokens
-    assert client.get(f"/api/orgs/{ids['org_id']}", headers=bob.headers).status_code == 404
-    assert client.delete(f"/api/auth/tokens/{ids['token_id']}", headers=bob.headers).status_code == 404
-    assert [p["id"] for p in client.get("/api/projects", headers=bob.headers).json()] == [ids["project_id"]]
+    assert client.get(f"/api/results/{ids['result_id']}", headers=ub.headers).status_code == 200
+    assert client.get(f"/api/uploads/{ids['upload_id']}/content", headers=ub.headers).status_code == 200
+    assert client.get(f"/api/projects/{other}", headers=ub.headers).status_code == 404
+    # the share gives no way into org A itself, nor to ua's tokens
+    assert client.get(f"/api/orgs/{ids['org_id']}", headers=ub.headers).status_code == 404
+    assert client.delete(f"/api/auth/tokens/{ids['token_id']}", headers=ub.headers).status_code == 404
+    assert [p["id"] for p in client.get("/api/projects", headers=ub.headers).json()] == [ids["project_id"]]
 
 
 def test_malformed_ids_are_404_too(client, two_tenants):
-    _, bob, _ = two_tenants
+    _, ub, _ = two_tenants
     for bad in ("1", "..", "%00", "' OR 1=1 --", "F" * 32, "0" * 33):
-        assert client.get(f"/api/projects/{bad}", headers=bob.headers).status_code == 404
+        assert client.get(f"/api/projects/{bad}", headers=ub.headers).status_code == 404

@@ -20,7 +20,7 @@ def trail(db):
     """A store with six audit entries: an organisation, a user, a membership and three projects."""
     with db.session(write=True) as s:
         org = accounts.create_organisation(s, "Org A")
-        user = accounts.create_user(s, "ann@a.example", "Ann", "a long password")
+        user = accounts.create_user(s, "ua@a.example", "UA", "a long password")
         accounts.add_member(s, user, org, "admin", actor=user)
         for name in ("P1", "P2", "P3"):
             projects.create_project(s, org, name, actor=user)

@@ -161,7 +161,7 @@ def test_models_match_the_migration(database_url):
 def tenant(db):
     with db.session(write=True) as s:
         org = accounts.create_organisation(s, "Org A")
-        user = accounts.create_user(s, "ann@a.example", "Ann", "a long password")
+        user = accounts.create_user(s, "ua@a.example", "UA", "a long password")
         accounts.add_member(s, user, org, "scientist", actor=user)
         project = projects.create_project(s, org, "P", actor=user)
         s.commit()
@@ -205,32 +205,32 @@ def test_canonical_json_is_stable_and_strict():
 def test_visible_projects_follow_membership_and_shares(db):
     with db.session(write=True) as s:
         a, b, hub = (accounts.create_organisation(s, n) for n in ("A", "B", "Hub"))
-        ann = accounts.create_user(s, "ann@a.example", "Ann", "a long password")
-        bob = accounts.create_user(s, "bob@b.example", "Bob", "a long password")
-        hal = accounts.create_user(s, "hal@h.example", "Hal", "a long password")
-        accounts.add_member(s, ann, a, "admin")
-        accounts.add_member(s, bob, b, "scientist")
-        accounts.add_member(s, hal, hub, "reviewer")
-        p1 = projects.create_project(s, a, "P1", actor=ann)
-        p2 = projects.create_project(s, a, "P2", actor=ann)
-        projects.share_project(s, p1, hub, actor=ann)
-        projects.share_project(s, p1, hub, actor=ann)  # idempotent
+        ua = accounts.create_user(s, "ua@a.example", "UA", "a long password")
+        ub = accounts.create_user(s, "ub@b.example", "UB", "a long password")
+        hub_user = accounts.create_user(s, "hub@h.example", "HUB", "a long password")
+        accounts.add_member(s, ua, a, "admin")
+        accounts.add_member(s, ub, b, "scientist")
+        accounts.add_member(s, hub_user, hub, "reviewer")
+        p1 = projects.create_project(s, a, "P1", actor=ua)
+        p2 = projects.create_project(s, a, "P2", actor=ua)
+        projects.share_project(s, p1, hub, actor=ua)
+        projects.share_project(s, p1, hub, actor=ua)  # idempotent
         with pytest.raises(InputError):
-            projects.share_project(s, p1, a, actor=ann)
+            projects.share_project(s, p1, a, actor=ua)
         s.commit()
 
         def names(user):
             return sorted(p.name for p in s.scalars(tenancy.visible_projects(user.id)))
 
-        assert names(ann) == ["P1", "P2"] and names(bob) == [] and names(hal) == ["P1"]
+        assert names(ua) == ["P1", "P2"] and names(ub) == [] and names(hub_user) == ["P1"]
         with pytest.raises(tenancy.NotFound):
-            tenancy.get_project(s, hal.id, p2.public_id)
+            tenancy.get_project(s, hub_user.id, p2.public_id)
         with pytest.raises(tenancy.NotFound):
-            tenancy.get_project(s, bob.id, p1.public_id)
-        assert tenancy.project_roles(s, hal.id, p1) == {"reviewer"}
-        assert tenancy.owner_roles(s, hal.id, p1) == set()
+            tenancy.get_project(s, ub.id, p1.public_id)
+        assert tenancy.project_roles(s, hub_user.id, p1) == {"reviewer"}
+        assert tenancy.owner_roles(s, hub_user.id, p1) == set()
         with pytest.raises(tenancy.Forbidden, match="admin"):
-            tenancy.require(tenancy.project_roles(s, hal.id, p1), "write", "uploading")
+            tenancy.require(tenancy.project_roles(s, hub_user.id, p1), "write", "uploading")
 
 
 # --- results ---------------------------------------------------------------------------------------------
@@ -266,32 +266,32 @@ def test_result_versions_are_added_never_overwritten(db, tenant):
 
 def test_password_check_is_throttled_per_user_and_address(db):
     with db.session(write=True) as s:
-        accounts.create_user(s, "ann@a.example", "Ann", "a long password")
+        accounts.create_user(s, "ua@a.example", "UA", "a long password")
         s.commit()
     for _ in range(accounts.LOGIN_MAX_FAILURES):
         with db.session(write=True) as s:
             with pytest.raises(accounts.AuthenticationError):
-                accounts.check_password(s, "ann@a.example", "wrong", "10.0.0.1")
+                accounts.check_password(s, "ua@a.example", "wrong", "10.0.0.1")
             s.commit()
     with db.session(write=True) as s:
         with pytest.raises(accounts.TooManyAttempts) as info:
-            accounts.check_password(s, "ann@a.example", "a long password", "10.0.0.1")
+            accounts.check_password(s, "ua@a.example", "a long password", "10.0.0.1")
         assert 0 < info.value.retry_after_s <= 301
-        other_address = accounts.check_password(s, "ann@a.example", "a long password", "10.0.0.2")
-        assert other_address.email == "ann@a.example"
+        other_address = accounts.check_password(s, "ua@a.example", "a long password", "10.0.0.2")
+        assert other_address.email == "ua@a.example"
         # failures older than the window no longer count
         s.execute(update(LoginFailure).values(at=datetime.now(UTC) - timedelta(minutes=6)))
         s.commit()
     with db.session(write=True) as s:
-        assert accounts.check_password(s, "ann@a.example", "a long password", "10.0.0.1").name == "Ann"
+        assert accounts.check_password(s, "ua@a.example", "a long password", "10.0.0.1").name == "UA"
 
 
 def test_short_passwords_and_duplicate_emails_are_refused(db):
     with db.session(write=True) as s:
         with pytest.raises(InputError, match="8"):
-            accounts.create_user(s, "ann@a.example", "Ann", "short")
-        accounts.create_user(s, "ann@a.example", "Ann", "a long password")
+            accounts.create_user(s, "ua@a.example", "UA", "short")
+        accounts.create_user(s, "ua@a.example", "UA", "a long password")
         with pytest.raises(InputError, match="exists"):
-            accounts.create_user(s, "ANN@a.example", "Ann 2", "a long password")
+            accounts.create_user(s, "UA@a.example", "UA 2", "a long password")
         with pytest.raises(InputError, match="e-mail"):
             accounts.create_user(s, "not-an-email", "X", "a long password")
