@@ -128,3 +128,12 @@ def test_demo_writes_reports(tmp_path):
     assert len(d) == 3
     for item in d:
         assert Path(item["report"]).is_file() and item["min_area_m2"] > 0
+
+
+def test_pipeline_report_defaults_process_time_at_constant_pressure():
+    from fluxwise.pipeline import load_trial, report_html, size_result
+
+    trial = load_trial(MAB)
+    html = report_html(trial, batch_volume="2000 L")
+    expected = size_result(trial, batch_volume="2000 L", process_time="4 h")["min_area_m2"]
+    assert f"{expected:.4g} <span class=\"unit\">m²</span>" in html  # the 4 h default, sized

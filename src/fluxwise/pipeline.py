@@ -132,5 +132,7 @@ def report_html(trial: Trial, **sizing) -> str:
     """A self-contained HTML report (data, fits, plots, model table, sizing) for a trial."""
     from .report.html import render_report
 
+    if sizing and trial.mode == CONSTANT_PRESSURE:
+        sizing.setdefault("process_time", "4 h")
     req = SizingRequest.parse(**sizing) if sizing else None
     return render_report(analyze(trial, sizing=req))
