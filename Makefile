@@ -1,4 +1,5 @@
-# fluxwise — the two commands of the README are `make demo` (or `make run`) and `make test`.
+# fluxwise — the two commands of the README are `make run` (the workbench) and `make test`;
+# `make demo` is the command-line walk-through.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -15,6 +16,12 @@ $(VENV)/.installed: pyproject.toml
 
 demo: install
 	$(BIN)/fluxwise demo
+
+run: install
+	$(BIN)/fluxwise serve --demo
+
+loadtest: install
+	$(BIN)/python scripts/loadtest.py
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
