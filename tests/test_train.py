@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from fluxwise.cli import main
 from fluxwise.design.catalog import FilterFormat
-from fluxwise.design.train import FoulingBasis, HoldStep, NormalFlowStep, Train, design_train
+from fluxwise.design.train import FoulingBasis, HoldStep, NormalFlowStep, Train, UFDFStep, design_train
 from fluxwise.io.train import parse_factors, read_factors, read_train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -225,6 +225,33 @@ def test_hold_step_dilution_is_buffer():
     assert d.summary["buffer_L"] == pytest.approx(100.0)
 
 
+def test_ufdf_at_constant_flux_against_hand_numbers():
+    # 100 L at 10 g/L to 50 g/L, DF at 20 g/L (5 diavolumes), 50 LMH on 2 m², membrane used 10 times:
+    # V_df = 100·10/20 = 50 L, V_f = 20 L, DF buffer 5·50 = 250 L, permeate 100 + 250 - 20 = 330 L,
+    # time 330/(2·50) = 3.3 h; membrane 2 m²/10 per batch at 1000 USD/m² = 200 USD; plastic 2·2/10 kg
+    step = UFDFStep(name="UF/DF", target_concentration_g_per_L=50.0, flux_LMH=50.0, diavolumes=5.0,
+                    df_concentration=20.0, area_m2=2.0, reuses=10)
+    d = design_train(_hand_train(steps=(step,)))
+    s = d.steps[0]
+    assert s.time_h == pytest.approx(3.3, rel=1e-9)
+    assert s.volume_out_L == pytest.approx(20.0, rel=1e-9)
+    assert d.summary["buffer_L"] == pytest.approx(250.0, rel=1e-9)
+    cost = {i.category: i.amount for i in s.cost_items}
+    assert cost["membrane"] == pytest.approx(200.0)
+    assert d.summary["plastic_kg"] == pytest.approx(0.4)
+    assert s.product_out_g == pytest.approx(1000.0)  # fully retained, no hold-up
+
+
+def test_ufdf_gel_model_from_the_mass_transfer_correlation(tmp_path):
+    data = _good()
+    uf = data["steps"][2]
+    uf.pop("k")
+    uf.update(mass_transfer_a=2.0, mass_transfer_b=0.5, feed_flux="100 LMH")  # k = 2·100^0.5 = 20 LMH
+    a = design_train(read_train(_write(tmp_path, data)))
+    b = design_train(read_train(_write(tmp_path, _good())))
+    assert a.steps[2].time_h == pytest.approx(b.steps[2].time_h, rel=1e-9)
+
+
 # -------------------------------------------------------------------------------- routes
 
 def test_local_supply_emits_less_freight_than_imported_by_air():
@@ -299,6 +326,9 @@ def test_the_good_file_designs(tmp_path):
     (lambda d: d["steps"][1].update(model="blocking"), 2, "Polish", "model"),
     (lambda d: d["steps"][1].update(route="moon"), 2, "Polish", "route"),
     (lambda d: d["steps"][2].update(df_concentration="150 g/L"), 3, "UF/DF", "df_concentration"),
+    (lambda d: d["steps"][2].update(flux="30 LMH"), 3, "UF/DF", "k"),
+    (lambda d: d["steps"][2].pop("k"), 3, "UF/DF", "k"),
+    (lambda d: d["steps"][2].update(area="3 L"), 3, "UF/DF", "area"),
 ])
 def test_bad_steps_exit_2_naming_step_and_field(tmp_path, mutate, step, name, field):
     data = _good()
@@ -376,6 +406,25 @@ def test_cli_json_with_report_names_it(tmp_path):
     assert r.exit_code == 0
     assert json.loads(r.output)["report"] == str(out)
     assert out.is_file()
+
+
+def test_report_of_parameter_steps_at_constant_flux_and_a_hold(tmp_path):
+    from fluxwise.report.train import render_train_report
+
+    data = _good()
+    data["steps"].insert(1, {"name": "Depth", "type": "depth", "model": "cake-standard",
+                             "mode": "constant-flux",
+                             "params": {"J0_LMH": 150, "P0_bar": 0.12, "ks_m2_per_L": 0.0025,
+                                        "kc_h_m4_per_L2": 2e-4},
+                             "max_pressure": "25 psi", "flux": "100 LMH"})
+    data["steps"].insert(2, {"name": "Dilute", "type": "hold", "time": "2 h", "volume": "2500 L"})
+    d = design_train(read_train(_write(tmp_path, data)))
+    depth = d.steps[1]
+    # at constant flux without a process time the time follows: V/(A·J)
+    assert depth.time_h == pytest.approx(depth.volume_in_L / (depth.sizing.min_area_m2 * 100.0), rel=1e-9)
+    html = render_train_report(d)
+    # train figures (5), the trial step's fits and flux decay, depth, polish and UF/DF time course
+    assert html.count("Plotly.newPlot") == 5 + 2 + 1 + 1 + 1
 
 
 # ----------------------------------------------------------------------- keys and speed

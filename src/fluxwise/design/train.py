@@ -41,6 +41,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from ..errors import DesignError, FluxwiseError, InputError
 from .catalog import FilterFormat
 from .sizing import DEFAULT_SAFETY_FACTOR, Sizing, size_filter
@@ -185,16 +187,22 @@ class NormalFlowStep:
 
 @dataclass(frozen=True)
 class UFDFStep:
-    """A tangential-flow UF/DF step under the gel model (inputs of :func:`design_ufdf`).
+    """A tangential-flow UF/DF step (inputs of :func:`design_ufdf`).
 
-    Membrane cost and plastic per batch are the installed area's over ``reuses`` (1 = single use).
-    ``membrane_price_per_m2`` is in the train's currency (None: the factor default in USD).
+    Flux model: the gel model with ``k_LMH`` and ``gel_concentration_g_per_L``, or with k from
+    ``k = a·Q^b`` (``mass_transfer_a``, ``mass_transfer_b`` and ``feed_flux_LMH``), or a constant
+    permeate flux ``flux_LMH``. Membrane cost and plastic per batch are the installed area's over
+    ``reuses`` (1 = single use). ``membrane_price_per_m2`` is in the train's currency (None: the
+    factor default in USD).
     """
 
     name: str
-    k_LMH: float
-    gel_concentration_g_per_L: float
     target_concentration_g_per_L: float
+    k_LMH: float | None = None
+    gel_concentration_g_per_L: float | None = None
+    flux_LMH: float | None = None
+    mass_transfer_a: float | None = None
+    mass_transfer_b: float | None = None
     diavolumes: float | None = None
     df_remaining_fraction: float | None = None
     df_concentration: float | str = "optimal"
@@ -563,9 +571,17 @@ def _normal_flow(ctx: _StepContext, step: NormalFlowStep, v_in: float, m_in: flo
 def _ufdf(ctx: _StepContext, step: UFDFStep, v_in: float, m_in: float) -> StepResult:
     f = ctx.train.factors
     c_in = m_in / v_in
+    flux_fn = None
+    if step.flux_LMH is not None:
+        j = float(step.flux_LMH)
+
+        def flux_fn(c):  # constant permeate flux, whatever the concentration
+            return np.full(np.shape(c), j)
+
     d = design_ufdf(initial_volume_L=v_in, initial_concentration_g_per_L=c_in,
-                    final_concentration_g_per_L=step.target_concentration_g_per_L, k_LMH=step.k_LMH,
-                    gel_concentration_g_per_L=step.gel_concentration_g_per_L,
+                    final_concentration_g_per_L=step.target_concentration_g_per_L, flux=flux_fn,
+                    k_LMH=step.k_LMH, gel_concentration_g_per_L=step.gel_concentration_g_per_L,
+                    mass_transfer_a=step.mass_transfer_a, mass_transfer_b=step.mass_transfer_b,
                     feed_flux_LMH=step.feed_flux_LMH,
                     area_m2=step.area_m2, process_time_h=step.process_time_h,
                     df_concentration=step.df_concentration, diavolumes=step.diavolumes,

@@ -52,10 +52,11 @@ _NFF_KEYS = _COMMON_KEYS | {
     "flux", "flux_decay_limit", "safety_factor", "format", "kind", "yield", "flush", "chase", "route",
     "resin"}
 _UFDF_KEYS = _COMMON_KEYS | {
-    "k", "cg", "target_concentration", "diavolumes", "df_remaining_fraction", "df_concentration", "sieving",
+    "k", "cg", "flux", "mass_transfer_a", "mass_transfer_b", "target_concentration", "diavolumes",
+    "df_remaining_fraction", "df_concentration", "sieving",
     "impurity_sieving", "area", "process_time", "hold_up", "recovery_flush", "feed_flux", "cassette_area",
     "membrane_price_per_m2", "reuses", "single_use", "plastic_kg_per_m2", "flush", "route", "resin"}
-_HOLD_KEYS = _COMMON_KEYS | {"time", "yield", "concentration", "volume"}
+_HOLD_KEYS = (_COMMON_KEYS - {"setup_time"}) | {"time", "yield", "concentration", "volume"}
 _KEYS = {"ufdf": _UFDF_KEYS, "hold": _HOLD_KEYS, **{t: _NFF_KEYS for t in NORMAL_FLOW_TYPES}}
 _DEFAULT_MECHANISM = {"virus": "size exclusion (virus filter)"}
 
@@ -448,11 +449,28 @@ def _parse_ufdf(f: _Fields, name: str, lrv, setup, route, resin) -> UFDFStep:
         if not single and reuses is None:
             raise f.error("reuses", "a reused membrane needs its number of uses, e.g. reuses: 20")
     price = f.number("membrane_price_per_m2", allow_zero=True)
+    flux = f.quantity("flux", "flux")
+    gel = ("k", "cg", "mass_transfer_a", "mass_transfer_b")
+    if flux is not None:
+        for key in gel:
+            if f.has(key):
+                raise f.error(key, "give the gel model (k or mass_transfer_a/b, and cg) or a constant "
+                                   "'flux', not both")
+        k = cg = a = b = None
+    else:
+        cg = f.quantity("cg", "concentration", required=True, what="gel concentration, e.g. '250 g/L' "
+                                                                   "(or a constant 'flux')")
+        a, b = f.number("mass_transfer_a"), f.number("mass_transfer_b", positive=False)
+        if f.has("k"):
+            k = f.quantity("k", "flux")
+        elif a is not None and b is not None and f.has("feed_flux"):
+            k = None
+        else:
+            raise f.error("k", "missing required field 'k' (mass-transfer coefficient, e.g. '20 LMH'), or "
+                               "mass_transfer_a, mass_transfer_b and feed_flux for k = a·Q^b")
     return UFDFStep(
-        name=name,
-        k_LMH=f.quantity("k", "flux", required=True, what="mass-transfer coefficient, e.g. '20 LMH'"),
-        gel_concentration_g_per_L=f.quantity("cg", "concentration", required=True,
-                                             what="gel concentration, e.g. '250 g/L'"),
+        name=name, k_LMH=k, gel_concentration_g_per_L=cg, flux_LMH=flux, mass_transfer_a=a,
+        mass_transfer_b=b,
         target_concentration_g_per_L=f.quantity("target_concentration", "concentration", required=True,
                                                 what="e.g. '120 g/L'"),
         diavolumes=dv, df_remaining_fraction=frac, df_concentration=dfc,
