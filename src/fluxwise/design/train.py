@@ -733,7 +733,7 @@ def design_train(train: Train) -> TrainDesign:
         try:
             r = _DESIGNERS[step.type](ctx, step, v, m)
         except FluxwiseError as exc:
-            if str(exc).startswith(ctx.label):
+            if ctx.label in getattr(exc, "message", str(exc)):  # already names the step
                 raise
             raise ctx.fail(exc) from None
         results.append(r)
