@@ -1,0 +1,200 @@
+"""What the pages show: numbers with their units, the model table, the sizing, the plots of a trial.
+
+Pure presentation over the shapes the doors share (the JSON of ``fluxwise fit --json`` and
+``fluxwise size --json``, as stored with each result) and over :func:`fluxwise.pipeline.analyze`
+for the interactive figures (:mod:`fluxwise.report.figures`), which need the fitted objects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from ..errors import FluxwiseError
+from ..models.fouling import MODELS, PARAM_UNITS
+from ..report.html import fmt
+
+#: How a parameter key of the fit JSON reads on a page.
+PARAM_LABELS = {"J0_LMH": "J₀", "kb_per_h": "k_b", "ki_m2_per_L": "k_i", "ks_m2_per_L": "k_s",
+                "kc_h_m4_per_L2": "k_c", "P0_bar": "P₀"}
+
+#: Units read off the suffix of a JSON key (the project names every quantity with its unit).
+_KEY_UNITS = (("_L_per_m2", "L/m²"), ("_g_per_L", "g/L"), ("_LMH", "L/m²/h"), ("_m2", "m²"), ("_mL", "mL"),
+              ("_L", "L"), ("_h", "h"), ("_bar", "bar"), ("_usd", "USD"), ("_kg", "kg"), ("_g", "g"))
+
+
+def unit_of(key: str) -> str:
+    """The unit a JSON key carries in its name (``min_area_m2`` -> ``m²``), or ``''``."""
+    if key in PARAM_UNITS:
+        return PARAM_UNITS[key]
+    for suffix, unit in _KEY_UNITS:
+        if key.endswith(suffix):
+            return unit
+    return ""
+
+
+def label_of(key: str) -> str:
+    """A readable name for a JSON key: its unit suffix dropped, underscores as spaces."""
+    if key in PARAM_LABELS:
+        return PARAM_LABELS[key]
+    for suffix, _unit in _KEY_UNITS:
+        if key.endswith(suffix):
+            key = key[: -len(suffix)]
+            break
+    return key.replace("_", " ")
+
+
+def num(x: Any, digits: int = 4) -> str:
+    """A number for people (4 significant digits; '—' when missing)."""
+    if isinstance(x, bool) or not isinstance(x, int | float):
+        return "—" if x is None else str(x)
+    return fmt(float(x), digits)
+
+
+def interval(lo: Any, hi: Any, value: Any) -> str:
+    """``[lo, hi]`` with just enough digits that the ends and the value read differently (max 8)."""
+    if not all(isinstance(v, int | float) and math.isfinite(v) for v in (lo, hi)):
+        return ""
+    for digits in range(4, 9):
+        a, b = fmt(float(lo), digits), fmt(float(hi), digits)
+        v = fmt(float(value), digits) if isinstance(value, int | float) else ""
+        if a != b and a != v and b != v:
+            break
+    return f"[{a}, {b}]"
+
+
+def model_rows(fit_data: dict) -> list[dict]:
+    """Rows of the model comparison table from a stored fit result (best first)."""
+    tied = set(fit_data.get("indistinguishable") or [])
+    best = fit_data.get("best_model")
+    rows = []
+    for m in fit_data.get("models", []):
+        params = []
+        ci = m.get("ci95") or {}
+        fixed = set(m.get("fixed") or [])
+        for key, value in (m.get("params") or {}).items():
+            lo_hi = ci.get(key) or [None, None]
+            params.append({"key": key, "label": PARAM_LABELS.get(key, key), "unit": PARAM_UNITS.get(key, ""),
+                           "value": num(value), "fixed": key in fixed,
+                           "ci": "" if key in fixed else interval(lo_hi[0], lo_hi[1], value)})
+        r2 = m.get("r2")
+        model = MODELS.get(m["name"])
+        rows.append({"name": m["name"], "params": params,
+                     "r2": "—" if r2 is None else f"{r2:.6f}",
+                     "delta_aicc": "—" if m.get("delta_aicc") is None else f"{m['delta_aicc']:.2f}",
+                     "aicc": num(m.get("aicc"), 6), "sse": num(m.get("sse")),
+                     "converged": bool(m.get("converged", True)),
+                     "best": m["name"] == best, "tied": m["name"] in tied and m["name"] != best,
+                     "source": model.source if model is not None else ""})
+    return rows
+
+
+def sse_unit(mode: str) -> str:
+    """The unit of the sum of squared residuals: volumes at constant pressure, pressures at constant flux."""
+    return "(L/m²)²" if mode == "constant-pressure" else "bar²"
+
+
+def sizing_view(data: dict, inputs: dict | None = None) -> dict:
+    """The headline numbers of a stored sizing, each with its unit, and the alternatives."""
+    fmt_ = data.get("format") or {}
+    shown = {"model", "mode", "batch_volume_L", "process_time_h", "min_area_m2", "safety_factor",
+             "installed_area_m2", "format", "params", "alternatives", "v50_L_per_m2", "v75_L_per_m2",
+             "v90_L_per_m2", "capacity_at_process_time_L_per_m2"}
+    extra = [{"label": label_of(k), "value": num(v), "unit": unit_of(k)} for k, v in data.items()
+             if k not in shown and isinstance(v, int | float) and not isinstance(v, bool)]
+    alternatives = [{"name": a["name"], "kind": a.get("kind", ""), "count": a["count"],
+                     "area": num(a["area_m2"]), "installed": num(a["installed_area_m2"]),
+                     "margin": num(a["margin"] * 100, 3), "price": f"{a['price_usd']:,.0f}",
+                     "plastic": num(a.get("plastic_kg")), "hold_up": num(a.get("hold_up_mL"))}
+                    for a in data.get("alternatives", [])]
+    return {
+        "model": data.get("model"), "mode": data.get("mode"),
+        "batch_volume": num(data.get("batch_volume_L")), "process_time": num(data.get("process_time_h")),
+        "min_area": num(data.get("min_area_m2")), "safety_factor": num(data.get("safety_factor"), 3),
+        "required_area": num(data.get("installed_area_m2")),
+        "format_name": fmt_.get("name"), "format_count": fmt_.get("count"),
+        "format_area": num(fmt_.get("area_m2")),
+        "installed_area": num(fmt_.get("installed_area_m2")),
+        "margin": num(None if fmt_.get("margin") is None else fmt_["margin"] * 100, 3),
+        "price": "—" if fmt_.get("price_usd") is None else f"{fmt_['price_usd']:,.0f}",
+        "plastic": num(fmt_.get("plastic_kg")), "hold_up": num(fmt_.get("hold_up_mL")),
+        "v50": num(data.get("v50_L_per_m2")), "v75": num(data.get("v75_L_per_m2")),
+        "v90": num(data.get("v90_L_per_m2")), "capacity": num(data.get("capacity_at_process_time_L_per_m2")),
+        "extra": extra, "alternatives": alternatives, "inputs": inputs or {},
+    }
+
+
+# --- figures ----------------------------------------------------------------------------------------------
+
+_lock = threading.Lock()
+_figures: OrderedDict[tuple, list[dict]] = OrderedDict()
+_MAX_CACHED = 64
+FIGURE_TITLES = ("Fits", "Flux decay", "Vmax", "Residuals")
+
+
+def _safe_json(fig) -> str:
+    # Inside <script type="application/json">: no "</script>" or "<!--" can close or confuse it.
+    return fig.to_json().replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def trial_figures(key: tuple, trial, sizing_inputs: dict | None = None) -> list[dict]:
+    """The four figures of a trial (fits, flux decay, Vmax, residuals) as plotly JSON, cached by ``key``
+    (trial id and revision) and the sizing whose V50/V75/V90 the flux-decay plot marks."""
+    from ..api.science import sizing_kwargs
+    from ..pipeline import SizingRequest, analyze, size_trial
+    from ..report import figures
+
+    cache_key = (key, json.dumps(sizing_inputs, sort_keys=True, default=str))
+    with _lock:
+        if cache_key in _figures:
+            _figures.move_to_end(cache_key)
+            return _figures[cache_key]
+    analysis = analyze(trial)
+    if sizing_inputs:
+        try:
+            req = SizingRequest.parse(**sizing_kwargs(sizing_inputs))
+            analysis = dataclasses.replace(analysis, sizing=size_trial(analysis.fit, req), request=req)
+        except FluxwiseError:
+            pass  # the plots stand without the endpoints; the sizing itself shows the message
+    out = []
+    for name, make in zip(FIGURE_TITLES, (figures.fits_figure, figures.flux_decay_figure, figures.vmax_figure,
+                                          figures.residuals_figure), strict=True):
+        fig = make(analysis)
+        fig.update_layout(height=400, margin=dict(l=64, r=16, t=48, b=56))
+        out.append({"id": "fig-" + name.lower().replace(" ", "-"), "title": name, "json": _safe_json(fig)})
+    with _lock:
+        _figures[cache_key] = out
+        while len(_figures) > _MAX_CACHED:
+            _figures.popitem(last=False)
+    return out
+
+
+def safe_json(data: Any) -> str:
+    """``data`` as JSON that may sit inside a ``<script type="application/json">`` element."""
+    return json.dumps(data).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+# --- trains ----------------------------------------------------------------------------------------------
+
+def _train_design_cell(step) -> str:
+    d = step.design
+    if step.type == "ufdf":
+        cassettes = f", {d['n_cassettes']} cassettes" if d.get("n_cassettes") else ""
+        return (f"{num(d['area_m2'])} m² UF membrane{cassettes}, {num(d['diavolumes'], 3)} diavolumes at "
+                f"{num(d['df_concentration_g_per_L'])} g/L")
+    if step.type == "hold":
+        return f"to {num(d['concentration_out_g_per_L'])} g/L (not designed here)"
+    c = d["format"]
+    basis = f" ({step.basis.model})" if step.basis is not None else ""
+    return f"{c['count']} × {c['name']} = {num(c['installed_area_m2'])} m²{basis}"
+
+
+def train_steps(design) -> list[dict]:
+    """One row per designed step, every number with its unit in the column head or the cell."""
+    return [{"index": s.index, "name": s.name, "type": s.type, "design": _train_design_cell(s),
+             "time": num(s.time_h, 3), "volume_in": num(s.volume_in_L), "volume_out": num(s.volume_out_L),
+             "yield": num(s.yield_fraction * 100, 4), "warnings": list(s.warnings)} for s in design.steps]
