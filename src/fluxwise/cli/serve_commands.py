@@ -1,0 +1,75 @@
+"""``fluxwise serve``: the web workbench and the HTTP API on one store, with uvicorn.
+
+The store is ``$FLUXWISE_DATABASE_URL`` when set, else SQLite in ``$FLUXWISE_DATA_DIR``, else in the
+user data directory. ``--demo`` uses ``./.fluxwise-demo`` as the data directory (unless
+``FLUXWISE_DATA_DIR`` is set) and fills it, once, with a demo organisation, user and project holding
+the example trials, fitted and sized.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+
+import click
+
+from . import main
+
+DEMO_DATA_DIR = ".fluxwise-demo"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0 for every interface: put HTTPS in front).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="TCP port.")
+@click.option("--demo", is_flag=True,
+              help=f"Serve demo data from ./{DEMO_DATA_DIR} (made on first start): a demo user and a "
+                   "project with the example trials fitted and sized.")
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["critical", "error", "warning", "info", "debug"]), help="uvicorn log level.")
+def serve(host, port, demo, log_level):
+    """Run the web workbench (pages at /, HTTP API at /api, its docs at /api/docs)."""
+    import uvicorn
+
+    from ..store.database import ENV_DATA_DIR, default_data_dir, open_database
+    from ..web import create_web_app
+
+    if demo and not os.environ.get(ENV_DATA_DIR):
+        data_dir = Path(DEMO_DATA_DIR).resolve()
+    else:
+        data_dir = default_data_dir()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if demo and not (data_dir / ".gitignore").exists():
+        (data_dir / ".gitignore").write_text("# demo data of fluxwise serve --demo\n*\n", encoding="utf-8")
+    db = open_database(None, data_dir)
+    login = None
+    if demo:
+        from ..web.demo import seed_demo
+
+        click.echo("Preparing the demo data (example trials fitted and sized)…")
+        login = seed_demo(db, data_dir)
+    app = create_web_app(db=db)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}/"
+    store = db.engine.url.render_as_string(hide_password=True)
+    click.echo(f"fluxwise workbench on {url}  (HTTP API: {url}api/docs)")
+    click.echo(f"store: {store}")
+    if login is not None:
+        click.echo(f"demo login: {login.email} / {login.password}  (kept in {data_dir / 'demo-login.txt'})")
+    if not _is_loopback(host):
+        click.echo("warning: listening beyond this machine; serve it over HTTPS and set "
+                   "FLUXWISE_COOKIE_SECURE=1", err=True)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False)
+    finally:
+        db.dispose()
