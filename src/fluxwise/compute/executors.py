@@ -150,11 +150,13 @@ class DaskExecutor(Executor):
         with the executor).
     n_workers : int, optional  Workers of the local cluster; default the number of CPUs.
     client : distributed.Client, optional  Use an existing client instead.
+    timeout : str  How long to try to reach the scheduler (Dask time string, default ``"20s"``).
     """
 
     name = "dask"
 
-    def __init__(self, address: str | None = None, *, n_workers: int | None = None, client=None):
+    def __init__(self, address: str | None = None, *, n_workers: int | None = None, client=None,
+                 timeout: str = "20s"):
         from distributed import Client, LocalCluster
 
         self._cluster = None
@@ -163,7 +165,7 @@ class DaskExecutor(Executor):
             self._client = client
         elif address:
             try:
-                self._client = Client(address, timeout="20s")
+                self._client = Client(address, timeout=timeout)
             except OSError as exc:
                 raise InputError(f"cannot reach the Dask scheduler at {address}: {exc}", field="scheduler") \
                     from None
