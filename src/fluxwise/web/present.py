@@ -63,7 +63,9 @@ def interval(lo: Any, hi: Any, value: Any) -> str:
         a, b = fmt(float(lo), digits), fmt(float(hi), digits)
         v = fmt(float(value), digits) if isinstance(value, int | float) else ""
         if a != b and a != v and b != v:
-            break
+            return f"[{a}, {b}]"
+    # a zero-width interval (a parameter at its bound) reads best short
+    a, b = fmt(float(lo)), fmt(float(hi))
     return f"[{a}, {b}]"
 
 

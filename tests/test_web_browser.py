@@ -1,0 +1,184 @@
+"""The workbench in a real browser: Debian's Chromium, headless, driven by Playwright, against the web
+app served by uvicorn on a free loopback port (on SQLite and on PostgreSQL).
+
+Sign in -> new project -> drop a bad file (its message is shown) -> drop an example trial (progress,
+fit) -> the four plots and the model table -> size -> download the report (its content checked) ->
+sign it (password re-entered) -> the signature is listed. No page may log an error (a Content
+Security Policy violation would). Skipped without /usr/bin/chromium, unless CI is set.
+Set FLUXWISE_SCREENSHOTS to a folder to keep a screenshot of the trial page there.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "mab_sterile_filtration.csv"
+
+
+def _ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        message = f"{CHROMIUM} not found (scripts/test-services.sh installs Debian's chromium)"
+        if _ci():
+            pytest.fail(message + " — CI must run the browser test", pytrace=False)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def server(db, make_user):
+    """The web app on 127.0.0.1:<free port> in a background thread; yields (base URL, member)."""
+    import uvicorn
+
+    from fluxwise.api.deps import ApiSettings
+    from fluxwise.web import create_web_app
+
+    member = make_user("ua@example.org", role="scientist")
+    app = create_web_app(db=db, settings=ApiSettings(secret_key="browser-test"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not srv.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", member
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+def _drop(page, selector: str, name: str, content: bytes, mime: str) -> None:
+    """Drop a file on ``selector`` as a user dragging it from the desktop would."""
+    data_transfer = page.evaluate_handle(
+        """([name, bytes, mime]) => {
+            const dt = new DataTransfer();
+            dt.items.add(new File([new Uint8Array(bytes)], name, {type: mime}));
+            return dt;
+        }""", [name, list(content), mime])
+    page.dispatch_event(selector, "dragover", {"dataTransfer": data_transfer})
+    page.dispatch_event(selector, "drop", {"dataTransfer": data_transfer})
+
+
+def test_sign_in_upload_fit_size_report_sign(browser, server, tmp_path):
+    base, member = server
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    problems: list[str] = []
+    page.on("console", lambda m: m.type == "error" and problems.append(f"console error: {m.text}"))
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    started = time.monotonic()
+
+    # signing in (the projects page sends us to the sign-in page and back)
+    page.goto(base + "/projects")
+    assert "/login" in page.url
+    page.fill("input[name=email]", member.email)
+    page.fill("input[name=password]", member.password)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/projects")
+
+    # a new project
+    page.fill("input[name=name]", "Sterile filtration 2025")
+    page.click("text=Create project")
+    page.wait_for_url("**/projects/*")
+    assert page.locator("h1").inner_text() == "Sterile filtration 2025"
+
+    # a file that is not a trial: refused, with the reason shown
+    _drop(page, "#dropzone", "notes.csv", b"just,a,note\nwithout,numbers,here\n", "text/csv")
+    page.click("#upload-button")
+    error = page.locator("#upload-error")
+    error.wait_for(state="visible")
+    assert "Upload refused:" in error.inner_text() and "notes.csv" in error.inner_text()
+
+    # the example trial, dropped: uploaded with progress, fitted, then its page opens
+    _drop(page, "#dropzone", EXAMPLE.name, EXAMPLE.read_bytes(), "text/csv")
+    assert EXAMPLE.name in page.locator("#upload-name").inner_text()
+    page.click("#upload-button")
+    page.wait_for_url("**/trials/*")
+    page.locator(".plotly-target[data-ready='1']").nth(3).wait_for()  # all four drawn
+    assert page.locator(".plotly-target .main-svg").count() >= 4
+    titles = page.locator(".plotly-target .gtitle").all_text_contents()
+    assert any("Throughput vs time" in t for t in titles) and any("Vmax" in t for t in titles)
+    table = page.locator("#model-table")
+    assert table.locator("tbody tr").count() == 9
+    assert table.locator("tr.best").count() == 1
+    head = table.locator("thead").inner_text()
+    assert "R²" in head and "ΔAICc" in head and "95 %" in head
+    assert "L/m²/h" in table.locator("tr.best").inner_text()
+
+    # sizing: 2000 L in 4 h
+    page.fill("#size-form input[name=batch_volume]", "2000")
+    page.select_option("#size-form select[name=batch_volume_unit]", "L")
+    page.fill("#size-form input[name=process_time]", "4")
+    page.select_option("#size-form select[name=process_time_unit]", "h")
+    page.click("#size-button")
+    page.wait_for_url("**?result=*")
+    assert " × " in page.locator("#sizing-format").inner_text()
+    assert page.locator("#sizing-area").inner_text().endswith("m²")
+    assert page.locator("#sizing-v90").inner_text().endswith("L/m²")
+    Path(os.environ.get("FLUXWISE_SCREENSHOTS") or tmp_path).mkdir(parents=True, exist_ok=True)
+    shot = Path(os.environ.get("FLUXWISE_SCREENSHOTS") or tmp_path) / "trial-page.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 50_000
+
+    # the report of the sizing, downloaded
+    sizing_row = page.locator(".result-row", has_text="sizing v1")
+    with page.expect_download() as download_info:
+        sizing_row.locator("a.report-link").click()
+    download = download_info.value
+    assert download.suggested_filename == "mab_sterile_filtration-sizing-v1.html"
+    report = Path(download.path()).read_text(encoding="utf-8")
+    assert "<title>Filterability report" in report and "<h2>Sizing</h2>" in report
+    assert "2000" in report and "Plotly" in report and "cake-complete" in report
+
+    # signing it: the password again and the meaning
+    sizing_row.locator("details.sign summary").click()
+    sizing_row.locator("select[name=meaning]").select_option("author")
+    sizing_row.locator("input[name=password]").fill("not my password")
+    sizing_row.locator("form.sign-form button").click()
+    sign_error = sizing_row.locator("form.sign-form .alert")
+    sign_error.wait_for(state="visible")
+    assert "wrong password" in sign_error.inner_text()
+    sizing_row.locator("input[name=password]").fill(member.password)
+    sizing_row.locator("form.sign-form button").click()
+    signature = page.locator(".result-row", has_text="sizing v1").locator(".sig")
+    signature.wait_for()  # the page reloads with the signature listed
+    signature = signature.inner_text()
+    assert "UA" in signature and "author" in signature
+
+    # the audit trail shows the signature
+    page.goto(base + "/audit")
+    assert page.locator("#audit-table .badge.act-sign").count() == 1
+
+    context.close()
+    # the browser logs the two refusals this test provoked (bad file 422, wrong password 403); nothing else
+    expected = ["status of 422", "status of 403"]
+    for message in list(problems):
+        hit = next((e for e in expected if "Failed to load resource" in message and e in message), None)
+        if hit:
+            expected.remove(hit)
+            problems.remove(message)
+    assert not problems, problems
+    assert time.monotonic() - started < 60
+
