@@ -17,6 +17,30 @@ import click
 from . import main
 
 DEMO_DATA_DIR = ".fluxwise-demo"
+#: Threads that run request handlers. A handler of the HTTP API may hold a read session and open a
+#: write session at the same time, so the pool has room for two connections per thread: with fewer,
+#: a burst of requests can take every connection for reads and then wait for a write connection
+#: until the pool times out (found by scripts/loadtest.py with 50 users and SQLAlchemy's default 5+10).
+REQUEST_THREADS = 24
+POOL = {"pool_size": REQUEST_THREADS + 8, "max_overflow": REQUEST_THREADS + 8}
+
+
+def _bounded_threads(app, threads: int):
+    """Run ``app``'s synchronous handlers on at most ``threads`` threads (anyio's default is 40)."""
+    from contextlib import asynccontextmanager
+
+    import anyio.to_thread
+
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(a):
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        async with inner(a) as state:
+            yield state
+
+    app.router.lifespan_context = lifespan
+    return app
 
 
 def _is_loopback(host: str) -> bool:
@@ -51,14 +75,14 @@ def serve(host, port, demo, log_level):
     data_dir.mkdir(parents=True, exist_ok=True)
     if demo and not (data_dir / ".gitignore").exists():
         (data_dir / ".gitignore").write_text("# demo data of fluxwise serve --demo\n*\n", encoding="utf-8")
-    db = open_database(None, data_dir)
+    db = open_database(None, data_dir, **POOL)
     login = None
     if demo:
         from ..web.demo import seed_demo
 
         click.echo("Preparing the demo data (example trials fitted and sized)…")
         login = seed_demo(db, data_dir)
-    app = create_web_app(db=db)
+    app = _bounded_threads(create_web_app(db=db), REQUEST_THREADS)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}/"
     store = db.engine.url.render_as_string(hide_password=True)
