@@ -129,7 +129,8 @@ def make_accounts(database_url: str, users: int, projects: int) -> list[Account]
     from fluxwise.store import projects as store_projects
     from fluxwise.store.database import open_database
 
-    accounts.set_password_hasher(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))  # never used
+    # the passwords are never used (tokens are): hash them cheaply
+    previous = accounts.set_password_hasher(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
     db = open_database(database_url)
     out = []
     with db.session(write=True) as s:
@@ -145,6 +146,7 @@ def make_accounts(database_url: str, users: int, projects: int) -> list[Account]
             out.append(Account(user.email, token, project_ids[i % projects]))
         s.commit()
     db.dispose()
+    accounts.set_password_hasher(previous)
     return out
 
 
@@ -412,6 +414,10 @@ def markdown(args, m: dict, load: dict, kill: dict) -> str:
               f"- refused uploads (non-2xx): {kill['refused']}",
               f"- restart time: {kill['restart_s']:.1f} s",
               f"- `fluxwise audit verify` after the restart: {kill['audit']}", "",
+              "`fluxwise serve` runs request handlers on 24 threads and gives the database pool two "
+              "connections per thread, because a handler of the HTTP API holds a read session while it "
+              "opens a write session. With SQLAlchemy's default pool (5 + 10 connections) this load "
+              "stalled until the pool timed out after 30 s (111 errors, HTTP 500).", "",
               "SQLite runs in WAL mode with `synchronous=NORMAL`: a committed transaction survives the "
               "death of the process (this test) but the newest ones may be lost when the machine itself "
               "loses power; PostgreSQL with its defaults keeps them.", ""]
