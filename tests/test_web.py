@@ -302,4 +302,8 @@ def test_demo_data_is_made_once(db, tmp_path):
     client = client_for(create_web_app(db=db, settings=ApiSettings(secret_key="test-secret")))
     r = client.post("/login", data={"email": third.email, "password": third.password})
     assert r.status_code == 303
-    assert "cho_harvest_depth_filtration.csv" in client.get(f"/projects/{third.project_id}").text
+    page = client.get(f"/projects/{third.project_id}").text
+    cho = re.search(r'href="/trials/([0-9a-f]{32})"><b>cho_harvest_depth_filtration.csv', page).group(1)
+    t = client.get(f"/trials/{cho}").text  # constant flux: maximum pressure (as sized: 25 psi) and flux
+    assert 'name="max_pressure"' in t and 'name="flux"' in t and "<option selected>psi</option>" in t
+    assert 'name="flux_decay_limit"' not in t and "cake-standard" in t

@@ -321,6 +321,9 @@ def _sizing_form(trial: TrialRecord, inputs: dict | None) -> dict:
     pt = _split_quantity(inputs.get("process_time"), "4" if cp else "", "h")
     mp = _split_quantity(inputs.get("max_pressure"), "", "bar")
     fdl = inputs.get("flux_decay_limit") or ""
+    flux, flux_unit = _split_quantity(inputs.get("flux"), "", "LMH")
+    if flux_unit not in ("LMH", "L/m2/h", "L/m²/h"):
+        flux = ""  # given in another unit through the API: not prefilled as L/m²/h
     units = {"volume": ["L", "mL", "m3"], "time": ["h", "min"], "pressure": ["bar", "psi", "kPa"]}
     for kind, (_, unit) in (("volume", bv), ("time", pt), ("pressure", mp)):
         if unit and unit not in units[kind]:
@@ -328,6 +331,7 @@ def _sizing_form(trial: TrialRecord, inputs: dict | None) -> dict:
     return {"batch_volume": bv, "process_time": pt, "max_pressure": mp,
             "safety_factor": inputs.get("safety_factor", 1.5), "model": inputs.get("model", "best"),
             "format_name": inputs.get("format_name") or "", "flux_decay_limit": str(fdl).rstrip("%"),
+            "flux": flux,
             "units": units}
 
 
@@ -371,6 +375,7 @@ def trial_page(request: Request, trial_id: str, result: Annotated[str | None, Qu
         vmax=(fit.data.get("vmax") if fit is not None else None), results=list(reversed(results)),
         sizing=chosen, sizing_view=present.sizing_view(chosen.data, chosen.inputs) if chosen else None,
         form=sizing_form, models=list(MODEL_NAMES), catalog=_catalog(), meanings=meanings,
+        data=present.data_view(trial),
         can_write=bool(roles & tenancy.PERMISSIONS["write"]))
 
 

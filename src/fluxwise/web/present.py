@@ -130,6 +130,27 @@ def sizing_view(data: dict, inputs: dict | None = None) -> dict:
     }
 
 
+MAX_DATA_ROWS = 2000
+
+
+def data_view(trial) -> dict:
+    """The trial's points in canonical units (at most :data:`MAX_DATA_ROWS`) and how the file was read."""
+    meta = trial.meta or {}
+    pressure = trial.pressure_bar if trial.pressure_bar is not None else [None] * trial.points
+    rows = [{"t": num(float(t)), "v": num(float(v)), "j": num(float(j)),
+             "p": num(None if p is None else float(p))}
+            for t, v, j, p in zip(trial.t_h[:MAX_DATA_ROWS], trial.v_L_per_m2[:MAX_DATA_ROWS],
+                                  trial.flux_LMH[:MAX_DATA_ROWS], pressure[:MAX_DATA_ROWS], strict=True)]
+    units = meta.get("units") or {}
+    columns = [{"role": role, "header": header, "unit": units.get(role, "")}
+               for role, header in (meta.get("columns") or {}).items()]
+    evidence = meta.get("mode_evidence") or {}
+    return {"rows": rows, "shown": len(rows), "points": trial.points, "columns": columns,
+            "area_source": meta.get("area_source"), "mode_source": meta.get("mode_source"),
+            "mode_rule": evidence.get("rule"), "density_source": meta.get("density_source"),
+            "notes": list(meta.get("notes") or []), "file_meta": dict(meta.get("file_meta") or {})}
+
+
 # --- figures ----------------------------------------------------------------------------------------------
 
 _lock = threading.Lock()

@@ -188,6 +188,7 @@
       if (mp) body.max_pressure = mp;
       if (f.format_name.value) body.format_name = f.format_name.value;
       if (f.flux_decay_limit && f.flux_decay_limit.value.trim()) body.flux_decay_limit = f.flux_decay_limit.value.trim() + "%";
+      if (f.flux && f.flux.value.trim()) body.flux = f.flux.value.trim() + " LMH";
       var error = $("#size-error"), progress = $("#size-progress"), button = $("#size-button");
       hide(error);
       progress.hidden = false;
