@@ -62,7 +62,7 @@ def _is_loopback(host: str) -> bool:
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]), help="uvicorn log level.")
 def serve(host, port, demo, log_level):
-    """Run the web workbench (pages at /, HTTP API at /api, its docs at /api/docs)."""
+    """Run the web workbench (pages at /, HTTP API at /api, its OpenAPI schema at /api/openapi.json)."""
     import uvicorn
 
     from ..store.database import ENV_DATA_DIR, default_data_dir, open_database
@@ -86,10 +86,15 @@ def serve(host, port, demo, log_level):
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}/"
     store = db.engine.url.render_as_string(hide_password=True)
-    click.echo(f"fluxwise workbench on {url}  (HTTP API: {url}api/docs)")
+    click.echo(f"fluxwise workbench on {url}  (HTTP API under {url}api, schema {url}api/openapi.json)")
     click.echo(f"store: {store}")
     if login is not None:
         click.echo(f"demo login: {login.email} / {login.password}  (kept in {data_dir / 'demo-login.txt'})")
+        from ..web.trains import examples_dir
+
+        if examples_dir() is None:
+            click.echo("note: the example trials come with a source checkout of fluxwise; the demo project "
+                       "is empty here", err=True)
     if not _is_loopback(host):
         click.echo("warning: listening beyond this machine; serve it over HTTPS and set "
                    "FLUXWISE_COOKIE_SECURE=1", err=True)
