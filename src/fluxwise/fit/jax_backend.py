@@ -170,7 +170,8 @@ def _lm_jax(name, t, y, th0, floor, ceil, *, max_iter, ftol, xtol, gtol, geodesi
 
 def fit_model_batch_jax(name: str, t, y, mask=None, *, start=None, max_iter: int = 100, ftol: float = 1e-10,
                         xtol: float = 1e-10, gtol: float = 1e-10, multistart: bool = True,
-                        probe_iter: int = 5, geodesic: bool = True, newton_iterations: int = 8, threads=None):
+                        probe_iter: int = 5, geodesic: bool = False, newton_iterations: int = 8,
+                        threads=None):
     """:func:`fluxwise.fit.batch.fit_model_batch` on JAX (GPU when present). Same arguments and result.
 
     ``newton_iterations``: fixed Newton steps of the cake-standard solve from the previous iterate.

@@ -29,7 +29,7 @@ except ImportError:  # pragma: no cover
 
 from ..models.fouling import MODEL_NAMES
 
-__all__ = ["available", "lm_batch"]
+__all__ = ["available", "lm_batch", "starting_values"]
 
 # model structure in MODEL_NAMES order: outer law (0 none, 1 complete, 2 intermediate, 3 series),
 # inner law (0 none, 1 standard, 2 cake)
@@ -77,24 +77,40 @@ if _HAVE_NUMBA:  # pragma: no branch
 
     @_inl
     def _point(outer, inner, t, J0, k1, k2, vwarm):
-        """V and p·∂V/∂p at one time point (see fluxwise.fit.batch for the equations)."""
+        """V and p·∂V/∂p at one time point (see fluxwise.fit.batch for the equations).
+
+        ``vwarm`` is a close guess of V for cake-standard (the previous V moved along the Jacobian).
+        """
         s = J0 * t
-        if outer == 3:  # cake-standard, k1 = ks, k2 = kc: Newton on t(V), warm start, from above
+        if outer == 3:  # cake-standard, k1 = ks, k2 = kc: Newton on the convex, increasing t(V)
             hks = 0.5 * k1
-            ub = min(2.0 * s / (math.sqrt(1.0 + 2.0 * k2 * J0 * s) + 1.0), s / (1.0 + hks * s))
-            v = min(max(vwarm, 0.0), ub)
+            v = vwarm if vwarm > 0.0 else 0.0
+            ub = -1.0
+            if hks * v >= 1.0:  # beyond the standard capacity: start from the upper bound
+                ub = min(2.0 * s / (math.sqrt(1.0 + 2.0 * k2 * J0 * s) + 1.0), s / (1.0 + hks * s))
+                v = ub
             for _ in range(60):
+                # Newton step F/F' with F = v/(J0·a) + kc·v²/2 − t, F' = 1/(J0·a²) + kc·v, both
+                # multiplied by J0·a² (one division per step: this loop is bound by divisions)
                 a = 1.0 - hks * v
-                ja = J0 * a
-                step = (v / ja + 0.5 * k2 * v * v - t) / (1.0 / (ja * a) + k2 * v)
-                v = min(max(v - step, 0.0), ub)
-                if abs(step) <= 1e-13 * v + 1e-300:
+                jaa = J0 * a * a
+                step = (v * a + jaa * (0.5 * k2 * v * v - t)) / (1.0 + k2 * v * jaa)
+                vn = v - step
+                if vn < 0.0 or hks * vn >= 1.0:
+                    # a Newton step from below the root may leave the domain: the upper bound
+                    # min(V_cake, V_standard) lies above the root, and Newton descends from there
+                    if ub < 0.0:
+                        ub = min(2.0 * s / (math.sqrt(1.0 + 2.0 * k2 * J0 * s) + 1.0), s / (1.0 + hks * s))
+                    vn = ub
+                v = vn
+                # quadratic convergence: after a step below 1e-7·V the error is ~(1e-7)²·V
+                if abs(step) <= 1e-7 * v + 1e-300:
                     break
+            # p·∂V/∂p = −p·F_p/F_V with F_V = 1/(J0·a²) + kc·v, again over J0·a²: D = 1 + kc·v·J0·a²
             a = 1.0 - hks * v
-            ja = J0 * a
-            inv_fv = 1.0 / (1.0 / (ja * a) + k2 * v)
-            u = v / ja
-            return v, u * inv_fv, -(u * (hks * v) / a) * inv_fv, -(0.5 * k2 * v * v) * inv_fv
+            jaa = J0 * a * a
+            inv_d = 1.0 / (1.0 + k2 * v * jaa)
+            return v, v * a * inv_d, -hks * v * v * inv_d, -0.5 * k2 * v * v * jaa * inv_d
         kin = k1 if outer == 0 else k2
         if inner == 0:
             v = s
@@ -127,11 +143,24 @@ if _HAVE_NUMBA:  # pragma: no branch
         return v * phi, vj * inv, v * _psi_log(x, phi), vk * inv
 
     @_inl
-    def _eval_loop(outer, inner, t, y, npts, J0, k1, k2, vwarm, Vout, C, want_cols, out):
+    def _eval_loop(outer, inner, t, y, npts, J0, k1, k2, V, C, u0, u1, u2, warm, Vout, Cout, out):
         a00 = a01 = a02 = a11 = a12 = a22 = g0 = g1 = g2 = sse = 0.0
+        vprev = 0.0
+        tprev = 0.0
         for k in range(npts):
-            V, c0, c1, c2 = _point(outer, inner, t[k], J0, k1, k2, vwarm[k])
-            r = V - y[k]
+            vw = 0.0
+            if outer == 3:
+                if warm:
+                    vw = V[k] + C[0, k] * u0 + C[1, k] * u1 + C[2, k] * u2
+                else:
+                    # cold: an Euler step from the previous point, V + (dt/dV)⁻¹·Δt, lies above the
+                    # root (V(t) is concave), where Newton descends monotonically
+                    a = 1.0 - 0.5 * k1 * vprev
+                    vw = vprev + (t[k] - tprev) / (1.0 / (J0 * a * a) + k2 * vprev)
+            Vk, c0, c1, c2 = _point(outer, inner, t[k], J0, k1, k2, vw)
+            vprev = Vk
+            tprev = t[k]
+            r = Vk - y[k]
             a00 += c0 * c0
             a01 += c0 * c1
             a02 += c0 * c2
@@ -142,11 +171,10 @@ if _HAVE_NUMBA:  # pragma: no branch
             g1 += c1 * r
             g2 += c2 * r
             sse += r * r
-            Vout[k] = V
-            if want_cols:
-                C[0, k] = c0
-                C[1, k] = c1
-                C[2, k] = c2
+            Vout[k] = Vk
+            Cout[0, k] = c0
+            Cout[1, k] = c1
+            Cout[2, k] = c2
         out[0] = a00
         out[1] = a01
         out[2] = a02
@@ -159,24 +187,46 @@ if _HAVE_NUMBA:  # pragma: no branch
         out[9] = sse if math.isfinite(sse) else math.inf
 
     @_jit
-    def _evaluate(outer, inner, t, y, npts, th, vwarm, Vout, C, want_cols, out):
-        """One pass over the points: V (and the columns) into buffers, GᵀG, Gᵀr, SSE into ``out``.
+    def _evaluate(outer, inner, t, y, npts, th, V, C, u, warm, Vout, Cout, out):
+        """One pass over the points: V and the columns into Vout/Cout, GᵀG, Gᵀr and SSE into ``out``.
 
-        One loop per model structure, with the structure as constants, so that the compiler
-        specialises (and vectorises) each loop body.
+        For cake-standard with ``warm``, V + G·u (the current state moved along the step u) starts
+        the Newton solve of each point. The model structure is a compile-time constant (one
+        branch below), so every model gets its own specialised, vectorisable loop.
         """
+        p = th.shape[0]
         J0 = math.exp(th[0])
-        k1 = math.exp(th[1]) if th.shape[0] > 1 else 0.0
-        k2 = math.exp(th[2]) if th.shape[0] > 2 else 0.0
-        _eval_loop(outer, inner, t, y, npts, J0, k1, k2, vwarm, Vout, C, want_cols, out)
+        k1 = math.exp(th[1]) if p > 1 else 0.0
+        k2 = math.exp(th[2]) if p > 2 else 0.0
+        u0 = u[0]
+        u1 = u[1] if p > 1 else 0.0
+        u2 = u[2] if p > 2 else 0.0
+        if outer == 1 and inner == 0:
+            _eval_loop(1, 0, t, y, npts, J0, k1, k2, V, C, u0, u1, u2, warm, Vout, Cout, out)
+        elif outer == 2 and inner == 0:
+            _eval_loop(2, 0, t, y, npts, J0, k1, k2, V, C, u0, u1, u2, warm, Vout, Cout, out)
+        elif outer == 0 and inner == 1:
+            _eval_loop(0, 1, t, y, npts, J0, k1, k2, V, C, u0, u1, u2, warm, Vout, Cout, out)
+        elif outer == 0 and inner == 2:
+            _eval_loop(0, 2, t, y, npts, J0, k1, k2, V, C, u0, u1, u2, warm, Vout, Cout, out)
+        elif outer == 1 and inner == 2:
+            _eval_loop(1, 2, t, y, npts, J0, k1, k2, V, C, u0, u1, u2, warm, Vout, Cout, out)
+        elif outer == 2 and inner == 2:
+            _eval_loop(2, 2, t, y, npts, J0, k1, k2, V, C, u0, u1, u2, warm, Vout, Cout, out)
+        elif outer == 1 and inner == 1:
+            _eval_loop(1, 1, t, y, npts, J0, k1, k2, V, C, u0, u1, u2, warm, Vout, Cout, out)
+        elif outer == 2 and inner == 1:
+            _eval_loop(2, 1, t, y, npts, J0, k1, k2, V, C, u0, u1, u2, warm, Vout, Cout, out)
+        else:
+            _eval_loop(3, 0, t, y, npts, J0, k1, k2, V, C, u0, u1, u2, warm, Vout, Cout, out)
 
     @_inl
-    def _value_loop(outer, inner, t, npts, J0, k1, k2, V, C, u0, u1, u2, p, rvv_g):
+    def _value_loop(outer, inner, t, npts, J0, k1, k2, V, C, u0, u1, u2, rvv_g):
         h = 0.1
         s0 = s1 = s2 = 0.0
         for k in range(npts):
-            vh = _point(outer, inner, t[k], J0, k1, k2, V[k])[0]
             gu = C[0, k] * u0 + C[1, k] * u1 + C[2, k] * u2
+            vh = _point(outer, inner, t[k], J0, k1, k2, V[k] + h * gu)[0]
             rvv = (2.0 / h) * ((vh - V[k]) / h - gu)
             s0 += C[0, k] * rvv
             s1 += C[1, k] * rvv
@@ -194,57 +244,74 @@ if _HAVE_NUMBA:  # pragma: no branch
         u0 = u[0]
         u1 = u[1] if p > 1 else 0.0
         u2 = u[2] if p > 2 else 0.0
-        _value_loop(outer, inner, t, npts, J0, k1, k2, V, C, u0, u1, u2, p, rvv_g)
+        if outer == 1 and inner == 0:
+            _value_loop(1, 0, t, npts, J0, k1, k2, V, C, u0, u1, u2, rvv_g)
+        elif outer == 2 and inner == 0:
+            _value_loop(2, 0, t, npts, J0, k1, k2, V, C, u0, u1, u2, rvv_g)
+        elif outer == 0 and inner == 1:
+            _value_loop(0, 1, t, npts, J0, k1, k2, V, C, u0, u1, u2, rvv_g)
+        elif outer == 0 and inner == 2:
+            _value_loop(0, 2, t, npts, J0, k1, k2, V, C, u0, u1, u2, rvv_g)
+        elif outer == 1 and inner == 2:
+            _value_loop(1, 2, t, npts, J0, k1, k2, V, C, u0, u1, u2, rvv_g)
+        elif outer == 2 and inner == 2:
+            _value_loop(2, 2, t, npts, J0, k1, k2, V, C, u0, u1, u2, rvv_g)
+        elif outer == 1 and inner == 1:
+            _value_loop(1, 1, t, npts, J0, k1, k2, V, C, u0, u1, u2, rvv_g)
+        elif outer == 2 and inner == 1:
+            _value_loop(2, 1, t, npts, J0, k1, k2, V, C, u0, u1, u2, rvv_g)
+        else:
+            _value_loop(3, 0, t, npts, J0, k1, k2, V, C, u0, u1, u2, rvv_g)
 
     @_jit
     def _solve(A, g, lam, p, fixed, value, x):
-        """(A + λ·diag A) x = −g with fixed components (closed form, unit-diagonal scaling)."""
-        d0, d1, d2 = A[0], A[3], A[5]
-        if p == 2:
-            d1 = A[2]
-        D = np.empty(3)
-        gg = np.empty(3)
-        good = np.empty(3, dtype=np.bool_)
-        dd = (d0, d1, d2)
-        for j in range(3):
-            D[j] = math.sqrt(dd[j]) if dd[j] > 0 else 1.0
-        # right-hand side with the fixed components moved over
-        if p == 1:
-            a01 = a02 = a12 = 0.0
+        """(A + λ·diag A) x = −g with fixed components (closed form, unit-diagonal scaling).
+
+        ``A`` is the upper triangle: p = 3: a00 a01 a02 a11 a12 a22; p = 2: a00 a01 a11; p = 1: a00.
+        """
+        if p == 3:
+            d0, d1, d2, a01, a02, a12 = A[0], A[3], A[5], A[1], A[2], A[4]
         elif p == 2:
-            a01, a02, a12 = A[1], 0.0, 0.0
+            d0, d1, d2, a01, a02, a12 = A[0], A[2], 0.0, A[1], 0.0, 0.0
         else:
-            a01, a02, a12 = A[1], A[2], A[4]
+            d0, d1, d2, a01, a02, a12 = A[0], 0.0, 0.0, 0.0, 0.0, 0.0
         f0 = value[0] if fixed[0] else 0.0
         f1 = value[1] if (p > 1 and fixed[1]) else 0.0
         f2 = value[2] if (p > 2 and fixed[2]) else 0.0
-        gg[0] = g[0] + d0 * f0 + a01 * f1 + a02 * f2
-        gg[1] = g[1] + a01 * f0 + d1 * f1 + a12 * f2
-        gg[2] = g[2] + a02 * f0 + a12 * f1 + d2 * f2
-        for j in range(3):
-            good[j] = j < p and dd[j] > 0 and not fixed[j]
-            gg[j] = gg[j] / D[j] if good[j] else 0.0
+        # right-hand side with the fixed components moved over
+        h0 = g[0] + d0 * f0 + a01 * f1 + a02 * f2
+        h1 = (g[1] if p > 1 else 0.0) + a01 * f0 + d1 * f1 + a12 * f2
+        h2 = (g[2] if p > 2 else 0.0) + a02 * f0 + a12 * f1 + d2 * f2
+        ok0 = d0 > 0 and not fixed[0]
+        ok1 = p > 1 and d1 > 0 and not fixed[1]
+        ok2 = p > 2 and d2 > 0 and not fixed[2]
+        D0 = math.sqrt(d0) if d0 > 0 else 1.0
+        D1 = math.sqrt(d1) if d1 > 0 else 1.0
+        D2 = math.sqrt(d2) if d2 > 0 else 1.0
+        g0 = h0 / D0 if ok0 else 0.0
+        g1 = h1 / D1 if ok1 else 0.0
+        g2 = h2 / D2 if ok2 else 0.0
         one = 1.0 + lam
-        m01 = a01 / (D[0] * D[1]) if (good[0] and good[1]) else 0.0
-        m02 = a02 / (D[0] * D[2]) if (good[0] and good[2]) else 0.0
-        m12 = a12 / (D[1] * D[2]) if (good[1] and good[2]) else 0.0
-        c00 = one * one - m12 * m12
-        c01 = m02 * m12 - m01 * one
-        c02 = m01 * m12 - m02 * one
-        c11 = one * one - m02 * m02
-        c12 = m01 * m02 - one * m12
-        c22 = one * one - m01 * m01
+        m01 = a01 / (D0 * D1) if (ok0 and ok1) else 0.0
+        m02 = a02 / (D0 * D2) if (ok0 and ok2) else 0.0
+        m12 = a12 / (D1 * D2) if (ok1 and ok2) else 0.0
         if p == 1:
-            x[0] = -gg[0] / one / D[0]
+            x[0] = -g0 / one / D0
         elif p == 2:
             det = one * one - m01 * m01
-            x[0] = -(one * gg[0] - m01 * gg[1]) / det / D[0]
-            x[1] = -(one * gg[1] - m01 * gg[0]) / det / D[1]
+            x[0] = -(one * g0 - m01 * g1) / det / D0
+            x[1] = -(one * g1 - m01 * g0) / det / D1
         else:
+            c00 = one * one - m12 * m12
+            c01 = m02 * m12 - m01 * one
+            c02 = m01 * m12 - m02 * one
+            c11 = one * one - m02 * m02
+            c12 = m01 * m02 - one * m12
+            c22 = one * one - m01 * m01
             det = one * c00 + m01 * c01 + m02 * c02
-            x[0] = -(c00 * gg[0] + c01 * gg[1] + c02 * gg[2]) / det / D[0]
-            x[1] = -(c01 * gg[0] + c11 * gg[1] + c12 * gg[2]) / det / D[1]
-            x[2] = -(c02 * gg[0] + c12 * gg[1] + c22 * gg[2]) / det / D[2]
+            x[0] = -(c00 * g0 + c01 * g1 + c02 * g2) / det / D0
+            x[1] = -(c01 * g0 + c11 * g1 + c12 * g2) / det / D1
+            x[2] = -(c02 * g0 + c12 * g1 + c22 * g2) / det / D2
         for j in range(p):
             if fixed[j]:
                 x[j] = value[j]
@@ -260,56 +327,67 @@ if _HAVE_NUMBA:  # pragma: no branch
                 + 2 * (A[1] * x[0] * x[1] + A[2] * x[0] * x[2] + A[4] * x[1] * x[2]))
 
     @_jit
-    def _lm_row(outer, inner, t, y, npts, th0, floor, ceil, max_iter, ftol, xtol, gtol, geodesic,
-                max_up, pred_tol, th_out):
-        """Levenberg-Marquardt for one trial; the port of fluxwise.fit.batch._lm. Returns sse, it, status."""
+    def _take(out, src, p):
+        """GᵀG (upper triangle in the layout of p) and Gᵀr from an evaluation record."""
+        if p == 3:
+            for j in range(6):
+                out[j] = src[j]
+        elif p == 2:
+            out[0], out[1], out[2] = src[0], src[1], src[3]
+        else:
+            out[0] = src[0]
+
+    @_jit
+    def _lm_row(outer, inner, t, y, npts, th0, floor, ceil_in, max_iter, ftol, xtol, gtol, geodesic,
+                max_up, pred_tol, th_out, V, V1, C, C1, fw, bw):
+        """Levenberg-Marquardt for one trial; the port of fluxwise.fit.batch._lm. Returns sse, it, status.
+
+        V, V1 [m], C, C1 [3, m], fw (float, 64) and bw (bool, 9) are work buffers of the caller.
+        """
         p = th0.shape[0]
         m = npts
-        ceil = np.maximum(ceil, th0)
-        V = np.zeros(m)
-        V1 = np.zeros(m)
-        C = np.zeros((3, m))
-        C1 = np.zeros((3, m))
-        cur = np.empty(10)
-        trial = np.empty(10)
-        th = th0.copy()
-        new = np.empty(p)
-        u = np.zeros(3)
-        a = np.zeros(3)
-        gn = np.zeros(3)
-        fixed = np.zeros(3, dtype=np.bool_)
-        nofix = np.zeros(3, dtype=np.bool_)
-        pinned = np.zeros(3, dtype=np.bool_)
-        value = np.zeros(3)
-        zeros = np.zeros(3)
-        rvv_g = np.zeros(3)
-        pv = np.zeros(3)
-        # with the warm start at 0, cake-standard starts from its upper bound, as the numpy path
-        _evaluate(outer, inner, t, y, m, th, V, V, C, geodesic, cur)
-        A = np.zeros(6)
-        g = np.zeros(3)
-        if p == 3:
-            A[:] = cur[:6]
-        elif p == 2:
-            A[0], A[1], A[2] = cur[0], cur[1], cur[3]
-        else:
-            A[0] = cur[0]
+        cur = fw[0:10]
+        trial = fw[10:20]
+        A = fw[20:26]
+        g = fw[26:29]
+        u = fw[29:32]
+        a = fw[32:35]
+        gn = fw[35:38]
+        value = fw[38:41]
+        zeros = fw[41:44]
+        rvv_g = fw[44:47]
+        pv = fw[47:50]
+        th = fw[50:50 + p]
+        new = fw[53:53 + p]
+        ceil = fw[56:56 + p]
+        fixed = bw[0:3]
+        nofix = bw[3:6]
+        pinned = bw[6:9]
+        fw[:] = 0.0
+        bw[:] = False
         for j in range(p):
-            g[j] = cur[6 + j]
+            th[j] = th0[j]
+            ceil[j] = max(ceil_in[j], th0[j])
+        # cold start (no warm V): cake-standard starts from its upper bound
+        _evaluate(outer, inner, t, y, m, th, V, C, zeros, False, V, C, cur)
+        _take(A, cur, p)
         for j in range(6):
             if not math.isfinite(A[j]):
                 A[j] = 0.0
         for j in range(p):
-            if not math.isfinite(g[j]):
-                g[j] = 0.0
+            g[j] = cur[6 + j] if math.isfinite(cur[6 + j]) else 0.0
         sse = cur[9]
+        dg0 = A[0]
         lam = 1e-3
         nu = 2.0
         status = 0
         it = 0
         e_up = math.expm1(max_up)
         for it in range(1, max_iter + 1):  # noqa: B007 - the count is returned
-            # bounded step (see _bounded_step)
+            dg1 = A[2] if p == 2 else A[3]
+            dg2 = A[5]
+            dg0 = A[0]
+            # bounded step (see fluxwise.fit.batch._bounded_step)
             _solve(A, g, lam, p, nofix, zeros, u)
             anyfix = False
             for j in range(p):
@@ -321,15 +399,18 @@ if _HAVE_NUMBA:  # pragma: no branch
                 anyfix = anyfix or fixed[j]
             if anyfix:
                 _solve(A, g, lam, p, fixed, value, u)
+            else:
+                for j in range(3):
+                    fixed[j] = False
             for j in range(p):
                 if not math.isfinite(u[j]):
                     u[j] = 0.0
             # gradient test
             cosg = 0.0
-            dg = (A[0], A[2] if p == 2 else A[3], A[5])
             for j in range(p):
+                dj = dg0 if j == 0 else (dg1 if j == 1 else dg2)
                 if not pinned[j]:
-                    cosg = max(cosg, abs(g[j]) / math.sqrt(dg[j] * sse + 1e-300))
+                    cosg = max(cosg, abs(g[j]) / math.sqrt(dj * sse + 1e-300))
             done_g = cosg <= gtol or sse <= 1e-300
             if geodesic:
                 ok = True
@@ -340,13 +421,14 @@ if _HAVE_NUMBA:  # pragma: no branch
                     _value_sum(outer, inner, t, m, pv, V, C, u, p, rvv_g)
                     _solve(A, rvv_g, lam, p, fixed, zeros, a)
                     na = 0.0
-                    nu_ = 0.0
+                    nuu = 0.0
                     for j in range(p):
-                        dj = math.sqrt(max(dg[j], 0.0))
+                        dj = dg0 if j == 0 else (dg1 if j == 1 else dg2)
+                        dj = math.sqrt(max(dj, 0.0))
                         na += (dj * a[j]) ** 2
-                        nu_ += (dj * u[j]) ** 2
+                        nuu += (dj * u[j]) ** 2
                         ok = ok and math.isfinite(a[j])
-                    if ok and 2.0 * math.sqrt(na) <= 0.75 * math.sqrt(nu_):
+                    if ok and 2.0 * math.sqrt(na) <= 0.75 * math.sqrt(nuu):
                         for j in range(p):
                             u[j] += 0.5 * a[j]
             # apply the step: θ' = θ + ln(1 + u), onto the floor for u ≤ −1
@@ -360,7 +442,7 @@ if _HAVE_NUMBA:  # pragma: no branch
                 new[j] = nj
                 u[j] = math.expm1(nj - th[j])
                 big = max(big, abs(nj - th[j]))
-            _evaluate(outer, inner, t, y, m, new, V, V1, C1, geodesic, trial)
+            _evaluate(outer, inner, t, y, m, new, V, C, u, True, V1, C1, trial)
             sse1 = trial[9]
             accept = sse1 < sse
             pred_dec = 0.0
@@ -376,12 +458,7 @@ if _HAVE_NUMBA:  # pragma: no branch
                 sse = sse1
                 for j in range(p):
                     th[j] = new[j]
-                if p == 3:
-                    A[:] = trial[:6]
-                elif p == 2:
-                    A[0], A[1], A[2] = trial[0], trial[1], trial[3]
-                else:
-                    A[0] = trial[0]
+                _take(A, trial, p)
                 for j in range(p):
                     g[j] = trial[6 + j]
                 V, V1 = V1, V
@@ -391,20 +468,17 @@ if _HAVE_NUMBA:  # pragma: no branch
             else:
                 lam = lam * nu
                 nu = nu * 2.0
-            # convergence tests (see _lm)
-            _solve(A, g, 0.0, p, pinned, zeros, gn)
-            pred = 0.0
-            for j in range(p):
-                pred -= 0.5 * g[j] * gn[j]
-            pred /= max(sse, 1e-300)
-            flat = accept and pred <= pred_tol
+            # convergence tests (see fluxwise.fit.batch._lm)
             status = 0
             if lam > 1e16:
                 status = 4
-            if flat and big <= xtol:
-                status = 2
-            if flat and rel <= ftol:
-                status = 1
+            if accept and (big <= xtol or rel <= ftol):
+                _solve(A, g, 0.0, p, pinned, zeros, gn)
+                pred = 0.0
+                for j in range(p):
+                    pred -= 0.5 * g[j] * gn[j]
+                if pred / max(sse, 1e-300) <= pred_tol:
+                    status = 1 if rel <= ftol else 2
             if done_g:
                 status = 3
             if status > 0:
@@ -416,40 +490,174 @@ if _HAVE_NUMBA:  # pragma: no branch
     @njit(cache=True, parallel=True, nogil=True, error_model="numpy")
     def _lm_rows(outer, inner, t, shared_t, y, npts, th0, floor, ceil, max_iter, ftol, xtol, gtol,
                  geodesic, max_up, pred_tol, starts, probe_iter, probe_floor, th_out, sse_out, it_out,
-                 st_out):
-        numba.literally(outer)
-        numba.literally(inner)
+                 st_out, n_blocks):
         n = y.shape[0]
+        m = y.shape[1]
         p = th0.shape[1]
         reps = starts.shape[0]
-        for i in prange(n):
-            ti = t[0] if shared_t else t[i]
-            yi = y[i]
+        # blocks of rows share work buffers: no allocation per fit
+        for b in prange(n_blocks):
+            lo = b * n // n_blocks
+            hi = (b + 1) * n // n_blocks
+            V = np.zeros(m)
+            V1 = np.zeros(m)
+            C = np.zeros((3, m))
+            C1 = np.zeros((3, m))
+            fw = np.zeros(64)
+            bw = np.zeros(9, dtype=np.bool_)
             tmp = np.empty(p)
-            if reps > 0:
-                # multi-start probe (combined models): a few loose iterations from each start
+            best_th = np.empty(p)
+            best_fl = np.empty(p)
+            s0 = np.empty(p)
+            fl = np.empty(p)
+            ce = np.empty(p)
+            cl = np.empty(p)
+            for i in range(lo, hi):
+                ti = t[0] if shared_t else t[i]
+                yi = y[i]
+                # runs 0..reps-1: multi-start probe (combined models), a few loose iterations from
+                # each start; run reps: the fit itself, from the best probe
                 best = math.inf
-                best_th = th0[i].copy()
-                best_fl = floor[i].copy()
-                for r in range(reps):
-                    s0 = th0[i] + starts[r]
-                    fl = s0 - probe_floor
-                    fl[0] = -math.inf
-                    sse_r, _, _ = _lm_row(outer, inner, ti, yi, npts[i], s0, fl, s0, probe_iter, 1e-6, 1e-6,
-                                          1e-8, geodesic, max_up, pred_tol, tmp)
-                    if sse_r < best:
-                        best = sse_r
-                        best_th[:] = tmp
-                        best_fl[:] = fl
-                sse, it, st = _lm_row(outer, inner, ti, yi, npts[i], best_th, best_fl, th0[i], max_iter, ftol,
-                                      xtol, gtol, geodesic, max_up, pred_tol, tmp)
-            else:
-                sse, it, st = _lm_row(outer, inner, ti, yi, npts[i], th0[i], floor[i], ceil[i], max_iter,
-                                      ftol, xtol, gtol, geodesic, max_up, pred_tol, tmp)
-            th_out[i] = tmp
-            sse_out[i] = sse
-            it_out[i] = it
-            st_out[i] = st
+                for j in range(p):
+                    best_th[j] = th0[i, j]
+                    best_fl[j] = floor[i, j]
+                    cl[j] = ceil[i, j]
+                sse = math.inf
+                it = 0
+                st = 0
+                for r in range(reps + 1):
+                    probe = r < reps
+                    if probe:
+                        for j in range(p):
+                            s0[j] = th0[i, j] + starts[r, j]
+                            fl[j] = s0[j] - probe_floor if j > 0 else -math.inf
+                            ce[j] = s0[j]
+                    else:
+                        for j in range(p):
+                            s0[j] = best_th[j]
+                            fl[j] = best_fl[j]
+                            ce[j] = cl[j]
+                    sse, it, st = _lm_row(outer, inner, ti, yi, npts[i], s0, fl, ce,
+                                          probe_iter if probe else max_iter, 1e-6 if probe else ftol,
+                                          1e-6 if probe else xtol, 1e-8 if probe else gtol, geodesic, max_up,
+                                          pred_tol, tmp, V, V1, C, C1, fw, bw)
+                    if probe and sse < best:
+                        best = sse
+                        for j in range(p):
+                            best_th[j] = tmp[j]
+                            best_fl[j] = fl[j]
+                for j in range(p):
+                    th_out[i, j] = tmp[j]
+                sse_out[i] = sse
+                it_out[i] = it
+                st_out[i] = st
+
+    @_jit
+    def _linfit_acc(x, y, w, m):
+        """Least-squares line through the points with w: (a, b), NaN where undefined (two passes)."""
+        sw = 0.0
+        sx = 0.0
+        sy = 0.0
+        for k in range(m):
+            if w[k]:
+                sw += 1.0
+                sx += x[k]
+                sy += y[k]
+        if sw < 2:
+            return math.nan, math.nan
+        mx = sx / sw
+        my = sy / sw
+        sxx = 0.0
+        sxy = 0.0
+        for k in range(m):
+            if w[k]:
+                dx = x[k] - mx
+                sxx += dx * dx
+                sxy += dx * y[k]
+        if not sxx > 0:
+            return math.nan, math.nan
+        b = sxy / sxx
+        return my - b * mx, b
+
+    @njit(cache=True, parallel=True, nogil=True, error_model="numpy")
+    def _starts_rows(t, shared_t, y, npts, out, n_blocks):
+        """The linearisation starts of fluxwise.fit.batch.starting_values_batch, one pass per trial."""
+        n = y.shape[0]
+        m = y.shape[1]
+        for b in prange(n_blocks):
+            lo = b * n // n_blocks
+            hi = (b + 1) * n // n_blocks
+            tv = np.empty(m)
+            jf = np.empty(m)
+            lj = np.empty(m)
+            ok = np.empty(m, dtype=np.bool_)
+            good = np.empty(m, dtype=np.bool_)
+            for i in range(lo, hi):
+                ti = t[0] if shared_t else t[i]
+                yi = y[i]
+                L = npts[i]
+                for k in range(m):
+                    ok[k] = k < L and ti[k] > 0 and yi[k] > 0
+                    tv[k] = ti[k] / yi[k] if ok[k] else 0.0
+                    jf[k] = math.nan
+                a_tv, b_tv = _linfit_acc(ti, tv, ok, m)
+                _, b_cv = _linfit_acc(yi, tv, ok, m)
+                # flux by second-order differences (numpy.gradient, edge_order=2)
+                if L >= 3:
+                    for k in range(1, L - 1):
+                        hs = ti[k] - ti[k - 1]
+                        hd = ti[k + 1] - ti[k]
+                        jf[k] = (hs * hs * yi[k + 1] + (hd * hd - hs * hs) * yi[k] - hd * hd * yi[k - 1]) / (
+                            hs * hd * (hd + hs))
+                    d1 = ti[1] - ti[0]
+                    d2 = ti[2] - ti[1]
+                    jf[0] = (-(2 * d1 + d2) / (d1 * (d1 + d2)) * yi[0] + (d1 + d2) / (d1 * d2) * yi[1]
+                             - d1 / (d2 * (d1 + d2)) * yi[2])
+                    e = L - 1
+                    d1 = ti[e - 1] - ti[e - 2]
+                    d2 = ti[e] - ti[e - 1]
+                    jf[e] = (d2 / (d1 * (d1 + d2)) * yi[e - 2] - (d2 + d1) / (d1 * d2) * yi[e - 1]
+                             + (2 * d2 + d1) / (d2 * (d1 + d2)) * yi[e])
+                elif L == 2:
+                    jf[0] = jf[1] = (yi[1] - yi[0]) / (ti[1] - ti[0])
+                jmax = -math.inf
+                for k in range(m):
+                    good[k] = k < L and jf[k] > 0
+                    lj[k] = math.log(jf[k]) if good[k] else 0.0
+                    if good[k] and jf[k] > jmax:
+                        jmax = jf[k]
+                if not math.isfinite(jmax):
+                    jmax = 1.0
+                _, b_c = _linfit_acc(yi, jf, good, m)
+                _, b_i = _linfit_acc(yi, lj, good, m)
+                vend = max(yi[max(L - 1, 0)], 1e-9)
+                j0 = 1.0 / a_tv if a_tv > 0 else math.nan
+                j0 = j0 if (math.isfinite(j0) and j0 > 0) else jmax
+                kb = -b_c
+                ki = -b_i
+                ks = 2.0 * b_tv
+                kc = 2.0 * b_cv
+                out[i, 0] = j0
+                out[i, 1] = kb if (math.isfinite(kb) and kb > 0) else 1e-3 * j0 / vend
+                out[i, 2] = ki if (math.isfinite(ki) and ki > 0) else 1e-3 / vend
+                out[i, 3] = ks if (math.isfinite(ks) and ks > 0) else 1e-3 / vend
+                out[i, 4] = kc if (math.isfinite(kc) and kc > 0) else 1e-3 / (j0 * vend)
+
+
+def _blocks(n):
+    """Blocks of rows for the threads (several per thread, for balance); each shares work buffers."""
+    return max(1, min(n, 8 * numba.get_num_threads()))
+
+
+def starting_values(t, y, n_points) -> dict:
+    """:func:`fluxwise.fit.batch.starting_values_batch` compiled (arrays as from ``prepare_batch``)."""
+    n = y.shape[0]
+    out = np.empty((n, 5))
+    t = np.ascontiguousarray(t, dtype=float)
+    _starts_rows(t, t.shape[0] == 1 and n > 1, np.ascontiguousarray(y, dtype=float),
+                 np.ascontiguousarray(n_points, dtype=np.int64), out, _blocks(n))
+    keys = ("J0_LMH", "kb_per_h", "ki_m2_per_L", "ks_m2_per_L", "kc_h_m4_per_L2")
+    return {k: out[:, j].copy() for j, k in enumerate(keys)}
 
 
 def lm_batch(name, t, y, n_points, theta0, floor, ceil, *, max_iter, ftol, xtol, gtol, geodesic, max_up,
@@ -478,7 +686,7 @@ def lm_batch(name, t, y, n_points, theta0, floor, ceil, *, max_iter, ftol, xtol,
                  np.ascontiguousarray(floor, dtype=float), np.ascontiguousarray(ceil, dtype=float),
                  int(max_iter), float(ftol), float(xtol), float(gtol), bool(geodesic), float(max_up),
                  float(pred_tol), starts, int(probe_iter), float(probe_floor), th_out, sse_out, it_out,
-                 st_out)
+                 st_out, _blocks(n))
     finally:
         if old is not None:
             numba.set_num_threads(old)
