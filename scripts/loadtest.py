@@ -378,6 +378,7 @@ def markdown(args, m: dict, load: dict, kill: dict) -> str:
         "| | |", "|---|---|",
         f"| CPU | {m['cpu']} |", f"| cores | {m['cores']} |", f"| memory | {m['memory']} |",
         f"| OS | {m['os']} |", f"| Python | {m['python']} |", f"| SQLite | {m['sqlite']} |",
+        f"| load average (1/5/15 min) before the run | {load['load_before']} |",
         f"| fluxwise | {m['fluxwise']} |",
         "",
         f"## Load: {args.users} users uploading a trial and fitting it, for {load['elapsed']:.0f} s",
@@ -447,6 +448,7 @@ def main(argv=None) -> int:
     ok = True
     try:
         print(f"store: {database_url}")
+        load_before = " / ".join(f"{x:.2f}" for x in os.getloadavg())  # other work on the machine
         accounts_ = make_accounts(database_url, args.users, args.projects)
         server = Server(tmp, env, log)
         servers.append(server)
@@ -457,7 +459,8 @@ def main(argv=None) -> int:
         server.stop()
         store = check_store(database_url, stats.acked)
         code, text = audit_verify(database_url, env)
-        load = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "latencies": stats.latencies,
+        load = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "load_before": load_before,
+                "latencies": stats.latencies,
                 "errors": stats.errors, "requests": stats.requests, "elapsed": elapsed, "store": store,
                 "audit": verdict(code, text)}
         for kind in ("upload", "fit"):
