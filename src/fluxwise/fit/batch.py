@@ -763,6 +763,11 @@ def fit_model_batch(name: str, t, y, mask=None, *, start=None, max_iter: int = 1
     t, y, n_points = prepare_batch(t, y, mask)
     n = y.shape[0]
     engine = _engine(backend, n)
+    if geodesic and engine == "numba":
+        if backend == "numba":
+            raise InputError("the numba backend has no geodesic acceleration: use backend='numpy'",
+                             field="geodesic")
+        engine = "numpy"
     p = len(model.all_params)
     if start is None:
         start = starting_values_batch(t, y, backend=engine)

@@ -1,14 +1,17 @@
 r"""Compiled path of the batched fitter (numba): the same Levenberg-Marquardt, one fused loop per fit.
 
 :mod:`fluxwise.fit.batch` describes the algorithm (bounded steps in p with the Jacobian in ln p,
-Nielsen's damping update, the geodesic acceleration, the multi-start of the combined models, the
-convergence tests); this module runs exactly that algorithm per trial in compiled code, in
+Nielsen's damping update, the multi-start of the combined models, the convergence tests; not the
+optional geodesic acceleration); this module runs exactly that algorithm per trial in compiled code, in
 parallel over trials (``numba.prange``). A fit walks over its points once per evaluation and
 accumulates GᵀG, Gᵀr and the SSE on the fly, so there are no temporary arrays: on the 2-core
 benchmark machine this is several times faster than the numpy path, which remains the reference
 and the fallback when numba is not installed.
 
 Optional: imported only when numba is installed (``pip install numba``); :func:`available` tells.
+The first use compiles the kernels of all nine models (about 20 s on the benchmark machine) and
+caches them on disk (``__pycache__``, or ``NUMBA_CACHE_DIR``), so later processes load them in a
+fraction of a second; ``backend="auto"`` therefore uses numba only for large batches.
 The special functions differ from the numpy path only in rounding: (1 − e^(−x))/x and
 ln(1 + x)/x use their Taylor series below x = 0.01 (truncation error < 1e-14) instead of expm1
 and log1p.
@@ -220,49 +223,6 @@ if _HAVE_NUMBA:  # pragma: no branch
         else:
             _eval_loop(3, 0, t, y, npts, J0, k1, k2, V, C, u0, u1, u2, warm, Vout, Cout, out)
 
-    @_inl
-    def _value_loop(outer, inner, t, npts, J0, k1, k2, V, C, u0, u1, u2, rvv_g):
-        h = 0.1
-        s0 = s1 = s2 = 0.0
-        for k in range(npts):
-            gu = C[0, k] * u0 + C[1, k] * u1 + C[2, k] * u2
-            vh = _point(outer, inner, t[k], J0, k1, k2, V[k] + h * gu)[0]
-            rvv = (2.0 / h) * ((vh - V[k]) / h - gu)
-            s0 += C[0, k] * rvv
-            s1 += C[1, k] * rvv
-            s2 += C[2, k] * rvv
-        rvv_g[0] = s0
-        rvv_g[1] = s1
-        rvv_g[2] = s2
-
-    @_jit
-    def _value_sum(outer, inner, t, npts, pv, V, C, u, p, rvv_g):
-        """Geodesic acceleration: Gᵀ·r_vv with r_vv = (2/h)((V(p(1 + h·u)) − V)/h − G·u), h = 0.1."""
-        J0 = pv[0]
-        k1 = pv[1] if p > 1 else 0.0
-        k2 = pv[2] if p > 2 else 0.0
-        u0 = u[0]
-        u1 = u[1] if p > 1 else 0.0
-        u2 = u[2] if p > 2 else 0.0
-        if outer == 1 and inner == 0:
-            _value_loop(1, 0, t, npts, J0, k1, k2, V, C, u0, u1, u2, rvv_g)
-        elif outer == 2 and inner == 0:
-            _value_loop(2, 0, t, npts, J0, k1, k2, V, C, u0, u1, u2, rvv_g)
-        elif outer == 0 and inner == 1:
-            _value_loop(0, 1, t, npts, J0, k1, k2, V, C, u0, u1, u2, rvv_g)
-        elif outer == 0 and inner == 2:
-            _value_loop(0, 2, t, npts, J0, k1, k2, V, C, u0, u1, u2, rvv_g)
-        elif outer == 1 and inner == 2:
-            _value_loop(1, 2, t, npts, J0, k1, k2, V, C, u0, u1, u2, rvv_g)
-        elif outer == 2 and inner == 2:
-            _value_loop(2, 2, t, npts, J0, k1, k2, V, C, u0, u1, u2, rvv_g)
-        elif outer == 1 and inner == 1:
-            _value_loop(1, 1, t, npts, J0, k1, k2, V, C, u0, u1, u2, rvv_g)
-        elif outer == 2 and inner == 1:
-            _value_loop(2, 1, t, npts, J0, k1, k2, V, C, u0, u1, u2, rvv_g)
-        else:
-            _value_loop(3, 0, t, npts, J0, k1, k2, V, C, u0, u1, u2, rvv_g)
-
     @_jit
     def _solve(A, g, lam, p, fixed, value, x):
         """(A + λ·diag A) x = −g with fixed components (closed form, unit-diagonal scaling).
@@ -338,7 +298,7 @@ if _HAVE_NUMBA:  # pragma: no branch
             out[0] = src[0]
 
     @_jit
-    def _lm_row(outer, inner, t, y, npts, th0, floor, ceil_in, max_iter, ftol, xtol, gtol, geodesic,
+    def _lm_row(outer, inner, t, y, npts, th0, floor, ceil_in, max_iter, ftol, xtol, gtol,
                 max_up, pred_tol, th_out, V, V1, C, C1, fw, bw):
         """Levenberg-Marquardt for one trial; the port of fluxwise.fit.batch._lm. Returns sse, it, status.
 
@@ -351,12 +311,9 @@ if _HAVE_NUMBA:  # pragma: no branch
         A = fw[20:26]
         g = fw[26:29]
         u = fw[29:32]
-        a = fw[32:35]
         gn = fw[35:38]
         value = fw[38:41]
         zeros = fw[41:44]
-        rvv_g = fw[44:47]
-        pv = fw[47:50]
         th = fw[50:50 + p]
         new = fw[53:53 + p]
         ceil = fw[56:56 + p]
@@ -412,25 +369,6 @@ if _HAVE_NUMBA:  # pragma: no branch
                 if not pinned[j]:
                     cosg = max(cosg, abs(g[j]) / math.sqrt(dj * sse + 1e-300))
             done_g = cosg <= gtol or sse <= 1e-300
-            if geodesic:
-                ok = True
-                for j in range(p):
-                    pv[j] = math.exp(th[j]) * max(1.0 + 0.1 * u[j], 0.5)
-                    ok = ok and u[j] > -1.0
-                if ok:
-                    _value_sum(outer, inner, t, m, pv, V, C, u, p, rvv_g)
-                    _solve(A, rvv_g, lam, p, fixed, zeros, a)
-                    na = 0.0
-                    nuu = 0.0
-                    for j in range(p):
-                        dj = dg0 if j == 0 else (dg1 if j == 1 else dg2)
-                        dj = math.sqrt(max(dj, 0.0))
-                        na += (dj * a[j]) ** 2
-                        nuu += (dj * u[j]) ** 2
-                        ok = ok and math.isfinite(a[j])
-                    if ok and 2.0 * math.sqrt(na) <= 0.75 * math.sqrt(nuu):
-                        for j in range(p):
-                            u[j] += 0.5 * a[j]
             # apply the step: θ' = θ + ln(1 + u), onto the floor for u ≤ −1
             big = 0.0
             for j in range(p):
@@ -489,8 +427,8 @@ if _HAVE_NUMBA:  # pragma: no branch
 
     @njit(cache=True, parallel=True, nogil=True, error_model="numpy")
     def _lm_rows(outer, inner, t, shared_t, y, npts, th0, floor, ceil, max_iter, ftol, xtol, gtol,
-                 geodesic, max_up, pred_tol, starts, probe_iter, probe_floor, th_out, sse_out, it_out,
-                 st_out, n_blocks):
+                 max_up, pred_tol, starts, probe_iter, probe_floor, th_out, sse_out, it_out, st_out,
+                 n_blocks):
         n = y.shape[0]
         m = y.shape[1]
         p = th0.shape[1]
@@ -539,8 +477,8 @@ if _HAVE_NUMBA:  # pragma: no branch
                             ce[j] = cl[j]
                     sse, it, st = _lm_row(outer, inner, ti, yi, npts[i], s0, fl, ce,
                                           probe_iter if probe else max_iter, 1e-6 if probe else ftol,
-                                          1e-6 if probe else xtol, 1e-8 if probe else gtol, geodesic, max_up,
-                                          pred_tol, tmp, V, V1, C, C1, fw, bw)
+                                          1e-6 if probe else xtol, 1e-8 if probe else gtol, max_up, pred_tol,
+                                          tmp, V, V1, C, C1, fw, bw)
                     if probe and sse < best:
                         best = sse
                         for j in range(p):
@@ -660,13 +598,15 @@ def starting_values(t, y, n_points) -> dict:
     return {k: out[:, j].copy() for j, k in enumerate(keys)}
 
 
-def lm_batch(name, t, y, n_points, theta0, floor, ceil, *, max_iter, ftol, xtol, gtol, geodesic, max_up,
-             pred_tol, multistart=None, probe_iter=5, probe_floor=60.0, threads=None):
+def lm_batch(name, t, y, n_points, theta0, floor, ceil, *, max_iter, ftol, xtol, gtol, max_up, pred_tol,
+             geodesic=False, multistart=None, probe_iter=5, probe_floor=60.0, threads=None):
     """Run the compiled Levenberg-Marquardt on every row; arrays as in ``fluxwise.fit.batch._lm``.
 
     ``multistart`` [reps, p] holds log-factors added to ``theta0`` for the probe starts (combined
     models), or None. Returns θ [n, p], SSE [n], iterations [n], status [n].
     """
+    if geodesic:
+        raise ValueError("the numba backend has no geodesic acceleration: use the numpy backend")
     mid = MODEL_ID[name]
     n, p = theta0.shape
     th_out = np.empty((n, p))
@@ -684,7 +624,7 @@ def lm_batch(name, t, y, n_points, theta0, floor, ceil, *, max_iter, ftol, xtol,
                  np.ascontiguousarray(y, dtype=float),
                  np.ascontiguousarray(n_points, dtype=np.int64), np.ascontiguousarray(theta0, dtype=float),
                  np.ascontiguousarray(floor, dtype=float), np.ascontiguousarray(ceil, dtype=float),
-                 int(max_iter), float(ftol), float(xtol), float(gtol), bool(geodesic), float(max_up),
+                 int(max_iter), float(ftol), float(xtol), float(gtol), float(max_up),
                  float(pred_tol), starts, int(probe_iter), float(probe_floor), th_out, sse_out, it_out,
                  st_out, _blocks(n))
     finally:
