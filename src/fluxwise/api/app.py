@@ -86,6 +86,31 @@ class _BodySizeLimit:
         await self.app(scope, receive, send)
 
 
+#: Threads that run request handlers. A handler may hold a read session and open a write session at
+#: the same time, so the connection pool has room for two connections per thread: with fewer, a burst
+#: of requests can take every connection for reads and then wait for a write connection until the pool
+#: times out (found by scripts/loadtest.py with 50 users and SQLAlchemy's default pool of 5 + 10).
+REQUEST_THREADS = 24
+POOL = {"pool_size": REQUEST_THREADS + 8, "max_overflow": REQUEST_THREADS + 8}
+
+
+def _bound_request_threads(app: FastAPI, threads: int) -> None:
+    """Run the app's synchronous handlers on at most ``threads`` threads (anyio's default is 40)."""
+    from contextlib import asynccontextmanager
+
+    import anyio.to_thread
+
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(a):
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        async with inner(a) as state:
+            yield state
+
+    app.router.lifespan_context = lifespan
+
+
 def create_app(database_url: str | None = None, data_dir: str | os.PathLike | None = None, *,
                settings: ApiSettings | None = None, db: Database | None = None) -> FastAPI:
     """The HTTP API as a FastAPI app, on the store at ``database_url`` (else ``$FLUXWISE_DATABASE_URL``,
@@ -96,11 +121,12 @@ def create_app(database_url: str | None = None, data_dir: str | os.PathLike | No
     The database is on ``app.state.db``; dispose of it with ``app.state.db.dispose()`` when done.
     """
     settings = settings or ApiSettings.from_env()
-    db = db or open_database(database_url, data_dir)
+    db = db or open_database(database_url, data_dir, **POOL)
+    # no /api/docs: FastAPI's Swagger page loads its assets from a CDN; the schema is at /api/openapi.json
     app = FastAPI(title="fluxwise", version=_version(),
                   description="Filtration process development workbench: trials, fouling-model fits, filter "
                               "sizing, reports, audit trail and electronic signatures.",
-                  openapi_url=f"{API_PREFIX}/openapi.json", docs_url=f"{API_PREFIX}/docs", redoc_url=None)
+                  openapi_url=f"{API_PREFIX}/openapi.json", docs_url=None, redoc_url=None)
     app.state.db = db
     app.state.settings = settings
     secret = settings.secret_key or os.environ.get(ENV_SECRET_KEY)
@@ -112,6 +138,7 @@ def create_app(database_url: str | None = None, data_dir: str | os.PathLike | No
         app.include_router(module.router, prefix=API_PREFIX)
     _install_error_handlers(app)
     app.add_middleware(_BodySizeLimit, max_bytes=settings.upload.max_bytes + 1024 * 1024)
+    _bound_request_threads(app, REQUEST_THREADS)
     return app
 
 

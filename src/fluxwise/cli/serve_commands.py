@@ -17,32 +17,6 @@ import click
 from . import main
 
 DEMO_DATA_DIR = ".fluxwise-demo"
-#: Threads that run request handlers. A handler of the HTTP API may hold a read session and open a
-#: write session at the same time, so the pool has room for two connections per thread: with fewer,
-#: a burst of requests can take every connection for reads and then wait for a write connection
-#: until the pool times out (found by scripts/loadtest.py with 50 users and SQLAlchemy's default 5+10).
-REQUEST_THREADS = 24
-POOL = {"pool_size": REQUEST_THREADS + 8, "max_overflow": REQUEST_THREADS + 8}
-
-
-def _bounded_threads(app, threads: int):
-    """Run ``app``'s synchronous handlers on at most ``threads`` threads (anyio's default is 40)."""
-    from contextlib import asynccontextmanager
-
-    import anyio.to_thread
-
-    inner = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(a):
-        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
-        async with inner(a) as state:
-            yield state
-
-    app.router.lifespan_context = lifespan
-    return app
-
-
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -75,6 +49,8 @@ def serve(host, port, demo, log_level):
     data_dir.mkdir(parents=True, exist_ok=True)
     if demo and not (data_dir / ".gitignore").exists():
         (data_dir / ".gitignore").write_text("# demo data of fluxwise serve --demo\n*\n", encoding="utf-8")
+    from ..api.app import POOL
+
     db = open_database(None, data_dir, **POOL)
     login = None
     if demo:
@@ -82,7 +58,7 @@ def serve(host, port, demo, log_level):
 
         click.echo("Preparing the demo data (example trials fitted and sized)…")
         login = seed_demo(db, data_dir)
-    app = _bounded_threads(create_web_app(db=db), REQUEST_THREADS)
+    app = create_web_app(db=db)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}/"
     store = db.engine.url.render_as_string(hide_password=True)
