@@ -196,3 +196,14 @@ def test_numba_backend_matches_numpy():
         scale = np.abs(a.params).max(axis=0)
         assert_allclose(b.params, a.params, rtol=1e-4, atol=1e-4 * scale.max())
         assert np.all(np.abs(b.params - a.params) <= 1e-4 * np.abs(a.params) + 1e-4 * scale)
+
+
+def test_jax_backend_matches_numpy():
+    pytest.importorskip("jax")  # optional: pip install 'fluxwise[gpu]'
+    from fluxwise.fit.jax_backend import fit_model_batch_jax
+
+    t, Y, _ = synthetic(1, m=30, seed=19)
+    for nm in ("standard", "cake-standard"):
+        a = fit_model_batch(nm, t, Y, backend="numpy")
+        b = fit_model_batch_jax(nm, t, Y)
+        assert np.all(b.sse <= a.sse * 1.001 + 1e-12)

@@ -16,7 +16,9 @@ p = (J0, k₁[, k₂]) ≥ 0 of :data:`fluxwise.models.fouling.MODELS` — the m
 objective of :func:`~fluxwise.fit.fouling.fit_model` — with the same starting values (the
 classical linearisations, :func:`starting_values_batch`) and, for the combined models, the same
 three starts (each parent law with the other constant 1000x smaller, and half of both): a few
-loose iterations from each start, then the fit continues from the best (``probe_iter``).
+loose iterations from each start, then the fit continues from the best (``probe_iter``); a fit
+that ends with a constant on its bound is run once more from the best start that ended inside,
+and the lower SSE is kept (a boundary minimum can hide a lower one inside).
 
 Algorithm (Levenberg 1944, Q. Appl. Math. 2:164; Marquardt 1963, SIAM J. Appl. Math. 11:431)
 -----------------------------------------------------------------------------------------
@@ -803,11 +805,27 @@ def fit_model_batch(name: str, t, y, mask=None, *, start=None, max_iter: int = 1
         t_all = t if t.shape[0] == 1 else np.tile(t, (reps, 1))
         probe = _lm(name, t_all, np.tile(y, (reps, 1)), th_all, max_iter=probe_iter, floor=floor_all,
                     ftol=1e-6, xtol=1e-6, gtol=1e-8, geodesic=geodesic)
-        best = np.argmin(probe.sse.reshape(reps, n), axis=0)
-        start_main = probe.theta.reshape(reps, n, p)[best, np.arange(n)]
-        floor = floor_all.reshape(reps, n, p)[best, np.arange(n)]
-        res = _lm(name, t, y, start_main, max_iter=max_iter, floor=floor, ceil=theta0, **opts)
-        theta, sse, n_iter, status = res.theta, res.sse, res.n_iter, res.status
+        psse = probe.sse.reshape(reps, n)
+        pth = probe.theta.reshape(reps, n, p)
+        pfl = floor_all.reshape(reps, n, p)
+        best = np.argmin(psse, axis=0)
+        rows = np.arange(n)
+        floor = pfl[best, rows]
+        res = _lm(name, t, y, pth[best, rows], max_iter=max_iter, floor=floor, ceil=theta0, **opts)
+        theta, sse, n_iter, status = res.theta, res.sse, res.n_iter.copy(), res.status.copy()
+        # A fit that ended with a constant on its bound may sit in a boundary minimum while another
+        # start leads inside to a lower one: it gets a second chance from the best probe that
+        # ended inside.
+        inside = np.all(pth[:, :, 1:] > pfl[:, :, 1:], axis=2)  # [reps, n]
+        alt = np.argmin(np.where(inside, psse, np.inf), axis=0)
+        redo = np.flatnonzero(np.any(theta[:, 1:] <= floor[:, 1:], axis=1) & inside[alt, rows])
+        if redo.size:
+            r2 = _lm(name, t if t.shape[0] == 1 else t[redo], y[redo], pth[alt[redo], redo],
+                     max_iter=max_iter, floor=pfl[alt[redo], redo], ceil=theta0[redo], **opts)
+            n_iter[redo] += r2.n_iter
+            better = r2.sse < sse[redo]
+            take = redo[better]
+            theta[take], sse[take], status[take] = r2.theta[better], r2.sse[better], r2.status[better]
     else:
         floor = theta0 - _LOG_FLOOR
         floor[:, 0] = -np.inf

@@ -168,13 +168,49 @@ def _lm_jax(name, t, y, th0, floor, ceil, *, max_iter, ftol, xtol, gtol, geodesi
     return tuple(np.asarray(o) for o in out)
 
 
+def _bucket(k, full):
+    """Padded size of a round: the chunk, an eighth or a 64th of it (few shapes, few compilations)."""
+    for size in (max(full // 64, 256), max(full // 8, 256), full):
+        if k <= size:
+            return size
+    return full
+
+
+def _lm_jax_rounds(name, t, y, th0, floor, ceil, *, max_iter, round_iter, **kw):
+    """The main fit in rounds of ``round_iter`` iterations; after each round the converged fits
+    leave and the rest are packed into a smaller padded batch, so that a few slow fits do not keep
+    the whole chunk iterating on the device (each round restarts λ, from the current θ)."""
+    n, p = th0.shape
+    shared = t.shape[0] == 1
+    th = np.array(th0)
+    sse = np.full(n, np.inf)
+    n_iter = np.zeros(n, np.int64)
+    status = np.zeros(n, np.int8)
+    active = np.arange(n)
+    done_it = 0
+    while active.size and done_it < max_iter:
+        k = min(round_iter, max_iter - done_it)
+        size = _bucket(active.size, n)
+        idx = np.concatenate([active, np.full(size - active.size, active[-1])])
+        out = _lm_jax(name, t if shared else t[idx], y[idx], th[idx], floor[idx], ceil[idx], max_iter=k, **kw)
+        th_r, sse_r, it_r, st_r = (o[:active.size] for o in out)
+        th[active] = th_r
+        sse[active] = sse_r
+        n_iter[active] += it_r
+        status[active] = st_r
+        active = active[st_r == 0]
+        done_it += k
+    return th, sse, n_iter, status
+
+
 def fit_model_batch_jax(name: str, t, y, mask=None, *, start=None, max_iter: int = 100, ftol: float = 1e-10,
                         xtol: float = 1e-10, gtol: float = 1e-10, multistart: bool = True,
                         probe_iter: int = 5, geodesic: bool = False, newton_iterations: int = 8,
-                        threads=None):
+                        round_iter: int = 12, threads=None):
     """:func:`fluxwise.fit.batch.fit_model_batch` on JAX (GPU when present). Same arguments and result.
 
     ``newton_iterations``: fixed Newton steps of the cake-standard solve from the previous iterate.
+    ``round_iter``: iterations per round on the device before the converged fits are taken out.
     ``threads`` is accepted for a uniform call and ignored.
     """
     jax = require()
@@ -213,14 +249,32 @@ def fit_model_batch_jax(name: str, t, y, mask=None, *, start=None, max_iter: int
             th_p, sse_p, _, _ = run(t_all, jnp.tile(yj, (reps, 1)), jnp.asarray(th_all),
                                     jnp.asarray(floor_all), jnp.asarray(th_all), max_iter=probe_iter,
                                     ftol=1e-6, xtol=1e-6, gtol=1e-8)
-            best = np.argmin(sse_p.reshape(reps, n), axis=0)
-            start_main = th_p.reshape(reps, n, p)[best, np.arange(n)]
-            floor = floor_all.reshape(reps, n, p)[best, np.arange(n)]
+            psse = sse_p.reshape(reps, n)
+            pth = th_p.reshape(reps, n, p)
+            pfl = floor_all.reshape(reps, n, p)
+            best = np.argmin(psse, axis=0)
+            start_main = pth[best, np.arange(n)]
+            floor = pfl[best, np.arange(n)]
         else:
             start_main = theta0
             floor = theta0 - _b._LOG_FLOOR
             floor[:, 0] = -np.inf
-        theta, sse, n_iter, status = run(tj, yj, jnp.asarray(start_main), jnp.asarray(floor),
-                                         jnp.asarray(theta0), max_iter=max_iter, ftol=ftol, xtol=xtol,
-                                         gtol=gtol)
+        kw = dict(max_iter=max_iter, round_iter=round_iter, ftol=ftol, xtol=xtol, gtol=gtol,
+                  geodesic=geodesic, newton_iterations=newton_iterations)
+        theta, sse, n_iter, status = _lm_jax_rounds(name, tj, yj, start_main, floor,
+                                                    np.maximum(theta0, start_main), **kw)
+        if combined:
+            # second chance from inside for a fit that ended on a bound (as fluxwise.fit.batch)
+            rows = np.arange(n)
+            inside = np.all(pth[:, :, 1:] > pfl[:, :, 1:], axis=2)
+            alt = np.argmin(np.where(inside, psse, np.inf), axis=0)
+            redo = np.flatnonzero(np.any(theta[:, 1:] <= floor[:, 1:], axis=1) & inside[alt, rows])
+            if redo.size:
+                s2 = pth[alt[redo], redo]
+                th2, sse2, it2, st2 = _lm_jax_rounds(name, tj if t.shape[0] == 1 else tj[redo], yj[redo], s2,
+                                                     pfl[alt[redo], redo], np.maximum(theta0[redo], s2), **kw)
+                n_iter[redo] += it2
+                better = sse2 < sse[redo]
+                take = redo[better]
+                theta[take], sse[take], status[take] = th2[better], sse2[better], st2[better]
     return _b._result(name, theta, theta0, sse, n_iter, status, n_points)

@@ -450,6 +450,10 @@ if _HAVE_NUMBA:  # pragma: no branch
             fl = np.empty(p)
             ce = np.empty(p)
             cl = np.empty(p)
+            tmp2 = np.empty(p)
+            pth = np.empty((max(reps, 1), p))
+            pfl = np.empty((max(reps, 1), p))
+            psse = np.empty(max(reps, 1))
             for i in range(lo, hi):
                 ti = t[0] if shared_t else t[i]
                 yi = y[i]
@@ -479,11 +483,42 @@ if _HAVE_NUMBA:  # pragma: no branch
                                           probe_iter if probe else max_iter, 1e-6 if probe else ftol,
                                           1e-6 if probe else xtol, 1e-8 if probe else gtol, max_up, pred_tol,
                                           tmp, V, V1, C, C1, fw, bw)
-                    if probe and sse < best:
-                        best = sse
+                    if probe:
+                        psse[r] = sse
                         for j in range(p):
-                            best_th[j] = tmp[j]
-                            best_fl[j] = fl[j]
+                            pth[r, j] = tmp[j]
+                            pfl[r, j] = fl[j]
+                        if sse < best:
+                            best = sse
+                            for j in range(p):
+                                best_th[j] = tmp[j]
+                                best_fl[j] = fl[j]
+                # a fit that ended with a constant on its bound gets a second chance from the best
+                # probe that ended inside (see fluxwise.fit.batch.fit_model_batch)
+                on_bound = False
+                for j in range(1, p):
+                    on_bound = on_bound or tmp[j] <= fl[j]
+                if reps > 0 and on_bound:
+                    alt = -1
+                    for r in range(reps):
+                        inside = True
+                        for j in range(1, p):
+                            inside = inside and pth[r, j] > pfl[r, j]
+                        if inside and (alt < 0 or psse[r] < psse[alt]):
+                            alt = r
+                    if alt >= 0:
+                        for j in range(p):
+                            s0[j] = pth[alt, j]
+                            fl[j] = pfl[alt, j]
+                            ce[j] = cl[j]
+                        sse2, it2, st2 = _lm_row(outer, inner, ti, yi, npts[i], s0, fl, ce, max_iter, ftol,
+                                                 xtol, gtol, max_up, pred_tol, tmp2, V, V1, C, C1, fw, bw)
+                        it += it2
+                        if sse2 < sse:
+                            sse = sse2
+                            st = st2
+                            for j in range(p):
+                                tmp[j] = tmp2[j]
                 for j in range(p):
                     th_out[i, j] = tmp[j]
                 sse_out[i] = sse
