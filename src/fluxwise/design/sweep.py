@@ -58,6 +58,7 @@ AXES = {
     "format": "filter format (catalog name)",
 }
 SAMPLINGS = ("grid", "latin-hypercube")
+_BLOCK_ELEMENTS = 16_384
 _MODE_AXES = {CONSTANT_PRESSURE: ("pressure_bar", "process_time_h", "batch_volume_L", "format"),
               CONSTANT_FLUX: ("flux_LMH", "max_pressure_bar", "batch_volume_L", "process_time_h", "format")}
 
@@ -486,12 +487,18 @@ def evaluate_scenarios(spec: SweepSpec, cols: dict):
             if spec.confidence is not None:
                 f, mult = _uncertainty_draws(spec)
                 names = MODELS[model].all_params
-                J0d = J0[:, None] * mult[names[0]][None, :]
-                kd = [kk[:, None] * mult[nm][None, :] / f[None, :]
-                      for nm, kk in zip(names[1:], k, strict=True)]
-                capd = MODELS[model].volume(tb[:, None], J0d, *kd)
-                ad = np.where(capd > 0, vb[:, None] / capd, np.inf)
-                risk = np.quantile(ad, spec.confidence, axis=1, method="inverted_cdf")
+                risk = np.empty(n)
+                # a few scenarios at a time: the [scenarios x draws] temporaries stay near 128 kB, in
+                # cache and on the heap (Dask workers trim the heap, which makes big temporaries slow)
+                step = max(1, _BLOCK_ELEMENTS // spec.n_draws)
+                for lo in range(0, n, step):
+                    s = slice(lo, min(n, lo + step))
+                    J0d = J0[s, None] * mult[names[0]][None, :]
+                    kd = [kk[s, None] * mult[nm][None, :] / f[None, :]
+                          for nm, kk in zip(names[1:], k, strict=True)]
+                    capd = MODELS[model].volume(tb[s, None], J0d, *kd)
+                    ad = np.where(capd > 0, vb[s, None] / capd, np.inf)
+                    risk[s] = np.quantile(ad, spec.confidence, axis=1, method="inverted_cdf")
                 out["risk_area_m2"] = risk
                 out["implied_safety_factor"] = risk / amin
                 required = risk
@@ -549,8 +556,8 @@ def run_sweep(spec: SweepSpec, executor=None, *, progress: bool = False, chunk_s
     spec : SweepSpec
     executor : fluxwise.compute executor, optional  In-process, process pool or Dask.
     progress : bool  Progress bar with ETA.
-    chunk_size : int, optional  Scenarios per task (default: the spec's, else 20,000, or 200 with
-        uncertainty).
+    chunk_size : int, optional  Scenarios per task (default: the spec's, else 200,000, or
+        2,000,000/n_draws with uncertainty: tasks of a few tenths of a second).
 
     Returns
     -------
@@ -563,7 +570,8 @@ def run_sweep(spec: SweepSpec, executor=None, *, progress: bool = False, chunk_s
 
     cols = scenarios(spec)
     n = spec.n_scenarios
-    default = max(1, 400_000 // max(spec.n_draws, 1)) if spec.confidence else 20_000
+    # tasks of a few tenths of a second: scheduling (milliseconds per task) stays negligible
+    default = max(1, 2_000_000 // max(spec.n_draws, 1)) if spec.confidence else 200_000
     size = chunk_size or spec.chunk_size or default
     bounds = [(lo, min(n, lo + size)) for lo in range(0, n, size)]
     chunks = ({k: v[lo:hi] for k, v in cols.items()} for lo, hi in bounds)
