@@ -73,6 +73,10 @@ def test_map_chunks_keeps_the_order_of_the_chunks(dask_executor):
     # a generator works too, and only a window of chunks is in flight at a time
     assert dask_executor.map_chunks(_square_sum, (c for c in chunks)) == expected
     assert dask_executor.n_workers == 2
+    # consume: results handed over in chunk order, not kept
+    seen = []
+    assert dask_executor.map_chunks(_square_sum, chunks, consume=lambda i, r: seen.append((i, r))) is None
+    assert seen == list(enumerate(expected))
 
 
 def test_batch_fit_on_a_local_dask_cluster_equals_in_process(dask_executor):

@@ -1,8 +1,10 @@
 """Executors: run a function over chunks of work in-process, on a process pool or on a Dask cluster.
 
-One small protocol, ``map_chunks(fn, chunks, *, progress=False, total=None, desc=None) -> list``:
-``fn`` is applied to every chunk and the results come back in the order of the chunks, whichever
-executor runs them, so the same code runs on a laptop and on a cluster. Work is sent in chunks
+One small protocol, ``map_chunks(fn, chunks, *, progress=False, total=None, desc=None,
+consume=None) -> list``: ``fn`` is applied to every chunk and the results come back in the order
+of the chunks, whichever executor runs them, so the same code runs on a laptop and on a cluster.
+With ``consume(index, result)`` each result is handed over as soon as it is next in order and
+is not kept (the call returns None), so that a caller can write results into its own arrays. Work is sent in chunks
 (thousands of fits or scenarios per task), never one task per item: a task costs milliseconds of
 scheduling and serialisation, a fit microseconds.
 
@@ -45,7 +47,7 @@ class Executor:
     n_workers = 1
 
     def map_chunks(self, fn: Callable, chunks: Iterable, *, progress: bool = False, total: int | None = None,
-                   desc: str | None = None) -> list:
+                   desc: str | None = None, consume: Callable | None = None) -> list | None:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -68,21 +70,25 @@ class InProcessExecutor(Executor):
 
     name = "in-process"
 
-    def map_chunks(self, fn, chunks, *, progress=False, total=None, desc=None):
+    def map_chunks(self, fn, chunks, *, progress=False, total=None, desc=None, consume=None):
         bar = _progress_bar(progress, total, desc)
         out = []
         try:
-            for c in chunks:
-                out.append(fn(c))
+            for i, c in enumerate(chunks):
+                r = fn(c)
+                if consume is None:
+                    out.append(r)
+                else:
+                    consume(i, r)
                 if bar is not None:
                     bar.update(1)
         finally:
             if bar is not None:
                 bar.close()
-        return out
+        return None if consume is not None else out
 
 
-def _windowed(submit, wait_first, chunks, window, bar):
+def _windowed(submit, wait_first, chunks, window, bar, consume=None):
     """Submit chunks keeping at most ``window`` in flight; collect results in chunk order."""
     results = {}
     pending = deque()
@@ -101,10 +107,14 @@ def _windowed(submit, wait_first, chunks, window, bar):
         if not pending:
             break
         j, fut = pending.popleft()
-        results[j] = wait_first(fut)
+        r = wait_first(fut)
+        if consume is None:
+            results[j] = r
+        else:
+            consume(j, r)
         if bar is not None:
             bar.update(1)
-    return [results[k] for k in range(i)]
+    return None if consume is not None else [results[k] for k in range(i)]
 
 
 class ProcessPoolExecutor(Executor):
@@ -127,11 +137,11 @@ class ProcessPoolExecutor(Executor):
         ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
         self._pool = cf.ProcessPoolExecutor(max_workers=self.n_workers, mp_context=ctx)
 
-    def map_chunks(self, fn, chunks, *, progress=False, total=None, desc=None):
+    def map_chunks(self, fn, chunks, *, progress=False, total=None, desc=None, consume=None):
         bar = _progress_bar(progress, total, desc)
         try:
             return _windowed(lambda c: self._pool.submit(fn, c), lambda f: f.result(), chunks,
-                             2 * self.n_workers, bar)
+                             2 * self.n_workers, bar, consume)
         finally:
             if bar is not None:
                 bar.close()
@@ -184,13 +194,13 @@ class DaskExecutor(Executor):
         info = self._client.scheduler_info()
         return max(1, sum(w.get("nthreads", 1) for w in info.get("workers", {}).values()))
 
-    def map_chunks(self, fn, chunks, *, progress=False, total=None, desc=None):
+    def map_chunks(self, fn, chunks, *, progress=False, total=None, desc=None, consume=None):
         bar = _progress_bar(progress, total, desc)
         window = 2 * self.n_workers + 2
         try:
             # pure=False: every chunk is its own task even when two chunks are equal
             return _windowed(lambda c: self._client.submit(fn, c, pure=False), lambda f: f.result(), chunks,
-                             window, bar)
+                             window, bar, consume)
         finally:
             if bar is not None:
                 bar.close()

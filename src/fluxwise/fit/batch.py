@@ -931,19 +931,29 @@ def fit_batch(t, y, mask=None, *, models=None, start=None, chunk_size: int | Non
     if np.ndim(y) != 2:
         raise InputError(f"y must be a 2-D array [trials, points], got shape {np.shape(y)}", field="y")
     n = int(np.shape(y)[0])
+    if n == 0:
+        raise InputError("no trials to fit", field="y")
     opts = {**options, "backend": engine}
     chunks = _chunks(t, y, mask, names, start, chunk_size, opts)
     if executor is None:
         from ..compute import InProcessExecutor
 
         executor = InProcessExecutor()
-    results = executor.map_chunks(_fit_chunk, chunks, progress=progress, total=math.ceil(n / chunk_size),
-                                  desc="fitting")
-    fits = {}
-    for nm in names:
-        parts = [r[nm] for r in results]
-        fits[nm] = BatchModelFit(
-            name=nm, param_names=MODELS[nm].all_params,
-            **{f: np.concatenate([getattr(pt, f) for pt in parts]) for f in
-               ("params", "sse", "n_points", "aicc", "bic", "converged", "n_iter", "status")})
-    return BatchFit(fits=fits)
+    # results go straight into arrays for all n trials: no list of chunk results held at the end
+    fields = ("params", "sse", "n_points", "aicc", "bic", "converged", "n_iter", "status")
+    out = {nm: {} for nm in names}
+
+    def consume(i, res):
+        lo = i * chunk_size
+        for nm in names:
+            part = res[nm]
+            for f in fields:
+                a = getattr(part, f)
+                if f not in out[nm]:
+                    out[nm][f] = np.empty((n,) + a.shape[1:], dtype=a.dtype)
+                out[nm][f][lo:lo + a.shape[0]] = a
+
+    executor.map_chunks(_fit_chunk, chunks, progress=progress, total=math.ceil(n / chunk_size),
+                        desc="fitting", consume=consume)
+    return BatchFit(fits={nm: BatchModelFit(name=nm, param_names=MODELS[nm].all_params, **out[nm])
+                          for nm in names})
