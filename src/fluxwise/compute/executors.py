@@ -4,9 +4,10 @@ One small protocol, ``map_chunks(fn, chunks, *, progress=False, total=None, desc
 consume=None) -> list``: ``fn`` is applied to every chunk and the results come back in the order
 of the chunks, whichever executor runs them, so the same code runs on a laptop and on a cluster.
 With ``consume(index, result)`` each result is handed over as soon as it is next in order and
-is not kept (the call returns None), so that a caller can write results into its own arrays. Work is sent in chunks
-(thousands of fits or scenarios per task), never one task per item: a task costs milliseconds of
-scheduling and serialisation, a fit microseconds.
+is not kept (the call returns None), so that a caller can write results into its own arrays.
+
+Work is sent in chunks (thousands of fits or scenarios per task), never one task per item: a task
+costs milliseconds of scheduling and serialisation, a fit microseconds.
 
 ``chunks`` may be a generator; at most a few chunks per worker are in flight at a time, so the
 memory held by the caller depends on the chunk size, not on the size of the whole job.
