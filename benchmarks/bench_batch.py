@@ -15,8 +15,8 @@ baseline measured in the same run and the ratio:
    the fits where scipy converged to non-negative parameters; and against bounded ``curve_fit``
    (trust-region reflective, the same constrained problem). Targets: at least 20x the loop's
    throughput; at least 99.9 % of fits as good.
-3. Peak memory of the CPU batch path for one million trials x 9 models (in a child process,
-   including the 1.6 GB input array). Target: under 4 GB.
+3. Peak memory (peak resident set, GB = 1e9 bytes) of the CPU batch path for one million trials x
+   9 models, in a child process, including the 1.6 GB input array. Target: under 4 GB.
 4. A risk-based design-space sweep on a local Dask cluster with 2 workers against 1 worker.
    Target: at least 1.7x.
 5. GPU (JAX): only where JAX sees a GPU; ``benchmarks/gpu_check.py`` is the full check.
@@ -316,9 +316,9 @@ for lo in range(0, n, step):
 t0 = time.perf_counter()
 bf = fit_batch(t, Y, backend={backend!r}, chunk_size={chunk})
 dt = time.perf_counter() - t0
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9  # ru_maxrss is in KiB on Linux
 conv = float(np.mean([f.converged.mean() for f in bf.fits.values()]))
-res = {{"n": n, "seconds": dt, "peak_rss_gb": rss, "input_gb": Y.nbytes / 1024 ** 3, "converged": conv}}
+res = {{"n": n, "seconds": dt, "peak_rss_gb": rss, "input_gb": Y.nbytes / 1e9, "converged": conv}}
 print(json.dumps(res))
 """
 

@@ -30,7 +30,7 @@ import numpy as np
 from ..errors import InputError, ModelError
 from ..models.fouling import MODEL_NAMES, MODELS
 from ..trial import CONSTANT_PRESSURE
-from .batch import fit_model_batch, prepare_batch
+from .batch import fit_model_batch, prepare_batch, starting_values_batch
 
 __all__ = ["BootstrapResult", "bootstrap_fit", "bootstrap_trial", "resample_residuals", "METHODS"]
 
@@ -176,8 +176,15 @@ def bootstrap_fit(t, y, model: str, *, params=None, n_resamples: int = 1000, met
     rng = np.random.default_rng(seed)
     ystar = V[None, :] + resample_residuals(mod, n_resamples, method=method, block_length=block_length,
                                             rng=rng)
-    # a constant on its bound (0) starts just above it: the log-parameter fitter needs p > 0
-    start = np.where(est > 0, est, np.maximum(np.abs(est).max() * 1e-12, 1e-30))
+    # a constant on its bound (0) starts just above it, at 1/1000 of its linearisation estimate
+    # (as the scipy fitter's starts): the log-parameter fitter needs p > 0, and a resample may
+    # move the constant off its bound
+    start = est.copy()
+    if np.any(start[1:] <= 0):
+        lin = starting_values_batch(t, y)
+        for j, k in enumerate(names[1:], start=1):
+            if start[j] <= 0:
+                start[j] = 1e-3 * float(lin[k][0])
     fits = fit_model_batch(model, t, ystar, start=np.tile(start, (n_resamples, 1)), backend=backend,
                            **fit_options)
     ok = fits.converged & np.all(np.isfinite(fits.params), axis=1)
