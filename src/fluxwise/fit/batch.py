@@ -756,7 +756,8 @@ def fit_model_batch(name: str, t, y, mask=None, *, start=None, max_iter: int = 1
         for ``probe_iter`` iterations and continue from the best.
     geodesic : bool  Add the geodesic acceleration (Transtrum & Sethna 2012); off by default: with
         the multi-start probe it saves few iterations and costs an evaluation per iteration.
-    backend : ``"auto"`` (numba when installed, else numpy), ``"numpy"`` or ``"numba"``.
+    backend : ``"auto"`` (numba when installed and the batch has at least ``AUTO_NUMBA_MIN_FITS``
+        trials, else numpy), ``"numpy"`` or ``"numba"``.
     threads : int, optional  Threads of the numba backend (default: all cores).
     """
     model = MODELS.get(name)
@@ -902,11 +903,14 @@ def fit_batch(t, y, mask=None, *, models=None, start=None, chunk_size: int | Non
     chunk_size : int, optional  Trials per task; memory scales with it, not with n. Default 512
         (numpy), 8192 (numba), 131072 (jax).
     executor : fluxwise.compute executor, optional  Where the chunks run; default in-process.
-    backend : ``"auto"`` (numba when installed, else numpy), ``"numpy"``, ``"numba"`` or ``"jax"``
+    backend : ``"auto"`` (numba when installed and n >= ``AUTO_NUMBA_MIN_FITS``, else numpy),
+        ``"numpy"``, ``"numba"`` or ``"jax"``
         (``pip install fluxwise[gpu]``; runs on a GPU when JAX sees one).
     progress : bool  Show a progress bar with ETA.
     **options : passed to :func:`fit_model_batch` (``max_iter``, ``ftol``, ``xtol``, ``gtol``,
-        ``multistart``, ``probe_iter``, ``geodesic``, ``threads``).
+        ``multistart``, ``probe_iter``, ``geodesic``, ``threads``). With a process pool or Dask
+        workers on the same cores, pass ``threads=1`` (each worker would start a numba thread
+        per core otherwise).
 
     Returns
     -------
