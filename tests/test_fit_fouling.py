@@ -140,3 +140,23 @@ def test_fit_json_shape():
         assert set(m) >= {"name", "params", "ci95", "sse", "r2", "aicc", "bic"}
         assert set(m["params"]) == {"J0_LMH", *MODELS[m["name"]].params}
     assert_allclose(d["trial"]["area_m2"], 0.00138)
+
+
+@pytest.mark.parametrize("name", ["standard", "cake-complete", "cake-standard", "intermediate-standard"])
+def test_batch_and_scipy_engines_agree(name):
+    """Two independent optimisers on the same objective: SSE equal within 0.1 %, same parameters."""
+    tr = cp_trial(name, 11)
+    a, b = fit_trial(tr, engine="batch"), fit_trial(tr, engine="scipy")
+    for fa in a.fits:
+        fb = b.get(fa.name)
+        assert fa.sse <= fb.sse * 1.001 and fb.sse <= fa.sse * 1.001, fa.name
+    assert a.best_model == b.best_model
+    assert a.best.params == pytest.approx(b.get(a.best_model).params, rel=1e-3)
+
+
+def test_constant_flux_and_fixed_j0_use_scipy_engine():
+    from fluxwise.errors import ModelError
+
+    with pytest.raises(ModelError, match="use engine='scipy'"):
+        fit_trial(cf_trial("standard", 0), engine="batch")
+    assert fit_trial(cf_trial("standard", 0)).best.params["J0_LMH"] == pytest.approx(300.0)

@@ -218,7 +218,8 @@ def _predict_cf(name, v, P0, J, k):
     return P0 * r
 
 
-def fit_model(trial: Trial, name: str, *, j0: float | None = None, start: dict | None = None) -> ModelFit:
+def fit_model(trial: Trial, name: str, *, j0: float | None = None, start: dict | None = None,
+              solution=None) -> ModelFit:
     """Fit one fouling model to a trial.
 
     Constant pressure: fits V(t) [L/m²] with parameters J0 (unless ``j0`` [L/m²/h] fixes it) and the
@@ -231,6 +232,8 @@ def fit_model(trial: Trial, name: str, *, j0: float | None = None, start: dict |
     name : str  Model name (see ``fluxwise.models.fouling.MODEL_NAMES``).
     j0 : float, optional  Fixed initial flux [L/m²/h] (constant pressure only).
     start : dict, optional  Starting values; by default from :func:`starting_values`.
+    solution : tuple (params, converged), optional  Parameters (J0 and constants, in model order) found
+        by another engine (the batched fitter): no optimisation, only the statistics at that point.
     """
     model = get_model(name)
     cp = trial.mode == CONSTANT_PRESSURE
@@ -264,10 +267,13 @@ def fit_model(trial: Trial, name: str, *, j0: float | None = None, start: dict |
         pred = predict(lead_value, k)
         return np.where(np.isfinite(pred), pred - y, big) / yscale
 
+    # a parameter at (or near) its bound 0 still gets a finite-difference step of sensible size
+    theta_scale = np.abs(np.concatenate([[lead_start], kstart]) if fit_lead else kstart) * 1e-3
+
     def jacobian(theta):
         # Forward differences for all parameters in ONE broadcast call of the model (rows: θ, θ + h·e_i)
         # instead of one call per parameter: the models are vectorised over parameter sets.
-        h = _FD_STEP * np.maximum(np.abs(theta), 1e-300)
+        h = _FD_STEP * np.maximum(np.abs(theta), theta_scale)
         thetas = np.vstack([theta, theta + np.diag(h)])[:, :, None]
         lead_value = thetas[:, 0] if fit_lead else lead_start
         k = thetas[:, 1:] if fit_lead else thetas
@@ -288,6 +294,12 @@ def fit_model(trial: Trial, name: str, *, j0: float | None = None, start: dict |
     tight = dict(jac=jacobian, bounds=(lb, np.inf), x_scale="jac", method="trf", xtol=1e-10, ftol=1e-10,
                  gtol=1e-10)
     best = None
+    if solution is not None:
+        theta = np.asarray(solution[0], dtype=float)
+        theta = theta if fit_lead else theta[1:]
+        best = optimize.OptimizeResult(x=theta, fun=residuals(theta), jac=jacobian(theta),
+                                       success=bool(solution[1]), message="batched Levenberg-Marquardt")
+        starts = []
     for ks0 in starts:
         theta0 = np.concatenate([[lead_start], ks0]) if fit_lead else np.asarray(ks0, dtype=float)
         try:
@@ -301,7 +313,7 @@ def fit_model(trial: Trial, name: str, *, j0: float | None = None, start: dict |
             continue
         if best is None or res.cost < best.cost:
             best = res
-    if best is not None and len(starts) > 1:
+    if solution is None and best is not None and len(starts) > 1:
         best = optimize.least_squares(residuals, best.x, **tight, max_nfev=400)
     if best is None:
         raise ModelError(f"model '{name}' could not be evaluated on {trial.source}")
@@ -345,7 +357,7 @@ def fit_model(trial: Trial, name: str, *, j0: float | None = None, start: dict |
                     fixed=tuple(fixed), converged=bool(best.success), message=str(best.message))
 
 
-def fit_trial(trial: Trial, *, models=None, j0: float | None = None) -> TrialFit:
+def fit_trial(trial: Trial, *, models=None, j0: float | None = None, engine: str = "auto") -> TrialFit:
     """Fit all (or the named) fouling models to a trial and rank them by AICc.
 
     Parameters
@@ -353,6 +365,12 @@ def fit_trial(trial: Trial, *, models=None, j0: float | None = None) -> TrialFit
     trial : Trial
     models : iterable of str, optional  Model names; default all nine.
     j0 : float, optional  Fix J0 [L/m²/h] instead of fitting it (constant pressure).
+    engine : str
+        ``"batch"``: all models in one vectorised Levenberg-Marquardt pass with analytic Jacobians
+        (:mod:`fluxwise.fit.batch`, constant pressure with J0 fitted); ``"scipy"``: scipy's
+        trust-region ``least_squares`` per model and start; ``"auto"`` (default): batch where it
+        applies, else scipy. Both minimise the same objective from the same starts; intervals and
+        criteria are computed the same way at the solution.
 
     Returns
     -------
@@ -364,7 +382,20 @@ def fit_trial(trial: Trial, *, models=None, j0: float | None = None) -> TrialFit
         get_model(nm)
     jset = None if trial.mode == CONSTANT_PRESSURE else _constant_flux(trial)
     start = starting_values(trial, jset)
-    fits = [fit_model(trial, nm, j0=j0, start=start) for nm in names]
+    if engine not in ("auto", "batch", "scipy"):
+        raise ModelError(f"unknown fitting engine '{engine}' (expected auto, batch or scipy)")
+    batchable = trial.mode == CONSTANT_PRESSURE and j0 is None
+    if engine == "batch" and not batchable:
+        raise ModelError("the batched engine fits constant-pressure trials with J0 fitted; "
+                         "use engine='scipy'")
+    if engine != "scipy" and batchable:
+        from .batch import fit_batch  # the batched engine imports this module
+
+        bf = fit_batch(trial.t_h[None, :], trial.v_L_per_m2[None, :], models=names, backend="numpy")
+        fits = [fit_model(trial, nm, start=start, solution=(bf[nm].params[0], bf[nm].converged[0]))
+                for nm in names]
+    else:
+        fits = [fit_model(trial, nm, j0=j0, start=start) for nm in names]
     fits.sort(key=lambda f: (f.aicc, f.k))
     best = fits[0].aicc
     tied = tuple(f.name for f in fits if f.aicc - best < INDISTINGUISHABLE_DAICC)
