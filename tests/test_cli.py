@@ -137,3 +137,48 @@ def test_pipeline_report_defaults_process_time_at_constant_pressure():
     html = report_html(trial, batch_volume="2000 L")
     expected = size_result(trial, batch_volume="2000 L", process_time="4 h")["min_area_m2"]
     assert f"{expected:.4g} <span class=\"unit\">m²</span>" in html  # the 4 h default, sized
+
+
+def test_size_with_confidence_adds_risk_keys():
+    d = json.loads(run("size", MAB, "--process-time", "1 h", "--confidence", "0.95", "--feed-cv", "0.2",
+                       "--json").output)
+    assert d["confidence"] == 0.95
+    assert d["risk_based_area_m2"] > d["min_area_m2"]  # lot variability can only add area at 95 %
+    assert d["implied_safety_factor"] == pytest.approx(d["risk_based_area_m2"] / d["min_area_m2"], rel=1e-9)
+    assert sum(d["risk"]["histogram"]["counts"]) > 0.99 * 100_000 * 0.998
+    # more lot-to-lot variability needs more area at the same confidence
+    d2 = json.loads(run("size", MAB, "--process-time", "1 h", "--confidence", "0.95", "--feed-cv", "0.4",
+                        "--json").output)
+    assert d2["risk_based_area_m2"] > d["risk_based_area_m2"]
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--confidence", "1.5"], "confidence"),
+    (["--confidence", "abc"], "confidence"),
+    (["--confidence", "0.9", "--feed-cv", "-1"], "feed-cv"),
+])
+def test_bad_confidence_options_exit_2(args, needle):
+    r = CliRunner().invoke(main, ["size", MAB, *args])
+    assert r.exit_code == 2 and needle in r.output, r.output
+
+
+def test_report_with_confidence_shows_the_distribution(tmp_path):
+    out = tmp_path / "r.html"
+    assert run("report", MAB, "--process-time", "1 h", "--confidence", "0.9", "-o", str(out)).exit_code == 0
+    html = out.read_text()
+    assert "Risk-based sizing" in html and "Required area over parameter uncertainty" in html
+
+
+def test_sweep_writes_table_and_contours(tmp_path):
+    import pandas as pd
+
+    out = tmp_path / "sweep.csv"
+    r = run("sweep", str(EXAMPLES / "sweep.yaml"), "--out", str(out), "--json")
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)
+    df = pd.read_csv(out)
+    assert d["scenarios"] == len(df) == 7 * 8 * 3 * 4  # the axes of examples/sweep.yaml
+    assert {"required_area_m2", "count", "cost_usd", "time_h", "feasible"} <= set(df.columns)
+    assert "<script" in Path(d["plot"]).read_text() and Path(d["plot"]).stat().st_size > 1e6
+    bad = CliRunner().invoke(main, ["sweep", str(EXAMPLES / "sweep.yaml"), "--out", str(tmp_path / "x.txt")])
+    assert bad.exit_code == 2 and "--out" in bad.output

@@ -7,7 +7,10 @@ all give the same numbers and the same JSON. Quantities may be given as strings 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+
+import numpy as np
 
 from .design.sizing import DEFAULT_SAFETY_FACTOR, Sizing, size_filter
 from .errors import InputError
@@ -39,11 +42,13 @@ class SizingRequest:
     flux_LMH: float | None = None
     flux_decay_limit: float | None = None
     format_name: str | None = None
+    confidence: float | None = None
+    feed_cv: float = 0.0
 
     @classmethod
     def parse(cls, *, batch_volume="2000 L", process_time=None, safety_factor=DEFAULT_SAFETY_FACTOR,
               model="best", catalog=None, max_pressure=None, flux=None, flux_decay_limit=None,
-              format_name=None) -> SizingRequest:
+              format_name=None, confidence=None, feed_cv=None) -> SizingRequest:
         def q(value, kind, field, default_unit=None):
             if value is None:
                 return None
@@ -62,11 +67,27 @@ class SizingRequest:
             except ValueError:
                 raise InputError(f"'{flux_decay_limit}' is not a fraction (expected e.g. 0.9 or 90%)",
                                  field="flux-decay-limit") from None
+        def fraction(value, field, low, high):
+            if value is None:
+                return None
+            try:
+                text = str(value).strip()
+                x = float(text.rstrip("%")) / (100.0 if text.endswith("%") else 1.0)
+            except ValueError:
+                raise InputError(f"'{value}' is not a number (expected e.g. 0.95 or 95%)",
+                                 field=field) from None
+            if not low <= x < high:
+                raise InputError(f"{value} is out of range (expected {low} to below {high})", field=field)
+            return x
+
+        conf = fraction(confidence, "confidence", 0.5, 1.0)
+        cv = fraction(feed_cv, "feed-cv", 0.0, 5.0)
         return cls(batch_volume_L=q(batch_volume, "volume", "batch-volume"),
                    process_time_h=q(process_time, "time", "process-time"), safety_factor=sf,
                    model=model or "best", catalog=None if catalog is None else str(catalog),
                    max_pressure_bar=q(max_pressure, "pressure", "max-pressure"),
-                   flux_LMH=q(flux, "flux", "flux"), flux_decay_limit=fdl, format_name=format_name)
+                   flux_LMH=q(flux, "flux", "flux"), flux_decay_limit=fdl, format_name=format_name,
+                   confidence=conf, feed_cv=cv or 0.0)
 
 
 @dataclass(frozen=True)
@@ -92,10 +113,23 @@ def size_trial(fit: TrialFit, request: SizingRequest) -> Sizing:
     formats = read_catalog(request.catalog)
     chosen = fit.best if request.model in (None, "best") else fit.get(request.model)
     mode = fit.trial.mode
-    return size_filter(chosen.name, chosen.params, mode, formats, batch_volume_L=request.batch_volume_L,
-                       process_time_h=request.process_time_h, safety_factor=request.safety_factor,
-                       flux_decay_limit=request.flux_decay_limit, max_pressure_bar=request.max_pressure_bar,
-                       flux_LMH=request.flux_LMH, format_name=request.format_name)
+    sizing = size_filter(chosen.name, chosen.params, mode, formats, batch_volume_L=request.batch_volume_L,
+                         process_time_h=request.process_time_h, safety_factor=request.safety_factor,
+                         flux_decay_limit=request.flux_decay_limit, max_pressure_bar=request.max_pressure_bar,
+                         flux_LMH=request.flux_LMH, format_name=request.format_name)
+    if request.confidence is None:
+        return sizing
+    # risk-based area: bootstrap of the fit + lot-to-lot variability, Monte Carlo to the area
+    from .design.catalog import choose_format
+    from .design.risk import size_with_confidence
+
+    risk = size_with_confidence(fit.trial, chosen.name, chosen.params, batch_volume_L=request.batch_volume_L,
+                                process_time_h=request.process_time_h, confidence=request.confidence,
+                                feed_cv=request.feed_cv, seed=0)
+    if np.isfinite(risk["risk_based_area_m2"]):
+        choice = choose_format(formats, risk["risk_based_area_m2"], name=request.format_name)
+        risk["format"] = choice.to_dict()
+    return dataclasses.replace(sizing, risk=risk)
 
 
 def analyze(path_or_trial, *, area=None, mode=None, density=None, columns=None, sheet=None, j0=None,

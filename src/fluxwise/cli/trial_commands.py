@@ -37,6 +37,11 @@ def sizing_options(f):
         click.option("--flux", help='Constant flux: process flux, e.g. "150 LMH" (default: the trial\'s).'),
         click.option("--flux-decay-limit", help="Constant pressure: do not foul past this flux decay "
                                                 "(e.g. 0.9 for V90)."),
+        click.option("--confidence", help="Risk-based sizing: the area that meets the batch with this "
+                                          "probability (e.g. 0.95), from a bootstrap of the fit and "
+                                          "Monte Carlo draws (constant pressure)."),
+        click.option("--feed-cv", help="With --confidence: lot-to-lot coefficient of variation of the "
+                                       "feed's capacity (e.g. 0.2)."),
     ]
     for o in reversed(opts):
         f = o(f)
@@ -44,7 +49,7 @@ def sizing_options(f):
 
 
 def _request(trial_mode, batch_volume, process_time, safety_factor, model, catalog, format_name,
-             max_pressure, flux, flux_decay_limit) -> SizingRequest:
+             max_pressure, flux, flux_decay_limit, confidence=None, feed_cv=None) -> SizingRequest:
     if trial_mode == "constant-pressure" and process_time is None:
         process_time = "4 h"
     if trial_mode == "constant-flux" and max_pressure is None:
@@ -53,7 +58,7 @@ def _request(trial_mode, batch_volume, process_time, safety_factor, model, catal
     return SizingRequest.parse(batch_volume=batch_volume, process_time=process_time,
                                safety_factor=safety_factor, model=model, catalog=catalog,
                                max_pressure=max_pressure, flux=flux, flux_decay_limit=flux_decay_limit,
-                               format_name=format_name)
+                               format_name=format_name, confidence=confidence, feed_cv=feed_cv)
 
 
 def _print_fit(a) -> None:
@@ -90,6 +95,17 @@ def _print_sizing(s) -> None:
                                                       for k, v in s.endpoints.items()))
     for k, v in s.extra.items():
         click.echo(f"  {k:<21} {g(v)}")
+    if s.risk is not None:
+        r = s.risk
+        click.echo(f"Risk-based sizing ({r['n_draws']:,} draws, bootstrap of the fit, "
+                   f"feed CV {g(r['feed_cv'])}):")
+        click.echo(f"  area meeting the batch with {g(r['confidence'] * 100)} % probability: "
+                   f"{g(r['risk_based_area_m2'])} m² (implied safety factor {g(r['implied_safety_factor'])})")
+        if "format" in r:
+            f = r["format"]
+            click.echo(f"  format                {f['count']} x {f['name']} = {g(f['installed_area_m2'])} m²")
+        click.echo(f"  the fixed factor {g(r['conventional_safety_factor'])} meets the batch with "
+                   f"{g(r['probability_conventional_meets'] * 100, 6)} % probability")
 
 
 @main.command()
@@ -112,11 +128,11 @@ def fit(trial, area, mode, density, sheet, columns, j0, as_json):
 @sizing_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def size(trial, area, mode, density, sheet, columns, batch_volume, process_time, safety_factor, model,
-         catalog, format_name, max_pressure, flux, flux_decay_limit, as_json):
+         catalog, format_name, max_pressure, flux, flux_decay_limit, confidence, feed_cv, as_json):
     """Size the process filter for a batch from TRIAL."""
     a = analyze(trial, **_read_kwargs(area, mode, density, sheet, columns))
     req = _request(a.trial.mode, batch_volume, process_time, safety_factor, model, catalog, format_name,
-                   max_pressure, flux, flux_decay_limit)
+                   max_pressure, flux, flux_decay_limit, confidence, feed_cv)
     s = size_trial(a.fit, req)
     if as_json:
         echo_json(s.to_dict())
@@ -132,7 +148,7 @@ def size(trial, area, mode, density, sheet, columns, batch_volume, process_time,
               help="HTML file to write.")
 @click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON as well.")
 def report(trial, area, mode, density, sheet, columns, batch_volume, process_time, safety_factor, model,
-           catalog, format_name, max_pressure, flux, flux_decay_limit, output, as_json):
+           catalog, format_name, max_pressure, flux, flux_decay_limit, confidence, feed_cv, output, as_json):
     """Write a self-contained HTML report of TRIAL: data, fits, plots, model table, sizing."""
     from ..report.html import render_report
 
@@ -140,7 +156,7 @@ def report(trial, area, mode, density, sheet, columns, batch_volume, process_tim
     req = None
     if a.trial.mode == "constant-pressure" or max_pressure is not None:
         req = _request(a.trial.mode, batch_volume, process_time, safety_factor, model, catalog, format_name,
-                       max_pressure, flux, flux_decay_limit)
+                       max_pressure, flux, flux_decay_limit, confidence, feed_cv)
     if req is not None:
         a = dataclasses.replace(a, sizing=size_trial(a.fit, req), request=req)
     out = Path(output)

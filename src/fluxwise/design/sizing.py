@@ -146,7 +146,8 @@ def min_area_constant_flux(model: str, params: dict, batch_volume_L: float, *, m
         a = batch_volume_L / v_star
         candidates.append((a, v_star / process_time_h))
     else:
-        raise DesignError("constant-flux sizing needs a process flux or a process time")
+        raise DesignError("constant-flux sizing needs a process flux or a process time "
+                          "(e.g. --process-time '2 h')")
     area, J = max(candidates)
     v = batch_volume_L / area
     return {"min_area_m2": area, "flux_LMH": J, "process_time_h": v / J,
@@ -168,6 +169,7 @@ class Sizing:
     params: dict
     options: tuple = field(default=())
     extra: dict = field(default_factory=dict)
+    risk: dict | None = None  # risk-based sizing (fluxwise.design.risk), when a confidence was asked for
 
     @property
     def installed_area_m2(self) -> float:
@@ -183,6 +185,9 @@ class Sizing:
              "params": dict(self.params),
              "alternatives": [c.to_dict() for c in self.options]}
         d.update(self.extra)
+        if self.risk is not None:
+            d.update({k: self.risk[k] for k in ("confidence", "risk_based_area_m2", "implied_safety_factor")})
+            d["risk"] = dict(self.risk)
         return d
 
 

@@ -121,3 +121,23 @@ def residuals_figure(analysis) -> go.Figure:
         fig.update_layout(title="Residuals (data − model); click a model to show it",
                           xaxis_title="throughput V [L/m²]", yaxis_title="residual [bar]", **_LAYOUT)
     return fig
+
+
+def risk_figure(risk: dict) -> go.Figure:
+    """Distribution of the required area from the Monte Carlo draws, with the risk-based area and the
+    area of the conventional safety factor."""
+    h = risk["histogram"]
+    edges = np.asarray(h["edges_m2"])
+    mids = (edges[:-1] + edges[1:]) / 2
+    fig = go.Figure()
+    fig.add_bar(x=mids, y=h["counts"], width=np.diff(edges), name="draws", marker_color="#9ecae1")
+    lines = [(risk["deterministic_min_area_m2"], "minimum area (fitted values)", "#444"),
+             (risk["risk_based_area_m2"], f"meets the batch with {risk['confidence'] * 100:g} %", "#d62728"),
+             (risk["deterministic_min_area_m2"] * risk["conventional_safety_factor"],
+              f"safety factor {risk['conventional_safety_factor']:g}", "#2ca02c")]
+    for x, label, colour in lines:
+        fig.add_vline(x=x, line=dict(color=colour, width=2, dash="dash"))
+        fig.add_scatter(x=[x], y=[0], mode="markers", name=f"{label}: {x:.4g} m²", marker=dict(color=colour))
+    fig.update_layout(title="Required area over parameter uncertainty and lot-to-lot variability",
+                      xaxis_title="required area [m²]", yaxis_title="draws [-]", bargap=0, **_LAYOUT)
+    return fig

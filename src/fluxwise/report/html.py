@@ -56,6 +56,17 @@ def render_report(analysis, *, title: str | None = None, extra_sections=()) -> s
                      "tied": f.name in fit.indistinguishable, "source": MODELS[f.name].source})
     figs = [_figure_html(figures.fits_figure(analysis)), _figure_html(figures.flux_decay_figure(analysis)),
             _figure_html(figures.vmax_figure(analysis)), _figure_html(figures.residuals_figure(analysis))]
+    if analysis.sizing is not None and analysis.sizing.risk is not None:
+        r = analysis.sizing.risk
+        text = (f"<p>{r['n_draws']:,} Monte Carlo draws over a bootstrap of the fit "
+                f"({r['n_param_samples']:,} resamples) and a lot-to-lot capacity CV of {r['feed_cv']:g}: "
+                f"the area "
+                f"{fmt(r['risk_based_area_m2'])} m² meets the batch with {r['confidence'] * 100:g} % "
+                f"probability, an implied safety factor of {fmt(r['implied_safety_factor'], 3)}; the fixed "
+                f"factor {r['conventional_safety_factor']:g} meets it with "
+                f"{fmt(r['probability_conventional_meets'] * 100, 4)} % probability.</p>")
+        extra_sections = [("Risk-based sizing", text + _figure_html(figures.risk_figure(r))),
+                          *extra_sections]
     tr = analysis.trial
     data_rows = list(zip(tr.t_h, tr.v_L_per_m2, tr.flux_LMH,
                          tr.pressure_bar if tr.pressure_bar is not None else [None] * tr.points, strict=True))
