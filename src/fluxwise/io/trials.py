@@ -1,10 +1,13 @@
 """Read filterability trials from bench-rig exports into :class:`~fluxwise.trial.Trial`.
 
-Two entry points:
+Entry points:
 
 * :func:`read_trial` reads a file (CSV/TXT/TSV or Excel ``.xlsx``), finds the table inside it and
   the ``key: value`` metadata lines above it, and hands the table to
   :func:`parse_trial_frame`;
+* :func:`read_table` is the first half of :func:`read_trial` on its own — the table, metadata and
+  units of a file — for the other readers of bench tables (:mod:`fluxwise.io.ufdf_data`), with
+  :func:`split_header`, :func:`numeric_cells` and :func:`metadata_quantity`;
 * :func:`parse_trial_frame` turns a table of raw readings (a :class:`pandas.DataFrame` whose
   column labels are the headers as written in the file) into a :class:`~fluxwise.trial.Trial`
   in canonical units: time [h], filtrate volume per area [L/m²], pressure [bar], area [m²].
@@ -88,7 +91,7 @@ from scipy.integrate import cumulative_trapezoid
 
 from ..errors import FluxwiseError, InputError, UnitError
 from ..trial import CONSTANT_FLUX, CONSTANT_PRESSURE, MODES, Trial
-from ..units import parse_quantity, parse_unit, to_canonical
+from ..units import CANONICAL, parse_quantity, parse_unit, to_canonical
 
 ROLES = ("time", "mass", "volume", "pressure", "flow")
 CSV_EXTENSIONS = (".csv", ".txt", ".tsv")
@@ -103,6 +106,7 @@ DEFAULT_DENSITY_G_PER_ML = 1.0
 _EXAMPLE_UNIT = {"time": "min", "mass": "g", "volume": "mL", "pressure": "bar", "flow": "mL/min"}
 _EXAMPLE_HEADER = {"time": "time (min)", "mass": "filtrate mass (g)", "volume": "Filtrate volume [mL]",
                    "pressure": "pressure (bar)", "flow": "flow (mL/min)"}
+_TRIAL_EXAMPLE = ("time (min)", "filtrate mass (g)")
 _AREA_HINT = 'give it with --area "13.8 cm2" (area="13.8 cm2" in Python) or add a line ' \
              '"Filter area: 13.8 cm2" above the table'
 
@@ -285,11 +289,12 @@ def _split_csv(text: str, delimiter: str, source: str) -> tuple[list[list], list
     return rows, numbers
 
 
-def _read_csv(path: Path, source: str, extra: frozenset[str]) -> _Grid:
+def _read_csv(path: Path, source: str, extra: frozenset[str], example=_TRIAL_EXAMPLE) -> _Grid:
     text = _decode(path.read_bytes())
     if not text.strip():
-        raise InputError("the file is empty (expected a table with a header row such as "
-                         "'time (min), filtrate mass (g)' and at least 5 data rows)", source=source)
+        rows = f" and at least {MIN_POINTS} data rows" if example == _TRIAL_EXAMPLE else " and data rows"
+        raise InputError(f"the file is empty (expected a table with a header row such as "
+                         f"'{example[0]}, {example[1]}'{rows})", source=source)
     # sniff the delimiter on the first lines, then split the whole file once
     sample = "".join(text.splitlines(keepends=True)[:HEADER_SCAN_ROWS + 20])
     candidates, fallback = [], []
@@ -316,7 +321,7 @@ def _read_csv(path: Path, source: str, extra: frozenset[str]) -> _Grid:
     return _Grid(rows, numbers, info, joiner=delimiter)
 
 
-def _read_xlsx(path: Path, source: str, sheet, extra: frozenset[str]) -> _Grid:
+def _read_xlsx(path: Path, source: str, sheet, extra: frozenset[str], example=_TRIAL_EXAMPLE) -> _Grid:
     import openpyxl
 
     try:
@@ -354,7 +359,7 @@ def _read_xlsx(path: Path, source: str, sheet, extra: frozenset[str]) -> _Grid:
         wb.close()
     if not any(not _is_blank(c) for r in rows for c in r):
         raise InputError(f"sheet '{name}' is empty (expected a table with a header row such as "
-                         f"'time (min), filtrate mass (g)'; sheets: {listing})", source=source)
+                         f"'{example[0]}, {example[1]}'; sheets: {listing})", source=source)
     numbers = list(range(1, len(rows) + 1))
     found = _find_header(rows, extra)
     header = found[0] if found else _guess_header(rows)
@@ -392,16 +397,16 @@ def _preamble(grid: _Grid, header: int) -> tuple[dict, list[str]]:
     return meta, lines
 
 
-def _grid_frame(grid: _Grid, source: str) -> tuple[pd.DataFrame, dict, dict]:
+def _grid_frame(grid: _Grid, source: str, example=_TRIAL_EXAMPLE) -> tuple[pd.DataFrame, dict, dict]:
     """Header, units row and data of a grid as a frame indexed by file row number."""
     header = grid.info.pop("header_index")
     if header is None:
         filled = [r for r in grid.rows if any(not _is_blank(c) for c in r)]
         if not filled:
-            raise InputError("the file is empty (expected a table with a header row such as "
-                             "'time (min), filtrate mass (g)')", source=source)
-        raise InputError("no header row found: the table needs a row of column names with units, such as "
-                         "'time (min)' and 'filtrate mass (g)', above the data", source=source)
+            raise InputError(f"the file is empty (expected a table with a header row such as "
+                             f"'{example[0]}, {example[1]}')", source=source)
+        raise InputError(f"no header row found: the table needs a row of column names with units, such as "
+                         f"'{example[0]}' and '{example[1]}', above the data", source=source)
     file_meta, lines = _preamble(grid, header)
     info = dict(grid.info)
     info["header_row"] = grid.numbers[header]
@@ -489,24 +494,66 @@ def read_trial(path, *, area=None, mode=None, density=None, columns=None, sheet=
     UnitError
         For a unit in a header that is unknown or of the wrong kind.
     """
+    table = read_table(path, sheet=sheet, names=_mapping_names(columns))
+    trial = parse_trial_frame(table.frame, source=table.source, area=area, mode=mode, density=density,
+                              columns=columns, file_meta=table.file_meta)
+    trial.meta.update({"file": Path(path).name, **table.info})
+    return trial
+
+
+# ---------------------------------------------------------------------------------------------
+# the table of a file, for this reader and for other readers of bench tables (fluxwise.io.ufdf_data)
+
+
+@dataclass(frozen=True)
+class Table:
+    """The table found in a CSV/XLSX file (see :func:`read_table`).
+
+    ``frame``: one row per data row, columns labelled with the headers as written (with their
+    units), cells as read (text or numbers), index the file row numbers (named ``"row"``);
+    ``file_meta``: the ``key: value`` lines above the table; ``info``: ``format``, ``header_row``
+    and, where they apply, ``sheet``, ``delimiter``, ``decimal``, ``units_row``, ``preamble``.
+    """
+
+    source: str
+    frame: pd.DataFrame
+    file_meta: dict
+    info: dict
+
+
+def read_table(path, *, sheet=None, names=frozenset(), what: str = "trial file",
+               example: tuple[str, str] = _TRIAL_EXAMPLE) -> Table:
+    """Find the table in a bench export (CSV/TXT/TSV or XLSX) as :func:`read_trial` does.
+
+    The header row, metadata lines, units row, delimiter and decimal comma are found as described
+    in the module documentation. ``names`` are further header names (casefolded, without unit)
+    that count as column names when looking for the header row; ``what`` and ``example`` (two
+    headers) word the messages for the kind of file expected.
+
+    Raises
+    ------
+    InputError
+        Missing file, a folder, an unsupported type, a damaged workbook, a wrong or empty sheet, an
+        empty file or no header row; the message names the file.
+    """
     if not isinstance(path, str | PathLike):
-        raise InputError(f"a trial file path is expected, not {type(path).__name__}", field="path")
+        raise InputError(f"a {what} path is expected, not {type(path).__name__}", field="path")
     source = str(path)
     p = Path(path)
     if not p.exists():
         raise InputError("file not found (check the name and the folder it is in)", source=source)
     if p.is_dir():
-        raise InputError("is a folder, not a trial file (expected a .csv or .xlsx file)", source=source)
+        raise InputError(f"is a folder, not a {what} (expected a .csv or .xlsx file)", source=source)
     extension = p.suffix.lower()
-    extra = _mapping_names(columns)
+    extra = frozenset(names)
     try:
         if extension in CSV_EXTENSIONS:
             if sheet is not None:
                 raise InputError(f"sheet={sheet!r} was given, but a {extension} file has no sheets",
                                  source=source, field="sheet")
-            grid = _read_csv(p, source, extra)
+            grid = _read_csv(p, source, extra, example)
         elif extension in EXCEL_EXTENSIONS:
-            grid = _read_xlsx(p, source, sheet, extra)
+            grid = _read_xlsx(p, source, sheet, extra, example)
         elif extension == ".xls":
             raise InputError("the old Excel .xls format is not supported: save the sheet as .xlsx or "
                              "export it as .csv", source=source)
@@ -515,11 +562,31 @@ def read_trial(path, *, area=None, mode=None, density=None, columns=None, sheet=
                              f"or .xlsx)", source=source)
     except OSError as exc:
         raise InputError(f"cannot be read ({exc.strerror or exc})", source=source) from None
-    frame, file_meta, info = _grid_frame(grid, source)
-    trial = parse_trial_frame(frame, source=source, area=area, mode=mode, density=density,
-                              columns=columns, file_meta=file_meta)
-    trial.meta.update({"file": p.name, **info})
-    return trial
+    frame, file_meta, info = _grid_frame(grid, source, example)
+    return Table(source=source, frame=frame, file_meta=file_meta, info=info)
+
+
+def split_header(text) -> tuple[str, str | None]:
+    """Split a header into name and unit: ``"TMP (bar)"`` -> ``("TMP", "bar")``; no unit -> None.
+
+    Units are read from ``name (unit)``, ``name [unit]``, ``name / unit`` and ``name_unit``.
+    """
+    return _split_header(text)
+
+
+def numeric_cells(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Floats of a column of cells (NaN where blank) and a mask of filled cells that are not numbers."""
+    return _numeric(s, _Cells.of(s))
+
+
+def metadata_quantity(value, kind: str, option: str, file_meta: dict, pattern: re.Pattern, *, source: str,
+                      default_unit: str) -> tuple[float | None, str | None]:
+    """A positive quantity from an option, else from a metadata line whose key matches ``pattern``.
+
+    Returns (value in canonical units, ``"argument"`` or ``"metadata"``), or (None, None) when
+    neither gives it. A float ``value`` is read in ``default_unit``.
+    """
+    return _resolve_quantity(value, kind, option, file_meta, pattern, source, default_unit)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -753,7 +820,8 @@ def _resolve_quantity(value, kind: str, option: str, file_meta: dict, keys: re.P
     """(value in canonical units, where it came from) for area or density; (None, None) if absent."""
     if value is not None:
         if isinstance(value, bool) or not isinstance(value, str | int | float | np.integer | np.floating):
-            raise InputError(f"{option} must be a quantity such as {_EXAMPLE_OPTION[option]!r}, "
+            raise InputError(f"{option} must be a quantity such as "
+                             f"{_EXAMPLE_OPTION.get(option.lstrip('-'), '1 ' + CANONICAL[kind])!r}, "
                              f"not {value!r}", field=option, source=source)
         q = parse_quantity(float(value) if not isinstance(value, str) else value, kind,
                            default_unit=default_unit if not isinstance(value, str) else None, field=option,
