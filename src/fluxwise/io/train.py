@@ -13,7 +13,10 @@ documented with the example ``examples/train_2000L_mab.yaml`` and in ``examples/
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import os
+import tempfile
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -42,7 +45,12 @@ from ..models.fouling import MODEL_NAMES, MODELS
 from ..trial import CONSTANT_FLUX, CONSTANT_PRESSURE, MODES
 from ..units import parse_quantity
 
-__all__ = ["read_train", "parse_train", "read_factors", "parse_factors", "default_factors_path"]
+__all__ = ["read_train", "parse_train", "parse_uploaded_train", "check_train_references", "read_factors",
+           "parse_factors", "default_factors_path", "MAX_TRAIN_BYTES", "TRAIN_EXTENSIONS"]
+
+#: Largest train file :func:`parse_uploaded_train` reads.
+MAX_TRAIN_BYTES = 1024 * 1024
+TRAIN_EXTENSIONS = (".yaml", ".yml")
 
 _TOP_KEYS = {"name", "product", "batch_volume", "titre", "currency", "usd_exchange_rate", "disposal", "route",
              "factors", "catalog", "steps", "notes", "description"}
@@ -358,6 +366,95 @@ def parse_train(data, *, source: str = "<train>", base_dir=".", route: str | Non
                  currency=currency, usd_exchange_rate=rate, disposal=disposal, route=default_route,
                  source=source,
                  catalog_source=str(base / catalog_path) if catalog_path else "default catalog")
+
+
+# ------------------------------------------------------------------------------ uploaded trains
+
+def _bare_name(value, where: str, field: str, uploaded: set[str]) -> None:
+    name = str(value)
+    if name not in uploaded:
+        hint = ("upload it with the train" if "/" not in name and "\\" not in name and name not in ("..", ".")
+                else "give the bare name of a file uploaded with the train")
+        raise InputError(f"{where}: '{name}' is not among the uploaded files ({hint})", field=field)
+
+
+def check_train_references(data, uploaded: set[str], source: str) -> None:
+    """Refuse a train whose ``trial``, ``factors`` or ``catalog`` is not one of the ``uploaded`` names."""
+    if not isinstance(data, Mapping):
+        return  # parse_train says what is wrong
+    for key in ("factors", "catalog"):
+        if data.get(key) is not None:
+            _bare_name(data[key], f"{source}: train", key, uploaded)
+    steps = data.get("steps")
+    if isinstance(steps, list):
+        for n, step in enumerate(steps, start=1):
+            if isinstance(step, Mapping) and step.get("trial") is not None:
+                _bare_name(step["trial"], f"{source}: step {n} '{step.get('name') or f'step {n}'}'", "trial",
+                           uploaded)
+
+
+def _unprefixed(text, prefix: str):
+    return text.replace(prefix, "") if isinstance(text, str) else text
+
+
+def _relabel(train: Train, prefix: str) -> Train:
+    """``train`` with the temporary folder (``prefix``) taken out of every source it names, and the
+    default factor file named as such (neither is the user's business)."""
+    steps = []
+    for step in train.steps:
+        basis = getattr(step, "basis", None)
+        if basis is not None and prefix in basis.source:
+            fit = basis.fit
+            if fit is not None:
+                trial = dataclasses.replace(fit.trial, source=_unprefixed(fit.trial.source, prefix))
+                fit = dataclasses.replace(fit, trial=trial)
+            step = dataclasses.replace(step, basis=dataclasses.replace(
+                basis, source=_unprefixed(basis.source, prefix), fit=fit))
+        steps.append(step)
+    factors_source = train.factors.source
+    factors_source = ("default factors" if factors_source == str(default_factors_path())
+                      else _unprefixed(factors_source, prefix))
+    return dataclasses.replace(train, steps=tuple(steps),
+                               factors=dataclasses.replace(train.factors, source=factors_source),
+                               catalog_source=_unprefixed(train.catalog_source, prefix))
+
+
+def parse_uploaded_train(train_name: str, train_bytes: bytes, files: Mapping[str, bytes], *,
+                         route: str | None = None) -> Train:
+    """A :class:`Train` from an uploaded train file (YAML bytes) and the files uploaded with it.
+
+    For servers (the web page and the HTTP API): every path the train names (``trial`` of a step,
+    ``factors`` and ``catalog``) must be the bare name of one of ``files`` (name -> bytes), so a train
+    cannot read the server's files. The files are written to a fresh temporary folder, removed again
+    before this returns; no message or source of the result names that folder or the installation.
+    """
+    if not train_name.lower().endswith(TRAIN_EXTENSIONS):
+        raise InputError("a train file is YAML (.yaml or .yml)", source=train_name)
+    if len(train_bytes) > MAX_TRAIN_BYTES:
+        raise InputError(f"the train file is larger than {MAX_TRAIN_BYTES // 1024} kB", source=train_name)
+    for name in files:
+        if not name or name in (".", "..") or "/" in name or "\\" in name or "\x00" in name:
+            raise InputError(f"'{name}' is not a bare file name", field="files")
+    try:
+        data = yaml.safe_load(train_bytes.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InputError("the train file is not UTF-8 text", source=train_name) from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"not valid YAML ({exc})", source=train_name) from None
+    check_train_references(data, set(files), train_name)
+    with tempfile.TemporaryDirectory(prefix="fluxwise-train-") as tmp:
+        base = Path(tmp)
+        prefix = f"{base}{os.sep}"
+        for name, content in files.items():
+            (base / name).write_bytes(content)
+        try:
+            train = parse_train(data, source=train_name, base_dir=base, route=route)
+        except InputError as exc:
+            raise type(exc)(_unprefixed(exc.message, prefix), source=_unprefixed(exc.source, prefix),
+                            row=exc.row, column=exc.column, field=exc.field) from None
+        except FluxwiseError as exc:
+            raise InputError(_unprefixed(str(exc), prefix), source=train_name) from None
+    return _relabel(train, prefix)
 
 
 def _parse_step(n: int, raw, *, source: str, base: Path, factors: Factors, route_override: bool):

@@ -10,22 +10,17 @@ train cannot read files of the server. Designs are not part of the store: the la
 from __future__ import annotations
 
 import secrets
-import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import yaml
-
 from ..errors import InputError
+from ..io.train import MAX_TRAIN_BYTES, TRAIN_EXTENSIONS  # noqa: F401  (the form's limits)
 from ..store.tenancy import NotFound
 
 MAX_KEPT = 16
-MAX_TRAIN_BYTES = 1024 * 1024
-TRAIN_EXTENSIONS = (".yaml", ".yml")
 EXAMPLE_TRAIN = "train_2000L_mab.yaml"
 
 
@@ -83,54 +78,10 @@ def design_example(route: str | None = None):
     return design_train(read_train(folder / EXAMPLE_TRAIN, route=route)), EXAMPLE_TRAIN
 
 
-def _bare_name(value, where: str, field: str, uploaded: set[str]) -> None:
-    name = str(value)
-    if name not in uploaded:
-        hint = ("upload it with the train" if "/" not in name and "\\" not in name and name not in ("..", ".")
-                else "give the bare name of a file uploaded with the train")
-        raise InputError(f"{where}: '{name}' is not among the uploaded files ({hint})", field=field)
-
-
-def check_references(data, uploaded: set[str], source: str) -> None:
-    """Refuse a train whose ``trial``, ``factors`` or ``catalog`` is not one of the uploaded files."""
-    if not isinstance(data, Mapping):
-        return  # parse_train says what is wrong
-    for key in ("factors", "catalog"):
-        if data.get(key) is not None:
-            _bare_name(data[key], f"{source}: train", key, uploaded)
-    steps = data.get("steps")
-    if isinstance(steps, list):
-        for n, step in enumerate(steps, start=1):
-            if isinstance(step, Mapping) and step.get("trial") is not None:
-                _bare_name(step["trial"], f"{source}: step {n} '{step.get('name') or f'step {n}'}'", "trial",
-                           uploaded)
-
-
 def design_uploaded(train_name: str, train_bytes: bytes, files: dict[str, bytes], route: str | None = None):
-    """Design a train uploaded as YAML bytes with its files (name -> bytes); returns the design."""
+    """Design a train uploaded as YAML bytes with its files (name -> bytes); returns the design
+    (read with :func:`fluxwise.io.train.parse_uploaded_train`, as the HTTP API does)."""
     from ..design.train import design_train
-    from ..io.train import parse_train
+    from ..io.train import parse_uploaded_train
 
-    if not train_name.lower().endswith(TRAIN_EXTENSIONS):
-        raise InputError("a train file is YAML (.yaml or .yml)", source=train_name)
-    if len(train_bytes) > MAX_TRAIN_BYTES:
-        raise InputError(f"the train file is larger than {MAX_TRAIN_BYTES // 1024} kB", source=train_name)
-    try:
-        data = yaml.safe_load(train_bytes.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise InputError("the train file is not UTF-8 text", source=train_name) from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"not valid YAML ({exc})", source=train_name) from None
-    check_references(data, set(files), train_name)
-    with tempfile.TemporaryDirectory(prefix="fluxwise-train-") as tmp:
-        base = Path(tmp)
-        for name, content in files.items():
-            (base / name).write_bytes(content)
-        try:
-            train = parse_train(data, source=train_name, base_dir=base, route=route)
-        except InputError as exc:
-            # the folder is the server's business, not the user's
-            raise type(exc)(exc.message.replace(f"{base}/", ""), source=exc.source and
-                            exc.source.replace(f"{base}/", ""), row=exc.row, column=exc.column,
-                            field=exc.field) from None
-        return design_train(train)
+    return design_train(parse_uploaded_train(train_name, train_bytes, files, route=route))
