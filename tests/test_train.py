@@ -427,6 +427,102 @@ def test_report_of_parameter_steps_at_constant_flux_and_a_hold(tmp_path):
     assert html.count('class="plotly-graph-div"') == 5 + 2 + 1 + 1 + 1
 
 
+# ------------------------------------------------------------ virus filtration worst cases
+
+def _with_virus(**fields):
+    data = _good()
+    data["steps"].insert(1, {"name": "Virus", "type": "virus", "model": "standard",
+                             "params": {"J0_LMH": 100, "ks_m2_per_L": 0.002}, "process_time": "4 h",
+                             **fields})
+    return data
+
+
+_PAUSE = "process pause(s) planned but not covered by the clearance study"
+_LOW = "below the lowest validated pressure"
+
+
+def test_unvalidated_pauses_and_low_pressure_are_warned_in_json_and_report(tmp_path):
+    from fluxwise.report.train import render_train_report
+
+    path = _write(tmp_path, _with_virus(pauses=1, pauses_validated=False, operating_pressure="2 bar",
+                                        validated_min_pressure="2.1 bar"))
+    r = _design(path, "--json")
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)
+    virus = d["steps"][1]
+    # the train file's words, to the letter: 1 pause, 2 bar against 2.1 bar
+    assert any(w.startswith("step 2 'Virus': 1 " + _PAUSE) for w in d["warnings"]), d["warnings"]
+    assert any("operating pressure 2 bar is below the lowest validated pressure 2.1 bar" in w
+               for w in d["warnings"]), d["warnings"]
+    assert [w for w in virus["warnings"] if _PAUSE in w or _LOW in w] == \
+        [w for w in d["warnings"] if _PAUSE in w or _LOW in w]
+    assert virus["design"]["process_pauses"] == 1 and virus["design"]["pauses_validated"] is False
+    assert virus["design"]["operating_pressure_bar"] == pytest.approx(2.0)
+    assert virus["design"]["validated_min_pressure_bar"] == pytest.approx(2.1)
+    assert virus["design"]["operating_pressure_source"] == "train file"
+    html = render_train_report(design_train(read_train(path)))
+    assert _PAUSE in html
+    assert "operating pressure 2 bar is below the lowest validated pressure 2.1 bar" in html
+    human = _design(path)
+    assert human.exit_code == 0 and _PAUSE in human.output
+
+
+def test_validated_pauses_and_pressure_within_the_study_give_no_warning(tmp_path):
+    # 30 psi = 30 × 0.0689476 bar = 2.068 bar, above the validated 2 bar
+    d = design_train(read_train(_write(tmp_path, _with_virus(pauses=2, pauses_validated=True,
+                                                             operating_pressure="30 psi",
+                                                             validated_min_pressure="2 bar"))))
+    assert not [w for w in d.warnings if _PAUSE in w or _LOW in w], d.warnings
+    assert d.steps[1].design["operating_pressure_bar"] == pytest.approx(30 * 0.0689476, rel=1e-6)
+
+
+def test_an_operating_pressure_without_a_validated_minimum_asks_for_it(tmp_path):
+    d = design_train(read_train(_write(tmp_path, _with_virus(operating_pressure="1.5 bar"))))
+    assert any("no validated minimum pressure given" in w and "1.5 bar" in w for w in d.warnings), d.warnings
+
+
+def test_a_virus_step_without_the_new_fields_warns_nothing_new(example):
+    assert not [w for w in example.warnings if _PAUSE in w or _LOW in w or "validated minimum" in w]
+    virus = next(s for s in example.steps if s.type == "virus")
+    assert virus.design["process_pauses"] == 0 and virus.design["operating_pressure_bar"] is None
+
+
+def test_a_constant_pressure_trial_runs_at_its_trial_pressure(tmp_path):
+    # the example's virus trial was run at 2 bar (examples/TRAIN.md): 2 bar < 2.5 bar validated
+    data = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    for st in data["steps"]:
+        if "trial" in st:
+            st["trial"] = str(EXAMPLES / st["trial"])
+    virus = next(st for st in data["steps"] if st["type"] == "virus")
+    virus["validated_min_pressure"] = "2.5 bar"
+    d = design_train(read_train(_write(tmp_path, data)))
+    step = next(s for s in d.steps if s.type == "virus")
+    assert step.design["operating_pressure_bar"] == pytest.approx(2.0, abs=0.05)
+    assert step.design["operating_pressure_source"] == "trial pressure (constant pressure)"
+    assert any(_LOW in w and "2.5 bar" in w for w in d.warnings), d.warnings
+
+
+@pytest.mark.parametrize("fields, field", [
+    ({"validated_min_pressure": "2 bar"}, "operating_pressure"),  # parameter step: no trial pressure
+    ({"pauses": -1}, "pauses"),
+    ({"pauses": 1.5}, "pauses"),
+    ({"pauses_validated": "yes"}, "pauses_validated"),
+    ({"operating_pressure": "2 L"}, "operating_pressure"),
+    ({"validated_min_pressure": "2 g/L", "operating_pressure": "2 bar"}, "validated_min_pressure"),
+])
+def test_bad_virus_fields_exit_2_naming_step_and_field(tmp_path, fields, field):
+    r = _design(_write(tmp_path, _with_virus(**fields)))
+    assert r.exit_code == 2, r.output
+    assert "step 2 'Virus'" in r.output and f"field '{field}'" in r.output, r.output
+
+
+def test_virus_fields_belong_to_virus_steps_only(tmp_path):
+    data = _good()
+    data["steps"][0]["pauses"] = 1
+    r = _design(_write(tmp_path, data))
+    assert r.exit_code == 2 and "field 'pauses'" in r.output, r.output
+
+
 # ----------------------------------------------------------------------- keys and speed
 
 def _keys(d: dict) -> set[str]:

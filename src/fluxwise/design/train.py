@@ -47,7 +47,7 @@ from ..errors import DesignError, FluxwiseError, InputError
 from .catalog import FilterFormat
 from .sizing import DEFAULT_SAFETY_FACTOR, Sizing, size_filter
 from .ufdf import UFDFDesign, design_ufdf
-from .virus import LRVStep, lrv_summary
+from .virus import LRVStep, lrv_summary, size_virus_filter
 
 __all__ = ["STEP_TYPES", "NORMAL_FLOW_TYPES", "DISPOSAL_ROUTES", "FREIGHT_MODES", "SCHEMA", "Factor", "Resin",
            "Route", "Factors", "FoulingBasis", "NormalFlowStep", "UFDFStep", "HoldStep", "Train", "LineItem",
@@ -164,6 +164,14 @@ class NormalFlowStep:
 
     ``flush_L_per_m2`` None takes the default of :class:`Factors` for the step type;
     ``yield_fraction`` None computes the product loss from the filters' hold-up and the chase.
+
+    Virus steps only: ``process_pauses`` planned flow/pressure interruptions and whether the
+    clearance study covered them (``pauses_validated``); ``operating_pressure_bar``, the lowest
+    pressure the step may run at, and ``validated_min_pressure_bar``, the lowest pressure of the
+    clearance study. They give the worst-case warnings of
+    :func:`fluxwise.design.virus.size_virus_filter`. With ``validated_min_pressure_bar`` and no
+    ``operating_pressure_bar``, a constant-pressure step sized from a trial runs at the trial's
+    (median) pressure.
     """
 
     name: str
@@ -183,6 +191,10 @@ class NormalFlowStep:
     route: str | None = None
     resin: str | None = None
     lrv: tuple[LRVStep, ...] = ()
+    process_pauses: int = 0
+    pauses_validated: bool = False
+    operating_pressure_bar: float | None = None
+    validated_min_pressure_bar: float | None = None
 
 
 @dataclass(frozen=True)
@@ -559,6 +571,8 @@ def _normal_flow(ctx: _StepContext, step: NormalFlowStep, v_in: float, m_in: flo
     if choice.count >= fmt.max_count and step.format_name is None:
         warnings.append(f"{ctx.label}: {count} x {fmt.name} is the most one housing takes; a larger batch "
                         "needs another format or parallel trains")
+    if step.type == "virus":
+        warnings.extend(f"{ctx.label}: {w}" for w in _virus_worst_cases(step, sizing, design))
     lrv = tuple(step.lrv)
     return StepResult(index=ctx.index, name=step.name, type=step.type, time_h=time_h, volume_in_L=v_in,
                       volume_added_L=chase, volume_removed_L=hold_up, volume_out_L=v_out, product_in_g=m_in,
@@ -566,6 +580,29 @@ def _normal_flow(ctx: _StepContext, step: NormalFlowStep, v_in: float, m_in: flo
                       route=ctx.route(), consumables=(consumable,), liquids=tuple(liquids),
                       cost_items=tuple(costs), plastic_items=(plastic,), co2e_items=tuple(co2e), lrv=lrv,
                       warnings=tuple(warnings), basis=b, sizing=sizing)
+
+
+def _virus_worst_cases(step: NormalFlowStep, sizing: Sizing, design: dict) -> tuple[str, ...]:
+    """Warnings of :func:`size_virus_filter` for the step's pauses and lowest pressure; fills ``design``."""
+    p_op = step.operating_pressure_bar
+    p_src = "train file" if p_op is not None else None
+    b = step.basis
+    if p_op is None and step.validated_min_pressure_bar is not None:
+        trial = getattr(b.fit, "trial", None)
+        if b.mode == "constant-pressure" and trial is not None and trial.pressure_bar is not None:
+            p_op, p_src = float(np.median(trial.pressure_bar)), "trial pressure (constant pressure)"
+        else:
+            raise InputError("validated_min_pressure needs the lowest pressure the step runs at to compare "
+                             "with: give 'operating_pressure', e.g. '2 bar'", field="operating_pressure")
+    # the capacity at the sizing's minimum area gives back the same area; only the warnings are new
+    check = size_virus_filter(sizing.batch_volume_L, sizing.batch_volume_L / sizing.min_area_m2,
+                              safety_factor=step.safety_factor, process_pauses=step.process_pauses,
+                              pauses_validated=step.pauses_validated, operating_pressure_bar=p_op,
+                              validated_min_pressure_bar=step.validated_min_pressure_bar)
+    design.update(process_pauses=step.process_pauses, pauses_validated=step.pauses_validated,
+                  operating_pressure_bar=p_op, operating_pressure_source=p_src,
+                  validated_min_pressure_bar=step.validated_min_pressure_bar)
+    return check.warnings
 
 
 def _ufdf(ctx: _StepContext, step: UFDFStep, v_in: float, m_in: float) -> StepResult:

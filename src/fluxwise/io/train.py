@@ -64,8 +64,10 @@ _UFDF_KEYS = _COMMON_KEYS | {
     "df_remaining_fraction", "df_concentration", "sieving",
     "impurity_sieving", "area", "process_time", "hold_up", "recovery_flush", "feed_flux", "cassette_area",
     "membrane_price_per_m2", "reuses", "single_use", "plastic_kg_per_m2", "flush", "route", "resin"}
+_VIRUS_KEYS = _NFF_KEYS | {"pauses", "pauses_validated", "operating_pressure", "validated_min_pressure"}
 _HOLD_KEYS = (_COMMON_KEYS - {"setup_time"}) | {"time", "yield", "concentration", "volume"}
-_KEYS = {"ufdf": _UFDF_KEYS, "hold": _HOLD_KEYS, **{t: _NFF_KEYS for t in NORMAL_FLOW_TYPES}}
+_KEYS = {"ufdf": _UFDF_KEYS, "hold": _HOLD_KEYS, **{t: _NFF_KEYS for t in NORMAL_FLOW_TYPES},
+         "virus": _VIRUS_KEYS}
 _DEFAULT_MECHANISM = {"virus": "size exclusion (virus filter)"}
 
 
@@ -616,6 +618,12 @@ def _parse_normal_flow(f: _Fields, n: int, name: str, stype: str, lrv, setup, ro
     sf = f.number("safety_factor")
     if sf is not None and sf < 1:
         raise f.error("safety_factor", f"must be at least 1 (installed over minimum area), got {sf:g}")
+    virus = {}
+    if stype == "virus":  # worst cases of virus retention (fluxwise.design.virus.size_virus_filter)
+        virus = dict(process_pauses=int(f.number("pauses", allow_zero=True, integer=True) or 0),
+                     pauses_validated=f.flag("pauses_validated"),
+                     operating_pressure_bar=f.quantity("operating_pressure", "pressure"),
+                     validated_min_pressure_bar=f.quantity("validated_min_pressure", "pressure"))
     return NormalFlowStep(
         name=name, type=stype, basis=basis, process_time_h=time, max_pressure_bar=pmax, flux_LMH=flux,
         flux_decay_limit=f.number("flux_decay_limit", upper=0.999999),
@@ -623,7 +631,7 @@ def _parse_normal_flow(f: _Fields, n: int, name: str, stype: str, lrv, setup, ro
         kind=f.text("kind"), yield_fraction=f.number("yield", upper=1.0),
         flush_L_per_m2=f.quantity("flush", "specific_volume", allow_zero=True),
         chase_volume_L=f.quantity("chase", "volume", allow_zero=True) or 0.0, setup_time_h=setup,
-        route=route, resin=resin, lrv=lrv)
+        route=route, resin=resin, lrv=lrv, **virus)
 
 
 def _fit_trial_step(f: _Fields, model: str, mode: str | None, base: Path) -> FoulingBasis:
