@@ -169,22 +169,11 @@ def starting_values(trial: Trial, flux_LMH: float | None = None) -> dict:
     t, v = trial.t_h, trial.v_L_per_m2
     vend = max(float(v[-1]), 1e-9)
     if trial.mode == CONSTANT_PRESSURE:
-        ok = (t > 0) & (v > 0)
-        a_tv, b_tv = _linfit(t[ok], t[ok] / v[ok])           # t/V = 1/J0 + (ks/2)·t
-        a_cv, b_cv = _linfit(v[ok], t[ok] / v[ok])           # t/V = 1/J0 + (kc/2)·V
-        jflux = trial.flux_LMH
-        good = jflux > 0
-        j0_guess = _positive(1.0 / a_tv if a_tv > 0 else np.nan, np.max(jflux[good]) if good.any() else 1.0)
-        a_c, b_c = _linfit(v[good], jflux[good])              # J = J0 − kb·V
-        a_i, b_i = _linfit(v[good], np.log(jflux[good]))     # ln J = ln J0 − ki·V
-        j0 = j0_guess
-        return {
-            "J0_LMH": j0,
-            "kb_per_h": _positive(-b_c, 1e-3 * j0 / vend),
-            "ki_m2_per_L": _positive(-b_i, 1e-3 / vend),
-            "ks_m2_per_L": _positive(2.0 * b_tv, 1e-3 / vend),
-            "kc_h_m4_per_L2": _positive(2.0 * b_cv, 1e-3 / (j0 * vend)),
-        }
+        # one implementation of the linearisations, shared with the batched fitter
+        from .batch import starting_values_batch
+
+        batch = starting_values_batch(t[None, :], v[None, :])
+        return {k: float(val[0]) for k, val in batch.items()}
     p = trial.pressure_bar
     J = float(flux_LMH)
     p0 = _positive(p[0], np.min(p[p > 0]) if (p > 0).any() else 1.0)
