@@ -7,6 +7,8 @@ says what was expected. The doors turn :class:`FluxwiseError` into exit code 2 (
 
 from __future__ import annotations
 
+import math
+
 
 class FluxwiseError(Exception):
     """Base class: an error the user can fix from its message alone."""
@@ -62,3 +64,16 @@ class ModelError(FluxwiseError):
 
 class DesignError(FluxwiseError):
     """A design request that has no solution (e.g. the batch cannot be filtered in the time)."""
+
+
+def positive_number(value, field: str, *, allow_zero: bool = False) -> float:
+    """``value`` as a float that is positive (or zero with ``allow_zero``); else an InputError naming
+    ``field`` and what was expected."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"must be a number, got {value!r}", field=field) from None
+    if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
+        raise InputError(f"must be {'zero or positive' if allow_zero else 'positive'}, got {value!r}",
+                         field=field)
+    return v

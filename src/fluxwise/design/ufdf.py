@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import integrate, optimize
 
-from ..errors import DesignError, InputError
+from ..errors import DesignError, InputError, positive_number
 from ..models import ufdf as m
 
 __all__ = ["UFDFDesign", "design_ufdf", "crossflow_rate"]
@@ -141,15 +141,6 @@ def crossflow_rate(area_m2: float, *, feed_flux_LMH: float | None = None,
     return None, n
 
 
-def _positive(value, name: str, *, allow_zero: bool = False) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"must be a number, got {value!r}", field=name) from None
-    if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        kind = "zero or positive" if allow_zero else "positive"
-        raise InputError(f"must be {kind}, got {value!r}", field=name)
-    return v
 
 
 def _flux_function(flux, k_LMH, cg, a, b, feed_flux_LMH):
@@ -164,16 +155,16 @@ def _flux_function(flux, k_LMH, cg, a, b, feed_flux_LMH):
     if cg is None:
         raise InputError("give a flux function, or the gel-model parameters (k and the gel concentration)",
                          field="gel_concentration_g_per_L")
-    cg = _positive(cg, "gel_concentration_g_per_L")
+    cg = positive_number(cg, "gel_concentration_g_per_L")
     if k_LMH is None:
         if a is None or b is None or feed_flux_LMH is None:
             raise InputError("give k, or the mass-transfer correlation a, b with the feed flux",
                              field="k_LMH")
-        k_LMH = float(m.mass_transfer_coefficient(_positive(feed_flux_LMH, "feed_flux_LMH"), a, b))
+        k_LMH = float(m.mass_transfer_coefficient(positive_number(feed_flux_LMH, "feed_flux_LMH"), a, b))
         desc = f"gel polarisation, k = {a:g}·Q^{b:g} = {k_LMH:.4g} LMH, Cg = {cg:g} g/L"
     else:
         desc = f"gel polarisation, k = {float(k_LMH):g} LMH, Cg = {cg:g} g/L"
-    k = _positive(k_LMH, "k_LMH")
+    k = positive_number(k_LMH, "k_LMH")
     return (lambda c: m.gel_polarization_flux(c, k, cg)), desc, cg
 
 
@@ -325,9 +316,9 @@ def design_ufdf(*, initial_volume_L: float, initial_concentration_g_per_L: float
     -------
     UFDFDesign
     """
-    v0 = _positive(initial_volume_L, "initial_volume_L")
-    c0 = _positive(initial_concentration_g_per_L, "initial_concentration_g_per_L")
-    cf = _positive(final_concentration_g_per_L, "final_concentration_g_per_L")
+    v0 = positive_number(initial_volume_L, "initial_volume_L")
+    c0 = positive_number(initial_concentration_g_per_L, "initial_concentration_g_per_L")
+    cf = positive_number(final_concentration_g_per_L, "final_concentration_g_per_L")
     if cf < c0:
         raise InputError(f"target {cf:g} g/L is below the starting concentration {c0:g} g/L; this step "
                          "only concentrates", field="final_concentration_g_per_L")
@@ -352,12 +343,12 @@ def design_ufdf(*, initial_volume_L: float, initial_concentration_g_per_L: float
                              field="impurity_sieving")
         n = float(m.diavolumes_for_reduction(f, s_i))
     elif diavolumes is not None:
-        n = _positive(diavolumes, "diavolumes", allow_zero=True)
+        n = positive_number(diavolumes, "diavolumes", allow_zero=True)
     else:
         raise InputError("give the number of diavolumes (0 for concentration only) or the DF remaining "
                          "fraction", field="diavolumes")
-    hold_up = _positive(hold_up_volume_L, "hold_up_volume_L", allow_zero=True)
-    flush_v = _positive(flush_volume_L, "flush_volume_L", allow_zero=True)
+    hold_up = positive_number(hold_up_volume_L, "hold_up_volume_L", allow_zero=True)
+    flush_v = positive_number(flush_volume_L, "flush_volume_L", allow_zero=True)
     n_points = max(int(n_points), 2)
 
     jfun, desc, cg = _flux_function(flux, k_LMH, gel_concentration_g_per_L, mass_transfer_a,
@@ -395,7 +386,7 @@ def design_ufdf(*, initial_volume_L: float, initial_concentration_g_per_L: float
         # without DF the DF concentration is immaterial: concentrate straight to the target
         c_df = c_opt if c_opt is not None else cf
     else:
-        c_df = _positive(df_concentration, "df_concentration")
+        c_df = positive_number(df_concentration, "df_concentration")
         if not c0 * (1 - 1e-12) <= c_df <= cf * (1 + 1e-12):
             raise InputError(f"{c_df:g} g/L is outside the range of the step, from the starting "
                              f"{c0:g} g/L to the target {cf:g} g/L", field="df_concentration")
@@ -404,9 +395,9 @@ def design_ufdf(*, initial_volume_L: float, initial_concentration_g_per_L: float
     t1, t_df, t2, v_df, v_f = step.times(c_df)
     t_unit = t1 + t_df + t2  # hours at 1 m²
     if area_m2 is not None:
-        area = _positive(area_m2, "area_m2")
+        area = positive_number(area_m2, "area_m2")
     else:
-        t_target = _positive(process_time_h, "process_time_h")
+        t_target = positive_number(process_time_h, "process_time_h")
         if t_unit == 0:
             raise DesignError("nothing to do: the load is already at the target and no diafiltration "
                               "is asked")

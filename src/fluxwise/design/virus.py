@@ -46,7 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from ..errors import DesignError, InputError
+from ..errors import DesignError, InputError, positive_number
 
 __all__ = [
     "VirusFilterSizing", "LRVStep", "LRVSummary",
@@ -54,15 +54,6 @@ __all__ = [
 ]
 
 
-def _positive(value, name: str, *, allow_zero: bool = False) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"must be a number, got {value!r}", field=name) from None
-    if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        raise InputError(f"must be {'zero or positive' if allow_zero else 'positive'}, got {value!r}",
-                         field=name)
-    return v
 
 
 def endpoint_capacity(volume_L_per_m2: Callable, *, flux_decay: float | None = None,
@@ -90,7 +81,7 @@ def endpoint_capacity(volume_L_per_m2: Callable, *, flux_decay: float | None = N
     if (flux_decay is None) == (time_h is None):
         raise InputError("give exactly one endpoint: a flux decay or a time", field="flux_decay")
     if time_h is not None:
-        return float(volume_L_per_m2(np.asarray(_positive(time_h, "time_h"))))
+        return float(volume_L_per_m2(np.asarray(positive_number(time_h, "time_h"))))
     if not 0.0 < float(flux_decay) < 1.0:
         raise InputError(f"must be a fraction between 0 and 1 (0.75 = flux down by 75 %), got {flux_decay}",
                          field="flux_decay")
@@ -169,9 +160,9 @@ def size_virus_filter(batch_volume_L: float, endpoint_capacity_L_per_m2: float,
     -------
     VirusFilterSizing
     """
-    v = _positive(batch_volume_L, "batch_volume_L")
-    cap = _positive(endpoint_capacity_L_per_m2, "endpoint_capacity_L_per_m2")
-    sf = _positive(safety_factor, "safety_factor")
+    v = positive_number(batch_volume_L, "batch_volume_L")
+    cap = positive_number(endpoint_capacity_L_per_m2, "endpoint_capacity_L_per_m2")
+    sf = positive_number(safety_factor, "safety_factor")
     if sf < 1:
         raise InputError(f"must be at least 1 (it adds margin), got {safety_factor}", field="safety_factor")
     a_vol = v / cap
@@ -182,8 +173,8 @@ def size_virus_filter(batch_volume_L: float, endpoint_capacity_L_per_m2: float,
             raise InputError("a mass-loading limit needs both the limit and the protein concentration",
                              field="loading_limit_g_per_m2" if loading_limit_g_per_m2 is None
                              else "protein_g_per_L")
-        lim = _positive(loading_limit_g_per_m2, "loading_limit_g_per_m2")
-        c = _positive(protein_g_per_L, "protein_g_per_L")
+        lim = positive_number(loading_limit_g_per_m2, "loading_limit_g_per_m2")
+        c = positive_number(protein_g_per_L, "protein_g_per_L")
         a_load = v * c / lim
     if a_load is not None and a_load > a_vol:
         criterion, area = "mass loading", sf * a_load
@@ -193,7 +184,7 @@ def size_virus_filter(batch_volume_L: float, endpoint_capacity_L_per_m2: float,
         loading = v * float(protein_g_per_L) / area
     n = installed = None
     if filter_area_m2 is not None:
-        fa = _positive(filter_area_m2, "filter_area_m2")
+        fa = positive_number(filter_area_m2, "filter_area_m2")
         n = max(1, math.ceil(area / fa - 1e-9))
         installed = n * fa
     warnings: list[str] = []
