@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from .science import MAX_SWEEP_SPEC_CHARS
+
 
 def _no_nul(value: str) -> str:
     # PostgreSQL text cannot hold NUL; refuse it here rather than fail in the database.
@@ -19,6 +21,7 @@ def Text(max_length: int, min_length: int = 0):  # noqa: N802 - a type factory
     return Annotated[str, Field(min_length=min_length, max_length=max_length), AfterValidator(_no_nul)]
 
 
+Number = Annotated[float, Field(allow_inf_nan=False)]
 Role = Literal["admin", "scientist", "reviewer", "trainee"]
 OrgKind = Literal["customer", "hub"]
 Meaning = Literal["author", "review", "approve"]
@@ -209,6 +212,14 @@ class SizeIn(BaseModel):
     flux: Text(100, 1) | None = None
     flux_decay_limit: Text(100, 1) | None = None
     format_name: Text(200, 1) | None = None
+    confidence: Number | Text(20, 1) | None = Field(
+        None, description="Risk-based sizing (constant pressure): the area that meets the batch with this "
+                          "probability, e.g. 0.95 or '95%', from a bootstrap of the fit and Monte Carlo "
+                          "draws; the result then has confidence, risk_based_area_m2, "
+                          "implied_safety_factor and risk")
+    feed_cv: Number | Text(20, 1) | None = Field(
+        None, description="With confidence: lot-to-lot coefficient of variation of the feed's capacity, "
+                          "e.g. 0.2")
 
 
 class SizeRequestIn(SizeIn):
@@ -273,6 +284,69 @@ class ResultVersionSummary(BaseModel):
     content_sha256: str
     created_at: datetime
     created_by: str | None
+
+
+# --- design: UF/DF, trains, sweeps (computations; nothing is stored) ----------------------------------
+
+class UFDFIn(BaseModel):
+    """Inputs of ``fluxwise ufdf``, one field per option (``--target-concentration`` ->
+    ``target_concentration``); quantities are strings with units."""
+
+    model_config = ConfigDict(extra="forbid")
+    volume: Text(100, 1) = Field(description="Load volume", examples=["100 L"])
+    concentration: Text(100, 1) = Field(description="Product concentration of the load", examples=["5 g/L"])
+    target_concentration: Text(100, 1) = Field(description="Final product concentration",
+                                               examples=["150 g/L"])
+    k: Text(100, 1) = Field(description="Gel-model mass-transfer coefficient", examples=["20 LMH"])
+    cg: Text(100, 1) = Field(description="Gel concentration", examples=["250 g/L"])
+    diavolumes: Number | Text(50, 1) | None = Field(None, description="Diavolumes N (0: concentrate only)")
+    df_remaining: Number | Text(50, 1) | None = Field(
+        None, description="Instead of N: impurity fraction DF must leave, e.g. 0.001")
+    df_concentration: Text(100, 1) = Field("optimal", description="Product concentration during DF, e.g. "
+                                                                  "'80 g/L', or 'optimal' (least time)")
+    sieving: Number | Text(50, 1) = Field(0.0, description="Product sieving coefficient, in [0, 1)")
+    impurity_sieving: Number | Text(50, 1) = Field(1.0, description="Impurity sieving coefficient, in [0, 1]")
+    area: Text(100, 1) | None = Field(None, description="Membrane area, e.g. '1 m2' (or give process_time)")
+    process_time: Text(100, 1) | None = Field(None, description="Process time to meet, e.g. '4 h'; the area "
+                                                                "follows (or give area)")
+    hold_up: Text(100, 1) | None = Field(None, description="Undrainable system hold-up, e.g. '0.5 L'")
+    flush: Text(100, 1) | None = Field(None, description="Buffer flush of the hold-up into the pool, "
+                                                         "e.g. '1 L'")
+    feed_flux: Text(100, 1) | None = Field(None, description="Crossflow per membrane area, e.g. '300 LMH'")
+    cassette_area: Text(100, 1) | None = Field(None, description="Area of one cassette, e.g. '0.11 m2'")
+    time_course: bool = Field(False, description="Include the time course (V, C, J over t)")
+
+
+class SweepIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    spec: Text(MAX_SWEEP_SPEC_CHARS, 1) | dict[str, Any] = Field(
+        description="A sweep spec as for fluxwise sweep (see examples/sweep.yaml): its YAML text, or the "
+                    "mapping itself. It cannot name a catalog file: the installation's catalog is used")
+    name: Text(200, 1) = Field("sweep spec", description="Name of the spec in messages and the summary")
+    format: Literal["json", "csv"] = Field("json", description="json: the summary of fluxwise sweep --json "
+                                                               "with the table inline; csv: the table as "
+                                                               "fluxwise sweep --out table.csv writes it")
+
+
+class SweepTableOut(BaseModel):
+    columns: list[str] = Field(description="scenario, the swept and fixed parameters, then the results")
+    rows: list[list[Any]] = Field(description="One row per scenario, in scenario order (null: not finite)")
+
+
+class SweepOut(BaseModel):
+    """The summary of ``fluxwise sweep --json``; ``table`` holds the table instead of its file name."""
+
+    spec: str
+    scenarios: int
+    feasible: int
+    seconds: float
+    executor: str
+    table: SweepTableOut
+    plot: None = Field(None, description="Contour plots: fluxwise sweep --plot only")
+    required_area_m2: dict[str, float | None] | None = Field(
+        None, description="min and max over the feasible scenarios (absent without any)")
+    cheapest: dict[str, Any] | None = Field(None, description="The feasible scenario of least cost_usd "
+                                                              "(absent without a catalog or any)")
 
 
 # --- audit ------------------------------------------------------------------------------------------------

@@ -1,10 +1,21 @@
-"""The HTTP door's only way into the science: :mod:`fluxwise.pipeline`, plus what it needs around it."""
+"""The HTTP door's only way into the science: :mod:`fluxwise.pipeline`, plus what it needs around it.
+
+Every function returns what the matching CLI command prints with ``--json`` (the same keys and
+numbers; non-finite numbers as null), from inputs given as the CLI takes them: quantities are
+strings with units (``"100 L"``, ``"5 g/L"``).
+"""
 
 from __future__ import annotations
 
+import json
+import time
+from collections.abc import Mapping
 from typing import Any
 
+from ..errors import FluxwiseError, InputError
+from ..store.canonical import to_jsonable
 from ..trial import CONSTANT_PRESSURE, Trial
+from .upload_checks import UploadRejected
 
 #: What :func:`fluxwise.pipeline.size_result` assumes at constant pressure when no process time is
 #: given; written into the stored inputs so that the result and its report say what was used.
@@ -13,7 +24,10 @@ DEFAULT_PROCESS_TIME = "4 h"
 #: Sizing inputs the API passes on to :func:`fluxwise.pipeline.size_result` (``catalog`` is a file
 #: path there, so it is not offered over HTTP: the installation's catalog is used).
 SIZING_KEYS = ("batch_volume", "process_time", "safety_factor", "model", "max_pressure", "flux",
-               "flux_decay_limit", "format_name")
+               "flux_decay_limit", "format_name", "confidence", "feed_cv")
+#: Risk-based sizing inputs: left out of the stored inputs when not given (results sized without them
+#: keep the inputs, and so the content hash, they always had).
+RISK_KEYS = ("confidence", "feed_cv")
 
 
 def sizing_kwargs(inputs: dict[str, Any]) -> dict[str, Any]:
@@ -25,7 +39,33 @@ def complete_inputs(trial: Trial, inputs: dict[str, Any]) -> dict[str, Any]:
     out = dict(inputs)
     if trial.mode == CONSTANT_PRESSURE and out.get("process_time") is None:
         out["process_time"] = DEFAULT_PROCESS_TIME
+    for key in RISK_KEYS:
+        if out.get(key) is None:
+            out.pop(key, None)
     return out
+
+
+def _printable(text):
+    # JSON may carry lone UTF-16 surrogates ("\ud800"); a message quoting one could not be sent as UTF-8
+    return text.encode("utf-8", "backslashreplace").decode("utf-8") if isinstance(text, str) else text
+
+
+def printable(exc: FluxwiseError) -> FluxwiseError:
+    """``exc``, or the same error with any lone surrogate it quotes escaped (so that it can be sent)."""
+    if _printable(str(exc)) == str(exc):
+        return exc
+    if isinstance(exc, InputError):
+        return type(exc)(_printable(exc.message), source=_printable(exc.source), row=exc.row,
+                         column=_printable(exc.column), field=_printable(exc.field))
+    if isinstance(exc, UploadRejected):
+        return UploadRejected(_printable(str(exc)), status=exc.status)
+    return InputError(_printable(str(exc)))
+
+
+def _json_field(exc: InputError, names: Mapping[str, str]) -> FluxwiseError:
+    """``exc`` naming the JSON field of the request instead of a CLI option or Python argument."""
+    field = names.get(exc.field, exc.field) if exc.field else exc.field
+    return printable(type(exc)(exc.message, source=exc.source, row=exc.row, column=exc.column, field=field))
 
 
 def fit(trial: Trial) -> dict:
@@ -34,13 +74,203 @@ def fit(trial: Trial) -> dict:
     return pipeline.fit_result(trial)
 
 
+#: pipeline.SizingRequest names fields as the CLI options; the request's JSON keys instead
+_SIZING_FIELDS = {key.replace("_", "-"): key for key in SIZING_KEYS}
+
+
 def size(trial: Trial, inputs: dict[str, Any]) -> dict:
+    """``fluxwise size --json`` (with ``confidence``: also ``risk_based_area_m2``,
+    ``implied_safety_factor`` and ``risk``)."""
     from .. import pipeline
 
-    return pipeline.size_result(trial, **sizing_kwargs(inputs))
+    try:
+        return pipeline.size_result(trial, **sizing_kwargs(inputs))
+    except InputError as exc:
+        raise _json_field(exc, _SIZING_FIELDS) from None
 
 
 def report(trial: Trial, inputs: dict[str, Any] | None) -> str:
     from .. import pipeline
 
     return pipeline.report_html(trial, **sizing_kwargs(inputs or {}))
+
+
+# --- UF/DF ------------------------------------------------------------------------------------------------
+
+#: design_ufdf's argument names -> the JSON fields of POST /api/design/ufdf (the CLI's options)
+UFDF_FIELDS = {"initial_volume_L": "volume", "initial_concentration_g_per_L": "concentration",
+               "final_concentration_g_per_L": "target_concentration", "k_LMH": "k",
+               "gel_concentration_g_per_L": "cg", "area_m2": "area", "process_time_h": "process_time",
+               "df_concentration": "df_concentration", "diavolumes": "diavolumes",
+               "df_remaining_fraction": "df_remaining", "product_sieving": "sieving",
+               "impurity_sieving": "impurity_sieving", "hold_up_volume_L": "hold_up",
+               "flush_volume_L": "flush", "feed_flux_LMH": "feed_flux", "cassette_area_m2": "cassette_area"}
+
+
+def _quantity(inputs, key, kind):
+    from ..units import parse_quantity
+
+    value = inputs.get(key)
+    return None if value is None else parse_quantity(value, kind, field=key)
+
+
+def _number(inputs, key, default=None):
+    value = inputs.get(key)
+    if value is None:
+        return default
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"'{value}' is not a number", field=key) from None
+
+
+def ufdf(inputs: dict[str, Any]) -> dict:
+    """``fluxwise ufdf --json`` for ``inputs`` keyed by the CLI's options (``volume``, ``k``, ``cg``,
+    ``target_concentration``, ...; ``time_course`` as ``--time-course``)."""
+    from ..design.ufdf import design_ufdf
+
+    if (inputs.get("area") is None) == (inputs.get("process_time") is None):
+        raise InputError('give exactly one of area (e.g. "1 m2") and process_time (e.g. "4 h")', field="area")
+    dfc = str(inputs.get("df_concentration") or "optimal").strip()
+    kwargs = dict(
+        initial_volume_L=_quantity(inputs, "volume", "volume"),
+        initial_concentration_g_per_L=_quantity(inputs, "concentration", "concentration"),
+        final_concentration_g_per_L=_quantity(inputs, "target_concentration", "concentration"),
+        k_LMH=_quantity(inputs, "k", "flux"),
+        gel_concentration_g_per_L=_quantity(inputs, "cg", "concentration"),
+        area_m2=_quantity(inputs, "area", "area"),
+        process_time_h=_quantity(inputs, "process_time", "time"),
+        df_concentration=("optimal" if dfc.lower() == "optimal"
+                          else _quantity({"df_concentration": dfc}, "df_concentration", "concentration")),
+        diavolumes=_number(inputs, "diavolumes"), df_remaining_fraction=_number(inputs, "df_remaining"),
+        product_sieving=_number(inputs, "sieving", 0.0),
+        impurity_sieving=_number(inputs, "impurity_sieving", 1.0),
+        hold_up_volume_L=_quantity(inputs, "hold_up", "volume") or 0.0,
+        flush_volume_L=_quantity(inputs, "flush", "volume") or 0.0,
+        feed_flux_LMH=_quantity(inputs, "feed_flux", "flux"),
+        cassette_area_m2=_quantity(inputs, "cassette_area", "area"))
+    try:
+        design = design_ufdf(**kwargs)
+    except InputError as exc:
+        raise _json_field(exc, UFDF_FIELDS) from None
+    return to_jsonable(design.to_dict(include_time_course=bool(inputs.get("time_course"))))
+
+
+# --- trains -----------------------------------------------------------------------------------------------
+
+def design_train(train_name: str, train_bytes: bytes, files: dict[str, bytes], route: str | None = None):
+    """Design a train uploaded as YAML bytes with the files it names (bare name -> bytes), read with
+    :func:`fluxwise.io.train.parse_uploaded_train` as the web page does (no server file can be read)."""
+    from ..design.train import design_train as design
+    from ..io.train import parse_uploaded_train
+
+    return design(parse_uploaded_train(train_name, train_bytes, files, route=route))
+
+
+def train_json(design) -> dict:
+    """``fluxwise design TRAIN --json`` of a designed train."""
+    return to_jsonable(design.to_dict())
+
+
+def train_report(design) -> str:
+    """The self-contained HTML report of ``fluxwise design TRAIN -o report.html``."""
+    from ..report.train import render_train_report
+
+    return render_train_report(design)
+
+
+# --- sweeps -----------------------------------------------------------------------------------------------
+
+#: Most scenarios one request may sweep (larger sweeps: ``fluxwise sweep`` on a pool or a Dask cluster).
+MAX_SWEEP_SCENARIOS = 200_000
+#: Most scenarios x uncertainty draws one request may evaluate (about 4 s on one core), and most draws.
+MAX_SWEEP_EVALUATIONS = 200_000_000
+MAX_SWEEP_DRAWS = 100_000
+MAX_SWEEP_SPEC_CHARS = 256 * 1024
+
+
+def _scenario_count(spec) -> int:
+    """The number of scenarios of ``spec``, without building any axis (a grid of 10^12 points stays a
+    number here)."""
+    if spec.sampling != "grid":
+        return int(spec.n_samples)
+    count = 1
+    for axis in spec.axes:
+        count *= len(axis.values) if axis.values is not None else int(axis.n)
+    return count
+
+
+def sweep_spec(spec: str | Mapping[str, Any], source: str = "<request>"):
+    """Parse a sweep spec sent over HTTP (YAML text, or the mapping itself) with
+    :func:`fluxwise.io.sweep_spec.parse_sweep_spec` and check that one request can run it.
+
+    The spec cannot name a ``catalog`` file (that would read a file of the server): the installation's
+    catalog is used. Too many scenarios or draws: :class:`UploadRejected` with status 413.
+    """
+    import dataclasses
+
+    import yaml
+
+    from ..io.sweep_spec import parse_sweep_spec
+
+    text = spec if isinstance(spec, str) else json.dumps(spec, ensure_ascii=False)
+    if len(text) > MAX_SWEEP_SPEC_CHARS:
+        raise UploadRejected(f"the sweep spec is longer than {MAX_SWEEP_SPEC_CHARS // 1024} kB", status=413)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        data = None  # parse_sweep_spec says what is wrong
+    if isinstance(data, Mapping) and data.get("catalog") is not None:
+        raise InputError("a sweep sent to the API cannot name a catalog file: the installation's catalog is "
+                         "used (run fluxwise sweep for your own catalog)", source=source, field="catalog")
+    parsed = parse_sweep_spec(text, source=source)
+    n = _scenario_count(parsed)
+    if n > MAX_SWEEP_SCENARIOS:
+        raise UploadRejected(f"{source}: the sweep has {n:,} scenarios; one request may sweep at most "
+                             f"{MAX_SWEEP_SCENARIOS:,} (fewer grid points or n_samples, or run fluxwise "
+                             "sweep on a pool or a Dask cluster)", status=413)
+    if parsed.confidence is not None:
+        if parsed.n_draws > MAX_SWEEP_DRAWS:
+            raise UploadRejected(f"{source}: uncertainty.n_draws is {parsed.n_draws:,}; at most "
+                                 f"{MAX_SWEEP_DRAWS:,} per request", status=413)
+        if n * parsed.n_draws > MAX_SWEEP_EVALUATIONS:
+            raise UploadRejected(f"{source}: {n:,} scenarios x {parsed.n_draws:,} uncertainty draws is more "
+                                 f"than the {MAX_SWEEP_EVALUATIONS:,} one request may evaluate (fewer "
+                                 "scenarios or n_draws, or run fluxwise sweep)", status=413)
+    # how to split the work is the server's business, not the spec's
+    return dataclasses.replace(parsed, chunk_size=None)
+
+
+def sweep(spec, source: str = "<request>"):
+    """Run a checked spec (:func:`sweep_spec`) in this process; returns the table (a DataFrame, as
+    ``fluxwise sweep --out`` writes it) and the summary of ``fluxwise sweep --json``, whose ``table``
+    and ``plot`` (file paths there) the caller fills in."""
+    from ..compute import InProcessExecutor
+    from ..design.sweep import run_sweep
+
+    t0 = time.perf_counter()
+    executor = InProcessExecutor()
+    df = run_sweep(spec, executor)
+    seconds = time.perf_counter() - t0
+    feasible = df[df["feasible"]] if "feasible" in df.columns else df
+    summary: dict[str, Any] = {"spec": source, "scenarios": int(len(df)), "feasible": int(len(feasible)),
+                               "seconds": seconds, "executor": type(executor).__name__, "table": None,
+                               "plot": None}
+    if "required_area_m2" in df.columns and len(feasible):
+        summary["required_area_m2"] = {"min": float(feasible["required_area_m2"].min()),
+                                       "max": float(feasible["required_area_m2"].max())}
+    if "cost_usd" in df.columns and len(feasible):
+        best = feasible.loc[feasible["cost_usd"].idxmin()]
+        summary["cheapest"] = {k: (v.item() if hasattr(v, "item") else v) for k, v in best.items()}
+    return df, to_jsonable(summary)
+
+
+def sweep_rows(df) -> dict:
+    """The table of a sweep as JSON: ``columns`` (``scenario`` first, as in the CSV) and ``rows``."""
+    table = df.reset_index()
+    return {"columns": [str(c) for c in table.columns], "rows": to_jsonable(table.values.tolist())}
+
+
+def sweep_csv(df) -> str:
+    """The table of a sweep as ``fluxwise sweep --out table.csv`` writes it."""
+    return df.to_csv(index=True)
