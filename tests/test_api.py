@@ -549,3 +549,11 @@ def test_html_form_endpoints_can_take_the_csrf_token_as_a_form_field(app, client
     r = client.post("/web/echo", data={"text": "hi", "csrf_token": csrf})
     assert r.status_code == 200 and r.json() == {"user": ua.email, "text": "hi"}
     assert client.post("/web/echo", data={"text": "hi"}, headers={"X-CSRF-Token": csrf}).status_code == 200
+
+
+def test_lone_surrogate_in_json_is_a_422_not_a_500(client):
+    # the raw JSON text "\ud800" decodes to a lone surrogate that cannot be encoded back
+    r = client.post("/api/auth/login", content=b'{"email": "\\ud800", "password": 5}',
+                    headers={"Content-Type": "application/json"})
+    assert r.status_code == 422
+    assert "detail" in r.json()

@@ -6,6 +6,8 @@ import logging
 import os
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
@@ -43,6 +45,21 @@ def _install_error_handlers(app: FastAPI) -> None:
         if status == 401:
             headers["WWW-Authenticate"] = "Bearer"
         return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError):
+        # FastAPI's own handler echoes the input back; a lone surrogate in it (e.g. "\ud800") cannot be
+        # encoded and turned a 422 into a 500. Echo a safe rendering of the input instead.
+        def safe(obj):
+            if isinstance(obj, str):
+                return obj.encode("utf-8", "backslashreplace").decode("utf-8")
+            if isinstance(obj, dict):
+                return {safe(k): safe(v) for k, v in obj.items()}
+            if isinstance(obj, list | tuple):
+                return [safe(v) for v in obj]
+            return obj
+
+        return JSONResponse({"detail": safe(jsonable_encoder(exc.errors()))}, status_code=422)
 
     @app.exception_handler(IntegrityError)
     async def integrity_error(request: Request, exc: IntegrityError):
