@@ -92,16 +92,9 @@ def one_trial(m=200, seed=1):
 
 def machine() -> dict:
     import numpy
+    from run import cpu_name  # benchmarks/ is on the path whether run alone or through run.py
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    info = {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+    info = {"cpu": cpu_name(), "cores": os.cpu_count(), "python": platform.python_version(),
             "numpy": numpy.__version__}
     try:
         import numba

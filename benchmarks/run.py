@@ -14,19 +14,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 BENCHES = ["bench_fit", "bench_batch", "bench_train"]
 
 
-def machine() -> str:
-    import numpy as np
-
-    cpu = platform.processor() or platform.machine()
+def cpu_name() -> str:
+    """The processor's model name (from /proc/cpuinfo where there is one)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}, "
-            f"{platform.system()} {platform.release()}")
+    return platform.processor() or platform.machine()
+
+
+def machine() -> str:
+    import numpy as np
+
+    return (f"{cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"numpy {np.__version__}, {platform.system()} {platform.release()}")
 
 
 def main() -> int:
