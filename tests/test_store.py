@@ -25,7 +25,7 @@ from fluxwise.store.database import (
 from fluxwise.store.models import LoginFailure, Project, ResultVersion, Upload, User
 from fluxwise.trial import Trial
 
-HEAD = "0001"
+HEAD = "0002"
 
 
 def _trial(area_m2=3.5e-4) -> Trial:

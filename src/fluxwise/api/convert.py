@@ -100,8 +100,9 @@ def result_out(session: Session, versions: list[ResultVersion],
         raise tenancy.NotFound(f"this result has no version {version} (latest: {latest.version})")
     return schemas.ResultOut(
         id=rv.result_id, version=rv.version, version_id=rv.public_id, kind=rv.kind,
-        project_id=rv.project.public_id, trial_id=rv.trial.public_id, upload_id=rv.upload.public_id,
-        trial_revision=rv.trial_revision, stale=rv.trial_revision != rv.trial.revision, origin=rv.origin,
+        project_id=rv.project.public_id, trial_id=None if rv.trial is None else rv.trial.public_id,
+        upload_id=rv.upload.public_id, trial_revision=rv.trial_revision,
+        stale=rv.trial is not None and rv.trial_revision != rv.trial.revision, origin=rv.origin,
         inputs=loads(rv.inputs_json), data=loads(rv.data_json), notes=rv.notes,
         content_sha256=rv.content_sha256, created_at=rv.created_at,
         created_by=_name(session, rv.created_by_id), deleted=latest.deleted_at is not None,

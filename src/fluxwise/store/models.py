@@ -28,7 +28,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 ORG_KINDS = ("customer", "hub")
 ROLES = ("admin", "scientist", "reviewer", "trainee")
-RESULT_KINDS = ("fit", "sizing")
+RESULT_KINDS = ("fit", "sizing", "train")  # train: a saved train design (no trial)
 RESULT_ORIGINS = ("computed", "edited")  # edited: data typed in by a person, not computed
 SIGNATURE_MEANINGS = ("author", "review", "approve")
 AUDIT_ACTIONS = ("create", "update", "delete", "sign", "login")
@@ -207,7 +207,8 @@ class ResultVersion(PublicIdMixin, Base):
     """One version of a result. Editing adds a row; rows are never overwritten.
 
     ``result_id`` names the result across its versions (it is what URLs carry); ``public_id``
-    names this one version. Soft deletion stamps ``deleted_*`` on the result's latest row.
+    names this one version. Soft deletion stamps ``deleted_*`` on the result's latest row. A result
+    of kind ``train`` has no trial: ``upload_id`` is its train file, the other files are in its inputs.
     """
 
     __tablename__ = "results"
@@ -216,6 +217,9 @@ class ResultVersion(PublicIdMixin, Base):
         CheckConstraint(_in("kind", RESULT_KINDS), name="kind"),
         CheckConstraint("version >= 1", name="version"),
         CheckConstraint(_in("origin", RESULT_ORIGINS), name="origin"),
+        # fits and sizings come from a trial; a train design from its uploaded files (no trial)
+        CheckConstraint("kind = 'train' OR (trial_id IS NOT NULL AND trial_revision IS NOT NULL)",
+                        name="trial"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -223,9 +227,9 @@ class ResultVersion(PublicIdMixin, Base):
     version: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(16))
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
-    trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id"), index=True)
-    upload_id: Mapped[int] = mapped_column(ForeignKey("uploads.id"))
-    trial_revision: Mapped[int] = mapped_column(Integer)
+    trial_id: Mapped[int | None] = mapped_column(ForeignKey("trials.id"), index=True)
+    upload_id: Mapped[int] = mapped_column(ForeignKey("uploads.id"))  # a train: its YAML file
+    trial_revision: Mapped[int | None] = mapped_column(Integer)
     inputs_json: Mapped[str] = mapped_column(Text)
     data_json: Mapped[str] = mapped_column(Text)
     origin: Mapped[str] = mapped_column(String(16), default="computed")
@@ -239,7 +243,7 @@ class ResultVersion(PublicIdMixin, Base):
     delete_reason: Mapped[str | None] = mapped_column(Text)
 
     project: Mapped[Project] = relationship()
-    trial: Mapped[TrialRecord] = relationship()
+    trial: Mapped[TrialRecord | None] = relationship()
     upload: Mapped[Upload] = relationship()
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
 

@@ -1,9 +1,12 @@
-"""Results of fits and sizings: versioned, soft-deleted, signed.
+"""Results of fits, sizings and saved train designs: versioned, soft-deleted, signed.
 
 A result is a chain of version rows sharing one ``result_id``. Creating it writes version 1; every
 edit writes version n+1 beside the old rows, which stay as they were. Deletion is soft: the newest
 row is stamped with who, when and why. Each version has a content hash (SHA-256 of the canonical
 JSON of :func:`result_content`) — the thing an electronic signature binds to.
+
+A train design (kind ``train``) has no trial: it comes from its uploaded train file (``upload_id``)
+and the files that names, listed with their SHA-256 in its inputs, so a signature binds every byte.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ from .canonical import canonical_json, sha256_hex
 from .models import (
     RESULT_KINDS,
     SIGNATURE_MEANINGS,
+    Project,
     ResultVersion,
     Signature,
     TrialRecord,
+    Upload,
     User,
     new_public_id,
     utcnow,
@@ -46,7 +51,7 @@ def result_content(rv: ResultVersion) -> dict[str, Any]:
         "result_id": rv.result_id,
         "version": rv.version,
         "kind": rv.kind,
-        "trial_id": rv.trial.public_id,
+        "trial_id": None if rv.trial is None else rv.trial.public_id,
         "trial_revision": rv.trial_revision,
         "upload_sha256": rv.upload.sha256,
         "inputs": json.loads(rv.inputs_json),
@@ -89,6 +94,25 @@ def create_result(session: Session, trial: TrialRecord, *, actor: User | None, k
     return rv
 
 
+def create_train_result(session: Session, project: Project, train_upload: Upload, *, actor: User | None,
+                        inputs: dict[str, Any], data: dict[str, Any], notes: str = "") -> ResultVersion:
+    """Version 1 of a saved train design: ``train_upload`` is its train file (stored already, like the
+    files named in ``inputs``), ``data`` the JSON of ``fluxwise design --json``."""
+    if train_upload.project_id != project.id:
+        raise ValueError("the train file belongs to another project")
+    rv = ResultVersion(result_id=new_public_id(), version=1, kind="train", project_id=project.id,
+                       trial_id=None, upload_id=train_upload.id, trial_revision=None,
+                       inputs_json=canonical_json(inputs), data_json=canonical_json(data), origin="computed",
+                       notes=_check_notes(notes), created_by_id=None if actor is None else actor.id)
+    rv.trial, rv.upload, rv.project = None, train_upload, project
+    rv.content_sha256 = content_sha256(rv)
+    session.add(rv)
+    session.flush()
+    audit.append(session, actor=actor, action="create", object_type="result", object_id=rv.result_id,
+                 **_audit_scope(rv), new={"version": 1, **result_content(rv)})
+    return rv
+
+
 def new_version(session: Session, current: ResultVersion, *, actor: User | None,
                 inputs: dict[str, Any] | None = None, data: dict[str, Any] | None = None,
                 notes: str | None = None, reason: str | None = None,
@@ -109,15 +133,21 @@ def new_version(session: Session, current: ResultVersion, *, actor: User | None,
                                             ("notes", new_notes, current.notes)) if new != old]
     reason = audit.require_reason("result", changed, reason)
     trial = trial or current.trial
-    if not changed and trial.revision == current.trial_revision:
-        return current
+    if trial is None:  # a train design: its files stay those it was saved with
+        if not changed:
+            return current
+        trial_id, upload, trial_revision = None, current.upload, None
+    else:
+        if not changed and trial.revision == current.trial_revision:
+            return current
+        trial_id, upload, trial_revision = trial.id, trial.upload, trial.revision
     rv = ResultVersion(result_id=current.result_id, version=current.version + 1, kind=current.kind,
-                       project_id=current.project_id, trial_id=trial.id, upload_id=trial.upload_id,
-                       trial_revision=trial.revision, inputs_json=new_inputs, data_json=new_data,
+                       project_id=current.project_id, trial_id=trial_id, upload_id=upload.id,
+                       trial_revision=trial_revision, inputs_json=new_inputs, data_json=new_data,
                        notes=new_notes, supersedes_id=current.id,
                        origin=current.origin if data is None else origin,
                        created_by_id=None if actor is None else actor.id)
-    rv.trial, rv.upload, rv.project = trial, trial.upload, current.project
+    rv.trial, rv.upload, rv.project = trial, upload, current.project
     rv.content_sha256 = content_sha256(rv)
     session.add(rv)
     session.flush()

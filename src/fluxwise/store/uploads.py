@@ -42,6 +42,23 @@ def _trial_values(rec: TrialRecord) -> dict:
             "area_m2": rec.area_m2, "mode_used": rec.mode, "points": rec.points, "revision": rec.revision}
 
 
+def record_file(session: Session, project: Project, *, actor: User | None, filename: str,
+                content_type: str, content: bytes) -> Upload:
+    """Store a file that is not a trial (a train file or a file it names), byte for byte with its
+    SHA-256, and its audit entry."""
+    upload = Upload(project_id=project.id, filename=filename, content_type=content_type,
+                    size_bytes=len(content), sha256=sha256_hex(content), content=content,
+                    created_by_id=None if actor is None else actor.id)
+    upload.project = project
+    session.add(upload)
+    session.flush()
+    audit.append(session, actor=actor, action="create", object_type="upload", object_id=upload.public_id,
+                 org_id=project.organisation.public_id, project_id=project.public_id,
+                 new={"filename": filename, "content_type": content_type, "size_bytes": upload.size_bytes,
+                      "sha256": upload.sha256})
+    return upload
+
+
 def record_upload(session: Session, project: Project, *, actor: User | None, filename: str,
                   content_type: str, content: bytes, trial: Trial, area: str | None = None,
                   mode: str | None = None, density: str | None = None) -> tuple[Upload, TrialRecord]:

@@ -15,6 +15,7 @@ import logging
 import re
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote, urlsplit
 
@@ -38,12 +39,15 @@ from ..api.deps import (
     get_settings,
     set_session_cookies,
 )
-from ..api.upload_checks import UploadRejected, check_upload, clean_filename, read_limited
+from ..api.upload_checks import CONTENT_TYPES, UploadRejected, check_upload, clean_filename, read_limited
 from ..errors import FluxwiseError, InputError
 from ..models.fouling import MODEL_NAMES
 from ..store import accounts, tenancy
 from ..store import projects as store_projects
+from ..store import results as store_results
+from ..store import trains as store_trains
 from ..store import uploads as store_uploads
+from ..store.canonical import canonical_json
 from ..store.models import AuditEntry, Membership, Organisation, Project, ResultVersion, TrialRecord, User
 from . import present, trains
 
@@ -297,9 +301,29 @@ def project_page(request: Request, project_id: str):
         ctx = {"project": {"id": project.public_id, "name": project.name, "description": project.description,
                            "org": project.organisation.name, "created": project.created_at},
                "roles": sorted(roles), "can_write": bool(roles & tenancy.PERMISSIONS["write"]),
-               "trials": trials}
+               "trials": trials, "saved_trains": _saved_trains(s, project)}
     return render(request, "project.html", principal=principal, title=ctx["project"]["name"], nav="projects",
                   **ctx)
+
+
+def _saved_trains(s, project: Project) -> list[dict]:
+    """The train designs saved in ``project`` (latest versions, not deleted), newest first."""
+    rows = []
+    for versions in reversed(_latest_versions(s, (ResultVersion.project_id == project.id)
+                                              & (ResultVersion.kind == "train"))):
+        rv = versions[-1]
+        if rv.deleted_at is not None:
+            continue
+        data, inputs = json.loads(rv.data_json), json.loads(rv.inputs_json)
+        summary = data.get("summary") or {}
+        rows.append({"id": rv.result_id, "name": (data.get("train") or {}).get("name") or "train",
+                     "filename": inputs["train"]["filename"], "version": rv.version,
+                     "total_time_h": summary.get("total_time_h"), "cost_total": summary.get("cost_total"),
+                     "currency": summary.get("currency", ""), "created": rv.created_at,
+                     "by": rv.created_by.name if rv.created_by else None,
+                     "signatures": [f"{sig.signer_name} ({sig.meaning})"
+                                    for sig in store_results.signatures_of(s, rv)]})
+    return rows
 
 
 # --- trials -----------------------------------------------------------------------------------------------
@@ -437,12 +461,21 @@ def _routes() -> list[dict]:
             for r in factors.routes.values()]
 
 
+def _writable_projects(s, principal: Principal) -> list[dict]:
+    """Projects the user may save a train design into."""
+    projects = s.scalars(tenancy.visible_projects(principal.user_id).order_by(Project.name, Project.id))
+    return [{"id": p.public_id, "name": p.name, "org": p.organisation.name} for p in projects
+            if tenancy.project_roles(s, principal.user_id, p) & tenancy.PERMISSIONS["write"]]
+
+
 @router.get("/train")
-def train_page(request: Request):
+def train_page(request: Request, project: Annotated[str | None, Query(max_length=32)] = None):
     principal = page_principal(request)
+    with get_db(request).session() as s:
+        projects = _writable_projects(s, principal)
     return render(request, "train.html", principal=principal, title="Train design", nav="train",
                   routes=_routes(), example=trains.examples_dir() is not None,
-                  example_name=trains.EXAMPLE_TRAIN)
+                  example_name=trains.EXAMPLE_TRAIN, projects=projects, project_id=project or "")
 
 
 async def _read_train_form(request: Request) -> tuple[str | None, bytes, dict[str, bytes], bool, str | None]:
@@ -468,13 +501,37 @@ async def _read_train_form(request: Request) -> tuple[str | None, bytes, dict[st
     return train_name, train_bytes, files, example, route
 
 
+def _form_text(form, name: str, limit: int) -> str:
+    value = form.get(name)
+    value = value.strip() if isinstance(value, str) else ""
+    if len(value) > limit:
+        raise InputError(f"at most {limit} characters", field=name)
+    if "\x00" in value:
+        raise InputError("must not contain NUL characters", field=name)
+    return value
+
+
 @router.post("/train")
 async def train_submit(request: Request, principal: FormPrincipalDep):
     train_name, train_bytes, files, example, route = await _read_train_form(request)
+    form = await request.form()
+    project_id, notes = _form_text(form, "project_id", 32), _form_text(form, "notes", 20_000)
+    db = get_db(request)
+    project = None
+    if project_id:
+        with db.session() as s:
+            project = tenancy.get_project(s, principal.user_id, project_id)
+            tenancy.require(tenancy.project_roles(s, principal.user_id, project), "write",
+                            "saving a train design")
 
     def run():
-        if example:
+        if example and project is None:
             return trains.design_example(route=route)
+        if example:  # saved as if uploaded: the example's file and the files it names
+            name, content, named = trains.example_sources()
+            files.clear()
+            files.update(named)
+            return trains.design_uploaded(name, content, named, route=route), name
         if train_name is None:
             raise InputError("choose a train file (.yaml or .yml), or the example train", field="train")
         return trains.design_uploaded(train_name, train_bytes, files, route=route), train_name
@@ -486,8 +543,27 @@ async def train_submit(request: Request, principal: FormPrincipalDep):
     except Exception as exc:  # a file nobody foresaw must get its message, not a 500
         log.warning("train design failed", exc_info=True)
         raise InputError(f"the train could not be designed ({type(exc).__name__}: {exc})") from None
-    kept = trains.keep(principal.user_id, design, filename)
-    url = f"/train/{kept.id}"
+    if project is not None:
+        content = trains.example_sources()[1] if example else train_bytes
+
+        def save() -> str:
+            from ..api import science
+
+            data = science.train_json(design)
+            typed = {n: (c, CONTENT_TYPES.get(Path(n).suffix.lower(), store_trains.YAML_TYPE))
+                     for n, c in files.items()}
+            with db.session(write=True) as ws:
+                rv = store_trains.save_train(
+                    ws, ws.get(Project, project.id), actor=ws.get(User, principal.user_id),
+                    train_name=filename, train_bytes=content, files=typed, route=route, data=data,
+                    notes=notes)
+                ws.commit()
+                return rv.result_id
+
+        url = f"/trains/{await run_in_threadpool(save)}"
+    else:
+        kept = trains.keep(principal.user_id, design, filename)
+        url = f"/train/{kept.id}"
     if _wants_json(request):
         return JSONResponse({"url": url}, status_code=201)
     return RedirectResponse(url, status_code=303)
@@ -495,11 +571,56 @@ async def train_submit(request: Request, principal: FormPrincipalDep):
 
 @router.get("/train/{run_id}")
 def train_result_page(request: Request, run_id: str):
-    from ..report import train as train_report
-
     principal = page_principal(request)
     run = trains.get(run_id, principal.user_id)
-    design = run.design
+    return _train_design_page(request, principal, run.design, run.filename, f"/train/{run.id}/report")
+
+
+def _saved_train(s, principal: Principal, result_id: str) -> ResultVersion:
+    versions = tenancy.get_result_versions(s, principal.user_id, result_id)
+    if versions[-1].kind != "train" or versions[-1].deleted_at is not None:
+        raise tenancy.NotFound("train design not found")
+    return versions[-1]
+
+
+@router.get("/trains/{result_id}")
+def saved_train_page(request: Request, result_id: str):
+    """A train design saved in a project, designed again from its stored files."""
+    from ..api import science
+    from ..api.routers.results import saved_train_design
+
+    principal = page_principal(request)
+    with get_db(request).session() as s:
+        rv = _saved_train(s, principal, result_id)
+        design = saved_train_design(s, rv)
+        inputs = json.loads(rv.inputs_json)
+        saved = {"id": rv.result_id, "version": rv.version, "project": rv.project.name,
+                 "project_id": rv.project.public_id, "by": rv.created_by.name if rv.created_by else None,
+                 "created": rv.created_at, "sha256": rv.content_sha256, "notes": rv.notes,
+                 "signatures": store_results.signatures_of(s, rv),
+                 "differs": json.loads(canonical_json(science.train_json(design)))
+                 != json.loads(rv.data_json)}
+        return _train_design_page(request, principal, design, inputs["train"]["filename"],
+                                  f"/trains/{rv.result_id}/report", saved=saved)
+
+
+@router.get("/trains/{result_id}/report")
+def saved_train_report_page(request: Request, result_id: str, download: bool = False):
+    from ..api.routers.results import saved_train_design
+    from ..report.train import render_train_report
+
+    principal = page_principal(request)
+    with get_db(request).session() as s:
+        rv = _saved_train(s, principal, result_id)
+        html = render_train_report(saved_train_design(s, rv))
+        filename = json.loads(rv.inputs_json)["train"]["filename"]
+    return _report_response(html, filename, download)
+
+
+def _train_design_page(request: Request, principal: Principal, design, filename: str, report_url: str,
+                       saved: dict | None = None):
+    from ..report import train as train_report
+
     d = design.to_dict()
     figs = []
     for fid, title, fig in (
@@ -513,8 +634,8 @@ def train_result_page(request: Request, run_id: str):
         fig.update_layout(height=380)
         figs.append({"id": fid, "title": title, "json": present._safe_json(fig)})
     return render(request, "train_result.html", principal=principal, title=f"Train — {design.train.name}",
-                  nav="train", run=run, d=d, s=d["summary"], steps=present.train_steps(design),
-                  figs=figs)
+                  nav="train", filename=filename, report_url=report_url, saved=saved, d=d, s=d["summary"],
+                  steps=present.train_steps(design), figs=figs)
 
 
 @router.get("/train/{run_id}/report")
@@ -523,10 +644,13 @@ def train_report_page(request: Request, run_id: str, download: bool = False):
 
     principal = page_principal(request)
     run = trains.get(run_id, principal.user_id)
-    html = render_train_report(run.design)
+    return _report_response(render_train_report(run.design), run.filename, download)
+
+
+def _report_response(html: str, filename: str, download: bool) -> HTMLResponse:
     headers = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
     if download:
-        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", run.filename.rsplit(".", 1)[0]) or "train"
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", filename.rsplit(".", 1)[0]) or "train"
         headers["Content-Disposition"] = f'attachment; filename="{stem}-report.html"'
     return HTMLResponse(html, headers=headers)
 

@@ -3,8 +3,10 @@ with :func:`fluxwise.design.train.design_train` and kept for a while for its pag
 
 Uploaded files land in a fresh temporary folder. Every path a train file may name (``trial`` of a
 step, ``factors`` and ``catalog`` at the top) must be the bare name of a file uploaded with it, so a
-train cannot read files of the server. Designs are not part of the store: the last
-:data:`MAX_KEPT` stay in this process's memory, each visible only to the user who made it.
+train cannot read files of the server. A design saved into a project is part of the store (see
+:mod:`fluxwise.store.trains`): its files are kept byte for byte and its JSON as a result of kind
+``train``, in the audit trail, and it survives a restart. A design not saved is kept for a while only:
+the last :data:`MAX_KEPT` stay in this process's memory, each visible only to the user who made it.
 """
 
 from __future__ import annotations
@@ -76,6 +78,21 @@ def design_example(route: str | None = None):
     if folder is None:
         raise InputError("the example train is not installed here (it comes with a source checkout)")
     return design_train(read_train(folder / EXAMPLE_TRAIN, route=route)), EXAMPLE_TRAIN
+
+
+def example_sources() -> tuple[str, bytes, dict[str, bytes]]:
+    """The example train as if uploaded: (file name, its bytes, the files it names by bare name)."""
+    import yaml
+
+    folder = examples_dir()
+    if folder is None:
+        raise InputError("the example train is not installed here (it comes with a source checkout)")
+    content = (folder / EXAMPLE_TRAIN).read_bytes()
+    spec = yaml.safe_load(content) or {}
+    names = [step.get("trial") for step in spec.get("steps") or []]
+    names += [spec.get("factors"), spec.get("catalog")]
+    files = {Path(n).name: (folder / Path(n).name).read_bytes() for n in names if isinstance(n, str) and n}
+    return EXAMPLE_TRAIN, content, files
 
 
 def design_uploaded(train_name: str, train_bytes: bytes, files: dict[str, bytes], route: str | None = None):

@@ -3,7 +3,8 @@
 Each endpoint answers what the matching command prints with ``--json`` for the same inputs
 (``fluxwise ufdf``, ``fluxwise design TRAIN.yaml``, ``fluxwise sweep``). These are computations:
 nothing is stored, so any signed-in user may run them (no project, no audit entry). Risk-based sizing
-of a stored trial is ``POST /api/trials/{id}/size`` with ``confidence`` and ``feed_cv``.
+of a stored trial is ``POST /api/trials/{id}/size`` with ``confidence`` and ``feed_cv``; a train is
+saved into a project (files, design and audit entry) with ``POST /api/projects/{id}/trains``.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ MAX_TRAIN_FILES = 50
 _YAML = (".yaml", ".yml")
 
 
-def _computed(what: str, fn, *args, **kwargs):
+def computed(what: str, fn, *args, **kwargs):
     """``fn(*args, **kwargs)``; an input nobody foresaw gets a 422 with its message, not a 500."""
     try:
         return fn(*args, **kwargs)
@@ -48,10 +49,10 @@ def design_ufdf(body: schemas.UFDFIn, principal: PrincipalDep):
 
     Give exactly one of ``area`` and ``process_time``. Errors name the field.
     """
-    return JSONResponse(_computed("UF/DF step", science.ufdf, body.model_dump()))
+    return JSONResponse(computed("UF/DF step", science.ufdf, body.model_dump()))
 
 
-def _read_train_upload(train: UploadFile, files: list[UploadFile], limits: UploadLimits):
+def read_train_upload(train: UploadFile, files: list[UploadFile], limits: UploadLimits):
     from ...io.train import MAX_TRAIN_BYTES
 
     train_name = clean_filename(train.filename)
@@ -81,9 +82,9 @@ Route = Annotated[str | None, Form(max_length=100, description="Supplier route f
 
 
 def _design_train(train: UploadFile, files: list[UploadFile] | None, route: str | None, settings):
-    name, content, contents = _read_train_upload(train, files or [], settings.upload)
+    name, content, contents = read_train_upload(train, files or [], settings.upload)
     route = (route or "").strip() or None
-    return _computed("train", science.design_train, name, content, contents, route=route)
+    return computed("train", science.design_train, name, content, contents, route=route)
 
 
 @router.post("/train", response_model=dict[str, Any], responses={
@@ -98,7 +99,7 @@ def design_train(train: TrainFile, principal: PrincipalDep, settings: SettingsDe
     of a file uploaded with it under ``files``; no file of the server can be read.
     """
     design = _design_train(train, files, route, settings)
-    return JSONResponse(_computed("train", science.train_json, design))
+    return JSONResponse(computed("train", science.train_json, design))
 
 
 @router.post("/train/report", response_class=HTMLResponse, responses={
@@ -109,7 +110,7 @@ def design_train_report(train: TrainFile, principal: PrincipalDep, settings: Set
     """The HTML report of a train (``fluxwise design TRAIN.yaml -o report.html``); inputs as
     ``POST /api/design/train``."""
     design = _design_train(train, files, route, settings)
-    return HTMLResponse(_computed("train report", science.train_report, design))
+    return HTMLResponse(computed("train report", science.train_report, design))
 
 
 _SWEEP_DOC = f"""A design-space sweep (``fluxwise sweep``), run in this process: every scenario of the spec
@@ -126,10 +127,10 @@ uncertainty draws, per request (413 beyond: run ``fluxwise sweep`` on a pool or 
                          "format csv: the table as fluxwise sweep --out table.csv writes it",
           "content": {"text/csv": {}}}})
 def design_sweep(body: schemas.SweepIn, principal: PrincipalDep):
-    spec = _computed("sweep", science.sweep_spec, body.spec, body.name)
-    df, summary = _computed("sweep", science.sweep, spec, body.name)
+    spec = computed("sweep", science.sweep_spec, body.spec, body.name)
+    df, summary = computed("sweep", science.sweep, spec, body.name)
     headers = {"X-Scenarios": str(summary["scenarios"]), "X-Feasible": str(summary["feasible"])}
     if body.format == "csv":
-        return Response(_computed("sweep", science.sweep_csv, df), media_type="text/csv", headers=headers)
-    summary["table"] = _computed("sweep", science.sweep_rows, df)
+        return Response(computed("sweep", science.sweep_csv, df), media_type="text/csv", headers=headers)
+    summary["table"] = computed("sweep", science.sweep_rows, df)
     return JSONResponse(summary, headers=headers)

@@ -1,7 +1,8 @@
-"""Projects: list, create, share; and what each project holds (uploads, trials, results)."""
+"""Projects: list, create, share; and what each project holds (uploads, trials, results, saved trains)."""
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
@@ -10,11 +11,13 @@ from sqlalchemy import select
 from ...errors import InputError
 from ...store import projects as store_projects
 from ...store import tenancy
+from ...store import trains as store_trains
 from ...store import uploads as store_uploads
 from ...store.models import Organisation, Project, ResultVersion, TrialRecord, Upload
-from .. import convert, schemas
+from .. import convert, schemas, science
 from ..deps import DbDep, PrincipalDep, ProjectDep, ReadSession, SettingsDep, load_user
-from ..upload_checks import check_upload, clean_filename, parse_upload, read_limited
+from ..upload_checks import CONTENT_TYPES, check_upload, clean_filename, parse_upload, read_limited
+from .design import Route, TrainFile, TrainFiles, computed, read_train_upload
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 ERRORS = schemas.error_responses(401, 403, 404, 422)
@@ -130,3 +133,33 @@ def list_results(project: ProjectDep, s: ReadSession, include_deleted: bool = Fa
         if include_deleted or versions[-1].deleted_at is None:
             out.append(convert.result_out(s, versions))
     return out
+
+
+@router.post("/{project_id}/trains", response_model=schemas.ResultOut, status_code=201, responses={
+    **ERRORS, 413: {"model": schemas.ErrorOut}, 415: {"model": schemas.ErrorOut}})
+def save_train(project: ProjectDep, principal: PrincipalDep, s: ReadSession, db: DbDep, settings: SettingsDep,
+               train: TrainFile, files: TrainFiles = None, route: Route = None,
+               notes: Annotated[str | None, Form(max_length=20_000, description="Notes kept with the design")]
+               = None):
+    """Design a train (inputs as ``POST /api/design/train``) and save it into the project: the train file
+    and its files are kept byte for byte with their SHA-256 and the design's JSON (``fluxwise design
+    TRAIN --json``) becomes a result of kind ``train`` — versioned, reportable
+    (``GET /api/results/{id}/report``) and signable like every result, and in the audit trail.
+
+    Nothing is stored unless the train is designed.
+    """
+    tenancy.require(tenancy.project_roles(s, principal.user_id, project), "write", "saving a train design")
+    name, content, contents = read_train_upload(train, files or [], settings.upload)
+    route = (route or "").strip() or None
+    if "\x00" in (route or "") + (notes or ""):
+        raise InputError("must not contain NUL characters", field="notes")
+    design = computed("train", science.design_train, name, content, contents, route=route)
+    data = computed("train", science.train_json, design)
+    typed = {n: (c, CONTENT_TYPES.get(PurePosixPath(n).suffix.lower(), store_trains.YAML_TYPE))
+             for n, c in contents.items()}  # trial tables (checked on reading), else a factors/catalog YAML
+    with db.session(write=True) as ws:
+        rv = store_trains.save_train(ws, ws.get(Project, project.id), actor=load_user(ws, principal),
+                                     train_name=name, train_bytes=content, files=typed, route=route,
+                                     data=data, notes=notes or "")
+        ws.commit()
+        return convert.result_out(ws, [rv])

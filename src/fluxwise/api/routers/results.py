@@ -10,8 +10,10 @@ from fastapi.responses import HTMLResponse
 from ...errors import InputError
 from ...store import accounts, tenancy
 from ...store import results as store_results
+from ...store import trains as store_trains
 from ...store import uploads as store_uploads
 from ...store.audit import require_reason
+from ...store.canonical import canonical_json, loads
 from ...store.models import ResultVersion, TrialRecord
 from .. import convert, schemas, science
 from ..deps import DbDep, PrincipalDep, ReadSession, ResultDep, client_address, load_user
@@ -19,6 +21,20 @@ from ..deps import DbDep, PrincipalDep, ReadSession, ResultDep, client_address, 
 router = APIRouter(prefix="/results", tags=["results"])
 ERRORS = schemas.error_responses(401, 403, 404, 422)
 Version = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="Default: the latest version")]
+
+
+def saved_train_design(s, rv: ResultVersion):
+    """A saved train design designed again from its stored files (checked against their SHA-256)."""
+    from .design import computed
+
+    name, content, files, route = store_trains.train_sources(s, rv)
+    return computed("train", science.design_train, name, content, files, route=route)
+
+
+def saved_train_json(s, rv: ResultVersion) -> dict:
+    from .design import computed
+
+    return computed("train", science.train_json, saved_train_design(s, rv))
 
 
 @router.get("/{result_id}", response_model=schemas.ResultOut, responses=ERRORS)
@@ -57,7 +73,13 @@ def edit_result(body: schemas.ResultEditIn, versions: ResultDep, principal: Prin
     inputs = data = None
     origin = "computed"
     trial = current.trial
-    if body.inputs is not None or body.recompute:
+    if current.kind == "train" and (body.inputs is not None or body.recompute):
+        if body.inputs is not None:
+            raise InputError("a train design has no inputs to edit: its inputs are its stored files",
+                             field="inputs")
+        require_reason("result", ["data"], body.reason)
+        data = saved_train_json(s, current)
+    elif body.inputs is not None or body.recompute:
         inputs = (body.inputs.model_dump() if body.inputs is not None
                   else store_results.result_content(current)["inputs"])
         changed = ["data"] + (["inputs"] if body.inputs is not None else [])
@@ -74,7 +96,7 @@ def edit_result(body: schemas.ResultEditIn, versions: ResultDep, principal: Prin
         cur = ws.get(ResultVersion, current.id)
         rv = store_results.new_version(ws, cur, actor=load_user(ws, principal), inputs=inputs, data=data,
                                        notes=body.notes, reason=body.reason, origin=origin,
-                                       trial=ws.get(TrialRecord, trial.id))
+                                       trial=None if trial is None else ws.get(TrialRecord, trial.id))
         ws.commit()
         return convert.result_out(ws, tenancy.get_result_versions(ws, principal.user_id, rv.result_id))
 
@@ -99,9 +121,21 @@ def delete_result(versions: ResultDep, principal: PrincipalDep, s: ReadSession, 
     **ERRORS, 409: {"model": schemas.ErrorOut},
     200: {"description": "Self-contained HTML report", "content": {"text/html": {}}}})
 def get_report(versions: ResultDep, s: ReadSession, version: Version = None):
-    """The HTML report of a result version (computed again from its trial and inputs)."""
+    """The HTML report of a result version (computed again from its trial and inputs; a train design
+    from its stored files, and only while that gives the numbers that were saved)."""
     out = convert.result_out(s, versions, version)
     rv = next(v for v in versions if v.version == out.version)
+    if rv.kind == "train":
+        if rv.origin == "edited":
+            raise store_results.Conflict("this version holds values typed in by hand; a report designed from "
+                                         "the stored files would not show them")
+        design = saved_train_design(s, rv)
+        if loads(canonical_json(science.train_json(design))) != loads(rv.data_json):
+            raise store_results.Conflict("designed again from its stored files, this train gives other "
+                                         "numbers than this version holds; recompute it (PATCH with "
+                                         "recompute: true) and report the new version")
+        return HTMLResponse(science.train_report(design), headers={
+            "X-Result-Version": str(rv.version), "X-Content-SHA256": rv.content_sha256})
     if out.stale:
         raise store_results.Conflict("the trial was changed after this version was computed; recompute the "
                                      "result (PATCH with recompute: true) and report the new version")
