@@ -97,62 +97,15 @@ def report(trial: Trial, inputs: dict[str, Any] | None) -> str:
 
 # --- UF/DF ------------------------------------------------------------------------------------------------
 
-#: design_ufdf's argument names -> the JSON fields of POST /api/design/ufdf (the CLI's options)
-UFDF_FIELDS = {"initial_volume_L": "volume", "initial_concentration_g_per_L": "concentration",
-               "final_concentration_g_per_L": "target_concentration", "k_LMH": "k",
-               "gel_concentration_g_per_L": "cg", "area_m2": "area", "process_time_h": "process_time",
-               "df_concentration": "df_concentration", "diavolumes": "diavolumes",
-               "df_remaining_fraction": "df_remaining", "product_sieving": "sieving",
-               "impurity_sieving": "impurity_sieving", "hold_up_volume_L": "hold_up",
-               "flush_volume_L": "flush", "feed_flux_LMH": "feed_flux", "cassette_area_m2": "cassette_area"}
-
-
-def _quantity(inputs, key, kind):
-    from ..units import parse_quantity
-
-    value = inputs.get(key)
-    return None if value is None else parse_quantity(value, kind, field=key)
-
-
-def _number(inputs, key, default=None):
-    value = inputs.get(key)
-    if value is None:
-        return default
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"'{value}' is not a number", field=key) from None
-
-
 def ufdf(inputs: dict[str, Any]) -> dict:
-    """``fluxwise ufdf --json`` for ``inputs`` keyed by the CLI's options (``volume``, ``k``, ``cg``,
+    """``fluxwise ufdf --json`` for ``inputs`` keyed by the JSON fields (``volume``, ``k``, ``cg``,
     ``target_concentration``, ...; ``time_course`` as ``--time-course``)."""
-    from ..design.ufdf import design_ufdf
+    from ..pipeline import design_ufdf_from_inputs
 
-    if (inputs.get("area") is None) == (inputs.get("process_time") is None):
-        raise InputError('give exactly one of area (e.g. "1 m2") and process_time (e.g. "4 h")', field="area")
-    dfc = str(inputs.get("df_concentration") or "optimal").strip()
-    kwargs = dict(
-        initial_volume_L=_quantity(inputs, "volume", "volume"),
-        initial_concentration_g_per_L=_quantity(inputs, "concentration", "concentration"),
-        final_concentration_g_per_L=_quantity(inputs, "target_concentration", "concentration"),
-        k_LMH=_quantity(inputs, "k", "flux"),
-        gel_concentration_g_per_L=_quantity(inputs, "cg", "concentration"),
-        area_m2=_quantity(inputs, "area", "area"),
-        process_time_h=_quantity(inputs, "process_time", "time"),
-        df_concentration=("optimal" if dfc.lower() == "optimal"
-                          else _quantity({"df_concentration": dfc}, "df_concentration", "concentration")),
-        diavolumes=_number(inputs, "diavolumes"), df_remaining_fraction=_number(inputs, "df_remaining"),
-        product_sieving=_number(inputs, "sieving", 0.0),
-        impurity_sieving=_number(inputs, "impurity_sieving", 1.0),
-        hold_up_volume_L=_quantity(inputs, "hold_up", "volume") or 0.0,
-        flush_volume_L=_quantity(inputs, "flush", "volume") or 0.0,
-        feed_flux_LMH=_quantity(inputs, "feed_flux", "flux"),
-        cassette_area_m2=_quantity(inputs, "cassette_area", "area"))
     try:
-        design = design_ufdf(**kwargs)
+        design = design_ufdf_from_inputs(inputs)
     except InputError as exc:
-        raise _json_field(exc, UFDF_FIELDS) from None
+        raise printable(exc) from None
     return to_jsonable(design.to_dict(include_time_course=bool(inputs.get("time_course"))))
 
 

@@ -4,33 +4,9 @@ from __future__ import annotations
 
 import click
 
-from ..design.ufdf import design_ufdf
-from ..errors import InputError
-from ..units import parse_quantity
+from ..pipeline import design_ufdf_from_inputs
 from . import main
 from .common import echo_json, g, table
-
-# design_ufdf's field names as the user typed them on this command line
-_OPTION = {"initial_volume_L": "--volume", "initial_concentration_g_per_L": "--concentration",
-           "final_concentration_g_per_L": "--target-concentration", "k_LMH": "--k",
-           "gel_concentration_g_per_L": "--cg", "area_m2": "--area", "process_time_h": "--process-time",
-           "df_concentration": "--df-concentration", "diavolumes": "--diavolumes",
-           "df_remaining_fraction": "--df-remaining", "product_sieving": "--sieving",
-           "impurity_sieving": "--impurity-sieving", "hold_up_volume_L": "--hold-up",
-           "flush_volume_L": "--flush", "feed_flux_LMH": "--feed-flux", "cassette_area_m2": "--cassette-area"}
-
-
-def _q(value, kind, option):
-    return None if value is None else parse_quantity(value, kind, field=option)
-
-
-def _fraction(value, option):
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        raise InputError(f"'{value}' is not a number", field=option) from None
 
 
 @main.command()
@@ -59,30 +35,12 @@ def ufdf(volume, concentration, target_concentration, k, cg, diavolumes, df_rema
          as_json):
     """Design a UF/DF step: concentrate to the DF concentration, diafilter at constant volume,
     concentrate to the target (gel-polarisation flux J = k ln(Cg/C))."""
-    if (area is None) == (process_time is None):
-        raise InputError('give exactly one of --area (e.g. "1 m2") and --process-time (e.g. "4 h")',
-                         field="--area")
-    dfc = df_concentration.strip()
-    kwargs = dict(
-        initial_volume_L=_q(volume, "volume", "--volume"),
-        initial_concentration_g_per_L=_q(concentration, "concentration", "--concentration"),
-        final_concentration_g_per_L=_q(target_concentration, "concentration", "--target-concentration"),
-        k_LMH=_q(k, "flux", "--k"), gel_concentration_g_per_L=_q(cg, "concentration", "--cg"),
-        area_m2=_q(area, "area", "--area"), process_time_h=_q(process_time, "time", "--process-time"),
-        df_concentration=("optimal" if dfc.lower() == "optimal"
-                          else _q(dfc, "concentration", "--df-concentration")),
-        diavolumes=_fraction(diavolumes, "--diavolumes"),
-        df_remaining_fraction=_fraction(df_remaining, "--df-remaining"),
-        product_sieving=_fraction(sieving, "--sieving"),
-        impurity_sieving=_fraction(impurity_sieving, "--impurity-sieving"),
-        hold_up_volume_L=_q(hold_up, "volume", "--hold-up") or 0.0,
-        flush_volume_L=_q(flush, "volume", "--flush") or 0.0,
-        feed_flux_LMH=_q(feed_flux, "flux", "--feed-flux"),
-        cassette_area_m2=_q(cassette_area, "area", "--cassette-area"))
-    try:
-        d = design_ufdf(**kwargs)
-    except InputError as exc:  # name the option the user typed, not the Python argument
-        raise type(exc)(exc.message, source=exc.source, field=_OPTION.get(exc.field, exc.field)) from None
+    inputs = dict(volume=volume, concentration=concentration, target_concentration=target_concentration,
+                  k=k, cg=cg, diavolumes=diavolumes, df_remaining=df_remaining,
+                  df_concentration=df_concentration, sieving=sieving, impurity_sieving=impurity_sieving,
+                  area=area, process_time=process_time, hold_up=hold_up, flush=flush, feed_flux=feed_flux,
+                  cassette_area=cassette_area)
+    d = design_ufdf_from_inputs(inputs, label=lambda name: "--" + name.replace("_", "-"))
     if as_json:
         echo_json(d.to_dict(include_time_course=time_course))
         return
