@@ -648,6 +648,19 @@ class GelFitAnalysis:
         return d
 
 
+def _flux_against(data: UFDFData, attr: str, method: str, slope_fraction: float):
+    """The flux to fit against ``attr`` (``concentration_g_per_L`` or ``crossflow``): each excursion's
+    limiting flux when the file holds TMP excursions at several values of it, else the points as read.
+    Returns (x, flux, rows, kind, excursion analysis or None)."""
+    if _is_excursion_file(data, "concentration" if attr == "concentration_g_per_L" else attr):
+        ex = analyze_tmp_excursions(data, method=method, slope_fraction=slope_fraction)
+        x = np.array([getattr(e.group, attr) for e in ex.excursions])
+        j = np.array([e.result.limiting_flux_LMH for e in ex.excursions])
+        rows = tuple(f"{e.rows[0]}–{e.rows[1]}" for e in ex.excursions)
+        return x, j, rows, "excursions", ex
+    return getattr(data, attr), data.flux_LMH, tuple(int(r) for r in data.rows), "points", None
+
+
 def analyze_gel_polarization(data: UFDFData, *, method: str = "two-segment", slope_fraction: float = 0.1,
                              confidence: float = 0.95) -> GelFitAnalysis:
     """Fit ``J = k ln(Cg/C)`` to a flux-vs-concentration table or to excursions at several concentrations.
@@ -658,16 +671,7 @@ def analyze_gel_polarization(data: UFDFData, *, method: str = "two-segment", slo
         raise InputError("no concentration column: the gel model needs flux against concentration",
                          source=data.source)
     _single(data, "crossflow", "gel-model fit")
-    ex = None
-    if _is_excursion_file(data, "concentration"):
-        ex = analyze_tmp_excursions(data, method=method, slope_fraction=slope_fraction)
-        c = np.array([e.group.concentration_g_per_L for e in ex.excursions])
-        j = np.array([e.result.limiting_flux_LMH for e in ex.excursions])
-        rows = tuple(f"{e.rows[0]}–{e.rows[1]}" for e in ex.excursions)
-        kind = "excursions"
-    else:
-        c, j, kind = data.concentration_g_per_L, data.flux_LMH, "points"
-        rows = tuple(int(r) for r in data.rows)
+    c, j, rows, kind, ex = _flux_against(data, "concentration_g_per_L", method, slope_fraction)
     try:
         fit = fit_gel_polarization(c, j, confidence=confidence)
     except InputError as exc:
@@ -729,15 +733,7 @@ def analyze_mass_transfer(data: UFDFData, *, gel_concentration_g_per_L: float | 
     c = concentration_g_per_L
     if c is None and data.concentration_g_per_L is not None:
         c = float(np.mean(data.concentration_g_per_L))
-    ex = None
-    if _is_excursion_file(data, "crossflow"):
-        ex = analyze_tmp_excursions(data, method=method, slope_fraction=slope_fraction)
-        q = np.array([e.group.crossflow for e in ex.excursions])
-        j = np.array([e.result.limiting_flux_LMH for e in ex.excursions])
-        rows = tuple(f"{e.rows[0]}–{e.rows[1]}" for e in ex.excursions)
-        kind = "excursions"
-    else:
-        q, j, rows, kind = data.crossflow, data.flux_LMH, tuple(int(r) for r in data.rows), "points"
+    q, j, rows, kind, ex = _flux_against(data, "crossflow", method, slope_fraction)
     use_k = gel_concentration_g_per_L is not None and c is not None
     try:
         fit = fit_mass_transfer(q, j, concentration_g_per_L=c if use_k else None,
