@@ -282,3 +282,54 @@ def test_update_delete_and_truncate_of_the_record_fail_at_the_database(record, d
     with db.session() as s:
         assert s.scalar(select(sa.func.count()).select_from(AuditEntry)) == 14
         assert s.scalar(select(sa.func.count()).select_from(Signature)) == 2
+
+
+def test_on_postgresql_the_application_role_may_add_to_the_record_but_never_change_it(postgres_cluster,
+                                                                                      audit_dir, monkeypatch):
+    from conftest import _admin_execute
+
+    from fluxwise.store.database import durability_warnings, open_database
+    from fluxwise.store.models import Organisation
+
+    monkeypatch.setenv("FLUXWISE_AUDIT_DIR", str(audit_dir))
+    admin = postgres_cluster.url()
+    _admin_execute(admin, "DROP DATABASE IF EXISTS fluxwise_roles WITH (FORCE)", "DROP ROLE IF EXISTS fluxwise_app",
+                   "CREATE ROLE fluxwise_app LOGIN", "CREATE DATABASE fluxwise_roles")
+    owner_url = postgres_cluster.url("fluxwise_roles")
+    app_url = owner_url.replace("//postgres@", "//fluxwise_app@")
+    db = None
+    try:
+        r = CliRunner().invoke(main, ["db", "upgrade", "--database-url", owner_url, "--app-role", "fluxwise_app",
+                                      "--json"])
+        assert r.exit_code == 0, r.output
+        upgraded = json.loads(r.output)
+        assert upgraded["key_id"] and upgraded["app_role"] == "fluxwise_app"
+        # the throwaway test cluster runs without fsync: start-up says so
+        assert any("fsync = off" in w for w in upgraded["warnings"])
+        db = open_database(app_url)  # up to date: the application opens it without any DDL
+        assert any("synchronous_commit = off" in w for w in durability_warnings(db.engine))
+        with db.session(write=True) as s:
+            org = accounts.create_organisation(s, "Org A")
+            user = accounts.create_user(s, "ua@a.example", "UA", PASSWORD)
+            accounts.add_member(s, user, org, "admin")
+            s.commit()
+        with db.engine.connect() as conn:
+            assert protection.owns_tables(conn) is False
+        for statement in ("UPDATE audit_entries SET reason = 'x'", "DELETE FROM audit_entries",
+                          "TRUNCATE audit_entries", "UPDATE signatures SET meaning = 'review'",
+                          "DELETE FROM results", "TRUNCATE results CASCADE",
+                          "ALTER TABLE audit_entries DISABLE TRIGGER ALL",
+                          "DROP TRIGGER audit_entries_append_only ON audit_entries"):
+            with pytest.raises(sa.exc.ProgrammingError, match="permission denied|must be owner"), \
+                    db.engine.begin() as conn:
+                conn.exec_driver_sql(statement)
+        with db.engine.begin() as conn:  # what it may change, it can
+            conn.execute(sa.update(Organisation).values(name="Org A, renamed"))
+        code, out = _verify(app_url)
+        assert code == 0, out
+        assert "4 entries checked, chain intact" in out
+    finally:
+        if db is not None:
+            db.dispose()
+        _admin_execute(admin, "DROP DATABASE IF EXISTS fluxwise_roles WITH (FORCE)",
+                       "DROP ROLE IF EXISTS fluxwise_app")
