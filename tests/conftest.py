@@ -3,7 +3,8 @@
 ``database_url`` is parametrised over both backends; a test that takes it (directly or through a
 fixture) runs once on each. Every store's audit key and checkpoint log live in an audit folder outside
 its data folder: ``FLUXWISE_AUDIT_DIR`` points at a temporary one for the whole session, and each
-``database_url`` store gets its own copy of its template's (same key, same log). The PostgreSQL cluster is started once per session on a free loopback
+``database_url`` store gets its own copy of its template's (same key, same log). The PostgreSQL
+cluster is started once per session on a free loopback
 port from the binaries of the Debian ``postgresql`` package (as the ``postgres`` user when running as
 root) and stopped at the end. Without the binaries the PostgreSQL cases are skipped — or fail when
 ``CI`` is set, so CI cannot go green without them (``scripts/test-services.sh`` installs them).

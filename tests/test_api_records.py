@@ -10,10 +10,10 @@ from html import unescape
 
 import pytest
 from sqlalchemy import text
-from test_api import new_project, upload
-from test_audit_tamper import bypassing_the_database
 
 from fluxwise.store.models import ResultVersion
+from test_api import new_project, upload
+from test_audit_tamper import bypassing_the_database
 
 
 @pytest.fixture
@@ -89,8 +89,8 @@ def test_a_signed_report_is_refused_when_it_would_not_show_the_stored_numbers(cl
     ua, rid = signed
     with bypassing_the_database(db) as conn:
         data = conn.execute(text("SELECT data_json FROM results WHERE result_id = :r"), {"r": rid}).scalar()
-        changed = re.sub(r'"installed_area_m2":([0-9.e+-]+)', lambda m: f'"installed_area_m2":{float(m.group(1)) / 2}',
-                         data, count=1)
+        changed = re.sub(r'"installed_area_m2":([0-9.e+-]+)',
+                         lambda m: f'"installed_area_m2":{float(m.group(1)) / 2}', data, count=1)
         assert changed != data
         conn.execute(text("UPDATE results SET data_json = :d WHERE result_id = :r"), {"d": changed, "r": rid})
     r = client.get(f"/api/results/{rid}/report", headers=ua.headers)

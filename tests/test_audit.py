@@ -57,8 +57,8 @@ def test_intact_chain_verifies_and_starts_with_the_seal(trail):
     with trail.session() as s:
         seal = s.get(AuditEntry, 1)
     head = _head(trail)
-    assert (seal.action, seal.object_type, seal.object_id, seal.key_id) == ("create", "audit_key", head.key_id,
-                                                                           head.key_id)
+    assert (seal.action, seal.object_type, seal.object_id) == ("create", "audit_key", head.key_id)
+    assert seal.key_id == head.key_id
     sealed = json.loads(seal.new_value)
     assert sealed["store_id"] == head.store_id and sealed["legacy_entries"] == 0
 

@@ -53,15 +53,16 @@ class _LegacyWriter:
               new=None, reason=None) -> AuditEntry:
         self.seq += 1
         e = AuditEntry(seq=self.seq, ts=self.t0 + timedelta(minutes=self.seq), actor_id=actor and actor[0],
-                       actor_name="system" if actor is None else actor[1], org_id=org_id, project_id=project_id,
+                       actor_name="system" if actor is None else actor[1], org_id=org_id,
+                       project_id=project_id,
                        action=action, object_type=object_type, object_id=object_id,
                        old_value=None if old is None else canonical_json(old),
                        new_value=None if new is None else canonical_json(new), reason=reason,
                        prev_hash=self.hash, key_id=None)
         e.hash = legacy_entry_hash(e)
-        values = {c: getattr(e, c) for c in ("seq", "actor_id", "actor_name", "org_id", "project_id", "action",
-                                             "object_type", "object_id", "old_value", "new_value", "reason",
-                                             "prev_hash", "hash")}
+        values = {c: getattr(e, c) for c in ("seq", "actor_id", "actor_name", "org_id", "project_id",
+                                             "action", "object_type", "object_id", "old_value", "new_value",
+                                             "reason", "prev_hash", "hash")}
         self.row("audit_entries", ts=self.ts(self.seq), **values)
         self.hash = e.hash
         self.conn.execute(self.t["audit_head"].update().values(seq=self.seq, hash=self.hash))
@@ -92,22 +93,25 @@ def _fill_0002(engine) -> dict:
         upload_id = w.row("uploads", public_id=upload, project_id=project_id, filename="run.csv",
                           content_type="text/csv", size_bytes=len(content), sha256=sha256_hex(content),
                           content=content, created_at=w.ts(0), created_by_id=user_id)
-        trial_id = w.row("trials", public_id=trial, project_id=project_id, upload_id=upload_id, area_m2=1.38e-3,
-                         mode="constant-pressure", points=3, revision=1, created_at=w.ts(0), created_by_id=user_id,
+        trial_id = w.row("trials", public_id=trial, project_id=project_id, upload_id=upload_id,
+                         area_m2=1.38e-3, mode="constant-pressure", points=3, revision=1, created_at=w.ts(0),
+                         created_by_id=user_id,
                          data_json=canonical_json({"t_h": [0, 0.5, 1], "v_L_per_m2": [0, 40, 70],
                                                    "pressure_bar": None, "source": "run.csv", "meta": {}}))
-        w.entry("create", "upload", upload, **scope, new={"filename": "run.csv", "content_type": "text/csv",
-                                                          "size_bytes": len(content), "sha256": sha256_hex(content)})
+        w.entry("create", "upload", upload, **scope,
+                new={"filename": "run.csv", "content_type": "text/csv", "size_bytes": len(content),
+                     "sha256": sha256_hex(content)})
         w.entry("create", "trial", trial, **scope,
                 new={"upload": upload, "area": None, "mode": None, "density": None, "area_m2": 1.38e-3,
                      "mode_used": "constant-pressure", "points": 3, "revision": 1})
 
         def result(result_id, version, notes, supersedes=None):
-            c = {"result_id": result_id, "version": version, "kind": "fit", "trial_id": trial, "trial_revision": 1,
-                 "upload_sha256": sha256_hex(content), "inputs": {}, "data": {"best_model": "standard"},
-                 "origin": "computed", "notes": notes}
-            rid = w.row("results", public_id=f"{result_id[:31]}{version}", result_id=result_id, version=version,
-                        kind="fit", project_id=project_id, trial_id=trial_id, upload_id=upload_id, trial_revision=1,
+            c = {"result_id": result_id, "version": version, "kind": "fit", "trial_id": trial,
+                 "trial_revision": 1, "upload_sha256": sha256_hex(content), "inputs": {},
+                 "data": {"best_model": "standard"}, "origin": "computed", "notes": notes}
+            rid = w.row("results", public_id=f"{result_id[:31]}{version}", result_id=result_id,
+                        version=version, kind="fit", project_id=project_id, trial_id=trial_id,
+                        upload_id=upload_id, trial_revision=1,
                         inputs_json="{}", data_json=canonical_json(c["data"]), origin="computed", notes=notes,
                         content_sha256=sha256_hex(canonical_json(c)), supersedes_id=supersedes,
                         created_at=w.ts(w.seq), created_by_id=user_id)
@@ -128,8 +132,8 @@ def _fill_0002(engine) -> dict:
         r2 = "c" * 32
         _, c3 = result(r2, 1, "a duplicate")
         w.entry("create", "result", r2, **scope, new={"version": 1, **c3})
-        e = w.entry("delete", "result", r2, **scope, old={"version": 1, "content_sha256": sha256_hex(canonical_json(c3))},
-                    reason="duplicate")
+        e = w.entry("delete", "result", r2, **scope, reason="duplicate",
+                    old={"version": 1, "content_sha256": sha256_hex(canonical_json(c3))})
         conn.execute(w.t["results"].update().where(w.t["results"].c.result_id == r2)
                      .values(deleted_at=w.ts(e.seq), deleted_by_id=user_id, delete_reason="duplicate"))
         return {"entries": w.seq, "head_hash": w.hash, "r1": r1, "r2": r2}
@@ -206,9 +210,9 @@ def test_a_0002_store_is_verified_sealed_and_upgraded_in_place(legacy):
         assert s.get(AuditHead, 1).seq == filled["entries"] + 3
     # a fit without a trial is still refused by the database
     with engine.begin() as conn, pytest.raises(sa.exc.IntegrityError):
-        conn.execute(sa.text("INSERT INTO results (public_id, result_id, version, kind, project_id, upload_id, "
-                             "inputs_json, data_json, origin, notes, content_sha256, created_at) SELECT "
-                             "'d', 'd', 1, 'fit', project_id, upload_id, '{}', '{}', 'computed', '', 'x', "
+        conn.execute(sa.text("INSERT INTO results (public_id, result_id, version, kind, project_id, "
+                             "upload_id, inputs_json, data_json, origin, notes, content_sha256, created_at) "
+                             "SELECT 'd', 'd', 1, 'fit', project_id, upload_id, '{}', '{}', 'computed', '', 'x', "
                              "created_at FROM results LIMIT 1"))
 
 

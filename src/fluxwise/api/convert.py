@@ -11,8 +11,6 @@ from ..store import projects as store_projects
 from ..store import results as store_results
 from ..store import tenancy
 from ..store.canonical import loads
-from ..store.trust import trust_of
-from ..store.verify import check_signature, record_problems
 from ..store.models import (
     ApiToken,
     AuditEntry,
@@ -24,6 +22,8 @@ from ..store.models import (
     Upload,
     User,
 )
+from ..store.trust import trust_of
+from ..store.verify import check_signature, record_problems
 from . import schemas
 
 
@@ -86,7 +86,8 @@ def trial_data_out(rec: TrialRecord) -> schemas.TrialDataOut:
                                 pressure_bar=data.get("pressure_bar"), meta=data.get("meta") or {})
 
 
-def signature_out(session: Session, sig: Signature, problems: list[str] | None = None) -> schemas.SignatureOut:
+def signature_out(session: Session, sig: Signature,
+                  problems: list[str] | None = None) -> schemas.SignatureOut:
     """A signature, shown as valid only once checked (``problems``: the result of
     :func:`~fluxwise.store.verify.check_signature`, computed here when not given)."""
     rv = sig.result_version

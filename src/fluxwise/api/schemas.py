@@ -277,8 +277,8 @@ class ResultOut(BaseModel):
     deleted_at: datetime | None
     delete_reason: str | None
     signatures: list[SignatureOut]
-    record_ok: bool = Field(description="The version's content matches its stored hash and the hash its audit "
-                                        "entry recorded, and every signature of it is valid")
+    record_ok: bool = Field(description="The version's content matches its stored hash and the hash its "
+                                        "audit entry recorded, and every signature of it is valid")
     record_problems: list[str] = Field(default_factory=list,
                                        description="What does not match (shown as a red banner)")
 

@@ -107,9 +107,9 @@ def record_report(trial: Trial, kind: str, inputs: dict[str, Any] | None, stored
     analysis = pipeline.report_analysis(trial, **(sizing_kwargs(inputs or {}) if kind == "sizing" else {}))
     computed = analysis.fit.to_dict() if kind == "fit" else analysis.sizing.to_dict()
     if not same_numbers(computed, stored):
-        raise Conflict("computed again from its trial, this result gives other numbers than the stored version "
-                       "holds; the report would not show what was stored (and signed). Recompute it (PATCH with "
-                       "recompute: true) and report the new version")
+        raise Conflict("computed again from its trial, this result gives other numbers than the stored "
+                       "version holds; the report would not show what was stored (and signed). Recompute it "
+                       "(PATCH with recompute: true) and report the new version")
     return render_report(analysis, record=record)
 
 

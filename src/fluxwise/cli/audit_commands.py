@@ -64,7 +64,8 @@ def audit():
               help="An exported checkpoint (from `fluxwise audit checkpoint`) to check the trail against; "
                    "repeat for several.")
 @click.option("--json", "as_json", is_flag=True,
-              help="Print JSON: ok, checked, problems, notes, head_seq, head_hash, checkpoint_seq (or error).")
+              help="Print JSON: ok, checked, problems, notes, head_seq, head_hash, checkpoint_seq (or "
+                   "error).")
 def verify(database_url, data_dir, anchors, as_json):
     """Check the audit trail and the record: exit 0 when everything checks out, 1 when an entry, a
     signature, a result, an upload or a trial was altered, removed or added behind the application's
@@ -85,7 +86,8 @@ def verify(database_url, data_dir, anchors, as_json):
 def _timestamp_request(data: bytes) -> bytes:
     from rfc3161_client import TimestampRequestBuilder
 
-    return TimestampRequestBuilder().data(data).nonce(nonce=True).cert_request(cert_request=True).build().as_bytes()
+    request = TimestampRequestBuilder().data(data).nonce(nonce=True).cert_request(cert_request=True).build()
+    return request.as_bytes()
 
 
 def _attach_token(path: Path, token_path: Path, tsa_certificate: Path | None) -> dict:
@@ -143,7 +145,8 @@ def _attach_token(path: Path, token_path: Path, tsa_certificate: Path | None) ->
               help="Write the export here (and an RFC 3161 request beside it, FILE.tsq); default: stdout.")
 @click.option("--timestamp-token", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Attach this RFC 3161 timestamp response (.tsr, from your timestamp authority, for the "
-                   "FILE.tsq written earlier) to the export named by --out, after checking that it covers it.")
+                   "FILE.tsq written earlier) to the export named by --out, after checking that it covers "
+                   "it.")
 @click.option("--tsa-certificate", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="With --timestamp-token: the authority's root certificate(s) (PEM) to verify the token "
                    "against.")
@@ -264,7 +267,8 @@ def upgrade(database_url, data_dir, app_role, as_json):
     if as_json:
         echo_json(info)
         return
-    click.echo(f"store at revision {info['revision']}, store id {info['store_id']}, audit key {info['key_id']}"
+    click.echo(f"store at revision {info['revision']}, store id {info['store_id']}, audit key "
+               f"{info['key_id']}"
                + (f"; role {app_role} may add rows to the record, never change it" if app_role else ""))
     for w in warnings:
         click.echo(f"warning: {w}", err=True)

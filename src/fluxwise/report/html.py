@@ -36,7 +36,8 @@ def _figure_html(fig) -> str:
                                                                        "responsive": True})
 
 
-def render_report(analysis, *, title: str | None = None, extra_sections=(), record: dict | None = None) -> str:
+def render_report(analysis, *, title: str | None = None, extra_sections=(),
+                  record: dict | None = None) -> str:
     """Return the report as an HTML string.
 
     ``extra_sections`` is a sequence of ``(heading, html_fragment)`` other layers may add (e.g. a

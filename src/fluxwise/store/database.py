@@ -186,7 +186,8 @@ def migrate(engine: Engine, revision: str = "head", *, trust=None) -> None:
                 raise
             raise MigrationRefused(
                 f"the store at {engine.url.render_as_string(hide_password=True)} needs a migration that this "
-                "role may not run; run `fluxwise db upgrade --database-url <owner URL> --app-role <this role>` "
+                "role may not run; run `fluxwise db upgrade --database-url <owner URL> --app-role <this "
+                "role>` "
                 f"as the owner of its tables ({str(exc.orig).splitlines()[0]})") from None
     for cp in sealed:  # after the commit, as every checkpoint
         trust.checkpoint(cp.store_id, cp.seq, cp.entry_hash, cp.key_id)
@@ -279,7 +280,8 @@ class Database:
 
 
 def open_database(database_url: str | None = None, data_dir: str | os.PathLike | None = None, *,
-                  create: bool = True, audit_dir: str | os.PathLike | None = None, **engine_kwargs) -> Database:
+                  create: bool = True, audit_dir: str | os.PathLike | None = None,
+                  **engine_kwargs) -> Database:
     """Open the store (see :func:`resolve_database_url`), creating or upgrading its schema if ``create``.
 
     ``audit_dir`` is the folder of its audit keys and checkpoint log (default: ``$FLUXWISE_AUDIT_DIR``,

@@ -177,7 +177,8 @@ class KeyRing:
         key = self._cache.get(key_id)
         if key is not None:
             return key
-        if not (isinstance(key_id, str) and len(key_id) == 16 and all(c in "0123456789abcdef" for c in key_id)):
+        if not (isinstance(key_id, str) and len(key_id) == 16
+                and all(c in "0123456789abcdef" for c in key_id)):
             return None
         path = self.path_of(key_id)
         try:

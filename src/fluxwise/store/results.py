@@ -184,7 +184,8 @@ def new_version(session: Session, current: ResultVersion, *, actor: User | None,
     audit.append(session, actor=actor, action="update", object_type="result", object_id=rv.result_id,
                  **_audit_scope(rv), old={"version": current.version, **{k: old_c[k] for k in keys},
                                           "content_sha256": current.content_sha256},
-                 new={"version": rv.version, **{k: new_c[k] for k in keys}, "content_sha256": rv.content_sha256},
+                 new={"version": rv.version, **{k: new_c[k] for k in keys},
+                      "content_sha256": rv.content_sha256},
                  reason=reason)
     return rv
 
@@ -240,8 +241,9 @@ def sign_result(session: Session, rv: ResultVersion, *, signer: User, password: 
                          new={"version": rv.version, "meaning": meaning, "signer": signer.name,
                               "signer_email": signer.email, "signer_id": signer.public_id,
                               "signature_id": signature_id, "content_sha256": rv.content_sha256})
-    sig = Signature(public_id=signature_id, result_version_id=rv.id, user_id=signer.id, signer_name=signer.name,
-                    meaning=meaning, content_sha256=rv.content_sha256, signed_at=entry.ts, audit_seq=entry.seq)
+    sig = Signature(public_id=signature_id, result_version_id=rv.id, user_id=signer.id,
+                    signer_name=signer.name, meaning=meaning, content_sha256=rv.content_sha256,
+                    signed_at=entry.ts, audit_seq=entry.seq)
     sig.result_version, sig.user = rv, signer
     key = trust_of(session).keyring.get(entry.key_id)
     sig.key_id, sig.mac = key.key_id, signature_mac(sig, key)

@@ -62,7 +62,8 @@ def seal(conn: Connection, trust: Trust) -> Checkpoint | None:
         legacy_seq, legacy_hash = head.seq, head.hash
         problems = legacy_problems(s, trust) if legacy_seq else []
         if problems:
-            shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
+            more = f"; and {len(problems) - 10} more" if len(problems) > 10 else ""
+            shown = "; ".join(problems[:10]) + more
             raise SealRefused(f"the existing audit trail does not verify, so it was not sealed under a key "
                               f"(the store is left as it was): {shown}")
         head = lock_head(s)  # the checks let go of the rows they read
@@ -109,7 +110,8 @@ def rotate_key(db, *, actor: User | None = None, reason: str | None = None) -> R
         trust.keyring.keep(old)  # kept for verifying the entries written under it
         new = trust.keyring.new_key()
         entry = audit.append(s, actor=actor, action="update", object_type=KEY_OBJECT, object_id=new.key_id,
-                             old={"key_id": old.key_id}, new={"key_id": new.key_id, "store_id": head.store_id},
+                             old={"key_id": old.key_id},
+                             new={"key_id": new.key_id, "store_id": head.store_id},
                              reason=reason or "audit key rotation", key=old)
         head.key_id = new.key_id
         store_id = head.store_id

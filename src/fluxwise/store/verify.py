@@ -65,7 +65,8 @@ class VerifyReport:
                  + ("chain intact" if self.ok else f"{len(self.problems)} problem(s)"),
                  f"head: seq {self.head_seq} hash {self.head_hash}",
                  f"store {self.store_id} under key {self.key_id}; checkpoint log {self.checkpoint_log}"
-                 + (f" (last checkpoint: entry {self.checkpoint_seq})" if self.checkpoint_seq is not None else "")]
+                 + ("" if self.checkpoint_seq is None
+                    else f" (last checkpoint: entry {self.checkpoint_seq})")]
         if checked:
             lines.append(f"also checked: {checked}")
         lines += [f"  - {p}" for p in self.problems]
@@ -137,7 +138,8 @@ def _walk_chain(session: Session, trust: Trust, head: AuditHead | None, problems
         seq = entry.seq
         if seq != expected_seq:
             if seq > expected_seq:
-                gap = f"entry {expected_seq}" if seq == expected_seq + 1 else f"entries {expected_seq}-{seq - 1}"
+                gap = (f"entry {expected_seq}" if seq == expected_seq + 1
+                       else f"entries {expected_seq}-{seq - 1}")
                 problems.append(f"{gap} missing (removed)")
             else:
                 problems.append(f"entry {seq} out of order")
@@ -150,8 +152,8 @@ def _walk_chain(session: Session, trust: Trust, head: AuditHead | None, problems
         new = _loads(entry.new_value)
         if entry.key_id is None:
             if walk.sealed_at is not None:
-                problems.append(f"entry {seq}: a plain SHA-256 link after the trail was sealed under a key at "
-                                f"entry {walk.sealed_at} (the trail was rebuilt without the key)")
+                problems.append(f"entry {seq}: a plain SHA-256 link after the trail was sealed under a key "
+                                f"at entry {walk.sealed_at} (the trail was rebuilt without the key)")
             elif legacy_entry_hash(entry) != entry.hash:
                 problems.append(f"entry {seq}: content does not match its hash (altered after writing)")
         else:
@@ -167,7 +169,8 @@ def _walk_chain(session: Session, trust: Trust, head: AuditHead | None, problems
                 if entry.key_id not in missing_keys:
                     missing_keys.add(entry.key_id)
                     problems.append(f"entry {seq} is under key {entry.key_id}, which is not in the key ring "
-                                    f"({trust.keyring.path_of(entry.key_id)}): its entries cannot be verified")
+                                    f"({trust.keyring.path_of(entry.key_id)}): its entries cannot be "
+                                    "verified")
             elif keyed_entry_hash(entry, key) != entry.hash:
                 problems.append(f"entry {seq}: content does not match its MAC (altered after writing, or the "
                                 "chain was rebuilt without the key)")
@@ -185,15 +188,16 @@ def _check_seal(entry: AuditEntry, new: Any, head: AuditHead | None, problems: l
     """The first keyed entry must be the sealing entry, and it must say what it sealed."""
     seq = entry.seq
     if entry.object_type != KEY_OBJECT or entry.action != "create" or not isinstance(new, dict):
-        problems.append(f"entry {seq} is the first entry under a key, but not the entry that sealed the trail")
+        problems.append(f"entry {seq} is the first entry under a key, but not the entry that sealed the "
+                        "trail")
         return
     if new.get("key_id") != entry.key_id:
         problems.append(f"entry {seq}: the sealing entry names key {new.get('key_id')} but is under key "
                         f"{entry.key_id}")
     if new.get("legacy_entries") != seq - 1 or new.get("legacy_head_hash") != entry.prev_hash:
-        problems.append(f"entry {seq}: the sealing entry recorded {new.get('legacy_entries')} earlier entries "
-                        f"ending in {new.get('legacy_head_hash')}, but {seq - 1} come before it ending in "
-                        f"{entry.prev_hash} (the entries before the seal were changed)")
+        problems.append(f"entry {seq}: the sealing entry recorded {new.get('legacy_entries')} earlier "
+                        f"entries ending in {new.get('legacy_head_hash')}, but {seq - 1} come before it "
+                        f"ending in {entry.prev_hash} (the entries before the seal were changed)")
     if head is not None and head.store_id is not None and new.get("store_id") != head.store_id:
         problems.append(f"entry {seq}: the trail was sealed for store {new.get('store_id')}, but this is "
                         f"store {head.store_id}")
@@ -280,7 +284,8 @@ def _check_results(session: Session, walk: _Walk, problems: list[str]) -> int:
         seen.add((rv.result_id, rv.version))
         actual = content_sha256(rv)
         if actual != rv.content_sha256:
-            problems.append(f"{name}: its content does not match its stored content hash (edited after writing)")
+            problems.append(f"{name}: its content does not match its stored content hash (edited after "
+                            "writing)")
         seq, sha = walk.results.get((rv.result_id, rv.version), (None, None))
         if seq is None:
             sealed = (walk.seal.get("sealed_content") or {}).get(f"result:{rv.public_id}")
@@ -288,7 +293,8 @@ def _check_results(session: Session, walk: _Walk, problems: list[str]) -> int:
                 problems.append(f"{name}: no audit entry records it (added behind the application's back, "
                                 "or its entry was removed)")
             elif sealed != actual:
-                problems.append(f"{name}: its content does not match the hash recorded when the trail was sealed")
+                problems.append(f"{name}: its content does not match the hash recorded when the trail was "
+                                "sealed")
             continue
         recorded = _recorded_sha(walk, seq, sha, f"result:{rv.public_id}")
         if recorded is None:
@@ -298,15 +304,16 @@ def _check_results(session: Session, walk: _Walk, problems: list[str]) -> int:
                             "recorded (the stored result was edited, hash columns and all)")
     for (result_id, version), (seq, _) in walk.results.items():
         if (result_id, version) not in seen:
-            problems.append(f"result {result_id} version {version}, recorded by audit entry {seq}, is missing "
-                            "from the results table")
+            problems.append(f"result {result_id} version {version}, recorded by audit entry {seq}, is "
+                            "missing from the results table")
     deleted = {d.result_id: d for d in session.scalars(select(ResultDeletion))}
-    for result_id, d in deleted.items():
+    for result_id in deleted:
         if result_id not in walk.deletions:
             problems.append(f"result {result_id} is marked deleted, but no audit entry records its deletion")
     for result_id, seq in walk.deletions.items():
         if result_id not in deleted:
-            problems.append(f"audit entry {seq} deleted result {result_id}, but the result is not marked deleted")
+            problems.append(f"audit entry {seq} deleted result {result_id}, but the result is not marked "
+                            "deleted")
     return n
 
 
@@ -327,8 +334,8 @@ def _check_signatures(session: Session, trust: Trust, walk: _Walk, problems: lis
             problems.append(f"{name}: {problem}")
         found = walk.signs.get(sig.audit_seq)
         if found is None:
-            problems.append(f"{name}: the audit trail has no sign entry at seq {sig.audit_seq} (the signature "
-                            "was added behind the application's back, or its entry was removed)")
+            problems.append(f"{name}: the audit trail has no sign entry at seq {sig.audit_seq} (the "
+                            "signature was added behind the application's back, or its entry was removed)")
             continue
         matched.add(sig.audit_seq)
         entry, new = found
@@ -369,8 +376,8 @@ def signature_problems(sig: Signature, trust: Trust, *, content: str, mac: bool 
             out.append("its MAC does not match its fields (pointed at another version, or altered)")
     rv = sig.result_version
     if sig.content_sha256 != content or rv.content_sha256 != content:
-        out.append(f"it signed content {sig.content_sha256[:12]}…, but the version now hashes to {content[:12]}… "
-                   "(the signed content was changed)")
+        out.append(f"it signed content {sig.content_sha256[:12]}…, but the version now hashes to "
+                   f"{content[:12]}… (the signed content was changed)")
     return out
 
 
@@ -447,7 +454,8 @@ def verify_store(session: Session, trust: Trust, anchors: Iterable[tuple[str, An
                         head_hash=walk.last_hash if head is None else head.hash, notes=notes,
                         store_id=None if head is None else head.store_id,
                         key_id=None if head is None else head.key_id,
-                        checkpoint_seq=extra.get("checkpoint_seq"), checkpoint_log=extra.get("checkpoint_log"),
+                        checkpoint_seq=extra.get("checkpoint_seq"),
+                        checkpoint_log=extra.get("checkpoint_log"),
                         counts=counts)
 
 
@@ -479,8 +487,8 @@ def current_key_problem(session: Session, trust: Trust) -> str | None:
         return None
     ring = trust.keyring
     if ring.env_key is not None and ring.env_key.key_id != head.key_id:
-        return (f"{ring.env_source} holds audit key {ring.env_key.key_id}, but this store's trail is under key "
-                f"{head.key_id}: give the store's own key")
+        return (f"{ring.env_source} holds audit key {ring.env_key.key_id}, but this store's trail is under "
+                f"key {head.key_id}: give the store's own key")
     try:
         ring.get(head.key_id)
     except AuditKeyError as exc:
@@ -541,7 +549,7 @@ def audit_verify_main(database_url: str | None = None, anchors: Sequence[str | P
     return code
 
 
-# --- one record, checked when it is shown --------------------------------------------------------------------
+# --- one record, checked when it is shown ------------------------------------------------------------
 
 def _entry_problem(entry: AuditEntry | None, trust: Trust) -> str | None:
     if entry is None:
@@ -554,7 +562,8 @@ def _entry_problem(entry: AuditEntry | None, trust: Trust) -> str | None:
     return None if keyed_entry_hash(entry, key) == entry.hash else f"its audit entry {entry.seq} was altered"
 
 
-def check_signature(session: Session, sig: Signature, trust: Trust, *, content: str | None = None) -> list[str]:
+def check_signature(session: Session, sig: Signature, trust: Trust, *,
+                    content: str | None = None) -> list[str]:
     """Why one signature is not valid (empty when it is): its MAC recomputed from the joined rows, the
     content of the version it signs, and its sign entry (present, matching, unaltered)."""
     from .results import content_sha256
@@ -563,7 +572,8 @@ def check_signature(session: Session, sig: Signature, trust: Trust, *, content: 
     problems = signature_problems(sig, trust, content=content_sha256(rv) if content is None else content)
     entry = session.get(AuditEntry, sig.audit_seq)
     new = _loads(entry.new_value) if entry is not None else None
-    if entry is None or entry.action != "sign" or entry.object_id != rv.result_id or not isinstance(new, dict):
+    if (entry is None or entry.action != "sign" or entry.object_id != rv.result_id
+            or not isinstance(new, dict)):
         problems.append(f"the audit trail has no sign entry for it at seq {sig.audit_seq}")
         return problems
     if (new.get("version") != rv.version or new.get("meaning") != sig.meaning
@@ -585,8 +595,8 @@ def record_problems(session: Session, rv: ResultVersion, trust: Trust,
     content = content_sha256(rv)
     problems: list[str] = []
     if content != rv.content_sha256:
-        problems.append(f"version {rv.version}'s content does not match its stored content hash: it was edited "
-                        "after it was written")
+        problems.append(f"version {rv.version}'s content does not match its stored content hash: it was "
+                        "edited after it was written")
     recorded = None
     for entry in session.scalars(select(AuditEntry).where(AuditEntry.object_id == rv.result_id,
                                                           AuditEntry.object_type == "result",
@@ -604,13 +614,13 @@ def record_problems(session: Session, rv: ResultVersion, trust: Trust,
             sha = sha256_hex(canonical_json(new))
         if sha is None:
             seal = session.scalar(select(AuditEntry).where(AuditEntry.object_type == KEY_OBJECT,
-                                                           AuditEntry.action == "create").order_by(AuditEntry.seq)
-                                  .limit(1))
+                                                           AuditEntry.action == "create")
+                                  .order_by(AuditEntry.seq).limit(1))
             sealed = _loads(seal.new_value) if seal is not None else None
             sha = ((sealed or {}).get("sealed_content") or {}).get(f"result:{rv.public_id}")
         if sha != content:
-            problems.append(f"version {rv.version}'s content does not match the hash its audit entry {entry.seq} "
-                            "recorded: the stored result was changed")
+            problems.append(f"version {rv.version}'s content does not match the hash its audit entry "
+                            f"{entry.seq} recorded: the stored result was changed")
         problem = _entry_problem(entry, trust)
         if problem is not None:
             problems.append(problem)

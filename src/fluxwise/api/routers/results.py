@@ -117,7 +117,8 @@ def delete_result(versions: ResultDep, principal: PrincipalDep, s: ReadSession, 
     return Response(status_code=204)
 
 
-def record_report_html(s, versions: list[ResultVersion], version: int | None = None) -> tuple[str, ResultVersion]:
+def record_report_html(s, versions: list[ResultVersion],
+                       version: int | None = None) -> tuple[str, ResultVersion]:
     """The HTML report of a stored result version, with its signature block (and a red banner when the
     record does not match what was stored or signed). It shows the stored numbers: a version whose
     numbers cannot be reproduced from its trial (or train files) is a :class:`~.store_results.Conflict`."""
@@ -138,8 +139,8 @@ def record_report_html(s, versions: list[ResultVersion], version: int | None = N
         raise store_results.Conflict("the trial was changed after this version was computed; recompute the "
                                      "result (PATCH with recompute: true) and report the new version")
     inputs = out.inputs if rv.kind == "sizing" else None
-    html = science.record_report(store_uploads.trial_from_record(rv.trial), rv.kind, inputs, loads(rv.data_json),
-                                 record)
+    html = science.record_report(store_uploads.trial_from_record(rv.trial), rv.kind, inputs,
+                                 loads(rv.data_json), record)
     return html, rv
 
 
@@ -152,7 +153,8 @@ def get_report(versions: ResultDep, s: ReadSession, version: Version = None):
     with a signature block — result id, version, content hash, and each signature's signer, meaning and
     UTC time — so a printed report can be traced back to the record."""
     html, rv = record_report_html(s, versions, version)
-    return HTMLResponse(html, headers={"X-Result-Version": str(rv.version), "X-Content-SHA256": rv.content_sha256})
+    return HTMLResponse(html, headers={"X-Result-Version": str(rv.version),
+                                       "X-Content-SHA256": rv.content_sha256})
 
 
 @router.get("/{result_id}/signatures", response_model=list[schemas.SignatureOut], responses=ERRORS)
