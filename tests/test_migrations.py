@@ -212,8 +212,8 @@ def test_a_0002_store_is_verified_sealed_and_upgraded_in_place(legacy):
     with engine.begin() as conn, pytest.raises(sa.exc.IntegrityError):
         conn.execute(sa.text("INSERT INTO results (public_id, result_id, version, kind, project_id, "
                              "upload_id, inputs_json, data_json, origin, notes, content_sha256, created_at) "
-                             "SELECT 'd', 'd', 1, 'fit', project_id, upload_id, '{}', '{}', 'computed', '', 'x', "
-                             "created_at FROM results LIMIT 1"))
+                             "SELECT 'd', 'd', 1, 'fit', project_id, upload_id, '{}', '{}', 'computed', '', "
+                             "'x', created_at FROM results LIMIT 1"))
 
 
 def test_a_legacy_trail_that_does_not_verify_is_not_sealed(legacy):
