@@ -9,6 +9,7 @@ import hmac
 import json
 import shutil
 import threading
+from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner
@@ -263,3 +264,78 @@ def test_checkpoint_command_exports_the_head_and_a_timestamp_request(trail, data
     out.write_text(json.dumps(export))
     result = _verify(database_url, "--anchor", str(out))
     assert result.exit_code == 1 and "does not match its MAC" in result.output
+
+
+def _test_tsa(directory):
+    """A timestamp authority of our own (root and TSA certificates), for ``openssl ts -reply``."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = dt.datetime.now(dt.UTC)
+
+    def cert(subject, issuer, key, sign_key, *extensions):
+        def name(cn):
+            return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+        b = (x509.CertificateBuilder().subject_name(name(subject)).issuer_name(name(issuer))
+             .public_key(key.public_key()).serial_number(x509.random_serial_number())
+             .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30)))
+        for ext, critical in extensions:
+            b = b.add_extension(ext, critical=critical)
+        return b.sign(sign_key, hashes.SHA256())
+
+    root_key, tsa_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    root = cert("Test root", "Test root", root_key, root_key,
+                (x509.BasicConstraints(ca=True, path_length=None), True))
+    tsa = cert("Test TSA", "Test root", tsa_key, root_key,
+               (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), True))
+    pem = serialization.Encoding.PEM
+    (directory / "root.pem").write_bytes(root.public_bytes(pem))
+    (directory / "tsa.pem").write_bytes(tsa.public_bytes(pem))
+    (directory / "tsa.key").write_bytes(tsa_key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
+                                                              serialization.NoEncryption()))
+    (directory / "serial").write_text("01\n")
+    (directory / "ts.cnf").write_text(
+        "[ tsa ]\ndefault_tsa = tsa1\n[ tsa1 ]\nserial = serial\nsigner_digest = sha256\n"
+        "default_policy = 1.2.3.4.1\ndigests = sha256\naccuracy = secs:1\ness_cert_id_alg = sha256\n"
+        "ess_cert_id_chain = no\ntsa_name = yes\nordering = no\n")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_rfc3161_timestamp_token_is_checked_and_attached_to_an_export(trail, database_url, tmp_path):
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl (the timestamp authority of this test) is not installed")
+    _test_tsa(tmp_path)
+    out = tmp_path / "head.json"
+    runner = CliRunner()
+    export = ["audit", "checkpoint", "--database-url", database_url, "-o"]
+    assert runner.invoke(main, [*export, str(out)]).exit_code == 0
+
+    def reply(query, answer):
+        subprocess.run(["openssl", "ts", "-reply", "-queryfile", str(query), "-signer", "tsa.pem", "-inkey",
+                        "tsa.key", "-out", str(answer), "-config", "ts.cnf"], cwd=tmp_path, check=True,
+                       capture_output=True)
+
+    reply(tmp_path / "head.json.tsq", tmp_path / "head.tsr")
+    r = runner.invoke(main, ["audit", "checkpoint", "-o", str(out), "--timestamp-token",
+                             str(tmp_path / "head.tsr"), "--tsa-certificate", str(tmp_path / "root.pem")])
+    assert r.exit_code == 0, r.output
+    assert "(verified)" in r.output
+    stamped = json.loads(out.read_text())
+    assert stamped["rfc3161"]["gen_time"][:10] == datetime.now(UTC).date().isoformat()
+    assert _verify(database_url, "--anchor", str(out)).exit_code == 0
+    # a token for something else is refused
+    with trail.session(write=True) as s:  # the head moves on: a new export differs
+        accounts.create_organisation(s, "later")
+        s.commit()
+    newer = tmp_path / "newer.json"
+    assert runner.invoke(main, [*export, str(newer)]).exit_code == 0
+    r = runner.invoke(main, ["audit", "checkpoint", "-o", str(newer), "--timestamp-token",
+                             str(tmp_path / "head.tsr")])
+    assert r.exit_code == 2 and "does not cover the checkpoint" in r.output

@@ -84,9 +84,10 @@ def verify(database_url, data_dir, anchors, as_json):
 
 
 def _timestamp_request(data: bytes) -> bytes:
-    from rfc3161_client import TimestampRequestBuilder
+    from rfc3161_client import HashAlgorithm, TimestampRequestBuilder
 
-    request = TimestampRequestBuilder().data(data).nonce(nonce=True).cert_request(cert_request=True).build()
+    request = (TimestampRequestBuilder().data(data).hash_algorithm(HashAlgorithm.SHA256).nonce(nonce=True)
+               .cert_request(cert_request=True).build())
     return request.as_bytes()
 
 
