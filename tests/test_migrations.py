@@ -216,6 +216,11 @@ def test_a_0002_store_is_verified_sealed_and_upgraded_in_place(legacy):
                              "'x', created_at FROM results LIMIT 1"))
 
 
+def test_verify_asks_for_the_upgrade_of_an_old_store(legacy, empty_url):
+    r = CliRunner().invoke(main, ["audit", "verify", "--database-url", empty_url])
+    assert r.exit_code == 1 and "revision 0002" in r.output and "fluxwise db upgrade" in r.output
+
+
 def test_a_legacy_trail_that_does_not_verify_is_not_sealed(legacy):
     engine, filled = legacy
     with engine.begin() as conn:

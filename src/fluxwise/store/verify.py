@@ -511,7 +511,8 @@ def run_verify(database_url: str | None = None, anchors: Sequence[str | Path] = 
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
-    from .database import current_revision, make_engine, resolve_database_url, sqlite_folder
+    from .database import (current_revision, head_revision, make_engine, resolve_database_url,
+                           sqlite_folder)
 
     url = resolve_database_url(database_url)
     sa_url = make_url(url)
@@ -524,8 +525,14 @@ def run_verify(database_url: str | None = None, anchors: Sequence[str | Path] = 
         return 1, {"ok": False, "store": store, "error": str(exc)}
     engine = make_engine(url)
     try:
-        if current_revision(engine) is None:
+        revision = current_revision(engine)
+        if revision is None:
             return 1, {"ok": False, "store": store, "error": "this database holds no fluxwise store"}
+        if revision != head_revision():
+            return 1, {"ok": False, "store": store,
+                       "error": f"the store's schema is at revision {revision}, not {head_revision()} (this "
+                                "fluxwise's): run `fluxwise db upgrade` first (it verifies the trail once and "
+                                "seals it under an audit key)"}
         with Session(engine) as session:
             refusal = current_key_problem(session, trust)
             if refusal is not None:
