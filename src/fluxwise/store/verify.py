@@ -511,8 +511,7 @@ def run_verify(database_url: str | None = None, anchors: Sequence[str | Path] = 
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
-    from .database import (current_revision, head_revision, make_engine, resolve_database_url,
-                           sqlite_folder)
+    from .database import current_revision, head_revision, make_engine, resolve_database_url, sqlite_folder
 
     url = resolve_database_url(database_url)
     sa_url = make_url(url)
