@@ -529,9 +529,9 @@ def run_verify(database_url: str | None = None, anchors: Sequence[str | Path] = 
             return 1, {"ok": False, "store": store, "error": "this database holds no fluxwise store"}
         if revision != head_revision():
             return 1, {"ok": False, "store": store,
-                       "error": f"the store's schema is at revision {revision}, not {head_revision()} (this "
-                                "fluxwise's): run `fluxwise db upgrade` first (it verifies the trail once and "
-                                "seals it under an audit key)"}
+                       "error": f"the store's schema is at revision {revision}, not {head_revision()} "
+                                "(this fluxwise's): run `fluxwise db upgrade` first (it verifies the trail "
+                                "once and seals it under an audit key)"}
         with Session(engine) as session:
             refusal = current_key_problem(session, trust)
             if refusal is not None:
