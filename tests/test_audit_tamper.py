@@ -139,10 +139,31 @@ def test_removing_entries_with_an_older_checkpoint_log_put_back_is_caught(record
     assert code == 1 and "exported checkpoint" in out and "entries 12-13 were removed" in out
 
 
-def test_a_deleted_checkpoint_log_fails_verification(record, database_url):
+def test_a_deleted_checkpoint_log_fails_verification_and_is_not_begun_again_unnoticed(
+        record, db, database_url, audit_dir):
+    from fluxwise.store.checkpoints import CheckpointLog
+    from fluxwise.store.database import open_database
+    from fluxwise.store.keyring import AuditKeyError
+
     record["log"].unlink()
     code, out = _verify(database_url)
     assert code == 1 and "checkpoint log" in out and "is missing" in out
+    with pytest.raises(AuditKeyError, match="checkpoint log .* is missing: restore it"):
+        open_database(database_url)  # `fluxwise serve` refuses to start without it
+    # someone with the key begins a new log at the head: its first line seals nothing
+    head = _head(db)
+    CheckpointLog(audit_dir, head.store_id).append(db.trust.keyring.get(head.key_id), head.seq, head.hash,
+                                                   create=True)
+    code, out = _verify(database_url)
+    assert code == 1 and "the checkpoint log starts at entry 13" in out and "begun again" in out
+    # lost for good: a new log started on the record is accepted, with a note
+    record["log"].unlink()
+    r = CliRunner().invoke(main, ["audit", "checkpoint", "--database-url", database_url, "--restart-log",
+                                  "--reason", "disk of the audit folder failed; no backup"])
+    assert r.exit_code == 0, r.output
+    code, out = _verify(database_url)
+    assert code == 0, out
+    assert "the checkpoint log was restarted (disk of the audit folder failed; no backup) at entry 14" in out
 
 
 def test_an_entry_edited_and_the_chain_rebuilt_with_plain_sha256_is_caught(record, db, database_url):

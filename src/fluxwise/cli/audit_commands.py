@@ -39,8 +39,9 @@ def _url(database_url, data_dir):
     return resolve_database_url(database_url, data_dir) if (database_url or data_dir) else None
 
 
-def _open(database_url, data_dir):
-    """The store, opened without creating or migrating anything."""
+def _open(database_url, data_dir, *, check: bool = True):
+    """The store, opened without creating or migrating anything (``check``: refused without its key and
+    checkpoint log, as ``fluxwise serve`` refuses it)."""
     from sqlalchemy.engine import make_url
 
     from ..errors import InputError
@@ -50,7 +51,12 @@ def _open(database_url, data_dir):
     sa_url = make_url(url)
     if sa_url.get_backend_name() == "sqlite" and not Path(sa_url.database or "").is_file():
         raise InputError(f"no fluxwise store at {sa_url.database}")
-    return open_database(url, create=False)
+    if check:
+        return open_database(url, create=False)
+    from ..store.database import Database, make_engine, sqlite_folder
+    from ..store.trust import Trust
+
+    return Database(url=url, engine=make_engine(url), trust=Trust.from_env(data_folder=sqlite_folder(url)))
 
 
 @main.group()
@@ -151,15 +157,19 @@ def _attach_token(path: Path, token_path: Path, tsa_certificate: Path | None) ->
 @click.option("--tsa-certificate", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="With --timestamp-token: the authority's root certificate(s) (PEM) to verify the token "
                    "against.")
+@click.option("--restart-log", is_flag=True,
+              help="Start a new checkpoint log when the store's log is lost for good (and not in any "
+                   "backup): an audit entry records it, with --reason.")
+@click.option("--reason", default=None, help="With --restart-log: why (kept in the audit entry).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: the export (or what was attached).")
-def checkpoint(database_url, data_dir, out, timestamp_token, tsa_certificate, as_json):
+def checkpoint(database_url, data_dir, out, timestamp_token, tsa_certificate, restart_log, reason, as_json):
     """Export the head of the audit trail as a MACed checkpoint, for QA to keep out of reach of anyone
     who can write the store (`fluxwise audit verify --anchor FILE` checks it later). Nothing goes over
     the network: send FILE.tsq to your RFC 3161 timestamp authority yourself and attach its answer with
     --timestamp-token."""
     from ..errors import InputError
     from ..store.checkpoints import checkpoint_bytes, export_line
-    from ..store.sealing import checkpoint_head
+    from ..store.sealing import checkpoint_head, restart_checkpoint_log
 
     if timestamp_token is not None:
         if out is None or not out.is_file():
@@ -172,9 +182,9 @@ def checkpoint(database_url, data_dir, out, timestamp_token, tsa_certificate, as
             click.echo(f"timestamp of {done['gen_time']} attached to {out}"
                        + (" (verified)" if done["verified"] else " (not verified: give --tsa-certificate)"))
         return
-    db = _open(database_url, data_dir)
+    db = _open(database_url, data_dir, check=not restart_log)
     try:
-        line = checkpoint_head(db)
+        line = restart_checkpoint_log(db, reason=reason) if restart_log else checkpoint_head(db)
     finally:
         db.dispose()
     export = export_line(line)

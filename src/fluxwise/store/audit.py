@@ -48,6 +48,8 @@ CRITICAL_FIELDS: dict[str, frozenset[str]] = {
 #: The object type of the audit key's own entries: ``create`` seals a store under its first key,
 #: ``update`` rotates to the key named in its new value.
 KEY_OBJECT = "audit_key"
+#: The object type of the entry that starts a new checkpoint log when the old one was lost.
+LOG_OBJECT = "checkpoint_log"
 #: Deleting any of these needs a reason too.
 REASON_ON_DELETE = frozenset({"result", "trial", "upload", "project"})
 MAX_REASON_CHARS = 2000

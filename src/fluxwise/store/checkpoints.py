@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .canonical import canonical_json, sha256_hex
-from .keyring import CHECKPOINT, AuditKey, KeyRing, _fsync_dir
+from .keyring import CHECKPOINT, AuditKey, AuditKeyError, KeyRing, _fsync_dir
 
 try:  # POSIX; elsewhere a single writer is assumed
     import fcntl
@@ -80,6 +80,10 @@ def line_problem(line: Any, keyring: KeyRing, store_id: str | None) -> str | Non
     return None
 
 
+class CheckpointLogMissing(AuditKeyError):
+    """The store's checkpoint log is not where it should be."""
+
+
 @dataclass
 class ReadLog:
     """The lines of a checkpoint log as read: parsed lines (with their line numbers) and problems."""
@@ -98,11 +102,15 @@ class CheckpointLog:
 
     # --- writing ----------------------------------------------------------------------------------------
 
-    def append(self, key: AuditKey, seq: int, entry_hash: str) -> dict[str, Any] | None:
+    def append(self, key: AuditKey, seq: int, entry_hash: str, *,
+               create: bool = False) -> dict[str, Any] | None:
         """Append a checkpoint of entry ``seq`` (fsynced); returns the line, or None when the log already
-        ends at ``seq`` or beyond."""
+        ends at ``seq`` or beyond. The log is started only with ``create`` (when a store is sealed, or
+        its log restarted on the record): a missing log is never silently begun again."""
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         created = not self.path.exists()
+        if created and not create:
+            raise CheckpointLogMissing(self.missing_message())
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             if fcntl is not None:
@@ -150,6 +158,12 @@ class CheckpointLog:
 
     def exists(self) -> bool:
         return self.path.is_file()
+
+    def missing_message(self) -> str:
+        return (f"the checkpoint log {self.path} of store {self.store_id} is missing: restore it from its "
+                "backup (without it, removal of the newest audit entries cannot be ruled out); if it is lost "
+                "for good, `fluxwise audit checkpoint --restart-log --reason ...` starts a new one, on the "
+                "record")
 
     def read(self, keyring: KeyRing) -> ReadLog:
         """Every line, checked: MACs, the chain of ``prev_checkpoint_hash``, seqs and times in order."""

@@ -190,7 +190,7 @@ def migrate(engine: Engine, revision: str = "head", *, trust=None) -> None:
                 "role>` "
                 f"as the owner of its tables ({str(exc.orig).splitlines()[0]})") from None
     for cp in sealed:  # after the commit, as every checkpoint
-        trust.checkpoint(cp.store_id, cp.seq, cp.entry_hash, cp.key_id)
+        trust.checkpoint(cp.store_id, cp.seq, cp.entry_hash, cp.key_id, create=True)
 
 
 def _migrate_sqlite(engine: Engine, upgrade) -> None:
@@ -264,16 +264,22 @@ class Database:
 
     def check_key(self) -> None:
         """Raise :class:`~fluxwise.store.keyring.AuditKeyError` unless the store's current audit key is at
-        hand (and any key given in the environment is that key)."""
+        hand (and any key given in the environment is that key) and its checkpoint log is there."""
         from .keyring import AuditKeyError
+        from .models import AuditHead
         from .verify import current_key_problem
 
         if current_revision(self.engine) is None:
             return
         with self.session() as s:
             problem = current_key_problem(s, self.trust)
+            head = s.get(AuditHead, 1)
         if problem is not None:
             raise AuditKeyError(problem)
+        if head is not None and head.store_id is not None:
+            log = self.trust.checkpoint_log(head.store_id)
+            if not log.exists():
+                raise AuditKeyError(log.missing_message())
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -150,3 +150,31 @@ def checkpoint_head(db) -> dict:
             return ln
     raise SealRefused(f"the checkpoint log {log.path} already goes beyond entry {entry.seq}, the head; run "
                       "`fluxwise audit verify`")
+
+
+def restart_checkpoint_log(db, *, reason: str, actor: User | None = None) -> dict:
+    """Start a new checkpoint log for a store whose log is lost for good, on the record: an entry says
+    so (and why), and the new log begins with it. ``fluxwise audit verify`` then notes that removals of
+    entries before it are ruled out only by checkpoints exported earlier."""
+    from ..errors import InputError
+    from .trust import after_rollback
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise InputError("say why the checkpoint log is restarted (--reason); it is kept in the audit trail",
+                         field="reason")
+    trust: Trust = db.trust
+    with db.session(write=True) as s:
+        head = lock_head(s)
+        if head.key_id is None or head.store_id is None:
+            raise audit.StoreNotSealed("this store is not sealed under a key yet; run `fluxwise db upgrade`")
+        log = trust.checkpoint_log(head.store_id)
+        if log.exists():
+            raise InputError(f"the checkpoint log {log.path} is there: there is nothing to restart")
+        entry = audit.append(s, actor=actor, action="create", object_type=audit.LOG_OBJECT,
+                             object_id=head.store_id, new={"after_seq": head.seq, "path": str(log.path)},
+                             reason=reason)
+        after_rollback(s)  # this entry starts the new log below, not through the commit hook
+        key = trust.keyring.get(entry.key_id)
+        s.commit()
+    return log.append(key, entry.seq, entry.hash, create=True)

@@ -48,9 +48,11 @@ class Trust:
     def checkpoint_log(self, store_id: str) -> CheckpointLog:
         return CheckpointLog(self.directory, store_id)
 
-    def checkpoint(self, store_id: str, seq: int, entry_hash: str, key_id: str) -> None:
-        """Append a checkpoint of entry ``seq`` to the store's log (after its commit)."""
-        self.checkpoint_log(store_id).append(self.keyring.get(key_id), seq, entry_hash)
+    def checkpoint(self, store_id: str, seq: int, entry_hash: str, key_id: str, *,
+                   create: bool = False) -> None:
+        """Append a checkpoint of entry ``seq`` to the store's log (after its commit); ``create`` starts the
+        log (only when the store is sealed)."""
+        self.checkpoint_log(store_id).append(self.keyring.get(key_id), seq, entry_hash, create=create)
 
 
 def trust_of(session: Session) -> Trust:

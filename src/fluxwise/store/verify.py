@@ -35,7 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from . import protection
-from .audit import GENESIS_HASH, KEY_OBJECT, keyed_entry_hash, legacy_entry_hash
+from .audit import GENESIS_HASH, KEY_OBJECT, LOG_OBJECT, keyed_entry_hash, legacy_entry_hash
 from .canonical import canonical_json, sha256_hex
 from .checkpoints import line_problem
 from .keyring import AuditKeyError
@@ -105,6 +105,7 @@ class _Walk:
     last_seq: int = 0
     last_hash: str = GENESIS_HASH
     checked: int = 0
+    log_starts: dict[int, str] = field(default_factory=dict)  # seq -> why a checkpoint log may begin there
 
 
 def _record_object(walk: _Walk, entry: AuditEntry, new: Any) -> None:
@@ -178,6 +179,10 @@ def _walk_chain(session: Session, trust: Trust, head: AuditHead | None, problems
                     and isinstance(new.get("key_id"), str)):
                 walk.key_id = new["key_id"]  # rotation: the entries after this one are under the new key
         _record_object(walk, entry, new)
+        if entry.key_id is not None and walk.sealed_at == seq:
+            walk.log_starts[seq] = "sealed"
+        elif entry.key_id is not None and entry.object_type == LOG_OBJECT and entry.action == "create":
+            walk.log_starts[seq] = f"restarted ({entry.reason})"
         walk.hashes[seq] = entry.hash
         prev_hash, expected_seq, prev_ts = entry.hash, seq + 1, entry.ts
     walk.last_seq, walk.last_hash = expected_seq - 1, prev_hash
@@ -245,6 +250,15 @@ def _check_checkpoints(trust: Trust, head: AuditHead | None, walk: _Walk, anchor
             notes.append("the checkpoint log ends in a line cut short (a crash while it was written)")
         if not read.lines and not read.problems:
             problems.append(f"the checkpoint log {log.path} holds no checkpoint")
+        if read.lines:
+            first = read.lines[0][1]
+            if first["seq"] not in walk.log_starts:
+                problems.append(f"the checkpoint log starts at entry {first['seq']}, which neither sealed "
+                                "the trail nor restarted the log on the record: the log was begun again")
+            elif walk.log_starts[first["seq"]] != "sealed":
+                notes.append(f"the checkpoint log was {walk.log_starts[first['seq']]} at entry "
+                             f"{first['seq']}: for entries before it, only exported checkpoints rule out "
+                             "removals")
         for number, line in read.lines:
             _check_checkpoint(f"checkpoint log line {number}", line, walk, problems)
             highest = line if highest is None or line["seq"] >= highest["seq"] else highest
