@@ -22,8 +22,8 @@ from ..store.models import (
     Upload,
     User,
 )
+from ..store.record_checks import check_signature, record_problems
 from ..store.trust import trust_of
-from ..store.verify import check_signature, record_problems
 from . import schemas
 
 

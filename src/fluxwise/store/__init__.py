@@ -6,7 +6,8 @@ outside the database), ``checkpoints`` (the checkpoint log), ``trust`` (both, ha
 migrations), ``audit`` (the keyed hash chain), ``sealing`` (a store's first key, rotation),
 ``accounts`` (organisations, users, passwords, sessions, tokens), ``tenancy`` (scoped lookups),
 ``projects``, ``uploads`` and ``results`` (the operations the doors perform, each with its audit
-entry) and ``verify`` (``fluxwise audit verify``). The doors commit.
+entry), ``verify`` (``fluxwise audit verify``) and ``record_checks`` (one record, checked whenever it
+is shown). The doors commit.
 """
 
 from .audit import audit_verify_main, verify_chain
