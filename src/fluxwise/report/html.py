@@ -1,4 +1,5 @@
-"""Render an analysis as one self-contained HTML file: plotly.js is embedded, nothing is fetched."""
+"""Render an analysis as one self-contained HTML file: a reduced plotly.js is embedded (see
+:mod:`fluxwise.report.assets`), nothing is fetched."""
 
 from __future__ import annotations
 
@@ -7,11 +8,10 @@ import html
 import math
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from plotly.offline import get_plotlyjs
 
 from .. import __version__
 from ..models.fouling import MODELS, PARAM_UNITS
-from . import figures
+from . import assets, figures
 
 _env = Environment(loader=PackageLoader("fluxwise", "report/templates"),
                    autoescape=select_autoescape(["html", "j2"]))
@@ -32,8 +32,7 @@ _env.filters["fmt"] = fmt
 
 
 def _figure_html(fig) -> str:
-    return fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False,
-                                                                       "responsive": True})
+    return assets.figure_html(fig)
 
 
 def render_report(analysis, *, title: str | None = None, extra_sections=(),
@@ -74,10 +73,13 @@ def render_report(analysis, *, title: str | None = None, extra_sections=(),
     tr = analysis.trial
     data_rows = list(zip(tr.t_h, tr.v_L_per_m2, tr.flux_LMH,
                          tr.pressure_bar if tr.pressure_bar is not None else [None] * tr.points, strict=True))
+    from ..fit.fouling import vmax_linearity
+
     tmpl = _env.get_template("report.html.j2")
     return tmpl.render(
         title=title or f"Filterability report — {html.escape(str(tr.source))}",
-        plotlyjs=get_plotlyjs(), analysis=analysis, trial=tr, fit=fit, rows=rows, figs=figs,
-        sizing=analysis.sizing, vmax=fit.vmax, data_rows=data_rows, version=__version__,
+        plotlyjs=assets.plotly_js(), legendsjs=assets.legends_js(), analysis=analysis, trial=tr, fit=fit,
+        rows=rows, figs=figs, sizing=analysis.sizing, vmax=fit.vmax, vmax_check=vmax_linearity(tr),
+        data_rows=data_rows, version=__version__,
         generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         extra_sections=list(extra_sections), record=record)

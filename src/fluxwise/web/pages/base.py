@@ -19,7 +19,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 
 from ... import __version__
-from ...api.deps import Principal, authenticate, get_db
+from ...api.deps import CSRF_COOKIE, Principal, authenticate, get_db
 from ...api.upload_checks import UploadRejected
 from ...errors import FluxwiseError
 from ...store import accounts, tenancy
@@ -90,13 +90,33 @@ def page_router() -> APIRouter:
     return APIRouter(route_class=PageRoute, include_in_schema=False)
 
 
+def _signed_in(request: Request) -> Principal | None:
+    """The signed-in user, or None (an error page keeps the navigation of whoever is signed in)."""
+    try:  # only to show the navigation: the CSRF cookie stands in for a form's token
+        return authenticate(request, get_db(request), request.cookies.get(CSRF_COOKIE))
+    except Exception:  # noqa: BLE001 - not signed in, or the store is what failed: a page without a user
+        return None
+
+
 def error_response(request: Request, status: int, message: str) -> Response:
     if wants_json(request):
         return JSONResponse({"detail": message}, status_code=status)
-    titles = {401: "Not signed in", 403: "Not allowed", 404: "Not found", 413: "Too large",
-              429: "Too many attempts"}
-    return render(request, "error.html", status=status, title=titles.get(status, "That did not work"),
-                  message=message, code=status)
+    titles = {401: "Not signed in", 403: "Not allowed", 404: "Not found", 409: "Changed meanwhile",
+              413: "Too large", 429: "Too many attempts", 503: "Not available"}
+    principal = _signed_in(request) if status != 401 else None
+    return render(request, "error.html", status=status, principal=principal,
+                  title=titles.get(status, "That did not work"), message=message, code=status,
+                  back=safe_back(request))
+
+
+def safe_back(request: Request) -> str | None:
+    """The page the browser came from, when it is one of this site's (for a "back" link)."""
+    referer = request.headers.get("referer") or ""
+    parts = urlsplit(referer)
+    if parts.netloc and parts.netloc != request.headers.get("host", ""):
+        return None
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    return path if path.startswith("/") and not path.startswith("//") and path != request.url.path else None
 
 
 def render(request: Request, template: str, *, status: int = 200, principal: Principal | None = None,

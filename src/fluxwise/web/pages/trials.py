@@ -82,13 +82,15 @@ def trial_page(request: Request, trial_id: str, result: Annotated[str | None, Qu
     chosen = next((r for r in sizings if r.id == result), None) or (sizings[-1] if sizings else None)
     sizing_inputs = chosen.inputs if chosen is not None and not chosen.stale else None
     figs = present.trial_figures((rec.public_id, info["revision"]), trial, sizing_inputs)
+    from ...fit.fouling import vmax_linearity
     meanings = [m for m in ("author", "review", "approve") if roles & tenancy.PERMISSIONS[f"sign:{m}"]]
     sizing_form = _sizing_form(rec, chosen.inputs if chosen is not None else None)
     fit_rows = present.model_rows(fit.data) if fit is not None else []
     return render(
         request, "trial.html", principal=principal, title=info["source"], nav="projects", trial=info,
         project=project, figs=figs, fit=fit, fit_rows=fit_rows, sse_unit=present.sse_unit(info["mode"]),
-        vmax=(fit.data.get("vmax") if fit is not None else None), results=list(reversed(results)),
+        vmax=(fit.data.get("vmax") if fit is not None else None), vmax_check=vmax_linearity(trial),
+        results=list(reversed(results)),
         sizing=chosen, sizing_view=present.sizing_view(chosen.data, chosen.inputs) if chosen else None,
         form=sizing_form, models=list(MODEL_NAMES), catalog=_catalog(), meanings=meanings,
         data=present.data_view(trial),

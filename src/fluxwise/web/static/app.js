@@ -85,6 +85,7 @@
       var fig = JSON.parse(source.textContent);
       el.innerHTML = "";
       window.Plotly.newPlot(el, fig.data, fig.layout, { displaylogo: false, responsive: true })
+        .then(function () { return window.fluxwisePlots ? window.fluxwisePlots.fit(el) : null; })
         .then(function () { el.dataset.ready = "1"; });
     });
   }
