@@ -32,7 +32,7 @@ def _status_of(exc: FluxwiseError) -> int:
             return status
     if isinstance(exc, UploadRejected):
         return exc.status
-    return 422
+    return getattr(exc, "http_status", 422)  # e.g. 503 when the PDF engine is not installed
 
 
 def _install_error_handlers(app: FastAPI) -> None:

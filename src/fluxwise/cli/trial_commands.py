@@ -150,11 +150,11 @@ def size(trial, area, mode, density, sheet, columns, batch_volume, process_time,
 @trial_options
 @sizing_options
 @click.option("-o", "--output", default="report.html", show_default=True, type=click.Path(dir_okay=False),
-              help="HTML file to write.")
+              help="File to write: .html (self-contained), or .pdf (the same report printed by Chromium).")
 @click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON as well.")
 def report(trial, area, mode, density, sheet, columns, batch_volume, process_time, safety_factor, model,
            catalog, format_name, max_pressure, flux, flux_decay_limit, confidence, feed_cv, output, as_json):
-    """Write a self-contained HTML report of TRIAL: data, fits, plots, model table, sizing."""
+    """Write a self-contained HTML (or PDF) report of TRIAL: data, fits, plots, model table, sizing."""
     from ..report.html import render_report
 
     a = analyze(trial, **_read_kwargs(area, mode, density, sheet, columns))
@@ -166,7 +166,13 @@ def report(trial, area, mode, density, sheet, columns, batch_volume, process_tim
         a = dataclasses.replace(a, sizing=size_trial(a.fit, req), request=req)
     out = Path(output)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_report(a), encoding="utf-8")
+    html = render_report(a)
+    if out.suffix.lower() == ".pdf":
+        from ..report.pdf import html_to_pdf
+
+        out.write_bytes(html_to_pdf(html, title=f"Filterability report — {a.trial.source}"))
+    else:
+        out.write_text(html, encoding="utf-8")
     if as_json:
         echo_json({**a.to_dict(), "report": str(out)})
     else:

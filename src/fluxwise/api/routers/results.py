@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+import re
+from pathlib import PurePosixPath
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
@@ -144,14 +147,46 @@ def record_report_html(s, versions: list[ResultVersion],
     return html, rv
 
 
+ReportFormat = Annotated[Literal["html", "pdf"], Query(
+    description="html (self-contained) or pdf (printed from the same HTML, the record on every page)")]
+
+
+def report_filename(rv: ResultVersion, suffix: str) -> str:
+    """``<trial or train file stem>-<kind>-v<version>.<suffix>``, in safe characters."""
+    name = (rv.trial.upload.filename if rv.trial is not None
+            else json.loads(rv.inputs_json)["train"]["filename"])
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", PurePosixPath(name).stem) or rv.kind
+    return f"{stem}-{rv.kind}-v{rv.version}.{suffix}"
+
+
+def record_report_pdf(s, versions: list[ResultVersion],
+                      version: int | None = None) -> tuple[bytes, ResultVersion]:
+    """The PDF of :func:`record_report_html`: the same HTML printed, the record in every page header."""
+    from ...report.pdf import html_to_pdf
+
+    html, rv = record_report_html(s, versions, version)
+    record = convert.record_block(convert.result_out(s, versions, rv.version))
+    title = f"{rv.kind} report — {report_filename(rv, 'pdf').rsplit('-', 2)[0]}"
+    return html_to_pdf(html, title=title, record=record), rv
+
+
 @router.get("/{result_id}/report", response_class=HTMLResponse, responses={
-    **ERRORS, 409: {"model": schemas.ErrorOut},
-    200: {"description": "Self-contained HTML report", "content": {"text/html": {}}}})
-def get_report(versions: ResultDep, s: ReadSession, version: Version = None):
-    """The HTML report of a result version: computed again from its trial and inputs (a train design from
+    **ERRORS, 409: {"model": schemas.ErrorOut}, 503: {"model": schemas.ErrorOut},
+    200: {"description": "Self-contained HTML report, or its PDF",
+          "content": {"text/html": {}, "application/pdf": {}}}})
+def get_report(versions: ResultDep, s: ReadSession, version: Version = None,
+               format: ReportFormat = "html"):
+    """The report of a result version: computed again from its trial and inputs (a train design from
     its stored files) and given only while that reproduces the numbers the version holds (409 otherwise),
     with a signature block — result id, version, content hash, and each signature's signer, meaning and
-    UTC time — so a printed report can be traced back to the record."""
+    UTC time — so a printed report can be traced back to the record. ``format=pdf``: the same HTML printed
+    by headless Chromium, that record in the header of every page (503 when no PDF engine is installed)."""
+    if format == "pdf":
+        pdf, rv = record_report_pdf(s, versions, version)
+        return Response(pdf, media_type="application/pdf", headers={
+            "X-Result-Version": str(rv.version), "X-Content-SHA256": rv.content_sha256,
+            "Content-Disposition": f'attachment; filename="{report_filename(rv, "pdf")}"',
+            "Cache-Control": "private, no-store"})
     html, rv = record_report_html(s, versions, version)
     return HTMLResponse(html, headers={"X-Result-Version": str(rv.version),
                                        "X-Content-SHA256": rv.content_sha256})

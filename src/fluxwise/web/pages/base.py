@@ -49,7 +49,7 @@ def _status_of(exc: FluxwiseError) -> int:
                         (accounts.AuthenticationError, 401), (accounts.TooManyAttempts, 429)):
         if isinstance(exc, cls):
             return status
-    return exc.status if isinstance(exc, UploadRejected) else 422
+    return exc.status if isinstance(exc, UploadRejected) else getattr(exc, "http_status", 422)
 
 
 def wants_json(request: Request) -> bool:

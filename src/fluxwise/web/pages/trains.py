@@ -7,11 +7,11 @@ import json
 import logging
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from ...api import convert
 from ...api.deps import FormPrincipalDep, Principal, get_db, get_settings
@@ -183,14 +183,19 @@ def saved_train_page(request: Request, result_id: str):
 
 
 @router.get("/trains/{result_id}/report")
-def saved_train_report_page(request: Request, result_id: str, download: bool = False):
-    from ...api.routers.results import record_report_html
+def saved_train_report_page(request: Request, result_id: str, download: bool = False,
+                            format: Annotated[Literal["html", "pdf"], Query()] = "html"):
+    from ...api.routers.results import record_report_html, record_report_pdf, report_filename
 
     principal = page_principal(request)
     with get_db(request).session() as s:
         rv = _saved_train(s, principal, result_id)
+        versions = tenancy.get_result_versions(s, principal.user_id, result_id)
+        if format == "pdf":  # the same HTML printed, the record in every page header
+            pdf, rv = record_report_pdf(s, versions)
+            return _pdf_response(pdf, report_filename(rv, "pdf"))
         # with its signature block (and a red banner when the record does not match)
-        html, _ = record_report_html(s, tenancy.get_result_versions(s, principal.user_id, result_id))
+        html, _ = record_report_html(s, versions)
         filename = json.loads(rv.inputs_json)["train"]["filename"]
     return _report_response(html, filename, download)
 
@@ -217,17 +222,33 @@ def _train_design_page(request: Request, principal: Principal, design, filename:
 
 
 @router.get("/train/{run_id}/report")
-def train_report_page(request: Request, run_id: str, download: bool = False):
+def train_report_page(request: Request, run_id: str, download: bool = False,
+                      format: Annotated[Literal["html", "pdf"], Query()] = "html"):
     from ...report.train import render_train_report
 
     principal = page_principal(request)
     run = train_runs.get(run_id, principal.user_id)
-    return _report_response(render_train_report(run.design), run.filename, download)
+    html = render_train_report(run.design)
+    if format == "pdf":
+        from ...report.pdf import html_to_pdf
+
+        pdf = html_to_pdf(html, title=f"Filtration train — {run.design.train.name}")
+        return _pdf_response(pdf, _stem(run.filename) + "-report.pdf")
+    return _report_response(html, run.filename, download)
+
+
+def _stem(filename: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", filename.rsplit(".", 1)[0]) or "train"
+
+
+def _pdf_response(pdf: bytes, filename: str) -> Response:
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store",
+        "X-Content-Type-Options": "nosniff"})
 
 
 def _report_response(html: str, filename: str, download: bool) -> HTMLResponse:
     headers = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
     if download:
-        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", filename.rsplit(".", 1)[0]) or "train"
-        headers["Content-Disposition"] = f'attachment; filename="{stem}-report.html"'
+        headers["Content-Disposition"] = f'attachment; filename="{_stem(filename)}-report.html"'
     return HTMLResponse(html, headers=headers)

@@ -90,3 +90,20 @@ def test_the_report_and_the_cli_flag_a_curved_line():
     html = pipeline.report_html(read_trial(EXAMPLES / "mab_sterile_filtration.csv"))
     card = html[html.index('id="vmax-card"'):]
     assert "not applicable: the t/V line is curved" in card[:1500]
+
+
+def test_without_a_pdf_engine_the_message_says_what_to_install(monkeypatch, tmp_path):
+    from fluxwise.report import pdf
+
+    monkeypatch.setenv(pdf.ENV_CHROMIUM, str(tmp_path / "no-such-chromium"))
+    with pytest.raises(pdf.PdfEngineMissing, match="FLUXWISE_CHROMIUM names") as info:
+        pdf.html_to_pdf("<p>x</p>", title="x")
+    assert info.value.http_status == 503
+    monkeypatch.delenv(pdf.ENV_CHROMIUM)
+    monkeypatch.setattr(pdf.shutil, "which", lambda name: None)
+    assert "apt-get install chromium" in pdf.engine_problem()
+    header = pdf.header_html({"result_id": "r" * 32, "version": 3, "content_sha256": "c" * 64,
+                              "signatures": [{"signer": "A <b>", "meaning": "author", "valid": True,
+                                              "signed_at": "2025-01-01 10:00:00 UTC"}]}, "T")
+    assert "r" * 32 in header and "version 3" in header and "c" * 64 in header
+    assert "A &lt;b&gt; (author, 2025-01-01 10:00:00 UTC, valid)" in header  # escaped
