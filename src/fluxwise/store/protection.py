@@ -1,15 +1,15 @@
 """The database refuses to change the record: triggers (and, on PostgreSQL, privileges).
 
-Protected tables — the audit trail, signatures, result versions and result deletions — take new rows
-only. On PostgreSQL a trigger refuses every UPDATE and DELETE (row level) and TRUNCATE (statement
-level) whoever runs them, and ``fluxwise db upgrade --app-role ROLE`` grants the application's role
-SELECT and INSERT on them but never UPDATE, DELETE or TRUNCATE; the tables belong to the role that ran
-the upgrade (an owner can disable triggers, so the application should not be it). On SQLite triggers
-refuse UPDATE and DELETE, and a BEFORE INSERT trigger on the trail refuses any ``seq`` other than
-max + 1: ``INSERT OR REPLACE`` deletes the row it replaces without firing DELETE triggers, so without
-it one could overwrite an entry. SQLite triggers stop a program (ours, or a bug in it) from changing
-the record; anyone who can write the database file can drop them — which is why the trail is also
-keyed and checkpointed.
+Protected tables — the audit trail, signatures, result versions, result deletions, the deletions of
+uploads and trials and the restorations — take new rows only. On PostgreSQL a trigger refuses every
+UPDATE and DELETE (row level) and TRUNCATE (statement level) whoever runs them, and ``fluxwise db
+upgrade --app-role ROLE`` grants the application's role SELECT and INSERT on them but never UPDATE,
+DELETE or TRUNCATE; the tables belong to the role that ran the upgrade (an owner can disable triggers,
+so the application should not be it). On SQLite triggers refuse UPDATE and DELETE, and a BEFORE INSERT
+trigger on the trail refuses any ``seq`` other than max + 1: ``INSERT OR REPLACE`` deletes the row it
+replaces without firing DELETE triggers, so without it one could overwrite an entry. SQLite triggers
+stop a program (ours, or a bug in it) from changing the record; anyone who can write the database file
+can drop them — which is why the trail is also keyed and checkpointed.
 
 :func:`install` is idempotent and is run at the end of every migration (a SQLite table rebuild drops a
 table's triggers with it), so the triggers survive migrations. :func:`missing` lists what is absent;
@@ -21,7 +21,8 @@ from __future__ import annotations
 from sqlalchemy.engine import Connection
 
 #: Tables that take new rows only.
-PROTECTED_TABLES = ("audit_entries", "signatures", "results", "result_deletions")
+PROTECTED_TABLES = ("audit_entries", "signatures", "results", "result_deletions", "deletions",
+                    "restorations")
 _PG_FUNCTION = "fluxwise_refuse_change"
 _PG_SEQ_FUNCTION = "fluxwise_audit_next_seq"
 

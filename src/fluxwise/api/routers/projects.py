@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 from sqlalchemy import select
 
 from ...errors import InputError
+from ...store import deletions as store_deletions
 from ...store import projects as store_projects
 from ...store import tenancy
 from ...store import trains as store_trains
@@ -69,9 +70,18 @@ def share_project(body: schemas.ShareIn, project: ProjectDep, principal: Princip
 
 @router.get("/{project_id}/uploads", response_model=list[schemas.UploadOut], responses=ERRORS)
 def list_uploads(project: ProjectDep, s: ReadSession):
-    rows = s.scalars(select(Upload).where(Upload.project_id == project.id)
-                     .order_by(Upload.created_at, Upload.id))
-    return [convert.upload_out(s, u) for u in rows]
+    """The project's files (deleted ones: ``GET /api/projects/{id}/deleted``)."""
+    rows = list(s.scalars(select(Upload).where(Upload.project_id == project.id)
+                          .order_by(Upload.created_at, Upload.id)))
+    gone = store_deletions.deleted_ids(s, "upload", [u.public_id for u in rows])
+    return [convert.upload_out(s, u) for u in rows if u.public_id not in gone]
+
+
+@router.get("/{project_id}/deleted", response_model=list[schemas.DeletedOut], responses=ERRORS)
+def list_deleted(project: ProjectDep, s: ReadSession):
+    """What is deleted in the project (files, trials, results), newest first, with who, when and why; an
+    admin of the owning organisation can restore each (``POST .../restore``)."""
+    return store_deletions.deleted_in_project(s, project)
 
 
 @router.post("/{project_id}/uploads", response_model=schemas.UploadCreatedOut, status_code=201,
@@ -114,9 +124,11 @@ def create_upload(
 
 @router.get("/{project_id}/trials", response_model=list[schemas.TrialOut], responses=ERRORS)
 def list_trials(project: ProjectDep, s: ReadSession):
-    rows = s.scalars(select(TrialRecord).where(TrialRecord.project_id == project.id)
-                     .order_by(TrialRecord.created_at, TrialRecord.id))
-    return [convert.trial_out(r) for r in rows]
+    """The project's trials (deleted ones: ``GET /api/projects/{id}/deleted``)."""
+    rows = list(s.scalars(select(TrialRecord).where(TrialRecord.project_id == project.id)
+                          .order_by(TrialRecord.created_at, TrialRecord.id)))
+    gone = store_deletions.deleted_ids(s, "trial", [r.public_id for r in rows])
+    return [convert.trial_out(r) for r in rows if r.public_id not in gone]
 
 
 @router.get("/{project_id}/results", response_model=list[schemas.ResultOut], responses=ERRORS)
@@ -127,10 +139,12 @@ def list_results(project: ProjectDep, s: ReadSession, include_deleted: bool = Fa
     by_result: dict[str, list[ResultVersion]] = {}
     for rv in rows:
         by_result.setdefault(rv.result_id, []).append(rv)
+    gone_trials = store_deletions.deleted_ids(s, "trial")
     out = []
     for versions in by_result.values():
         versions.sort(key=lambda v: v.version)
-        if include_deleted or versions[-1].deleted_at is None:
+        trial_gone = versions[-1].trial is not None and versions[-1].trial.public_id in gone_trials
+        if include_deleted or (versions[-1].deleted_at is None and not trial_gone):
             out.append(convert.result_out(s, versions))
     return out
 

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 
 from ...errors import InputError
 from ...store import accounts, tenancy
+from ...store import deletions as store_deletions
 from ...store import results as store_results
 from ...store import trains as store_trains
 from ...store import uploads as store_uploads
@@ -69,6 +70,7 @@ def edit_result(body: schemas.ResultEditIn, versions: ResultDep, principal: Prin
     tenancy.require(tenancy.project_roles(s, principal.user_id, current.project), "write", "editing a result")
     if current.deleted_at is not None:
         raise InputError("this result was deleted; deleted results cannot be edited")
+    _trial_not_deleted(s, current, "editing it")
     if body.data is not None and (body.inputs is not None or body.recompute):
         raise InputError("give either 'data' (typed-in values) or 'inputs'/'recompute' (computed), not both")
     if body.inputs is not None and current.kind != "sizing":
@@ -118,6 +120,26 @@ def delete_result(versions: ResultDep, principal: PrincipalDep, s: ReadSession, 
                                     reason=reason)
         ws.commit()
     return Response(status_code=204)
+
+
+@router.post("/{result_id}/restore", response_model=schemas.ResultOut, responses=ERRORS)
+def restore_result(body: schemas.ReasonIn, versions: ResultDep, principal: PrincipalDep, s: ReadSession,
+                   db: DbDep):
+    """Restore a deleted result (admins of the owning organisation; a reason is required): it is listed,
+    reported and signable again; its deletion and this restoration stay in the audit trail."""
+    current = versions[-1]
+    tenancy.require(tenancy.owner_roles(s, principal.user_id, current.project), "restore",
+                    "restoring what was deleted")
+    with db.session(write=True) as ws:
+        store_deletions.restore_result(ws, ws.get(ResultVersion, current.id), actor=load_user(ws, principal),
+                                       reason=body.reason)
+        ws.commit()
+        return convert.result_out(ws, tenancy.get_result_versions(ws, principal.user_id, current.result_id))
+
+
+def _trial_not_deleted(s, rv: ResultVersion, what: str) -> None:
+    if rv.trial is not None and store_deletions.active_deletion(s, "trial", rv.trial.public_id) is not None:
+        raise InputError(f"the trial of this result was deleted; {what} needs the trial restored first")
 
 
 def record_report_html(s, versions: list[ResultVersion],
@@ -214,6 +236,7 @@ def sign_result(body: schemas.SignIn, versions: ResultDep, principal: PrincipalD
                     f"signing as {body.meaning}")
     if versions[-1].deleted_at is not None:
         raise InputError("this result was deleted; deleted results cannot be signed")
+    _trial_not_deleted(s, rv, "signing it")
     with db.session(write=True) as ws:
         try:
             sig = store_results.sign_result(ws, ws.get(ResultVersion, rv.id), signer=load_user(ws, principal),
