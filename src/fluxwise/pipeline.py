@@ -180,7 +180,8 @@ UFDF_INPUTS = {"initial_volume_L": "volume", "initial_concentration_g_per_L": "c
                "df_concentration": "df_concentration", "diavolumes": "diavolumes",
                "df_remaining_fraction": "df_remaining", "product_sieving": "sieving",
                "impurity_sieving": "impurity_sieving", "hold_up_volume_L": "hold_up",
-               "flush_volume_L": "flush", "feed_flux_LMH": "feed_flux", "cassette_area_m2": "cassette_area"}
+               "flush_volume_L": "flush", "feed_flux_LMH": "feed_flux", "cassette_area_m2": "cassette_area",
+               "df_mode": "df_mode", "dilution_factor": "dilution_factor", "df_cycles": "cycles"}
 
 
 def design_ufdf_from_inputs(inputs: dict, *, label=lambda name: name):
@@ -221,7 +222,9 @@ def design_ufdf_from_inputs(inputs: dict, *, label=lambda name: name):
         product_sieving=number("sieving", 0.0), impurity_sieving=number("impurity_sieving", 1.0),
         hold_up_volume_L=quantity("hold_up", "volume") or 0.0,
         flush_volume_L=quantity("flush", "volume") or 0.0,
-        feed_flux_LMH=quantity("feed_flux", "flux"), cassette_area_m2=quantity("cassette_area", "area"))
+        feed_flux_LMH=quantity("feed_flux", "flux"), cassette_area_m2=quantity("cassette_area", "area"),
+        df_mode=str(inputs.get("df_mode") or "continuous"), dilution_factor=number("dilution_factor"),
+        df_cycles=number("cycles"))
     try:
         return design_ufdf(**kwargs)
     except InputError as exc:  # name the input the user gave, not the Python argument

@@ -314,6 +314,13 @@ class UFDFIn(BaseModel):
                                                          "e.g. '1 L'")
     feed_flux: Text(100, 1) | None = Field(None, description="Crossflow per membrane area, e.g. '300 LMH'")
     cassette_area: Text(100, 1) | None = Field(None, description="Area of one cassette, e.g. '0.11 m2'")
+    df_mode: Literal["continuous", "sequential-dilution", "volume-reduction"] = Field(
+        "continuous", description="Constant-volume DF, or discontinuous DF in cycles: sequential dilution "
+                                  "(add (k-1)V, concentrate back) or volume reduction (to V/k, add (1-1/k)V)")
+    dilution_factor: Number | Text(50, 1) | None = Field(None,
+                                                         description="k of a discontinuous cycle, e.g. 2")
+    cycles: Number | Text(50, 1) | None = Field(None, description="Number of discontinuous cycles (or give "
+                                                                  "df_remaining)")
     time_course: bool = Field(False, description="Include the time course (V, C, J over t)")
 
 
