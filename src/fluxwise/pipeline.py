@@ -96,8 +96,8 @@ class SizingRequest:
         flush_v = q(turbidity_flush, "specific_volume", "turbidity-flush") or 0.0
         if process_pressure is not None and cake_study is None:
             raise InputError("sizing at another process pressure needs the cake study that carries the fit "
-                             "there "
-                             "(--cake-study cake.json from fluxwise cake --json)", field="process-pressure")
+                             "there (--cake-study cake.json from fluxwise cake --json)",
+                             field="process-pressure")
         return cls(batch_volume_L=q(batch_volume, "volume", "batch-volume"),
                    process_time_h=q(process_time, "time", "process-time"), safety_factor=sf,
                    model=model or "best", catalog=None if catalog is None else str(catalog),
@@ -276,8 +276,7 @@ def cake_analysis(trials, *, model: str = "cake", pressure=None, viscosity=None,
         raise InputError("give at least one trial", field="trials")
     if pressure is not None and len(items) > 1:
         raise InputError("--pressure applies to a single trial; with several, each file gives its own "
-                         "pressure "
-                         "(a pressure column or a 'Pressure:' line)", field="--pressure")
+                         "pressure (a pressure column or a 'Pressure:' line)", field="--pressure")
     if model != "best" and model not in CAKE_MODELS:
         raise InputError(f"'{model}' has no cake term (use best or one of {', '.join(CAKE_MODELS)})",
                          field="--model")
@@ -378,9 +377,8 @@ def _size_with_cake_study(fit: TrialFit, chosen, request: SizingRequest, formats
     if request.max_pressure_bar is None:
         raise InputError("constant-flux sizing needs a maximum pressure", field="max-pressure")
     if request.process_pressure_bar is not None and request.process_pressure_bar != request.max_pressure_bar:
-        raise InputError("at constant flux the cake study sizes to the maximum pressure: give "
-                         "--max-pressure only",
-                         field="process-pressure")
+        raise InputError("at constant flux the cake study sizes to the maximum pressure: give --max-pressure "
+                         "only", field="process-pressure")
     res = size_constant_flux(study, cond, batch_volume_L=request.batch_volume_L,
                              max_pressure_bar=request.max_pressure_bar, flux_LMH=request.flux_LMH,
                              process_time_h=request.process_time_h)
@@ -394,19 +392,18 @@ def _size_with_cake_study(fit: TrialFit, chosen, request: SizingRequest, formats
             "initial_pressure_bar": res.pop("initial_pressure_bar")}
     warnings = []
     if chosen.name != "cake":
-        warnings.append(f"at constant flux the cake study sizes a pure cake; the trial's best model "
-                        f"'{chosen.name}' "
-                        "also blocks pores, which the study's laws do not carry")
+        warnings.append("at constant flux the cake study sizes a pure cake; the trial's best model "
+                        f"'{chosen.name}' also blocks pores, which the study's laws do not carry")
     lo = study.pressure_range_bar[0]
     if info["initial_pressure_bar"] < lo:
         warnings.append(f"the run starts at {info['initial_pressure_bar']:.3g} bar, below the lowest "
-                        "pressure tested "
-                        f"({lo:.3g} bar): the early, low-pressure part uses the laws outside their range")
+                        f"pressure tested ({lo:.3g} bar): the early, low-pressure part uses the laws outside "
+                        "their range")
     return Sizing(model="cake", mode=trial.mode, batch_volume_L=request.batch_volume_L,
                   process_time_h=res["process_time_h"], min_area_m2=area, safety_factor=request.safety_factor,
-                  choice=choice, endpoints={}, params={}, options=tuple(format_options(formats,
-                                                                                       installed)[:5]),
-                  extra=res, cake=info, warnings=tuple(warnings))
+                  choice=choice, endpoints={}, params={},
+                  options=tuple(format_options(formats, installed)[:5]), extra=res, cake=info,
+                  warnings=tuple(warnings))
 
 
 def _with_turbidity_limit(trial: Trial, sizing: Sizing, request: SizingRequest, formats) -> Sizing:

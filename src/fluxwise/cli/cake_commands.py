@@ -20,8 +20,7 @@ def _ci(lo_hi) -> str:
 @trial_options
 @click.option("--model", default="cake", show_default=True, type=click.Choice(_MODELS),
               help="Model whose cake term gives alpha (best: the best-ranked model with a cake term; "
-                   "combined "
-                   "models give an apparent alpha).")
+                   "combined models give an apparent alpha).")
 @click.option("--pressure", help='Pressure of a single trial, e.g. "46.2 kPa" (else its pressure column or a '
                                  "'Pressure:' line).")
 @click.option("--viscosity", help='Filtrate viscosity, e.g. "0.89 mPa s" (else a \'Viscosity:\' line).')
@@ -55,12 +54,10 @@ def cake(trials, area, mode, density, sheet, columns, model, pressure, viscosity
     a, m = study.alpha, study.medium
     if a is not None:
         click.echo(f"alpha = {g(a.value_ref)} m/kg · (ΔP / {g(a.reference_pressure_bar)} bar)^s, s = "
-                   f"{g(a.exponent, 3)} "
-                   f"{_ci(a.exponent_ci95)}, alpha_ref {_ci(a.value_ref_ci95)} m/kg (95 %, {a.n} trials, R² "
-                   f"{a.r2:.4f})")
+                   f"{g(a.exponent, 3)} {_ci(a.exponent_ci95)}, alpha_ref {_ci(a.value_ref_ci95)} m/kg (95 "
+                   f"%, {a.n} trials, R² {a.r2:.4f})")
         click.echo(f"Rm    = {g(m.value_ref)} 1/m · (ΔP / {g(m.reference_pressure_bar)} bar)^n, n = "
-                   f"{g(m.exponent, 3)} "
-                   f"{_ci(m.exponent_ci95)}, Rm_ref {_ci(m.value_ref_ci95)} 1/m")
+                   f"{g(m.exponent, 3)} {_ci(m.exponent_ci95)}, Rm_ref {_ci(m.value_ref_ci95)} 1/m")
         lo, hi = study.pressure_range_bar
         click.echo(f"tested from {g(lo)} to {g(hi)} bar: size --cake-study uses these laws only inside that "
                    "range")

@@ -35,8 +35,7 @@ from ..models import cake as mc
 from ..models.fouling import MODELS
 
 __all__ = ["CakeConditions", "CakeProperties", "CakeStudy", "cake_properties", "cake_study",
-           "params_at_pressure",
-           "size_constant_flux", "CAKE_MODELS"]
+           "params_at_pressure", "size_constant_flux", "CAKE_MODELS"]
 
 _PA_PER_BAR = 1e5
 _PA_S_PER_MPA_S = 1e-3
@@ -87,8 +86,8 @@ class CakeProperties:
     @classmethod
     def from_dict(cls, d: dict) -> CakeProperties:
         kw = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
-        kw.update(alpha_ci95=tuple(d["alpha_ci95"]), Rm_ci95=tuple(d["Rm_ci95"]), notes=tuple(d.get("notes",
-                                                                                                    ())))
+        kw.update(alpha_ci95=tuple(d["alpha_ci95"]), Rm_ci95=tuple(d["Rm_ci95"]),
+                  notes=tuple(d.get("notes", ())))
         return cls(**kw)
 
 
@@ -120,13 +119,11 @@ def cake_properties(model: str, params: dict, ci95: dict, conditions: CakeCondit
         rm_ci = (float(mc.medium_resistance(j, p_lo * _PA_PER_BAR, mu)),
                  float(mc.medium_resistance(j, p_hi * _PA_PER_BAR, mu)))
         notes.append(f"constant flux: ΔP is the clean pressure P0 = {p_bar:.4g} bar of the fit; alpha "
-                     "averages the "
-                     "cake over the pressures the trial passed through")
+                     "averages the cake over the pressures the trial passed through")
     else:
         if conditions.pressure_bar is None:
             raise InputError("cake properties need the trial's pressure: a pressure column, a 'Pressure:' "
-                             "line "
-                             "above the table, or --pressure", field="pressure")
+                             "line above the table, or --pressure", field="pressure")
         p_bar = float(conditions.pressure_bar)
         j0 = float(params["J0_LMH"])
         rm = float(mc.medium_resistance(j0, p_bar * _PA_PER_BAR, mu))
@@ -140,8 +137,7 @@ def cake_properties(model: str, params: dict, ci95: dict, conditions: CakeCondit
     apparent = model != "cake"
     if apparent:
         notes.append(f"'{model}' blocks pores as well as building a cake: alpha is apparent (the cake term "
-                     "of "
-                     "a combined law)")
+                     "of a combined law)")
     share = float(mc.medium_pressure_fraction(rm, alpha, c, trial_max_loading_L_per_m2))
     return CakeProperties(source=source, mode=mode, model=model, apparent=apparent, pressure_bar=p_bar,
                           viscosity_mPa_s=conditions.viscosity_mPa_s, solids_g_per_L=c, alpha_m_per_kg=alpha,
@@ -196,8 +192,7 @@ def cake_study(properties, *, reference_pressure_bar: float | None = None) -> Ca
     pressures = {round(t.pressure_bar, 12) for t in cp}
     if len(cp) < len(props):
         notes.append("constant-flux trials are listed but left out of the pressure laws (their pressure is "
-                     "not one "
-                     "value)")
+                     "not one value)")
     if len(pressures) < MIN_PRESSURES:
         notes.append(f"compressibility needs constant-pressure trials at {MIN_PRESSURES} or more different "
                      f"pressures (got {len(pressures)}): alpha and Rm are given per trial only")
@@ -212,8 +207,7 @@ def cake_study(properties, *, reference_pressure_bar: float | None = None) -> Ca
                            reference_pressure_bar=alpha.reference_pressure_bar)
     if alpha.exponent >= 1:
         notes.append(f"s = {alpha.exponent:.3g} ≥ 1: more pressure gives no more throughput (a highly "
-                     "compressible "
-                     "cake); filter at low pressure")
+                     "compressible cake); filter at low pressure")
     return CakeStudy(trials=props, alpha=alpha, medium=medium, notes=tuple(notes))
 
 
@@ -257,10 +251,8 @@ def params_at_pressure(study: CakeStudy, model: str, params: dict, conditions: C
     if kept:
         names = ", ".join("σ = kb/J0" if k == "kb_per_h" else k.split("_")[0] for k in kept)
         warnings.append(f"cake properties carry '{model}' from {p_t:.4g} to {p:.4g} bar, but its blocking "
-                        "constants "
-                        f"({names}) are kept as fitted at {p_t:.4g} bar: pore blocking may change with "
-                        "pressure; "
-                        "confirm with a trial at the process pressure")
+                        f"constants ({names}) are kept as fitted at {p_t:.4g} bar: pore blocking may change "
+                        "with pressure; confirm with a trial at the process pressure")
     info = {"trial_pressure_bar": p_t, "process_pressure_bar": p, "compressibility_s": s,
             "alpha_m_per_kg": float(study.alpha.at(p)), "Rm_per_m": rm, "J0_LMH": j0,
             "kc_h_m4_per_L2": out["kc_h_m4_per_L2"],
@@ -290,8 +282,7 @@ def size_constant_flux(study: CakeStudy, conditions: CakeConditions, *, batch_vo
         v = float(mc.constant_flux_capacity(dp, flux_LMH, mu, c, **laws))
         if v <= 0:
             raise DesignError(f"at {flux_LMH:.4g} LMH the clean medium alone needs more than "
-                              f"{max_pressure_bar:.4g} "
-                              "bar: lower the flux")
+                              f"{max_pressure_bar:.4g} bar: lower the flux")
         area = batch_volume_L / v
         if process_time_h is not None:
             area = max(area, batch_volume_L / (flux_LMH * process_time_h))

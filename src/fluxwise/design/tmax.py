@@ -59,8 +59,7 @@ def _after_flush(v, ntu, flush):
         return v, ntu
     if flush > v[-1]:
         raise InputError(f"the flush volume {flush:.4g} L/m² is beyond the last turbidity reading at "
-                         f"{v[-1]:.4g} "
-                         "L/m²", field="turbidity-flush")
+                         f"{v[-1]:.4g} L/m²", field="turbidity-flush")
     keep = v > flush
     at = float(np.interp(flush, v, ntu))
     return np.concatenate([[flush], v[keep]]), np.concatenate([[at], ntu[keep]])
@@ -142,8 +141,7 @@ def combine_with_turbidity(sizing, tmax: dict, formats, *, format_name: str | No
         governing = "turbidity"
         area = sizing.batch_volume_L / vt
         statement = (f"turbidity governs: the filtrate passes {tmax['limit_NTU']:g} NTU at {vt:.4g} L/m², "
-                     "before "
-                     f"the {other_name} limit at {v_other:.4g} L/m²")
+                     f"before the {other_name} limit at {v_other:.4g} L/m²")
         if sizing.mode == "constant-flux" and "flux_LMH" in extra:
             j = extra["flux_LMH"]
             process_time = vt / j
@@ -159,14 +157,11 @@ def combine_with_turbidity(sizing, tmax: dict, formats, *, format_name: str | No
         if vt is None:
             statement = (f"the {other_name} limit governs ({v_other:.4g} L/m²): the filtrate stayed below "
                          f"{tmax['limit_NTU']:g} NTU up to the trial's last reading "
-                         f"({tmax['trial_max_loading_L_per_m2']:.4g} "
-                         "L/m²)")
+                         f"({tmax['trial_max_loading_L_per_m2']:.4g} L/m²)")
             if v_other > tmax["trial_max_loading_L_per_m2"]:
-                warnings.append(f"the design loads the filter to {v_other:.4g} L/m², beyond the trial's "
-                                "last turbidity "
-                                f"reading at {tmax['trial_max_loading_L_per_m2']:.4g} L/m²: turbidity there "
-                                "is "
-                                "unknown; run the trial further or size to that loading")
+                warnings.append(f"the design loads the filter to {v_other:.4g} L/m², beyond the trial's last "
+                                f"turbidity reading at {tmax['trial_max_loading_L_per_m2']:.4g} L/m²: "
+                                "turbidity there is unknown; run the trial further or size to that loading")
         else:
             statement = (f"the {other_name} limit governs: it is reached at {v_other:.4g} L/m², before the "
                          f"filtrate passes {tmax['limit_NTU']:g} NTU at {vt:.4g} L/m²")
@@ -174,13 +169,11 @@ def combine_with_turbidity(sizing, tmax: dict, formats, *, format_name: str | No
     j_process = extra.get("flux_LMH")
     if trial_flux_LMH and j_process and abs(j_process / trial_flux_LMH - 1) > FLUX_TOLERANCE:
         warnings.append(f"turbidity breakthrough was measured at the trial's flux {trial_flux_LMH:.4g} LMH; "
-                        "the "
-                        f"process runs at {j_process:.4g} LMH: breakthrough depends on flux, confirm it "
-                        "with a "
-                        "trial at the process flux")
+                        f"the process runs at {j_process:.4g} LMH: breakthrough depends on flux, confirm it "
+                        "with a trial at the process flux")
     installed = area * sizing.safety_factor
     choice = choose_format(formats, installed, name=format_name)
     return dataclasses.replace(sizing, min_area_m2=area, process_time_h=process_time, extra=extra,
-                               choice=choice,
-                               options=tuple(format_options(formats, installed)[:5]), turbidity=block,
+                               choice=choice, options=tuple(format_options(formats, installed)[:5]),
+                               turbidity=block,
                                warnings=tuple(sizing.warnings) + tuple(warnings))

@@ -83,8 +83,7 @@ def fit_power_law(pressure_bar, values, *, quantity: str, reference_pressure_bar
     distinct = np.unique(np.round(p, 12))
     if distinct.size < MIN_PRESSURES:
         raise InputError(f"a power law in pressure needs trials at {MIN_PRESSURES} or more different "
-                         "pressures "
-                         f"(got {distinct.size}: {', '.join(f'{x:g} bar' for x in distinct)})",
+                         f"pressures (got {distinct.size}: {', '.join(f'{x:g} bar' for x in distinct)})",
                          field=quantity)
     p_ref = (float(np.exp(np.mean(np.log(p)))) if reference_pressure_bar is None
              else float(reference_pressure_bar))

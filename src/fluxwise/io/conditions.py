@@ -27,8 +27,7 @@ _SOLIDS = re.compile(r"\bsolids?\b|\bfeststoff")
 
 def _quantity(value, kind, option, trial: Trial, pattern, unit):
     return metadata_quantity(value, kind, option, trial.meta.get("file_meta") or {}, pattern,
-                             source=trial.source,
-                             default_unit=unit)
+                             source=trial.source, default_unit=unit)
 
 
 def trial_conditions(trial: Trial, *, pressure=None, viscosity=None, solids=None,
@@ -46,20 +45,17 @@ def trial_conditions(trial: Trial, *, pressure=None, viscosity=None, solids=None
     if p is not None:
         sources["pressure_bar"] = src
     elif need_pressure and trial.mode == CONSTANT_PRESSURE:
-        raise InputError("no pressure for the cake properties: a pressure column, a line 'Pressure: 0.5 "
-                         "bar' above "
-                         "the table, or --pressure", source=trial.source, field="--pressure")
+        raise InputError("no pressure for the cake properties: a pressure column, a line 'Pressure: 0.5 bar' "
+                         "above the table, or --pressure", source=trial.source, field="--pressure")
     mu, src = _quantity(viscosity, "viscosity", "--viscosity", trial, _VISCOSITY, "mPa*s")
     if mu is None:
         raise InputError("no filtrate viscosity: a line 'Viscosity: 0.89 mPa s' above the table, or "
-                         "--viscosity "
-                         "(water: 0.89 mPa s at 25 °C)", source=trial.source, field="--viscosity")
+                         "--viscosity (water: 0.89 mPa s at 25 °C)", source=trial.source, field="--viscosity")
     sources["viscosity_mPa_s"] = src
     c, src = _quantity(solids, "concentration", "--solids", trial, _SOLIDS, "g/L")
     if c is None:
         raise InputError("no cake solids: dry solids per filtrate volume as a line 'Solids: 23.5 kg/m3' "
-                         "above the "
-                         "table, or --solids (not a packed cell volume)", source=trial.source,
+                         "above the table, or --solids (not a packed cell volume)", source=trial.source,
                          field="--solids")
     sources["solids_g_per_L"] = src
     return CakeConditions(pressure_bar=p, viscosity_mPa_s=mu, solids_g_per_L=c, sources=sources)
