@@ -138,7 +138,7 @@ def _print_limits(s) -> None:
     if s.turbidity is not None:
         t = s.turbidity
         vt = t["breakthrough_L_per_m2"]
-        click.echo(f"  Tmax ({g(t['limit_NTU'])} NTU)       "
+        click.echo(f"  {'Tmax (' + g(t['limit_NTU']) + ' NTU)':<21} "
                    + (f"{g(vt)} L/m²" if vt is not None else f"> trial maximum "
                                                              f"({g(t['trial_max_loading_L_per_m2'])} "
                                                              "L/m²)")

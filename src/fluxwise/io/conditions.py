@@ -18,7 +18,7 @@ from ..errors import InputError
 from ..trial import CONSTANT_PRESSURE, Trial
 from .tables import metadata_quantity
 
-__all__ = ["trial_conditions"]
+__all__ = ["trial_conditions", "series_areas"]
 
 _PRESSURE = re.compile(r"\bpressure\b|^dp$|^tmp$|\bdelta ?p\b|\bdruck\b")
 _VISCOSITY = re.compile(r"\bviscosity\b|\bviskosit")
@@ -59,3 +59,31 @@ def trial_conditions(trial: Trial, *, pressure=None, viscosity=None, solids=None
                          field="--solids")
     sources["solids_g_per_L"] = src
     return CakeConditions(pressure_bar=p, viscosity_mPa_s=mu, solids_g_per_L=c, sources=sources)
+
+
+_PREFILTER_AREA = re.compile(r"\bpre ?filter\b.*\barea\b|\barea\b.*\bpre ?filter\b|"
+                             r"\bfirst filter\b.*\barea\b|\bfilter 1\b.*\barea\b|^area 1$|^a1$")
+_FINAL_AREA = re.compile(r"\bfinal filter\b.*\barea\b|\barea\b.*\bfinal filter\b|\bsecond filter\b.*\barea\b|"
+                         r"\bfilter 2\b.*\barea\b|^area 2$|^a2$")
+_PLAIN_AREA = re.compile(r"^(filter )?area$")
+
+
+def series_areas(file_meta: dict, *, prefilter_area=None, filter_area=None, source: str = "<memory>"
+                 ) -> tuple[float, float]:
+    """The areas [m²] of the prefilter and the final filter of a series trial: options (``"3.5 cm2"``),
+    else metadata lines ``Prefilter area: ...`` and ``Final filter area: ...`` (a plain ``Filter area``
+    line is the final filter's when a prefilter line is there too)."""
+    meta = file_meta or {}
+    a1, _ = metadata_quantity(prefilter_area, "area", "--prefilter-area", meta, _PREFILTER_AREA,
+                              source=source, default_unit="m**2")
+    a2, _ = metadata_quantity(filter_area, "area", "--filter-area", meta, _FINAL_AREA, source=source,
+                              default_unit="m**2")
+    if a2 is None and a1 is not None and filter_area is None:
+        a2, _ = metadata_quantity(None, "area", "--filter-area", meta, _PLAIN_AREA, source=source,
+                                  default_unit="m**2")
+    for value, option, line in ((a1, "--prefilter-area", "Prefilter area"),
+                                (a2, "--filter-area", "Final filter area")):
+        if value is None:
+            raise InputError(f"filters in series need both areas: give {option} (e.g. \"3.5 cm2\") or a line "
+                             f"'{line}: 3.5 cm2' above the table", source=source, field=option)
+    return a1, a2
