@@ -631,7 +631,7 @@ def compare_trials(trials, *, sizing: SizingRequest | dict, economics=None, name
                          "tied_models": list(fit.indistinguishable), "error": str(exc)})
             continue
         analyses[label] = Analysis(trial=trial, fit=fit, sizing=sz, request=r)
-        rows.append(screening_row(label, sz, mode=trial.mode, best_model=sz.model,
+        rows.append(screening_row(label, sz, mode=trial.mode, best_model=fit.best_model,
                                   tied=list(fit.indistinguishable), j0_LMH=float(fit.best.params["J0_LMH"]),
                                   econ=econ))
     return Comparison(rows=rank_rows(rows), analyses=analyses, request=req, economics=econ)

@@ -222,6 +222,25 @@ class SizeIn(BaseModel):
                           "e.g. 0.2")
 
 
+class CompareIn(BaseModel):
+    """Inputs of ``fluxwise compare``: the project's trials to compare and what to size them for;
+    quantities are strings with units."""
+
+    model_config = ConfigDict(extra="forbid")
+    trials: list[PublicId] = Field(min_length=1, max_length=20, description="Trial ids of this project")
+    batch_volume: Text(100, 1) = "2000 L"
+    process_time: Text(100, 1) = "4 h"
+    max_pressure: Text(100, 1) | None = Field(None, description="Constant-flux trials: maximum pressure")
+    flux: Text(100, 1) | None = Field(None, description="Constant-flux trials: process flux")
+    safety_factor: float = Field(1.5, ge=1.0, le=100.0, allow_inf_nan=False)
+    titre: Text(100, 1) | None = Field(None, description="Product concentration, e.g. '5 g/L'")
+    product_value: Number | Text(50, 1) | None = Field(None, description="USD per gram of product, e.g. 120")
+    chase: Text(100, 1) | None = Field(None, description="Buffer chasing the hold-up, e.g. '2 L'")
+    product_flush: Text(100, 1) | None = Field(None, description="First filtrate to waste, e.g. '5 L/m2'")
+    pre_use_flush: Text(100, 1) | None = Field(None, description="Water flushed before use, e.g. '20 L/m2' "
+                                                                 "(default: factors.yaml)")
+
+
 class SizeRequestIn(SizeIn):
     notes: Text(20_000) = ""
 

@@ -95,6 +95,29 @@ def report(trial: Trial, inputs: dict[str, Any] | None) -> str:
     return pipeline.report_html(trial, **sizing_kwargs(inputs or {}))
 
 
+#: compare's sizing and cost inputs, by JSON field
+COMPARE_SIZING = ("batch_volume", "process_time", "max_pressure", "flux", "safety_factor")
+COMPARE_ECONOMICS = ("titre", "product_value", "chase", "product_flush", "pre_use_flush")
+
+
+def comparison(trials: list[Trial], names: list[str], inputs: dict[str, Any]):
+    """:func:`fluxwise.pipeline.compare_trials` of stored trials (the installation's catalog and factors)."""
+    from .. import pipeline
+
+    fields = {k.replace("_", "-"): k for k in COMPARE_SIZING + COMPARE_ECONOMICS}
+    try:
+        return pipeline.compare_trials(
+            trials, names=names, sizing={k: inputs[k] for k in COMPARE_SIZING if inputs.get(k) is not None},
+            economics={k: inputs[k] for k in COMPARE_ECONOMICS if inputs.get(k) is not None})
+    except InputError as exc:
+        raise _json_field(exc, fields) from None
+
+
+def comparison_json(result) -> dict:
+    """``fluxwise compare --json`` of a comparison."""
+    return to_jsonable(result.to_dict())
+
+
 # --- UF/DF ------------------------------------------------------------------------------------------------
 
 def ufdf(inputs: dict[str, Any]) -> dict:

@@ -63,7 +63,8 @@ def screening_row(name: str, sizing, *, mode: str, best_model: str, tied: list, 
     flush_usd = flush_L * econ.wfi_per_L
     filters_usd = c.format.price_usd * c.count
     total = filters_usd + flush_usd + (lost_usd or 0.0)
-    return {"trial": name, "mode": mode, "best_model": best_model, "tied_models": list(tied),
+    return {"trial": name, "mode": mode, "best_model": best_model, "model": sizing.model,
+            "tied_models": list(tied),
             "capacity_L_per_m2": capacity, "J0_LMH": j0_LMH,
             "average_flux_LMH": capacity / sizing.process_time_h if sizing.process_time_h else None,
             "process_time_h": sizing.process_time_h, "min_area_m2": sizing.min_area_m2,
