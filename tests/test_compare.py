@@ -150,6 +150,18 @@ def test_api_and_page_compare(project_with_trials, make_user):
     r = client.post(f"/api/projects/{r.json()['id']}/compare", headers=ho, json=body)
     assert r.status_code == 404
 
+    # Tmax over the API: a depth-filter trial with a turbidity column, sized with a turbidity limit (the
+    # example's generating laws: breakthrough at 170.2 L/m², pressure capacity 250 L/m² at 0.7 bar)
+    depth = _upload(client, pid, EXAMPLES / "depth_filter_turbidity.csv", h)
+    r = client.post(f"/api/trials/{depth}/size", headers=h,
+                    json={"batch_volume": "1000 L", "max_pressure": "0.7 bar", "flux": "100 LMH",
+                          "model": "cake",
+                          "turbidity_limit": "10 NTU"})
+    assert r.status_code == 201, r.text
+    t = r.json()["data"]["turbidity"]
+    assert t["governing"] == "turbidity" and abs(t["breakthrough_L_per_m2"] - 170.2) < 2.0
+    assert r.json()["inputs"]["turbidity_limit"] == "10 NTU"
+
     # the project's compare page (same store)
     from fastapi.testclient import TestClient
 

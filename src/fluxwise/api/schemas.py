@@ -220,6 +220,12 @@ class SizeIn(BaseModel):
     feed_cv: Number | Text(20, 1) | None = Field(
         None, description="With confidence: lot-to-lot coefficient of variation of the feed's capacity, "
                           "e.g. 0.2")
+    turbidity_limit: Number | Text(50, 1) | None = Field(
+        None, description="Tmax: also stop where the filtrate turbidity passes this limit, e.g. '10 NTU' "
+                          "(needs a turbidity column in the trial); the result's turbidity block names the "
+                          "governing limit")
+    turbidity_flush: Text(100, 1) | None = Field(None, description="Tmax: filtrate flushed to waste before "
+                                                                   "turbidity counts, e.g. '20 L/m2'")
 
 
 class CompareIn(BaseModel):

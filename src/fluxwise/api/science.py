@@ -24,10 +24,13 @@ DEFAULT_PROCESS_TIME = "4 h"
 #: Sizing inputs the API passes on to :func:`fluxwise.pipeline.size_result` (``catalog`` is a file
 #: path there, so it is not offered over HTTP: the installation's catalog is used).
 SIZING_KEYS = ("batch_volume", "process_time", "safety_factor", "model", "max_pressure", "flux",
-               "flux_decay_limit", "format_name", "confidence", "feed_cv")
+               "flux_decay_limit", "format_name", "confidence", "feed_cv", "turbidity_limit",
+               "turbidity_flush")
 #: Risk-based sizing inputs: left out of the stored inputs when not given (results sized without them
 #: keep the inputs, and so the content hash, they always had).
 RISK_KEYS = ("confidence", "feed_cv")
+#: Inputs left out of the stored inputs when not given, like RISK_KEYS: Tmax's turbidity limit and flush.
+OPTIONAL_KEYS = (*RISK_KEYS, "turbidity_limit", "turbidity_flush")
 
 
 def sizing_kwargs(inputs: dict[str, Any]) -> dict[str, Any]:
@@ -39,7 +42,7 @@ def complete_inputs(trial: Trial, inputs: dict[str, Any]) -> dict[str, Any]:
     out = dict(inputs)
     if trial.mode == CONSTANT_PRESSURE and out.get("process_time") is None:
         out["process_time"] = DEFAULT_PROCESS_TIME
-    for key in RISK_KEYS:
+    for key in OPTIONAL_KEYS:
         if out.get(key) is None:
             out.pop(key, None)
     return out
