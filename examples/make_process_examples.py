@@ -11,6 +11,10 @@ should give back the parameters below within the reported intervals:
   P = 0.2·(1 + 0.01·V) bar (0.7 bar at 250 L/m²), filtrate turbidity
   NTU = 1 + 49/(1 + exp(−(V − 200)/20)) from an online meter logging every other reading
   (``fluxwise size --turbidity-limit "10 NTU"``: breakthrough at 170.2 L/m²).
+* ``cake_0.5bar.csv``, ``cake_1bar.csv``, ``cake_2bar.csv`` — a CaCO3-like slurry on a 0.0439 m² press at
+  three constant pressures (``fluxwise cake``): viscosity 0.89 mPa·s, cake solids 23.5 kg/m³,
+  alpha = 1.0e11·(ΔP/1 bar)^0.35 m/kg and Rm = 6.0e10·(ΔP/1 bar)^0.05 1/m (Ruth's law,
+  t = μαc·v²/(2ΔP) + μRm·v/ΔP); balance readings every 15 s with 2 g noise.
 """
 
 from __future__ import annotations
@@ -59,8 +63,24 @@ def depth_filter_turbidity(rng) -> None:
     (HERE / "depth_filter_turbidity.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def cake_trials(rng) -> None:
+    area, mu, c = 0.0439, 0.89e-3, 23.5
+    for p_bar, name in ((0.5, "cake_0.5bar.csv"), (1.0, "cake_1bar.csv"), (2.0, "cake_2bar.csv")):
+        alpha, rm, dp = 1.0e11 * p_bar ** 0.35, 6.0e10 * p_bar ** 0.05, p_bar * 1e5
+        a, b = mu * alpha * c / (2 * dp), mu * rm / dp  # t [s] = a·v² + b·v, v [m³/m²]
+        t_s = np.arange(15.0, 600.1, 15.0)
+        v = (-b + np.sqrt(b * b + 4 * a * t_s)) / (2 * a)
+        mass_g = np.round(v * area * 1e6 + rng.normal(0, 2.0, t_s.size), 1)  # 1 kg/L filtrate
+        lines = [f"Pressure filtration of a CaCO3 slurry at {p_bar:g} bar", "Filter area: 0.0439 m2",
+                 f"Pressure: {p_bar:g} bar", "Viscosity: 0.89 mPa s", "Solids: 23.5 kg/m3", "Mode: constant pressure",
+                 "", "Time (s),Filtrate mass (g)"]
+        lines += [f"{t:g},{m:.1f}" for t, m in zip(t_s, mass_g, strict=True)]
+        (HERE / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 if __name__ == "__main__":
     rng = np.random.default_rng(20261201)
     series_prefilter_final_filter(rng)
     depth_filter_turbidity(rng)
+    cake_trials(rng)
     print("examples written to", HERE)
