@@ -266,3 +266,16 @@ def test_size_constant_flux_with_the_cake_study(study_file, tmp_path):
     v = (-b + math.sqrt(b * b - 4 * a * c)) / (2 * a)
     assert_allclose(d["min_area_m2"], 100.0 / v, rtol=1e-5)
     assert_allclose([d["flux_LMH"], d["final_pressure_bar"]], [v / 1.0, 1.5], rtol=1e-5)
+
+
+def test_example_study_recovers_its_stated_laws():
+    """examples/cake_*.csv are made (make_process_examples.py) with alpha = 1.0e11·(ΔP/1 bar)^0.35 m/kg and
+    Rm = 6.0e10·(ΔP/1 bar)^0.05 1/m; the 95 % intervals of the study contain them."""
+    from pathlib import Path
+
+    ex = Path(__file__).resolve().parents[1] / "examples"
+    study = cake_analysis([ex / f"cake_{p}bar.csv" for p in ("0.5", "1", "2")], reference_pressure="1 bar")
+    a, m = study.alpha, study.medium
+    assert a.exponent_ci95[0] <= 0.35 <= a.exponent_ci95[1]
+    assert a.value_ref_ci95[0] <= 1.0e11 <= a.value_ref_ci95[1]
+    assert m.exponent_ci95[0] <= 0.05 <= m.exponent_ci95[1]
