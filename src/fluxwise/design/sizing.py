@@ -188,7 +188,8 @@ class Sizing:
              "params": dict(self.params),
              "alternatives": [c.to_dict() for c in self.options]}
         d.update(self.extra)
-        d["warnings"] = list(self.warnings)
+        if self.warnings:  # only when there are some: stored sizings keep the JSON (and numbers) they had
+            d["warnings"] = list(self.warnings)
         for key in ("cake", "turbidity"):
             if getattr(self, key) is not None:
                 d[key] = dict(getattr(self, key))
