@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import optimize, stats
+from scipy.special import stdtrit
 
 from ..errors import InputError, ModelError
 from ..models.fouling import MODEL_NAMES, MODELS, get_model, resistance_ratio
@@ -207,6 +207,17 @@ def _predict_cf(name, v, P0, J, k):
     return P0 * r
 
 
+@dataclass(frozen=True)
+class _Solution:
+    """A solution found by the batched engine, in the fields of scipy's OptimizeResult used below."""
+
+    x: np.ndarray
+    fun: np.ndarray
+    jac: np.ndarray
+    success: bool
+    message: str
+
+
 def fit_model(trial: Trial, name: str, *, j0: float | None = None, start: dict | None = None,
               solution=None) -> ModelFit:
     """Fit one fouling model to a trial.
@@ -286,9 +297,11 @@ def fit_model(trial: Trial, name: str, *, j0: float | None = None, start: dict |
     if solution is not None:
         theta = np.asarray(solution[0], dtype=float)
         theta = theta if fit_lead else theta[1:]
-        best = optimize.OptimizeResult(x=theta, fun=residuals(theta), jac=jacobian(theta),
-                                       success=bool(solution[1]), message="batched Levenberg-Marquardt")
+        best = _Solution(x=theta, fun=residuals(theta), jac=jacobian(theta), success=bool(solution[1]),
+                         message="batched Levenberg-Marquardt")
         starts = []
+    else:
+        from scipy import optimize  # only where scipy optimises (its import is slow)
     for ks0 in starts:
         theta0 = np.concatenate([[lead_start], ks0]) if fit_lead else np.asarray(ks0, dtype=float)
         try:
@@ -324,7 +337,7 @@ def fit_model(trial: Trial, name: str, *, j0: float | None = None, start: dict |
         se = np.sqrt(np.clip(np.diag(cov), 0, None))
     except np.linalg.LinAlgError:
         se = np.full(kfit, np.inf)
-    tq = float(stats.t.ppf(0.975, dof))
+    tq = float(stdtrit(dof, 0.975))  # Student's t quantile (scipy.stats.t.ppf, without scipy.stats)
     names = ([lead] if fit_lead else []) + list(model.params)
     params, ci = {}, {}
     if not fit_lead:
