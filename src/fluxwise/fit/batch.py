@@ -14,11 +14,17 @@ Problem
 For each trial and model, minimise SSE(p) = Σᵢ (V(tᵢ; p) − yᵢ)² over the parameters
 p = (J0, k₁[, k₂]) ≥ 0 of :data:`fluxwise.models.fouling.MODELS` — the model, parameterisation and
 objective of :func:`~fluxwise.fit.fouling.fit_model` — with the same starting values (the
-classical linearisations, :func:`starting_values_batch`) and, for the combined models, the same
-three starts (each parent law with the other constant 1000x smaller, and half of both): a few
-loose iterations from each start, then the fit continues from the best (``probe_iter``); a fit
-that ends with a constant on its bound is run once more from the best start that ended inside,
-and the lower SSE is kept (a boundary minimum can hide a lower one inside).
+classical linearisations, :func:`starting_values_batch`). A combined model holds its two parent
+laws (:func:`parent_laws`: the model with one constant at 0), and its least-squares surface often
+has a minimum near such a boundary and another inside. :func:`fit_batch` therefore fits the
+single laws first and starts each combined model from both parents' solutions (the other constant
+on its bound) and from half of both linearisation estimates (:func:`probe_starts`; without the
+parents' fits, the three starts of the scipy fitter): ``probe_iter`` loose iterations from each
+start, then the fit continues from the best; a fit that ends with a constant on or near its
+bound (below 1/1000 of its estimate) runs once more from the best other start that ended inside
+(:func:`second_chance`), and the lower SSE is kept. Finally a combined fit that ended above one
+of its parents' SSE continues from that parent's solution (:func:`reach_parent_laws`), so that
+it never ends above it.
 
 Algorithm (Levenberg 1944, Q. Appl. Math. 2:164; Marquardt 1963, SIAM J. Appl. Math. 11:431)
 -----------------------------------------------------------------------------------------
