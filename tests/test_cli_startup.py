@@ -67,6 +67,13 @@ def test_fit_imports_only_what_it_uses():
     assert "Best:" in out
 
 
+def test_risk_based_sizing_of_one_trial_does_not_load_numba():
+    # a bootstrap of one trial is a small batch: the numpy path, without importing numba
+    seen, out = _child(_cli("size", EXAMPLE, "--process-time", "1 h", "--confidence", "0.95"))
+    assert seen["heavy"] == []
+    assert "95 % probability" in out
+
+
 def _command_modules():
     return [m.name for m in pkgutil.iter_modules(cli.__path__) if m.name.endswith("_commands")]
 

@@ -735,10 +735,11 @@ AUTO_NUMBA_MIN_FITS = 20_000
 
 def _engine(backend, n_fits=None):
     if backend == "auto":
+        if n_fits is not None and n_fits < AUTO_NUMBA_MIN_FITS:
+            return "numpy"  # without importing numba (most of a second) for a small batch
         from . import numba_backend
 
-        big = n_fits is None or n_fits >= AUTO_NUMBA_MIN_FITS
-        return "numba" if big and numba_backend.available() else "numpy"
+        return "numba" if numba_backend.available() else "numpy"
     if backend == "numba":
         from . import numba_backend
 
