@@ -221,7 +221,7 @@ def _predict_cf(name, v, P0, J, k):
 
 @dataclass(frozen=True)
 class _Solution:
-    """A solution found by the batched engine, in the fields of scipy's OptimizeResult used below."""
+    """A solution found elsewhere (the batched engine), in the fields of scipy's OptimizeResult used below."""
 
     x: np.ndarray
     fun: np.ndarray
@@ -420,7 +420,8 @@ def bin_trial(trial: Trial, max_points: int = MAX_FIT_POINTS) -> tuple[Trial, di
     short runs of consecutive points (time, throughput and pressure alike) carry nearly all of the
     information for a fit of a two- or three-parameter law: for independent errors a bin mean has
     the variance σ²/k, and within a bin the curve is straight to far below the noise (the bias of
-    a bin mean is of the order V''·Δt²/24). The last bin may hold fewer points.
+    a bin mean is of the order V''·Δt²/24). Bins hold k or k + 1 points (the remainder spread
+    over them), so the bin means have nearly equal variances.
 
     Returns the binned trial (the trial itself when it is short enough) and a description for
     the results (None when not binned): ``points``, ``bins``, ``points_per_bin``.
