@@ -1,4 +1,8 @@
-"""Projects and sharing them between organisations."""
+"""Projects and sharing them between organisations.
+
+A share is made only when the receiving organisation accepts an invitation
+(:mod:`fluxwise.store.invitations`); either side may end it (:func:`revoke_share`).
+"""
 
 from __future__ import annotations
 
@@ -45,6 +49,23 @@ def share_project(session: Session, project: Project, org: Organisation, *,
                  object_id=f"{project.public_id}:{org.public_id}", org_id=project.organisation.public_id,
                  project_id=project.public_id, new={"shared_with": org.public_id, "org_name": org.name})
     return share
+
+
+def revoke_share(session: Session, project: Project, org: Organisation, *, actor: User | None,
+                 client: str = "") -> None:
+    """End the share of ``project`` with ``org`` (audited); its members no longer see the project."""
+    from .tenancy import NotFound
+
+    share = session.scalar(select(ProjectShare).where(ProjectShare.project_id == project.id,
+                                                      ProjectShare.org_id == org.id))
+    if share is None:
+        raise NotFound("share not found")
+    session.delete(share)
+    session.flush()
+    audit.append(session, actor=actor, action="delete", object_type="project_share",
+                 object_id=f"{project.public_id}:{org.public_id}", org_id=project.organisation.public_id,
+                 project_id=project.public_id, old={"shared_with": org.public_id, "org_name": org.name},
+                 new={"client": client})
 
 
 def shared_with(session: Session, project: Project) -> list[Organisation]:

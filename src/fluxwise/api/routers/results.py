@@ -16,7 +16,8 @@ from ...store.audit import require_reason
 from ...store.canonical import canonical_json, loads
 from ...store.models import ResultVersion, TrialRecord
 from .. import convert, schemas, science
-from ..deps import DbDep, PrincipalDep, ReadSession, ResultDep, client_address, load_user
+from ..deps import DbDep, PrincipalDep, ReadSession, ResultDep, client_address, load_user, mark_session_signed
+from ..headers import report_response
 
 router = APIRouter(prefix="/results", tags=["results"])
 ERRORS = schemas.error_responses(401, 403, 404, 422)
@@ -120,11 +121,17 @@ def delete_result(versions: ResultDep, principal: PrincipalDep, s: ReadSession, 
 @router.get("/{result_id}/report", response_class=HTMLResponse, responses={
     **ERRORS, 409: {"model": schemas.ErrorOut},
     200: {"description": "Self-contained HTML report", "content": {"text/html": {}}}})
-def get_report(versions: ResultDep, s: ReadSession, version: Version = None):
+def get_report(versions: ResultDep, s: ReadSession, version: Version = None,
+               download: Annotated[bool, Query(description="As an attachment (else shown inline)")] = False):
     """The HTML report of a result version (computed again from its trial and inputs; a train design
-    from its stored files, and only while that gives the numbers that were saved)."""
+    from its stored files, and only while that gives the numbers that were saved).
+
+    Served sandboxed (``Content-Security-Policy: sandbox allow-scripts; frame-ancestors 'self'``) and,
+    with ``download=true``, as an attachment named after the trial file, the kind and the version.
+    """
     out = convert.result_out(s, versions, version)
     rv = next(v for v in versions if v.version == out.version)
+    filename = f"{convert.report_stem(rv)}-{rv.kind}-v{rv.version}.html"
     if rv.kind == "train":
         if rv.origin == "edited":
             raise store_results.Conflict("this version holds values typed in by hand; a report designed from "
@@ -134,7 +141,7 @@ def get_report(versions: ResultDep, s: ReadSession, version: Version = None):
             raise store_results.Conflict("designed again from its stored files, this train gives other "
                                          "numbers than this version holds; recompute it (PATCH with "
                                          "recompute: true) and report the new version")
-        return HTMLResponse(science.train_report(design), headers={
+        return report_response(science.train_report(design), filename=filename, download=download, headers={
             "X-Result-Version": str(rv.version), "X-Content-SHA256": rv.content_sha256})
     if out.stale:
         raise store_results.Conflict("the trial was changed after this version was computed; recompute the "
@@ -144,8 +151,8 @@ def get_report(versions: ResultDep, s: ReadSession, version: Version = None):
                                      "trial would not show them")
     inputs = out.inputs if rv.kind == "sizing" else None
     html = science.report(store_uploads.trial_from_record(rv.trial), inputs)
-    return HTMLResponse(html, headers={"X-Result-Version": str(rv.version),
-                                       "X-Content-SHA256": rv.content_sha256})
+    return report_response(html, filename=filename, download=download, headers={
+        "X-Result-Version": str(rv.version), "X-Content-SHA256": rv.content_sha256})
 
 
 @router.get("/{result_id}/signatures", response_model=list[schemas.SignatureOut], responses=ERRORS)
@@ -159,8 +166,9 @@ def list_signatures(versions: ResultDep, s: ReadSession):
 def sign_result(body: schemas.SignIn, versions: ResultDep, principal: PrincipalDep, s: ReadSession,
                 db: DbDep, request: Request):
     """Sign a version electronically: re-enter your password and state the meaning (author, review,
-    approve). The signature binds your name, the time and the content hash of that version, and is
-    written to the audit trail.
+    approve). The first signature of a browser session, and every one made with an API token, also
+    needs your user ID (``email``). The signature binds your name, the time and the content hash of
+    that version, and is written to the audit trail; a wrong ID or password is audited too.
     """
     rv = versions[-1] if body.version is None else next(
         (v for v in versions if v.version == body.version), None)
@@ -171,12 +179,16 @@ def sign_result(body: schemas.SignIn, versions: ResultDep, principal: PrincipalD
     if versions[-1].deleted_at is not None:
         raise InputError("this result was deleted; deleted results cannot be signed")
     with db.session(write=True) as ws:
+        signer, client = load_user(ws, principal), client_address(request)
         try:
-            sig = store_results.sign_result(ws, ws.get(ResultVersion, rv.id), signer=load_user(ws, principal),
-                                            password=body.password, meaning=body.meaning,
-                                            client=client_address(request))
+            accounts.check_signer_id(ws, signer, email=body.email, password=body.password, client=client,
+                                     first_in_session=principal.first_signing)
+            sig = store_results.sign_result(ws, ws.get(ResultVersion, rv.id), signer=signer,
+                                            password=body.password, meaning=body.meaning, client=client)
         except accounts.AuthenticationError:
-            ws.commit()  # the failure counts towards the rate limit
-            raise store_results.SignatureRefused("wrong password: the signature was not recorded") from None
+            ws.commit()  # the failure is audited and counts towards the lockout
+            raise store_results.SignatureRefused(
+                "wrong user ID or password: the signature was not recorded") from None
+        mark_session_signed(ws, principal)
         ws.commit()
         return convert.signature_out(sig)

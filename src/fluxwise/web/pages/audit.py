@@ -6,11 +6,11 @@ import json
 from typing import Annotated
 
 from fastapi import Query, Request
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from ...api.deps import get_db
 from ...store import tenancy
-from ...store.models import AuditEntry, Membership, Organisation, Project
+from ...store.models import AuditEntry, Project
 from .base import page_principal, page_router, render
 
 router = page_router()
@@ -35,11 +35,7 @@ def audit_page(request: Request, project: Annotated[str | None, Query(max_length
     with get_db(request).session() as s:
         visible = list(s.scalars(tenancy.visible_projects(principal.user_id).order_by(Project.name)))
         names = {p.public_id: p.name for p in visible}
-        my_orgs = select(Organisation.public_id).join(Membership, Membership.org_id == Organisation.id) \
-            .where(Membership.user_id == principal.user_id)
-        stmt = select(AuditEntry).where(or_(AuditEntry.org_id.in_(my_orgs),
-                                            AuditEntry.project_id.in_([p.public_id for p in visible]),
-                                            AuditEntry.actor_id == principal.public_id))
+        stmt = select(AuditEntry).where(tenancy.visible_audit(principal.user_id, principal.public_id))
         chosen = None
         if project:
             chosen = tenancy.get_project(s, principal.user_id, project)

@@ -5,7 +5,8 @@ Pages read through :mod:`fluxwise.store.tenancy` (another organisation's object 
 actions in a page (upload, fit, size, sign) call the JSON API from ``static/app.js`` with the session
 cookie and the CSRF token; plain forms (sign in and out, new project, train design) post to the
 pages with a ``csrf_token`` field. Every asset is served from this package: nothing is fetched from
-elsewhere.
+elsewhere. The security headers of every page (CSP, framing, caching) are set by one middleware,
+:class:`fluxwise.api.headers.SecurityHeaders`.
 """
 
 from __future__ import annotations
@@ -30,14 +31,6 @@ _env = Environment(loader=PackageLoader("fluxwise", "web/templates"), autoescape
                    trim_blocks=True, lstrip_blocks=True)
 _env.filters["num"] = present.num
 _env.globals["version"] = __version__
-
-#: Pages allow scripts and styles from this server only; plotly styles its plots inline.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
-       "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-       "frame-ancestors 'none'")
-SECURITY_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
-                    "Referrer-Policy": "same-origin", "X-Frame-Options": "DENY",
-                    "Cache-Control": "private, no-store"}
 
 
 class SignInRequired(Exception):
@@ -104,7 +97,7 @@ def render(request: Request, template: str, *, status: int = 200, principal: Pri
     html = _env.get_template(template).render(
         request=request, me=principal, csrf_token=principal.csrf_token if principal else None,
         path=request.url.path, **context)
-    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+    return HTMLResponse(html, status_code=status)  # security headers: fluxwise.api.headers
 
 
 def page_principal(request: Request) -> Principal:

@@ -10,7 +10,9 @@ from fastapi import Form, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import func, select
 
+from ...api import convert
 from ...api.deps import FormPrincipalDep, Principal, get_db
+from ...api.upload_checks import display_filename
 from ...errors import InputError
 from ...store import accounts, tenancy
 from ...store import projects as store_projects
@@ -88,7 +90,8 @@ def project_page(request: Request, project_id: str):
                                  .order_by(TrialRecord.created_at.desc(), TrialRecord.id.desc())))
         names = dict(s.execute(select(User.id, User.name).where(
             User.id.in_({t.created_by_id for t in records if t.created_by_id is not None}))).all())
-        trials = [{"id": t.public_id, "source": t.upload.filename, "mode": t.mode,
+        trials = [{"id": t.public_id, "source": display_filename(convert.shown_filename(t.upload)),
+                   "mode": t.mode,
                    "area_cm2": present.num(t.area_m2 * 1e4), "points": t.points, "revision": t.revision,
                    "created": t.created_at, "by": names.get(t.created_by_id), "best": best.get(t.id)}
                   for t in records]
