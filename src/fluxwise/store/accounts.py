@@ -296,12 +296,15 @@ def locked_members(session: Session, org_ids: list[int]) -> list[tuple[Organisat
     return [(o, u) for o, u in rows if u.id in locked_ids]
 
 
-def unlock_account(session: Session, user: User, *, actor: User, org: Organisation, client: str = "") -> None:
-    """Lift the lock of ``user`` (clear its recent failures), audited, by an admin of ``org``."""
+def unlock_account(session: Session, user: User, *, actor: User | None, org: Organisation | None,
+                   client: str = "") -> None:
+    """Lift the lock of ``user`` (clear its recent failures), audited: by an admin of ``org``, or by the
+    operator (``actor`` and ``org`` None: ``fluxwise user unlock``)."""
     count, _ = _recent_failures(session, user.email)
     clear_failures(session, user.email)
     audit.append(session, actor=actor, action="unlock", object_type="user", object_id=user.public_id,
-                 org_id=org.public_id, old={"failures": count}, new={"client": client})
+                 org_id=None if org is None else org.public_id, old={"failures": count},
+                 new={"client": client})
 
 
 def check_password(session: Session, email: str, password: str, client: str = "", *,
