@@ -1,5 +1,5 @@
-"""Migration 0002 (train designs as results): a store of revision 0001 with a versioned, signed fit is
-upgraded in place — every row and the audit chain kept, foreign keys intact and on again afterwards —
+"""Migrations 0002 (train designs as results) and 0003 (invitations, security events): a store of
+revision 0001 with a versioned, signed fit is upgraded in place — every row and the audit chain kept, foreign keys intact and on again afterwards —
 and then takes a result of kind ``train``. On SQLite (table rebuilt) and on PostgreSQL (ALTER)."""
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from fluxwise.store import accounts, projects, results, trains, uploads
 from fluxwise.store.audit import verify_chain
 from fluxwise.store.database import current_revision, make_engine, migrate
 from fluxwise.store.models import ResultVersion
+
+HEAD = "0003"  # the newest migration (0003: invitations and the actions of security events)
 from fluxwise.trial import Trial
 
 PASSWORD = "a long password"
@@ -47,17 +49,41 @@ def empty_url(request, tmp_path):
     return cluster.url("fluxwise_upgrade")
 
 
+def _downgrade(engine, revision: str) -> None:
+    """Take the store back to ``revision`` with the packaged migrations (foreign keys off on SQLite, as
+    for upgrades: see fluxwise.store.database.migrate)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", "fluxwise.store:migrations")
+    with engine.connect() as conn:
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:
+            conn.connection.dbapi_connection.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with conn.execution_options(fluxwise_write=True).begin():
+                cfg.attributes["connection"] = conn
+                command.downgrade(cfg, revision)
+        finally:
+            if sqlite:
+                conn.connection.dbapi_connection.execute("PRAGMA foreign_keys = ON")
+
+
 def test_0001_store_is_upgraded_in_place_and_takes_trains(empty_url):
     engine = make_engine(empty_url)
     try:
-        migrate(engine, "0001")
-        assert current_revision(engine) == "0001"
+        # The store code writes the current schema, so a 0001 store is made by filling a new store and
+        # taking it back to 0001 with the downgrades (which drop what later migrations added).
+        migrate(engine)
         _fill_0001(engine)
+        _downgrade(engine, "0001")
+        assert current_revision(engine) == "0001"
         with Session(engine) as s:
             before = [(r.result_id, r.version, r.content_sha256) for r in
                       s.scalars(sa.select(ResultVersion).order_by(ResultVersion.id))]
         migrate(engine)
-        assert current_revision(engine) == "0002"
+        assert current_revision(engine) == HEAD
         with engine.connect() as conn:
             if engine.dialect.name == "sqlite":
                 assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -75,6 +101,10 @@ def test_0001_store_is_upgraded_in_place_and_takes_trains(empty_url):
             s.commit()
             assert rv.kind == "train" and rv.trial_id is None
             assert trains.train_sources(s, rv) == ("t.yaml", b"name: t\n", {}, None)
+            assert verify_chain(s).ok
+            # 0003: the trail takes security events (a failed sign-in) and the chain still holds
+            accounts.record_failure(s, "ua@a.example", "10.0.0.1")
+            s.commit()
             assert verify_chain(s).ok
         # a fit without a trial is still refused by the database
         with engine.begin() as conn, pytest.raises(sa.exc.IntegrityError):

@@ -20,6 +20,7 @@ from ...store import results as store_results
 from ...store.models import Organisation, Project, ResultVersion, TrialRecord, User
 from .. import present
 from .base import latest_versions, page_principal, page_router, render
+from .people import NOTICES, project_shares
 
 router = page_router()
 
@@ -98,9 +99,10 @@ def project_page(request: Request, project_id: str):
         ctx = {"project": {"id": project.public_id, "name": project.name, "description": project.description,
                            "org": project.organisation.name, "created": project.created_at},
                "roles": sorted(roles), "can_write": bool(roles & tenancy.PERMISSIONS["write"]),
-               "trials": trials, "saved_trains": _saved_trains(s, project)}
+               "trials": trials, "saved_trains": _saved_trains(s, project),
+               "shares": project_shares(s, principal, project)}
     return render(request, "project.html", principal=principal, title=ctx["project"]["name"], nav="projects",
-                  **ctx)
+                  notice=NOTICES.get(request.query_params.get("done", "")), **ctx)
 
 
 def _saved_trains(s, project: Project) -> list[dict]:
