@@ -1,6 +1,7 @@
 """Migrations 0002 (train designs as results) and 0003 (invitations, security events): a store of
-revision 0001 with a versioned, signed fit is upgraded in place — every row and the audit chain kept, foreign keys intact and on again afterwards —
-and then takes a result of kind ``train``. On SQLite (table rebuilt) and on PostgreSQL (ALTER)."""
+revision 0001 with a versioned, signed fit is upgraded in place — every row and the audit chain kept,
+foreign keys intact and on again afterwards — and then takes a result of kind ``train`` and a
+security event. On SQLite (tables rebuilt) and on PostgreSQL (ALTER)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from fluxwise.store import accounts, projects, results, trains, uploads
 from fluxwise.store.audit import verify_chain
 from fluxwise.store.database import current_revision, make_engine, migrate
 from fluxwise.store.models import ResultVersion
+from fluxwise.trial import Trial
 
 HEAD = "0003"  # the newest migration (0003: invitations and the actions of security events)
-from fluxwise.trial import Trial
 
 PASSWORD = "a long password"
 
