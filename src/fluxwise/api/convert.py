@@ -41,8 +41,8 @@ def invitation_sent_out(inv: Invitation) -> schemas.InvitationSentOut:
     """The answer to making ``inv``: nothing in it depends on who or what it names, except its id."""
     who = "whoever signs in with that e-mail" if inv.kind == "member" else "an admin of that organisation"
     return schemas.InvitationSentOut(
-        id=inv.public_id, kind=inv.kind, email=inv.email, role=inv.role,
-        project_id=None if inv.project is None else inv.project.public_id, to_org_id=inv.target_org_public_id,
+        id=inv.public_id, kind=inv.kind, role=inv.role,
+        project_id=None if inv.project is None else inv.project.public_id,
         expires_in_days=store_invitations.INVITATION_LIFETIME.days,
         detail=f"invitation made: it takes effect when {who} accepts it; until then nothing is visible on "
                "either side (whether the address or organisation exists is not told)")

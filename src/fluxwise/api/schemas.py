@@ -125,15 +125,14 @@ class MemberOut(BaseModel):
 
 class InvitationSentOut(BaseModel):
     """The answer to an invitation: the same whether or not the e-mail has an account or the id names
-    an organisation (only ``id`` differs)."""
+    an organisation, whatever their length (only ``id`` differs; ``GET /api/orgs/{id}/invitations``
+    lists whom each invitation names)."""
 
     id: PublicId
     kind: Literal["member", "share"]
     status: Literal["open"] = "open"
-    email: str | None = None
     role: Role | None = None
     project_id: PublicId | None = None
-    to_org_id: PublicId | None = None
     expires_in_days: int
     detail: str
 
