@@ -70,7 +70,8 @@ def test_failed_sign_ins_lock_the_account_alert_its_admins_and_the_unlock_is_aud
     (unlock,) = _entries(db, action="unlock")
     assert (unlock.object_id, unlock.org_id, unlock.actor_id) == (sa.user_id, ua.org_id, ua.user_id)
     assert json.loads(unlock.old_value) == {"failures": accounts.LOCKOUT_FAILURES}
-    assert client.post("/api/auth/login", json={"email": sa.email, "password": sa.password}).status_code == 200
+    r = client.post("/api/auth/login", json={"email": sa.email, "password": sa.password})
+    assert r.status_code == 200
 
 
 def test_sign_out_tokens_and_signatures_are_audited_and_the_first_signing_needs_the_user_id(client,
