@@ -152,14 +152,15 @@ def test_sign_in_upload_fit_size_report_sign(browser, server, tmp_path):
     assert "<title>Filterability report" in report and "<h2>Sizing</h2>" in report
     assert "2000" in report and "Plotly" in report and "cake-complete" in report
 
-    # signing it: the password again and the meaning
+    # signing it: the first signature of the session asks for the user ID and the password again
     sizing_row.locator("details.sign summary").click()
     sizing_row.locator("select[name=meaning]").select_option("author")
+    sizing_row.locator("input[name=email]").fill(member.email)
     sizing_row.locator("input[name=password]").fill("not my password")
     sizing_row.locator("form.sign-form button").click()
     sign_error = sizing_row.locator("form.sign-form .alert")
     sign_error.wait_for(state="visible")
-    assert "wrong password" in sign_error.inner_text()
+    assert "wrong user ID or password" in sign_error.inner_text()
     sizing_row.locator("input[name=password]").fill(member.password)
     sizing_row.locator("form.sign-form button").click()
     signature = page.locator(".result-row", has_text="sizing v1").locator(".sig")
@@ -167,9 +168,22 @@ def test_sign_in_upload_fit_size_report_sign(browser, server, tmp_path):
     signature = signature.inner_text()
     assert "UA" in signature and "author" in signature
 
-    # the audit trail shows the signature
+    # the audit trail shows the signature (and the wrong password before it)
     page.goto(base + "/audit")
     assert page.locator("#audit-table .badge.act-sign").count() == 1
+    assert page.locator("#audit-table .badge.act-sign_failed").count() == 1
+
+    # the account and organisation pages work under the same Content-Security-Policy
+    page.goto(base + "/account")
+    page.fill("#password-form input[name=current_password]", member.password)
+    page.fill("#password-form input[name=new_password]", "a brand new password")
+    page.fill("#password-form input[name=new_password_again]", "a brand new password")
+    page.click("#password-form button[type=submit]")
+    page.wait_for_url("**/account?done=password")
+    assert "Password changed" in page.locator("#notice").inner_text()
+    page.click("#org-list a")
+    page.wait_for_url("**/orgs/*")
+    assert page.locator("#member-table tbody tr").count() == 1
 
     context.close()
     # the browser logs the two refusals this test provoked (bad file 422, wrong password 403); nothing else

@@ -25,6 +25,7 @@ an ASCII ``filename`` for old clients (:func:`content_disposition`).
 
 from __future__ import annotations
 
+import os
 import unicodedata
 from urllib.parse import quote
 
@@ -86,8 +87,9 @@ def ascii_filename(name: str, default: str = "download") -> str:
     decomposed = unicodedata.normalize("NFKD", name)
     text = "".join(c for c in decomposed if not unicodedata.combining(c))
     text = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in text)
-    text = text.strip("._")
-    return text or default
+    stem, ext = os.path.splitext(text)
+    stem = stem.strip("._") if any(c.isalnum() for c in stem) else default
+    return stem + (ext if any(c.isalnum() for c in ext) else "")
 
 
 def content_disposition(filename: str, disposition: str = "attachment") -> str:
