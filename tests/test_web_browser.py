@@ -151,6 +151,14 @@ def test_sign_in_upload_fit_size_report_sign(browser, server, tmp_path):
     report = Path(download.path()).read_text(encoding="utf-8")
     assert "<title>Filterability report" in report and "<h2>Sizing</h2>" in report
     assert "2000" in report and "Plotly" in report and "cake-complete" in report
+    # shown inline it is sandboxed (Content-Security-Policy: sandbox allow-scripts) and its plots still draw
+    trial_url = page.url
+    href = sizing_row.locator("a.report-link").get_attribute("href").replace("&download=true", "")
+    response = page.goto(base + href)
+    assert response.headers["content-security-policy"] == "sandbox allow-scripts; frame-ancestors 'self'"
+    page.locator(".plotly-graph-div .main-svg").first.wait_for()
+    page.goto(trial_url)
+    sizing_row = page.locator(".result-row", has_text="sizing v1")
 
     # signing it: the first signature of the session asks for the user ID and the password again
     sizing_row.locator("details.sign summary").click()
