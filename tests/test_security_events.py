@@ -15,14 +15,7 @@ from sqlalchemy import select, update
 from fluxwise.store import accounts
 from fluxwise.store.models import AuditEntry, BrowserSession
 from test_api import login, new_project, upload
-
-
-def _entries(db, **where) -> list[AuditEntry]:
-    with db.session() as s:
-        stmt = select(AuditEntry).order_by(AuditEntry.seq)
-        for k, v in where.items():
-            stmt = stmt.where(getattr(AuditEntry, k) == v)
-        return list(s.scalars(stmt))
+from test_consent import _entries
 
 
 def _new(entry: AuditEntry) -> dict:

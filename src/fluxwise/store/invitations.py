@@ -72,6 +72,19 @@ def invite_member(session: Session, org: Organisation, email: str, role: str, *,
     return inv
 
 
+def invite_or_set_role(session: Session, org: Organisation, email: str, role: str, *, actor: User,
+                       client: str = "") -> Invitation | None:
+    """What "add a member" does: change the role of someone already a member of ``org`` (returns
+    None; the admin sees the members anyway), else invite the e-mail (returns the invitation)."""
+    email = accounts.normalise_email(email)
+    member = session.scalar(select(User).join(Membership, Membership.user_id == User.id)
+                            .where(User.email == email, Membership.org_id == org.id))
+    if member is not None:
+        accounts.add_member(session, member, org, role, actor=actor)
+        return None
+    return invite_member(session, org, email, role, actor=actor, client=client)
+
+
 def invite_share(session: Session, project: Project, target_org_id: str, *, actor: User,
                  client: str = "") -> Invitation:
     """Offer ``project`` to the organisation with public id ``target_org_id`` (not looked up)."""

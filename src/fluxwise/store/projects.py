@@ -68,6 +68,27 @@ def revoke_share(session: Session, project: Project, org: Organisation, *, actor
                  new={"client": client})
 
 
+def end_share(session: Session, project: Project, org_public_id: str, *, actor: User,
+              client: str = "") -> bool:
+    """End the share of ``project`` with the organisation ``org_public_id`` on behalf of ``actor``: an
+    admin of the owning organisation, or an admin of the receiving one (giving the project up).
+    Returns whether ``actor`` did it as the receiving side."""
+    from .models import Membership
+    from .tenancy import NotFound, is_public_id, owner_roles, require
+
+    target = session.scalar(select(Organisation).where(Organisation.public_id == org_public_id)) \
+        if is_public_id(org_public_id) else None
+    if target is None:
+        raise NotFound("share not found")
+    admin_row = session.scalar(select(Membership.id).where(
+        Membership.user_id == actor.id, Membership.org_id == target.id, Membership.role == "admin"))
+    receiving_admin = admin_row is not None
+    if not receiving_admin:
+        require(owner_roles(session, actor.id, project), "share", "ending a share")
+    revoke_share(session, project, target, actor=actor, client=client)
+    return receiving_admin
+
+
 def shared_with(session: Session, project: Project) -> list[Organisation]:
     stmt = (select(Organisation).join(ProjectShare, ProjectShare.org_id == Organisation.id)
             .where(ProjectShare.project_id == project.id).order_by(Organisation.name))

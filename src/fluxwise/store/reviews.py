@@ -19,7 +19,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ..errors import InputError
-from . import audit
+from . import accounts, audit
 from .accounts import audit_time
 from .models import AuditEntry, Organisation, Project, User, new_public_id, utcnow
 
@@ -88,6 +88,20 @@ def record_review(session: Session, org: Organisation, *, reviewer: User, commen
                               "next_due": audit_time(now + REVIEW_INTERVAL)})
     return AuditReview(seq=entry.seq, reviewer=entry.actor_name, reviewed_at=entry.ts, from_seq=from_seq,
                        through_seq=through_seq, entries=entries, through_hash=through_hash, comment=comment)
+
+
+def sign_and_record(session: Session, org: Organisation, *, reviewer: User, email: str | None, password: str,
+                    comment: str = "", client: str = "", first_in_session: bool) -> AuditReview:
+    """Check the reviewer's signature (user ID and password, as for a result: see
+    :func:`fluxwise.store.accounts.check_signer_id`) and record the review.
+
+    Raises :class:`~fluxwise.store.accounts.AuthenticationError` after recording the failed check
+    (commit it), and what the checks raise.
+    """
+    accounts.check_signer_id(session, reviewer, email=email, password=password, client=client,
+                             first_in_session=first_in_session, purpose="audit review")
+    accounts.check_password(session, reviewer.email, password, client, purpose="audit review", actor=reviewer)
+    return record_review(session, org, reviewer=reviewer, comment=comment, client=client)
 
 
 def review_status(session: Session, org: Organisation) -> dict:

@@ -67,17 +67,14 @@ def record_review(body: schemas.AuditReviewIn, principal: PrincipalDep, s: ReadS
     org, role = tenancy.get_organisation(s, principal.user_id, body.org_id)
     tenancy.require({role}, "review_audit", "recording an audit-trail review")
     with db.session(write=True) as ws:
-        reviewer, client = load_user(ws, principal), client_address(request)
         try:
-            accounts.check_signer_id(ws, reviewer, email=body.email, password=body.password, client=client,
-                                     first_in_session=principal.first_signing, purpose="audit review")
-            accounts.check_password(ws, reviewer.email, body.password, client, purpose="audit review",
-                                    actor=reviewer)
+            review = reviews.sign_and_record(ws, ws.get(type(org), org.id), reviewer=load_user(ws, principal),
+                                             email=body.email, password=body.password, comment=body.comment,
+                                             client=client_address(request),
+                                             first_in_session=principal.first_signing)
         except accounts.AuthenticationError:
             ws.commit()  # audited; counts towards the lockout
             raise SignatureRefused("wrong user ID or password: the review was not recorded") from None
-        review = reviews.record_review(ws, ws.get(type(org), org.id), reviewer=reviewer, comment=body.comment,
-                                       client=client)
         mark_session_signed(ws, principal)
         ws.commit()
         return review_out(org, review)

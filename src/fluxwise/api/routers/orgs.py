@@ -76,17 +76,13 @@ def add_member(body: schemas.MemberIn, org: OrgDep, principal: PrincipalDep, db:
     tenancy.require({org[1]}, "manage_members", "managing members")
     client = client_address(request)
     with db.session(write=True) as ws:
-        actor = load_user(ws, principal)
         target_org = ws.get(Organisation, org[0].id)
-        email = accounts.normalise_email(body.email)
-        member = ws.scalar(select(User).join(Membership, Membership.user_id == User.id)
-                           .where(User.email == email, Membership.org_id == target_org.id))
-        if member is not None:  # already in the organisation: the admin sees its members anyway
-            accounts.add_member(ws, member, target_org, body.role, actor=actor)
-            ws.commit()
-            return schemas.MemberOut(user=convert.user_out(member), role=body.role)
-        inv = store_invitations.invite_member(ws, target_org, email, body.role, actor=actor, client=client)
+        inv = store_invitations.invite_or_set_role(ws, target_org, body.email, body.role,
+                                                   actor=load_user(ws, principal), client=client)
         ws.commit()
+        if inv is None:  # already a member: the role was changed
+            member = accounts.find_user(ws, body.email)
+            return schemas.MemberOut(user=convert.user_out(member), role=body.role)
         return JSONResponse(jsonable_encoder(convert.invitation_sent_out(inv)), status_code=202)
 
 

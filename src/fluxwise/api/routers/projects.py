@@ -14,7 +14,7 @@ from ...store import projects as store_projects
 from ...store import tenancy
 from ...store import trains as store_trains
 from ...store import uploads as store_uploads
-from ...store.models import Membership, Organisation, Project, ResultVersion, TrialRecord, Upload
+from ...store.models import Organisation, Project, ResultVersion, TrialRecord, Upload
 from .. import convert, schemas, science
 from ..deps import DbDep, PrincipalDep, ProjectDep, ReadSession, SettingsDep, client_address, load_user
 from ..upload_checks import (
@@ -80,17 +80,9 @@ def revoke_share(org_id: str, project: ProjectDep, principal: PrincipalDep, s: R
                  request: Request):
     """End the share with an organisation: by an admin of the owning organisation, or by an admin of
     the receiving one (which gives the project up). Audited."""
-    target = s.scalar(select(Organisation).where(Organisation.public_id == org_id)) \
-        if tenancy.is_public_id(org_id) else None
-    if target is None:
-        raise tenancy.NotFound("share not found")
-    receiving_admin = "admin" in set(s.scalars(select(Membership.role).where(
-        Membership.user_id == principal.user_id, Membership.org_id == target.id)))
-    if not receiving_admin:
-        tenancy.require(tenancy.owner_roles(s, principal.user_id, project), "share", "revoking a share")
     with db.session(write=True) as ws:
-        store_projects.revoke_share(ws, ws.get(Project, project.id), ws.get(Organisation, target.id),
-                                    actor=load_user(ws, principal), client=client_address(request))
+        store_projects.end_share(ws, ws.get(Project, project.id), org_id, actor=load_user(ws, principal),
+                                 client=client_address(request))
         ws.commit()
     return Response(status_code=204)
 

@@ -164,17 +164,10 @@ def invite_member(request: Request, org_id: str, principal: FormPrincipalDep,
     """Invite by e-mail, or change the role of a member: as ``POST /api/orgs/{id}/members``."""
     with get_db(request).session(write=True) as ws:
         org = _admin_org(ws, principal, org_id)
-        actor = ws.get(User, principal.user_id)
-        address = accounts.normalise_email(_text(email, "email"))
-        member = ws.scalar(select(User).join(Membership, Membership.user_id == User.id)
-                           .where(User.email == address, Membership.org_id == org.id))
-        if member is not None:
-            accounts.add_member(ws, member, org, role, actor=actor)
-            notice = "role"
-        else:
-            store_invitations.invite_member(ws, org, address, role, actor=actor,
-                                            client=client_address(request))
-            notice = "invited"
+        inv = store_invitations.invite_or_set_role(ws, org, _text(email, "email"), role,
+                                                   actor=ws.get(User, principal.user_id),
+                                                   client=client_address(request))
+        notice = "role" if inv is None else "invited"
         ws.commit()
     return _done(f"/orgs/{org_id}", notice)
 
@@ -246,17 +239,8 @@ def share_project(request: Request, project_id: str, principal: FormPrincipalDep
 def revoke_share(request: Request, project_id: str, org_id: str, principal: FormPrincipalDep):
     with get_db(request).session(write=True) as ws:
         project = tenancy.get_project(ws, principal.user_id, project_id)
-        target = ws.scalar(select(Organisation).where(Organisation.public_id == org_id)) \
-            if tenancy.is_public_id(org_id) else None
-        if target is None:
-            raise tenancy.NotFound("share not found")
-        receiving_admin = ws.scalar(select(Membership.id).where(
-            Membership.user_id == principal.user_id, Membership.org_id == target.id,
-            Membership.role == "admin")) is not None
-        if not receiving_admin:
-            tenancy.require(tenancy.owner_roles(ws, principal.user_id, project), "share", "ending a share")
-        store_projects.revoke_share(ws, project, target, actor=ws.get(User, principal.user_id),
-                                    client=client_address(request))
+        receiving_admin = store_projects.end_share(ws, project, org_id, actor=ws.get(User, principal.user_id),
+                                                   client=client_address(request))
         ws.commit()
     return _done("/projects" if receiving_admin else f"/projects/{project_id}", "unshared")
 
@@ -274,16 +258,13 @@ def record_review(request: Request, org_id: str, principal: FormPrincipalDep,
     with get_db(request).session(write=True) as ws:
         org, role = tenancy.get_organisation(ws, principal.user_id, org_id)
         tenancy.require({role}, "review_audit", "recording an audit-trail review")
-        reviewer = ws.get(User, principal.user_id)
         try:
-            accounts.check_signer_id(ws, reviewer, email=email, password=password, client=client,
-                                     first_in_session=principal.first_signing, purpose="audit review")
-            accounts.check_password(ws, reviewer.email, password, client, purpose="audit review",
-                                    actor=reviewer)
+            reviews.sign_and_record(ws, org, reviewer=ws.get(User, principal.user_id), email=email,
+                                    password=password, comment=_text(comment, "comment"), client=client,
+                                    first_in_session=principal.first_signing)
         except accounts.AuthenticationError:
-            ws.commit()
+            ws.commit()  # audited; counts towards the lockout
             raise SignatureRefused("wrong user ID or password: the review was not recorded") from None
-        reviews.record_review(ws, org, reviewer=reviewer, comment=_text(comment, "comment"), client=client)
         mark_session_signed(ws, principal)
         ws.commit()
     return _done(f"/orgs/{org_id}", "reviewed")
