@@ -21,6 +21,7 @@ from __future__ import annotations
 import hmac
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated, Literal
@@ -269,6 +270,22 @@ def client_address(request: Request) -> str:
     """The client's address as uvicorn gives it: the peer, or with ``--forwarded-allow-ips`` the
     nearest address in ``X-Forwarded-For`` that is not one of the trusted proxies."""
     return request.client.host if request.client else ""
+
+
+@contextmanager
+def signing(session: Session, principal: Principal, what: str) -> Iterator[None]:
+    """Around an electronic signing in ``session`` (a signature, an audit-trail review): a wrong user ID
+    or password is committed (it is audited and counts towards the lockout) and answered 403; a
+    signing that succeeds is noted in the caller's browser session (later ones need only the password).
+    The caller commits the signing itself."""
+    from ..store.results import SignatureRefused
+
+    try:
+        yield
+    except accounts.AuthenticationError:
+        session.commit()
+        raise SignatureRefused(f"wrong user ID or password: {what} was not recorded") from None
+    mark_session_signed(session, principal)
 
 
 def mark_session_signed(session: Session, principal: Principal) -> None:

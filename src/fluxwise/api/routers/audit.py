@@ -7,11 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 
-from ...store import accounts, reviews, tenancy
+from ...store import reviews, tenancy
 from ...store.models import AuditEntry
-from ...store.results import SignatureRefused
 from .. import convert, schemas
-from ..deps import DbDep, PrincipalDep, ReadSession, client_address, load_user, mark_session_signed
+from ..deps import DbDep, PrincipalDep, ReadSession, client_address, load_user, signing
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -67,14 +66,10 @@ def record_review(body: schemas.AuditReviewIn, principal: PrincipalDep, s: ReadS
     org, role = tenancy.get_organisation(s, principal.user_id, body.org_id)
     tenancy.require({role}, "review_audit", "recording an audit-trail review")
     with db.session(write=True) as ws:
-        try:
+        with signing(ws, principal, "the review"):
             review = reviews.sign_and_record(ws, ws.get(type(org), org.id), reviewer=load_user(ws, principal),
                                              email=body.email, password=body.password, comment=body.comment,
                                              client=client_address(request),
                                              first_in_session=principal.first_signing)
-        except accounts.AuthenticationError:
-            ws.commit()  # audited; counts towards the lockout
-            raise SignatureRefused("wrong user ID or password: the review was not recorded") from None
-        mark_session_signed(ws, principal)
         ws.commit()
         return review_out(org, review)

@@ -16,7 +16,7 @@ from ...store.audit import require_reason
 from ...store.canonical import canonical_json, loads
 from ...store.models import ResultVersion, TrialRecord
 from .. import convert, schemas, science
-from ..deps import DbDep, PrincipalDep, ReadSession, ResultDep, client_address, load_user, mark_session_signed
+from ..deps import DbDep, PrincipalDep, ReadSession, ResultDep, client_address, load_user, signing
 from ..headers import report_response
 
 router = APIRouter(prefix="/results", tags=["results"])
@@ -180,15 +180,10 @@ def sign_result(body: schemas.SignIn, versions: ResultDep, principal: PrincipalD
         raise InputError("this result was deleted; deleted results cannot be signed")
     with db.session(write=True) as ws:
         signer, client = load_user(ws, principal), client_address(request)
-        try:
+        with signing(ws, principal, "the signature"):
             accounts.check_signer_id(ws, signer, email=body.email, password=body.password, client=client,
                                      first_in_session=principal.first_signing)
             sig = store_results.sign_result(ws, ws.get(ResultVersion, rv.id), signer=signer,
                                             password=body.password, meaning=body.meaning, client=client)
-        except accounts.AuthenticationError:
-            ws.commit()  # the failure is audited and counts towards the lockout
-            raise store_results.SignatureRefused(
-                "wrong user ID or password: the signature was not recorded") from None
-        mark_session_signed(ws, principal)
         ws.commit()
         return convert.signature_out(sig)

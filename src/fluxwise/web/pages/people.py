@@ -12,13 +12,12 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
 from ...api import convert
-from ...api.deps import FormPrincipalDep, client_address, get_db, mark_session_signed
+from ...api.deps import FormPrincipalDep, client_address, get_db, signing
 from ...errors import InputError
 from ...store import accounts, reviews, tenancy
 from ...store import invitations as store_invitations
 from ...store import projects as store_projects
 from ...store.models import ApiToken, Invitation, Membership, Organisation, Project, User
-from ...store.results import SignatureRefused
 from .base import page_principal, page_router, render
 
 router = page_router()
@@ -258,13 +257,9 @@ def record_review(request: Request, org_id: str, principal: FormPrincipalDep,
     with get_db(request).session(write=True) as ws:
         org, role = tenancy.get_organisation(ws, principal.user_id, org_id)
         tenancy.require({role}, "review_audit", "recording an audit-trail review")
-        try:
+        with signing(ws, principal, "the review"):
             reviews.sign_and_record(ws, org, reviewer=ws.get(User, principal.user_id), email=email,
                                     password=password, comment=_text(comment, "comment"), client=client,
                                     first_in_session=principal.first_signing)
-        except accounts.AuthenticationError:
-            ws.commit()  # audited; counts towards the lockout
-            raise SignatureRefused("wrong user ID or password: the review was not recorded") from None
-        mark_session_signed(ws, principal)
         ws.commit()
     return _done(f"/orgs/{org_id}", "reviewed")
