@@ -2,8 +2,9 @@
 
 Modules, bottom to top: ``models`` (tables), ``canonical`` (hashable JSON), ``database`` (URL, engine,
 sessions, Alembic migrations), ``audit`` (hash-chained trail), ``accounts`` (organisations, users,
-passwords, sessions, tokens), ``tenancy`` (scoped lookups), ``projects``, ``uploads`` and ``results``
-(the operations the doors perform, each with its audit entry). The doors commit.
+passwords, sessions, tokens, lockout), ``tenancy`` (scoped lookups), ``projects``, ``invitations``
+(consent across organisations), ``uploads``, ``results`` and ``reviews`` (of the audit trail) — the
+operations the doors perform, each with its audit entry. The doors commit.
 """
 
 from .audit import VerifyReport, audit_verify_main, verify_chain
