@@ -174,3 +174,39 @@ def test_the_periodic_review_of_the_trail_is_a_signed_entry(client, make_user, d
     assert r.status_code == 201 and r.json()["from_seq"] == head + 1
     listed = client.get("/api/audit/reviews", headers=sa.headers, params={"org_id": ua.org_id}).json()
     assert [x["reviewer"] for x in listed] == ["RV <rv@a.example>", "UA <ua@a.example>"]
+
+
+def test_accounts_are_made_and_unlocked_by_the_operator(tmp_path):
+    from click.testing import CliRunner
+
+    from fluxwise.cli import main
+    from fluxwise.store.database import open_database
+
+    runner = CliRunner()
+    where = ["--data-dir", str(tmp_path)]
+    r = runner.invoke(main, ["user", "add", "op@a.example", "--name", "OP", "--password-stdin", "--json",
+                             *where], input="a long password\n")
+    assert r.exit_code == 0, r.output
+    made = json.loads(r.output)
+    assert made["email"] == "op@a.example" and re.fullmatch(r"[0-9a-f]{32}", made["id"])
+    again = runner.invoke(main, ["user", "add", "OP@a.example", "--name", "OP", "--password-stdin", *where],
+                          input="a long password\n")
+    assert again.exit_code == 2 and "exists already" in again.output
+    db = open_database(None, tmp_path)
+    try:
+        with db.session(write=True) as s:
+            for _ in range(accounts.LOCKOUT_FAILURES):
+                try:
+                    accounts.check_password(s, "op@a.example", "wrong", "10.0.0.1")
+                except accounts.AuthenticationError:
+                    pass
+            s.commit()
+        r = runner.invoke(main, ["user", "unlock", "op@a.example", *where])
+        assert r.exit_code == 0 and "unlocked" in r.output
+        with db.session(write=True) as s:
+            assert accounts.check_password(s, "op@a.example", "a long password").email == "op@a.example"
+        (unlock,) = _entries(db, action="unlock")
+        assert unlock.actor_name == "system" and _new(unlock)["client"] == "command line"
+    finally:
+        db.dispose()
+    assert runner.invoke(main, ["user", "unlock", "nobody@a.example", *where]).exit_code == 2
