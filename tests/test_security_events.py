@@ -210,3 +210,18 @@ def test_accounts_are_made_and_unlocked_by_the_operator(tmp_path):
     finally:
         db.dispose()
     assert runner.invoke(main, ["user", "unlock", "nobody@a.example", *where]).exit_code == 2
+
+
+def test_the_idle_timeout_is_a_setting(monkeypatch):
+    import pytest
+
+    from fluxwise.api.deps import ENV_IDLE_TIMEOUT_MIN, ApiSettings
+    from fluxwise.errors import InputError
+
+    assert ApiSettings.from_env().idle_timeout == timedelta(minutes=30)
+    monkeypatch.setenv(ENV_IDLE_TIMEOUT_MIN, "5")
+    assert ApiSettings.from_env().idle_timeout == timedelta(minutes=5)
+    for bad in ("0", "soon", "100000"):
+        monkeypatch.setenv(ENV_IDLE_TIMEOUT_MIN, bad)
+        with pytest.raises(InputError, match=ENV_IDLE_TIMEOUT_MIN):
+            ApiSettings.from_env()
