@@ -6,8 +6,8 @@ uploads.
 The audit action constraint is replaced; on SQLite that rebuilds ``audit_entries`` (copy, drop,
 rename) with its rows and their order unchanged.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0003'
-down_revision = '0002'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
