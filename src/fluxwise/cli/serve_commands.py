@@ -25,6 +25,16 @@ from . import main
 DEMO_DATA_DIR = ".fluxwise-demo"
 
 
+def warm_up() -> None:
+    """Import what the requests use — the reader, the fitters, the unit registry, scipy's optimisers —
+    before the server answers, so that the first upload or fit does not pay seconds of imports
+    (the command line imports them only when a command needs them)."""
+    import scipy.optimize  # noqa: F401 - sizing's root solves, the constant-flux fitter
+
+    from .. import pipeline  # noqa: F401 - the fitters, sizing, the unit registry
+    from ..io import read_trial  # noqa: F401 - pandas and the trial reader
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -89,6 +99,7 @@ def serve(host, port, demo, log_level, forwarded_allow_ips):
 
         click.echo("Preparing the demo data (example trials fitted and sized)…")
         login = seed_demo(db, data_dir)
+    warm_up()
     app = create_web_app(db=db)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}/"
