@@ -67,6 +67,8 @@ COMMANDS = {
         "The audit trail of the store: verify it, export checkpoints, rotate its key."),
     "db": ("audit_commands:db",
         "The store's schema."),
+    "user": ("user_commands:user", "Accounts of the workbench (people sign in with them; organisations "
+             "invite them)."),
 }
 
 
