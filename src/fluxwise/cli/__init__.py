@@ -28,9 +28,10 @@ COMMANDS = {
                                         "model table, sizing."),
     "demo": ("trial_commands:demo", "Walk through the bundled example trials: fit, size for a 2,000 L "
                                     "batch, write reports."),
-    "ufdf": ("ufdf_commands:ufdf", "Design a UF/DF step: concentrate to the DF concentration, diafilter "
-                                   "at constant volume, concentrate to the target (gel-polarisation flux "
-                                   "J = k ln(Cg/C))."),
+    "ufdf": ("ufdf_commands:ufdf",
+        "Design a UF/DF step: concentrate to the DF concentration, diafilter (at constant volume,"
+        " or in discontinuous cycles), concentrate to the target (gel-polarisation flux J = k "
+        "ln(Cg/C))."),
     "tmp-excursion": ("ufdf_data_commands:tmp_excursion", "Limiting flux and knee of the TMP excursions "
                       "in FILE (CSV/XLSX): TMP and flux (or permeate flow and the membrane area); with "
                       "crossflow, concentration or run columns, one result per excursion."),
@@ -45,19 +46,29 @@ COMMANDS = {
     "design": ("design_commands:design", "Design the filtration train of TRAIN (YAML) for one batch: mass "
                "balance, sizing, time, buffers, consumables, cost and single-use plastic CO2e, with every "
                "total traceable to its line items."),
-    "cake": ("cake_commands:cake", "Cake properties of TRIALS: specific cake resistance alpha [m/kg] and "
-             "medium resistance Rm [1/m] with intervals; over three or more pressures, alpha = "
-             "alpha_ref·(ΔP/ΔP_ref)^s."),
-    "series": ("series_commands:series", "Two filters in series from one trial with P1 and P2: each "
-               "filter fitted from its own pressure drop, both sized at the cheapest area ratio."),
-    "compare": ("compare_commands:compare", "Compare TRIALS (e.g. prefilter/filter combinations) for one "
-                "batch and rank them by filter cost per batch."),
+    "cake": ("cake_commands:cake",
+        "Cake properties of TRIALS: alpha = 3.6e9·kc·ΔP/(μ·c) [m/kg] and Rm = 3.6e6·ΔP/(μ·J0) "
+        "[1/m] with 95 % intervals, the medium's share of the pressure at the end of each trial, "
+        "and over three or more pressures alpha = alpha_ref·(ΔP/ΔP_ref)^s and Rm = "
+        "Rm_ref·(ΔP/ΔP_ref)^n."),
+    "series": ("series_commands:series",
+        "Two filters in series from one trial with P1 (upstream of the prefilter) and P2 (between"
+        " them): each filter's r_i(V_i) fitted from its own pressure drop, both sized for a batch"
+        " with their own safety factors and formats at the area ratio that costs least per batch."),
+    "compare": ("compare_commands:compare",
+        "Compare TRIALS (e.g. prefilter/filter combinations) for one batch and rank them by "
+        "filter cost per batch: filters, pre-use flush and the product lost in hold-up and "
+        "flushes."),
     "sweep": ("sweep_commands:sweep", "Size every scenario of a design-space sweep SPEC (YAML) and write "
               "the table and contour plots."),
     "serve": ("serve_commands:serve", "Run the web workbench (pages at /, HTTP API at /api, its OpenAPI "
               "schema at /api/openapi.json)."),
-    "audit": ("audit_commands:audit", "The audit trail of the store."),
-    "db": ("audit_commands:db", "The store's schema: create or migrate it (as the owner of the tables)."),
+    "audit": ("audit_commands:audit",
+        "The audit trail of the store: verify it, export checkpoints, rotate its key."),
+    "db": ("audit_commands:db",
+        "The store's schema."),
+    "user": ("user_commands:user", "Accounts of the workbench (people sign in with them; organisations "
+             "invite them)."),
 }
 
 

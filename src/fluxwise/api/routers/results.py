@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import re
-from pathlib import PurePosixPath
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -20,7 +17,8 @@ from ...store.audit import require_reason
 from ...store.canonical import canonical_json, loads
 from ...store.models import ResultVersion, TrialRecord
 from .. import convert, schemas, science
-from ..deps import DbDep, PrincipalDep, ReadSession, ResultDep, client_address, load_user
+from ..deps import DbDep, PrincipalDep, ReadSession, ResultDep, client_address, load_user, signing
+from ..headers import content_disposition, report_response
 
 router = APIRouter(prefix="/results", tags=["results"])
 ERRORS = schemas.error_responses(401, 403, 404, 422)
@@ -174,11 +172,8 @@ ReportFormat = Annotated[Literal["html", "pdf"], Query(
 
 
 def report_filename(rv: ResultVersion, suffix: str) -> str:
-    """``<trial or train file stem>-<kind>-v<version>.<suffix>``, in safe characters."""
-    name = (rv.trial.upload.filename if rv.trial is not None
-            else json.loads(rv.inputs_json)["train"]["filename"])
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", PurePosixPath(name).stem) or rv.kind
-    return f"{stem}-{rv.kind}-v{rv.version}.{suffix}"
+    """``<trial or train file stem>-<kind>-v<version>.<suffix>`` (the name the upload was given)."""
+    return f"{convert.report_stem(rv)}-{rv.kind}-v{rv.version}.{suffix}"
 
 
 def record_report_pdf(s, versions: list[ResultVersion],
@@ -197,21 +192,28 @@ def record_report_pdf(s, versions: list[ResultVersion],
     200: {"description": "Self-contained HTML report, or its PDF",
           "content": {"text/html": {}, "application/pdf": {}}}})
 def get_report(versions: ResultDep, s: ReadSession, version: Version = None,
-               format: ReportFormat = "html"):
+               format: ReportFormat = "html",
+               download: Annotated[bool, Query(description="As an attachment (else shown inline)")] = False):
     """The report of a result version: computed again from its trial and inputs (a train design from
     its stored files) and given only while that reproduces the numbers the version holds (409 otherwise),
     with a signature block — result id, version, content hash, and each signature's signer, meaning and
-    UTC time — so a printed report can be traced back to the record. ``format=pdf``: the same HTML printed
-    by headless Chromium, that record in the header of every page (503 when no PDF engine is installed)."""
+    UTC time — so a printed report can be traced back to the record.
+
+    HTML is served sandboxed (``Content-Security-Policy: sandbox allow-scripts; frame-ancestors 'self'``)
+    and, with ``download=true``, as an attachment named after the trial file, the kind and the version.
+    ``format=pdf``: the same HTML printed by headless Chromium, that record in the header of every page,
+    always an attachment (503 when no PDF engine is installed).
+    """
     if format == "pdf":
         pdf, rv = record_report_pdf(s, versions, version)
         return Response(pdf, media_type="application/pdf", headers={
             "X-Result-Version": str(rv.version), "X-Content-SHA256": rv.content_sha256,
-            "Content-Disposition": f'attachment; filename="{report_filename(rv, "pdf")}"',
+            "Content-Disposition": content_disposition(report_filename(rv, "pdf")),
             "Cache-Control": "private, no-store"})
     html, rv = record_report_html(s, versions, version)
-    return HTMLResponse(html, headers={"X-Result-Version": str(rv.version),
-                                       "X-Content-SHA256": rv.content_sha256})
+    return report_response(html, filename=f"{convert.report_stem(rv)}-{rv.kind}-v{rv.version}.html",
+                           download=download, headers={"X-Result-Version": str(rv.version),
+                                                       "X-Content-SHA256": rv.content_sha256})
 
 
 @router.get("/{result_id}/signatures", response_model=list[schemas.SignatureOut], responses=ERRORS)
@@ -225,8 +227,9 @@ def list_signatures(versions: ResultDep, s: ReadSession):
 def sign_result(body: schemas.SignIn, versions: ResultDep, principal: PrincipalDep, s: ReadSession,
                 db: DbDep, request: Request):
     """Sign a version electronically: re-enter your password and state the meaning (author, review,
-    approve). The signature binds your name, the time and the content hash of that version, and is
-    written to the audit trail.
+    approve). The first signature of a browser session, and every one made with an API token, also
+    needs your user ID (``email``). The signature binds your name, the time and the content hash of
+    that version, and is written to the audit trail; a wrong ID or password is audited too.
     """
     rv = versions[-1] if body.version is None else next(
         (v for v in versions if v.version == body.version), None)
@@ -238,12 +241,11 @@ def sign_result(body: schemas.SignIn, versions: ResultDep, principal: PrincipalD
         raise InputError("this result was deleted; deleted results cannot be signed")
     _trial_not_deleted(s, rv, "signing it")
     with db.session(write=True) as ws:
-        try:
-            sig = store_results.sign_result(ws, ws.get(ResultVersion, rv.id), signer=load_user(ws, principal),
-                                            password=body.password, meaning=body.meaning,
-                                            client=client_address(request))
-        except accounts.AuthenticationError:
-            ws.commit()  # the failure counts towards the rate limit
-            raise store_results.SignatureRefused("wrong password: the signature was not recorded") from None
+        signer, client = load_user(ws, principal), client_address(request)
+        with signing(ws, principal, "the signature"):
+            accounts.check_signer_id(ws, signer, email=body.email, password=body.password, client=client,
+                                     first_in_session=principal.first_signing)
+            sig = store_results.sign_result(ws, ws.get(ResultVersion, rv.id), signer=signer,
+                                            password=body.password, meaning=body.meaning, client=client)
         ws.commit()
         return convert.signature_out(ws, sig)

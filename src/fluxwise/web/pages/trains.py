@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -15,6 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from ...api import convert
 from ...api.deps import FormPrincipalDep, Principal, get_db, get_settings
+from ...api.headers import content_disposition, report_response
 from ...api.upload_checks import CONTENT_TYPES, check_upload, clean_filename, read_limited
 from ...errors import FluxwiseError, InputError
 from ...store import tenancy
@@ -233,22 +233,15 @@ def train_report_page(request: Request, run_id: str, download: bool = False,
         from ...report.pdf import html_to_pdf
 
         pdf = html_to_pdf(html, title=f"Filtration train — {run.design.train.name}")
-        return _pdf_response(pdf, _stem(run.filename) + "-report.pdf")
+        return _pdf_response(pdf, f"{run.filename.rsplit('.', 1)[0] or 'train'}-report.pdf")
     return _report_response(html, run.filename, download)
-
-
-def _stem(filename: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", filename.rsplit(".", 1)[0]) or "train"
 
 
 def _pdf_response(pdf: bytes, filename: str) -> Response:
     return Response(pdf, media_type="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store",
-        "X-Content-Type-Options": "nosniff"})
+        "Content-Disposition": content_disposition(filename), "Cache-Control": "private, no-store"})
 
 
 def _report_response(html: str, filename: str, download: bool) -> HTMLResponse:
-    headers = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
-    if download:
-        headers["Content-Disposition"] = f'attachment; filename="{_stem(filename)}-report.html"'
-    return HTMLResponse(html, headers=headers)
+    return report_response(html, filename=f"{filename.rsplit('.', 1)[0] or 'train'}-report.html",
+                           download=download)
