@@ -15,6 +15,7 @@ from ..errors import FluxwiseError
 from ..store import accounts, tenancy
 from ..store import results as store_results
 from ..store.database import Database, open_database
+from . import wording
 from .deps import ENV_SECRET_KEY, ApiSettings
 from .headers import SecurityHeaders
 from .routers import audit, auth, data, design, invitations, orgs, projects, results, screening
@@ -45,7 +46,8 @@ def _install_error_handlers(app: FastAPI) -> None:
             headers["Retry-After"] = str(exc.retry_after_s)
         if status == 401:
             headers["WWW-Authenticate"] = "Bearer"
-        return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
+        return JSONResponse({"detail": wording.error_text(exc, wording.door_of(request))}, status_code=status,
+                            headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
@@ -60,7 +62,10 @@ def _install_error_handlers(app: FastAPI) -> None:
                 return [safe(v) for v in obj]
             return obj
 
-        return JSONResponse({"detail": safe(jsonable_encoder(exc.errors()))}, status_code=422)
+        errors = safe(jsonable_encoder(exc.errors()))
+        if wording.door_of(request) == "web":  # the pages' words: the form fields, one sentence
+            return JSONResponse({"detail": wording.validation_text(errors)}, status_code=422)
+        return JSONResponse({"detail": errors}, status_code=422)
 
     @app.exception_handler(IntegrityError)
     async def integrity_error(request: Request, exc: IntegrityError):

@@ -45,6 +45,15 @@ def header_list(headers) -> str:
     return ", ".join(f"'{h}'" for h in shown) if shown else "none"
 
 
+def _mapping_advice(role: str, header: str, unit: str, fix_file: str) -> dict[str, str]:
+    """How to say which column is ``role`` (and in which unit), in the words of each door."""
+    return {"cli": f"{fix_file}, or give it with --column \"{role}={header} [{unit}]\" "
+                   f"(columns={{'{role}': '{header} [{unit}]'}} in Python)",
+            "api": f'{fix_file}, or give it with "columns": {{"{role}": ["{header}", "{unit}"]}}',
+            "web": f"{fix_file}, or name the {role} column and its unit ({unit}) under “Columns” "
+                   "(upload form, or “Correct how the file was read” on the trial page)"}
+
+
 def mapping_names(columns) -> frozenset[str]:
     """Header names a ``columns`` mapping gives (casefolded, with and without unit), for finding the
     header row."""
@@ -125,8 +134,8 @@ def select_columns(headers: list[str], columns, source: str, notes: list[str]) -
         if len(candidates["time"]) > 1:
             notes.append(f"several time columns; used '{headers[candidates['time'][0]]}'")
     else:
-        raise InputError(f"no time column found (headers found: {header_list(headers)}); name it e.g. "
-                         f"'time (min)' or give columns={{'time': '<header> [unit]'}}", source=source)
+        raise InputError(f"no time column found (headers found: {header_list(headers)})", source=source,
+                         advice=_mapping_advice("time", "<header>", "min", "name it e.g. 'time (min)'"))
     # filtrate: volume > mass > filtrate/permeate (kind by unit) > flow
     for role in ("volume", "mass", "flow"):
         if role in mapped:
@@ -194,9 +203,8 @@ def _parse_column_unit(col: Column, source: str) -> None:
         example = _EXAMPLE_UNIT.get(role, "unit")
         name = split_header(col.header)[0] or col.header
         map_role = col.kind if col.kind in ROLES else role
-        raise InputError(f"no unit given: write it in the header, e.g. '{name} ({example})', or give "
-                         f"it with columns={{'{map_role}': '{name} [{example}]'}}", source=source,
-                         column=col.header)
+        raise InputError("no unit given", source=source, column=col.header, advice=_mapping_advice(
+            map_role, name, example, f"write it in the header, e.g. '{name} ({example})'"))
     text = col.unit_text.strip()
     if col.kind == "time" and is_clock_unit(text):
         col.kind, col.unit = "clock", None

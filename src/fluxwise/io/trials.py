@@ -83,8 +83,10 @@ STEADY_CV = 0.10
 """Coefficient of variation below which pressure or flux counts as held constant."""
 DEFAULT_DENSITY_G_PER_ML = 1.0
 
-_AREA_HINT = 'give it with --area "13.8 cm2" (area="13.8 cm2" in Python) or add a line ' \
-             '"Filter area: 13.8 cm2" above the table'
+_AREA_LINE = 'add a line "Filter area: 13.8 cm2" above the table'
+_AREA_HINT = {"cli": f'give it with --area "13.8 cm2" (area="13.8 cm2" in Python) or {_AREA_LINE}',
+              "api": f'give it as "area": "13.8 cm2" or {_AREA_LINE}',
+              "web": f"type it in the filter area field, e.g. 13.8 cm2, or {_AREA_LINE}"}
 
 
 def read_trial(path, *, area=None, mode=None, density=None, columns=None, sheet=None) -> Trial:
@@ -266,7 +268,7 @@ def parse_trial_frame(df: pd.DataFrame, *, source: str, area=None, mode=None, de
     area_m2, area_source = metadata_quantity(area, "area", "area", file_meta, re.compile(r"\barea\b|fläche"),
                                              source=source, default_unit="m**2")
     if area_m2 is None:
-        raise InputError(f"no filter area: {_AREA_HINT}", source=source, field="area")
+        raise InputError("no filter area", source=source, field="area", advice=_AREA_HINT)
     density_g_ml, density_source = metadata_quantity(density, "density", "density", file_meta,
                                                      re.compile(r"\bdensity\b|\bdichte\b"), source=source,
                                                      default_unit="g/mL")

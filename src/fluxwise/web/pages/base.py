@@ -20,6 +20,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 
 from ... import __version__
+from ...api import wording
 from ...api.deps import CSRF_COOKIE, Principal, authenticate, get_db
 from ...api.upload_checks import UploadRejected
 from ...errors import FluxwiseError
@@ -74,7 +75,7 @@ class PageRoute(APIRoute):
                 elif isinstance(exc, HTTPException):
                     status, message = exc.status_code, str(exc.detail)
                 else:
-                    status, message = _status_of(exc), str(exc)
+                    status, message = _status_of(exc), wording.error_text(exc, "web")
                 if status == 401 and not wants_json(request):
                     return RedirectResponse(_login_url(request), status_code=303)
                 return error_response(request, status, message)

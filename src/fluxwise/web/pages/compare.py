@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import Request
 from sqlalchemy import select
 
-from ...api import science
+from ...api import science, wording
 from ...api.deps import get_db
 from ...errors import FluxwiseError, InputError
 from ...store import tenancy
@@ -85,7 +85,7 @@ def compare_page(request: Request, project_id: str):
             fig.update_layout(height=460, margin=dict(l=64, r=16, t=48, b=56))
             figure = {"id": "fig-overlay", "title": "Flux decay vs loading", "json": present.figure_json(fig)}
         except FluxwiseError as exc:
-            error = str(exc)
+            error = wording.error_text(exc, "web")
     rows = _rows(data, ids) if data else []
     return render(request, "compare.html", principal=principal, title=f"Compare trials — {info['name']}",
                   nav="projects", project=info, options=options, form=form, data=data, rows=rows,

@@ -10,7 +10,7 @@ from fastapi import Form, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import func, select
 
-from ...api import convert
+from ...api import convert, wording
 from ...api.deps import FormPrincipalDep, Principal, get_db
 from ...api.upload_checks import display_filename
 from ...errors import InputError
@@ -67,8 +67,8 @@ def create_project(request: Request, principal: FormPrincipalDep, org_id: Annota
         with db.session() as s:
             ctx = _projects_context(s, principal)
         return render(request, "projects.html", status=422, principal=principal, title="Projects",
-                      nav="projects", error=str(exc), form={"name": name, "description": description,
-                                                             "org_id": org_id}, **ctx)
+                      nav="projects", error=wording.error_text(exc, "web"),
+                      form={"name": name, "description": description, "org_id": org_id}, **ctx)
 
 
 @router.get("/projects/{project_id}")

@@ -30,7 +30,7 @@
   function hide(el) { if (el) el.hidden = true; }
 
   function api(method, url, body) {
-    var headers = { "Accept": "application/json", "X-CSRF-Token": csrfToken() };
+    var headers = { "Accept": "application/json", "X-CSRF-Token": csrfToken(), "X-Fluxwise-Door": "web" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     return fetch(url, { method: method, headers: headers, credentials: "same-origin",
                         body: body === undefined ? undefined : JSON.stringify(body) })
@@ -51,6 +51,7 @@
       xhr.open("POST", url);
       xhr.setRequestHeader("Accept", "application/json");
       xhr.setRequestHeader("X-CSRF-Token", csrfToken());
+      xhr.setRequestHeader("X-Fluxwise-Door", "web");  /* errors in the pages' words (form fields) */
       xhr.upload.onprogress = function (e) { if (e.lengthComputable && onProgress) onProgress(e.loaded, e.total); };
       xhr.onload = function () {
         var data = null;
