@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import PurePosixPath
 from typing import Annotated
 
@@ -104,6 +105,28 @@ def list_deleted(project: ProjectDep, s: ReadSession):
     return store_deletions.deleted_in_project(s, project)
 
 
+def column_mapping(text: str | None) -> dict | None:
+    """A column mapping sent as JSON text (a form field): role -> header or [header, unit]."""
+    if text is None or not text.strip():
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise InputError('must be JSON such as {"time": ["Zeit", "s"]}', field="columns") from None
+    if not isinstance(value, dict):
+        raise InputError('must map roles to columns, e.g. {"time": ["Zeit", "s"]}', field="columns")
+    out = {}
+    for role, ref in value.items():
+        if isinstance(ref, str) and ref.strip() and "\x00" not in ref:
+            out[str(role)] = ref.strip()
+        elif (isinstance(ref, list) and len(ref) == 2 and all(isinstance(x, str) and "\x00" not in x
+                                                               for x in ref) and ref[0].strip()):
+            out[str(role)] = (ref[0].strip(), ref[1].strip() or None) if ref[1].strip() else ref[0].strip()
+        else:
+            raise InputError(f"the {role} column must be a header, or a header and a unit", field="columns")
+    return out or None
+
+
 @router.post("/{project_id}/uploads", response_model=schemas.UploadCreatedOut, status_code=201,
              responses={**ERRORS, 413: {"model": schemas.ErrorOut}, 415: {"model": schemas.ErrorOut}})
 def create_upload(
@@ -118,6 +141,9 @@ def create_upload(
     mode: Annotated[str | None, Form(max_length=32, description="constant-pressure or constant-flux "
                                                                 "(else detected)")] = None,
     density: Annotated[str | None, Form(max_length=100, description="e.g. '1.02 g/mL'")] = None,
+    columns: Annotated[str | None, Form(max_length=4000, description='Column mapping as JSON, role -> '
+                                        'header or [header, unit], e.g. {"time": ["Zeit", "s"]} (else '
+                                        'detected from the headers)')] = None,
 ):
     """Upload a trial file into the project; it is kept byte for byte and parsed into a trial.
 
@@ -133,11 +159,13 @@ def create_upload(
     for k, v in options.items():
         if v is not None and "\x00" in v:
             raise InputError("must not contain NUL characters", field=k)
-    trial = parse_upload(filename, content, **options)
+    mapping = column_mapping(columns)
+    trial = parse_upload(filename, content, columns=mapping, **options)
     with db.session(write=True) as ws:
         upload, rec = store_uploads.record_upload(
             ws, ws.get(Project, project.id), actor=load_user(ws, principal), filename=filename,
-            content_type=content_type, content=content, trial=trial, original_filename=original, **options)
+            content_type=content_type, content=content, trial=trial, original_filename=original,
+            columns=mapping, **options)
         ws.commit()
         return schemas.UploadCreatedOut(upload=convert.upload_out(ws, upload), trial=convert.trial_out(rec))
 

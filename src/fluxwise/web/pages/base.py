@@ -99,8 +99,9 @@ def _signed_in(request: Request) -> Principal | None:
 def error_response(request: Request, status: int, message: str) -> Response:
     if wants_json(request):
         return JSONResponse({"detail": message}, status_code=status)
-    titles = {401: "Not signed in", 403: "Not allowed", 404: "Not found", 409: "Changed meanwhile",
-              413: "Too large", 429: "Too many attempts", 503: "Not available"}
+    titles = {401: "Not signed in", 403: "Not allowed", 404: "Not found", 405: "Not allowed here",
+              409: "Changed meanwhile", 413: "Too large", 429: "Too many attempts", 500: "Server error",
+              503: "Not available"}
     principal = _signed_in(request) if status != 401 else None
     return render(request, "error.html", status=status, principal=principal,
                   title=titles.get(status, "That did not work"), message=message, code=status,

@@ -15,11 +15,13 @@ from ...api.deps import FormPrincipalDep, Principal, get_db
 from ...api.upload_checks import display_filename
 from ...errors import InputError
 from ...store import accounts, tenancy
+from ...store import deletions as store_deletions
 from ...store import projects as store_projects
 from ...store.models import Organisation, Project, ResultVersion, TrialRecord, User
 from .. import present
 from .base import latest_versions, page_principal, page_router, render
 from .people import NOTICES, project_shares
+from .trials import CORRECTION_ROLES
 
 router = page_router()
 
@@ -88,6 +90,8 @@ def project_page(request: Request, project_id: str):
                                      "stale": rv.trial_revision != rv.trial.revision}
         records = list(s.scalars(select(TrialRecord).where(TrialRecord.project_id == project.id)
                                  .order_by(TrialRecord.created_at.desc(), TrialRecord.id.desc())))
+        gone = store_deletions.deleted_ids(s, "trial", [t.public_id for t in records])
+        records = [t for t in records if t.public_id not in gone]
         names = dict(s.execute(select(User.id, User.name).where(
             User.id.in_({t.created_by_id for t in records if t.created_by_id is not None}))).all())
         trials = [{"id": t.public_id, "source": display_filename(convert.shown_filename(t.upload)),
@@ -99,7 +103,9 @@ def project_page(request: Request, project_id: str):
                            "org": project.organisation.name, "created": project.created_at},
                "roles": sorted(roles), "can_write": bool(roles & tenancy.PERMISSIONS["write"]),
                "trials": trials, "saved_trains": _saved_trains(s, project),
-               "shares": project_shares(s, principal, project)}
+               "shares": project_shares(s, principal, project),
+               "deleted": store_deletions.deleted_in_project(s, project),
+               "can_restore": bool(roles & tenancy.PERMISSIONS["restore"]), "mapping_roles": CORRECTION_ROLES}
     return render(request, "project.html", principal=principal, title=ctx["project"]["name"], nav="projects",
                   notice=NOTICES.get(request.query_params.get("done", "")), **ctx)
 

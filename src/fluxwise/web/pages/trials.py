@@ -79,6 +79,7 @@ def trial_page(request: Request, trial_id: str, result: Annotated[str | None, Qu
                 "density": rec.density_input, "meta": json.loads(rec.data_json).get("meta") or {}}
         project = {"id": rec.project.public_id, "name": rec.project.name,
                    "org": rec.project.organisation.name}
+        correction = _correction_form(rec, info["meta"])
     fits = [r for r in results if r.kind == "fit"]
     sizings = [r for r in results if r.kind == "sizing"]
     fit = next((r for r in reversed(fits) if not r.stale), fits[-1] if fits else None)
@@ -96,5 +97,37 @@ def trial_page(request: Request, trial_id: str, result: Annotated[str | None, Qu
         results=list(reversed(results)),
         sizing=chosen, sizing_view=present.sizing_view(chosen.data, chosen.inputs) if chosen else None,
         form=sizing_form, models=list(MODEL_NAMES), catalog=_catalog(), meanings=meanings,
-        data=present.data_view(trial),
+        data=present.data_view(trial), correction=correction,
         can_write=bool(roles & tenancy.PERMISSIONS["write"]))
+
+
+#: The columns a correction can name, with the units offered for each (any other may be typed).
+CORRECTION_ROLES = (
+    ("time", "Time", ("s", "min", "h")),
+    ("mass", "Filtrate mass", ("g", "kg")),
+    ("volume", "Filtrate volume", ("mL", "L")),
+    ("pressure", "Pressure", ("bar", "psi", "kPa", "mbar")),
+    ("flow", "Flow or flux", ("mL/min", "L/h", "LMH")),
+    ("turbidity", "Turbidity", ("NTU", "FNU")),
+)
+
+
+def _correction_form(rec: TrialRecord, meta: dict) -> dict:
+    """What the correction form on the trial page starts from: the file's headers, the mapping the
+    trial was read with (given, else detected), and the area, density and mode as given."""
+    given = store_uploads.trial_columns(rec) or {}
+    detected, units = meta.get("columns") or {}, meta.get("units") or {}
+    headers = list(dict.fromkeys([*detected.values(), *(meta.get("ignored_columns") or [])]))
+    rows = []
+    for role, label, offered in CORRECTION_ROLES:
+        ref = given.get(role)
+        if ref is not None:
+            header, unit = (ref[0], ref[1] or "") if isinstance(ref, list | tuple) else (ref, "")
+        elif not given and role in detected:
+            header, unit = detected[role], units.get(role) or ""
+        else:
+            header, unit = "", ""
+        rows.append({"role": role, "label": label, "header": header, "unit": unit,
+                     "units": list(dict.fromkeys([*offered, *([unit] if unit else [])]))})
+    return {"headers": headers, "rows": rows, "area": rec.area_input or "",
+            "density": rec.density_input or "", "mode": rec.mode_input or "", "given": bool(given)}

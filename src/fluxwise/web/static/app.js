@@ -128,6 +128,10 @@
         var v = form.elements[k].value.trim();
         if (v) data.append(k, v);
       });
+      var problem = mappingProblem(form);
+      if (problem) { showError(error, problem); return; }
+      var mapping = columnMapping(form);
+      if (Object.keys(mapping).length) data.append("columns", JSON.stringify(mapping));
       hide(error);
       button.disabled = true;
       progress.hidden = false;
@@ -228,6 +232,124 @@
     });
   }
 
+  /* --- corrections: read the same bytes again with another mapping, area, density or mode ------ */
+  /* The column mapping of a form: {role: header or [header, unit]}, from rows tr[data-role]. */
+  function columnMapping(root) {
+    var out = {};
+    $all("tr[data-role]", root).forEach(function (row) {
+      var role = row.dataset.role;
+      var header = $('input[name="col-' + role + '"]', row).value.trim();
+      var unit = $('input[name="unit-' + role + '"]', row).value.trim();
+      if (header) out[role] = unit ? [header, unit] : header;
+    });
+    return out;
+  }
+
+  function initialMapping(root) {
+    var out = {};
+    $all("tr[data-role]", root).forEach(function (row) {
+      var role = row.dataset.role;
+      var header = $('input[name="col-' + role + '"]', row).dataset.initial || "";
+      var unit = $('input[name="unit-' + role + '"]', row).dataset.initial || "";
+      if (header) out[role] = unit ? [header, unit] : header;
+    });
+    return out;
+  }
+
+  /* Checks as you type: a unit without its column, a column named twice. */
+  function mappingProblem(root) {
+    var seen = {}, problem = null;
+    $all("tr[data-role]", root).forEach(function (row) {
+      var role = row.dataset.role, label = $("label", row) ? $("label", row).textContent : role;
+      var header = $('input[name="col-' + role + '"]', row), unit = $('input[name="unit-' + role + '"]', row);
+      var h = header.value.trim(), msg = "";
+      if (!h && unit.value.trim()) msg = label + ": name the column this unit belongs to";
+      else if (h && seen[h.toLowerCase()]) msg = label + ": the column '" + h + "' is already the " + seen[h.toLowerCase()] + " column";
+      if (h) seen[h.toLowerCase()] = label;
+      header.setCustomValidity(msg);
+      row.classList.toggle("invalid", !!msg);
+      if (msg && !problem) problem = msg;
+    });
+    return problem;
+  }
+
+  function initCorrection() {
+    var form = $("#correct-form");
+    if (!form) return;
+    var error = $("#correct-error"), button = $("#correct-button");
+    var link = $("#correct-link");
+    if (link) link.addEventListener("click", function () { $("#correct-details").open = true; });
+    if (window.location.hash === "#correct") $("#correct-details").open = true;
+    form.addEventListener("input", function () {
+      var p = mappingProblem(form);
+      if (p) showError(error, p); else hide(error);
+    });
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var p = mappingProblem(form);
+      if (p) { showError(error, p); return; }
+      var f = form.elements, body = { reason: f.reason.value.trim() };
+      var mapping = columnMapping(form);
+      if (JSON.stringify(mapping) !== JSON.stringify(initialMapping(form))) {
+        body.columns = Object.keys(mapping).length ? mapping : null;
+      }
+      ["area", "density", "mode"].forEach(function (k) {
+        var v = f[k].value.trim();
+        if (v !== (f[k].dataset.initial || "")) body[k] = v || null;
+      });
+      if (Object.keys(body).length === 1) { showError(error, "nothing was changed: change a column, a unit, the filter area, the density or the mode"); return; }
+      if (!body.reason) { showError(error, "reason: say why the trial is read again (kept in the audit trail)"); return; }
+      hide(error);
+      button.disabled = true;
+      api("PATCH", "/api/trials/" + form.dataset.trial, body).then(function () {
+        window.location.assign("/trials/" + form.dataset.trial + "?corrected=1");
+      }).catch(function (err) {
+        button.disabled = false;
+        showError(error, err.message);
+      });
+    });
+  }
+
+  /* --- delete with a reason; an admin's restore ------------------------------------------------- */
+  function initDelete() {
+    $all(".delete-form").forEach(function (form) {
+      form.addEventListener("submit", function (e) {
+        e.preventDefault();
+        var error = $(".alert", form), button = $("button", form);
+        var reason = form.elements.reason.value.trim();
+        if (!reason) { showError(error, "reason: say why it is deleted (kept in the audit trail)"); return; }
+        var url = form.elements.target ? form.elements.target.value : form.dataset.url;
+        hide(error);
+        button.disabled = true;
+        api("DELETE", url + "?reason=" + encodeURIComponent(reason)).then(function () {
+          window.location.assign(form.dataset.next);
+        }).catch(function (err) {
+          button.disabled = false;
+          showError(error, err.message);
+        });
+      });
+    });
+  }
+
+  function initRestore() {
+    $all(".restore-form").forEach(function (form) {
+      form.addEventListener("submit", function (e) {
+        e.preventDefault();
+        var error = $(".alert", form), button = $("button", form);
+        var reason = form.elements.reason.value.trim();
+        if (!reason) { showError(error, "reason: say why it is restored (kept in the audit trail)"); return; }
+        hide(error);
+        button.disabled = true;
+        api("POST", form.dataset.url, { reason: reason }).then(function () {
+          window.location.reload();
+        }).catch(function (err) {
+          button.disabled = false;
+          showError(error, err.message);
+        });
+      });
+    });
+  }
+
   /* --- train design ---------------------------------------------------------------------------- */
   function initTrain() {
     var form = $("#train-form");
@@ -277,6 +399,9 @@
     initFitButton();
     initSizing();
     initSigning();
+    initCorrection();
+    initDelete();
+    initRestore();
     initTrain();
     initAuditFilter();
   });
