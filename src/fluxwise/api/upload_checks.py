@@ -41,9 +41,17 @@ class UploadLimits:
 class UploadRejected(FluxwiseError):
     """An upload refused before parsing; ``status`` is the HTTP status to answer with."""
 
-    def __init__(self, message: str, status: int = 422):
+    def __init__(self, message: str, status: int = 422, *, cause: FluxwiseError | None = None,
+                 clean=None):
         super().__init__(message)
         self.status = status
+        self._cause, self._clean = cause, clean
+
+    def for_door(self, door: str = "cli", labels: dict[str, str] | None = None) -> str:
+        """A parse error keeps its wording per door, the temporary folder removed from it."""
+        if self._cause is None:
+            return super().for_door(door, labels)
+        return self._clean(self._cause.for_door(door, labels))
 
 
 def _base_name(filename: str | None) -> str:
@@ -191,8 +199,10 @@ def parse_upload(filename: str, content: bytes, *, area: str | None, mode: str |
         try:
             return read_trial(str(path), area=area, mode=mode, density=density, columns=columns or None)
         except FluxwiseError as exc:
-            message = str(exc).replace(str(path), filename).replace(tmp + os.sep, "")
-            raise UploadRejected(message, status=422) from None
+            def clean(text: str) -> str:
+                return text.replace(str(path), filename).replace(tmp + os.sep, "")
+
+            raise UploadRejected(clean(str(exc)), status=422, cause=exc, clean=clean) from None
         except Exception as exc:  # noqa: BLE001 - a file nobody foresaw must still get a 4xx, not a 500
             log.warning("unexpected error parsing upload %r", filename, exc_info=True)
             raise UploadRejected(f"'{filename}' cannot be read as a trial table ({type(exc).__name__}); "
