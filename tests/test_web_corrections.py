@@ -22,7 +22,7 @@ def _door(csrf: str) -> dict:
     return {"X-CSRF-Token": csrf, "X-Fluxwise-Door": WEB, "Accept": "application/json"}
 
 
-def test_correct_delete_and_restore_in_the_pages(web_app, make_user):
+def test_correct_delete_and_restore_in_the_pages(web_app, make_user):  # noqa: F811
     sci, admin = make_user("sci@a.example"), make_user("adm@a.example", role="admin")
     client = client_for(web_app)
     csrf = sign_in(client, sci)
@@ -47,7 +47,8 @@ def test_correct_delete_and_restore_in_the_pages(web_app, make_user):
     r = client.patch(f"/api/trials/{trial_id}", headers=h, json=body)
     assert r.status_code == 200 and r.json()["revision"] == 2, r.text
     page = client.get(f"/trials/{trial_id}").text
-    assert "revision 2" in page and 'id="col-mass" name="col-mass" list="file-headers" value="filtrate B (g)"' in page
+    assert "revision 2" in page
+    assert 'id="col-mass" name="col-mass" list="file-headers" value="filtrate B (g)"' in page
     audit = client.get(f"/audit?project={pid}").text
     assert "the filtrate balance is column B" in audit
 
@@ -82,7 +83,7 @@ def test_correct_delete_and_restore_in_the_pages(web_app, make_user):
     assert f'id="deleted-{trial_id}"' not in client.get(f"/projects/{pid}").text
 
 
-def test_error_pages_keep_the_navigation(web_app, make_user):
+def test_error_pages_keep_the_navigation(web_app, make_user):  # noqa: F811
     sci = make_user("sci@a.example")
     client = TestClient(web_app, follow_redirects=False, raise_server_exceptions=False)
     sign_in(client, sci)
@@ -103,7 +104,7 @@ def test_error_pages_keep_the_navigation(web_app, make_user):
     assert "internal detail" not in r.text
 
 
-def test_web_errors_name_form_fields_not_command_line_options(web_app, make_user):
+def test_web_errors_name_form_fields_not_command_line_options(web_app, make_user):  # noqa: F811
     """Bad inputs fed to the upload, correction and sizing forms, as their script sends them: every
     message names the form field (or the file, row or column) and no command-line spelling."""
     sci = make_user("sci@a.example")
