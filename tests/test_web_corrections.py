@@ -87,7 +87,8 @@ def test_error_pages_keep_the_navigation(web_app, make_user):  # noqa: F811
     sci = make_user("sci@a.example")
     client = TestClient(web_app, follow_redirects=False, raise_server_exceptions=False)
     sign_in(client, sci)
-    for path, status in (("/no/such/page", 404), ("/trials/" + "b" * 32, 404), ("/projects/" + "c" * 32, 404)):
+    for path, status in (("/no/such/page", 404), ("/trials/" + "b" * 32, 404),
+                         ("/projects/" + "c" * 32, 404)):
         r = client.get(path)
         assert r.status_code == status and r.headers["content-type"].startswith("text/html"), path
         assert '<nav>' in r.text and 'href="/projects"' in r.text and 'href="/train"' in r.text, path
