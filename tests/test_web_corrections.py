@@ -143,7 +143,8 @@ def test_web_errors_name_form_fields_not_command_line_options(web_app, make_user
             ("correct area", "PATCH", "", {"area": "13.8 L", "reason": "area"}),
             ("correct column", "PATCH", "", {"columns": {"time": "Zeit [s]"}, "reason": "x"}),
             ("correct no reason", "PATCH", "", {"area": "13.8 cm2"})):
-        r = client.request(method, f"/api/trials/{trial_id}" + (f"/{url}" if url else ""), headers=h, json=body)
+        target = f"/api/trials/{trial_id}" + (f"/{url}" if url else "")
+        r = client.request(method, target, headers=h, json=body)
         assert r.status_code == 422, (name, r.text)
         assert isinstance(r.json()["detail"], str), (name, r.json())
         messages[name] = r.json()["detail"]
