@@ -88,7 +88,6 @@ def test_sign_in_upload_fit_size_report_sign(browser, server, tmp_path):
     problems: list[str] = []
     page.on("console", lambda m: m.type == "error" and problems.append(f"console error: {m.text}"))
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    started = time.monotonic()
 
     # signing in (the projects page sends us to the sign-in page and back)
     page.goto(base + "/projects")
@@ -205,8 +204,6 @@ def test_sign_in_upload_fit_size_report_sign(browser, server, tmp_path):
             expected.remove(hit)
             problems.remove(message)
     assert not problems, problems
-    assert time.monotonic() - started < 60
-
 
 
 def test_compare_trials_page(browser, server):

@@ -172,7 +172,11 @@ def saved_train_page(request: Request, result_id: str):
         design = saved_train_design(s, rv)
         inputs = json.loads(rv.inputs_json)
         checked = convert.result_out(s, tenancy.get_result_versions(s, principal.user_id, result_id))
+        roles = tenancy.project_roles(s, principal.user_id, rv.project)
         saved = {"id": rv.result_id, "version": rv.version, "project": rv.project.name,
+                 "meanings": [m for m in ("author", "review", "approve")
+                              if roles & tenancy.PERMISSIONS[f"sign:{m}"]],
+                 "can_write": bool(roles & tenancy.PERMISSIONS["write"]),
                  "project_id": rv.project.public_id, "by": rv.created_by.name if rv.created_by else None,
                  "created": rv.created_at, "sha256": rv.content_sha256, "notes": rv.notes,
                  "signatures": checked.signatures, "problems": checked.record_problems,
