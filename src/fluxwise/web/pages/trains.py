@@ -113,6 +113,14 @@ async def train_submit(request: Request, principal: FormPrincipalDep):
             raise InputError("choose a train file (.yaml or .yml), or the example train", field="train")
         return train_runs.design_uploaded(train_name, train_bytes, files, route=route), train_name
 
+    content = (lambda: train_runs.example_sources()[1]) if example else (lambda: train_bytes)
+    return await _design_and_keep(request, principal, db, project, run, files, content, route, notes)
+
+
+async def _design_and_keep(request: Request, principal: Principal, db, project: Project | None, run,
+                           files: dict[str, bytes], content, route: str | None, notes: str):
+    """Design (``run`` returns the design and the train file's name) and keep it: saved into
+    ``project`` with the train file (``content()``) and ``files``, else kept here for a while."""
     try:
         design, filename = await run_in_threadpool(run)
     except FluxwiseError:
@@ -121,7 +129,7 @@ async def train_submit(request: Request, principal: FormPrincipalDep):
         log.warning("train design failed", exc_info=True)
         raise InputError(f"the train could not be designed ({type(exc).__name__}: {exc})") from None
     if project is not None:
-        content = train_runs.example_sources()[1] if example else train_bytes
+        train_bytes = content()
 
         def save() -> str:
             from ...api import science
@@ -132,7 +140,7 @@ async def train_submit(request: Request, principal: FormPrincipalDep):
             with db.session(write=True) as ws:
                 rv = store_trains.save_train(
                     ws, ws.get(Project, project.id), actor=ws.get(User, principal.user_id),
-                    train_name=filename, train_bytes=content, files=typed, route=route, data=data,
+                    train_name=filename, train_bytes=train_bytes, files=typed, route=route, data=data,
                     notes=notes)
                 ws.commit()
                 return rv.result_id
@@ -144,6 +152,93 @@ async def train_submit(request: Request, principal: FormPrincipalDep):
     if wants_json(request):
         return JSONResponse({"url": url}, status_code=201)
     return RedirectResponse(url, status_code=303)
+
+
+@router.get("/train/new")
+def designer_page(request: Request, project: Annotated[str | None, Query(max_length=32)] = None):
+    """The train designer: a train built step by step from a project's trials."""
+    from .. import designer
+
+    principal = page_principal(request)
+    with get_db(request).session() as s:
+        projects = _writable_projects(s, principal)
+        chosen = next((p for p in projects if p["id"] == project), projects[0] if projects else None)
+        trials = _project_trials(s, principal, chosen["id"]) if chosen else []
+    spec = {"train": designer.TRAIN_FIELDS, "steps": designer.FIELDS, "labels": designer.STEP_LABELS,
+            "trials": [{"id": t["id"], "file": t["file"], "mode": t["mode"]} for t in trials],
+            "formats": [c["name"] for c in _catalog_names()]}
+    return render(request, "train_designer.html", principal=principal, title="Train designer", nav="train",
+                  projects=projects, project=chosen, trials=trials, routes=_routes(),
+                  spec=json.dumps(spec).replace("<", "\\u003c"))
+
+
+def _catalog_names() -> list[dict]:
+    from ...io.catalog import read_catalog
+
+    return [{"name": f.name} for f in read_catalog(None)]
+
+
+def _project_trials(s, principal: Principal, project_id: str) -> list[dict]:
+    """The trials of a project a train can name (not deleted), with their file names and bytes' ids."""
+    from sqlalchemy import select
+
+    from ...store import deletions
+    from ...store.models import TrialRecord
+
+    project = tenancy.get_project(s, principal.user_id, project_id)
+    records = list(s.scalars(select(TrialRecord).where(TrialRecord.project_id == project.id)
+                             .order_by(TrialRecord.created_at, TrialRecord.id)))
+    gone = deletions.deleted_ids(s, "trial", [r.public_id for r in records])
+    return [{"id": r.public_id, "file": r.upload.filename, "mode": r.mode, "upload_id": r.upload_id,
+             "area_cm2": present.num(r.area_m2 * 1e4)} for r in records if r.public_id not in gone]
+
+
+@router.post("/train/new")
+async def designer_submit(request: Request, principal: FormPrincipalDep):
+    """Design the train the designer sends (JSON in ``design``): as its YAML, with the project's trials as
+    its files; saved into the project unless ``save`` is 0 (then kept here for a while)."""
+    from ...store.models import Upload
+    from .. import designer
+
+    form = await request.form()
+    project_id, notes = _form_text(form, "project_id", 32), _form_text(form, "notes", 20_000)
+    route = _form_text(form, "route", 64) or None
+    save = form.get("save", "1") != "0"
+    if not project_id:
+        raise InputError("choose the project whose trials the steps use", field="project")
+    db = get_db(request)
+    with db.session() as s:
+        project = tenancy.get_project(s, principal.user_id, project_id)
+        if save:
+            tenancy.require(tenancy.project_roles(s, principal.user_id, project), "write",
+                            "saving a train design")
+        trials = _project_trials(s, principal, project_id)
+        name, content, used = designer.train_yaml(_form_text(form, "design", 200_000),
+                                                  {t["id"]: t["file"] for t in trials})
+        files: dict[str, bytes] = {}
+        for t in trials:
+            if t["id"] in used:
+                if t["file"] in files and s.get(Upload, t["upload_id"]).content != files[t["file"]]:
+                    raise InputError(f"two trials of the project are files named '{t['file']}'; a train "
+                                     "names its trials by file name", field="trial")
+                files[t["file"]] = s.get(Upload, t["upload_id"]).content
+
+    def run():
+        return train_runs.design_uploaded(name, content, files, route=route), name
+
+    return await _design_and_keep(request, principal, db, project if save else None, run, files,
+                                  lambda: content, route, notes)
+
+
+@router.get("/trains/{result_id}/train.yaml")
+def saved_train_file(request: Request, result_id: str):
+    """The train file of a saved design, as it was uploaded or made by the designer."""
+    principal = page_principal(request)
+    with get_db(request).session() as s:
+        rv = _saved_train(s, principal, result_id)
+        name, content, _, _ = store_trains.train_sources(s, rv)
+    return Response(content, media_type="application/yaml; charset=utf-8", headers={
+        "Content-Disposition": content_disposition(name), "Cache-Control": "private, no-store"})
 
 
 @router.get("/train/{run_id}")

@@ -388,6 +388,192 @@
     });
   }
 
+  /* --- train designer: a train step by step, checked as you type ------------------------------- */
+  var UNITS = {
+    time: ["s", "min", "h", "d"], volume: ["mL", "L", "m3", "uL"],
+    pressure: ["bar", "mbar", "psi", "kPa", "MPa", "Pa"], flux: ["LMH", "L/m2/h", "L/m²/h"],
+    concentration: ["g/L", "mg/mL", "mg/L", "kg/m3"], area: ["m2", "cm2", "m²", "cm²"]
+  };
+  var QUANTITY = /^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$/;
+
+  /* The problem with one value of a field (kind, required), or "". */
+  function fieldProblem(field, value) {
+    var v = (value || "").trim();
+    if (!v) return field.required ? "is required" + (field.example ? ", e.g. " + field.example : "") : "";
+    if (UNITS[field.kind]) {
+      var m = v.match(QUANTITY);
+      if (!m) return "must be a number and a unit, e.g. " + field.example;
+      if (!m[2]) return "needs a unit, e.g. " + field.example;
+      var ok = UNITS[field.kind].some(function (u) { return u.toLowerCase() === m[2].toLowerCase(); });
+      if (!ok) return "unit '" + m[2] + "' is not a " + field.kind + " unit here (" + UNITS[field.kind].join(", ") + ")";
+      if (parseFloat(m[1]) < 0) return "must not be negative";
+      return "";
+    }
+    var x = Number(v);
+    if (field.kind === "fraction") return (isNaN(x) || x <= 0 || x > 1) ? "must be a fraction between 0 and 1, e.g. " + field.example : "";
+    if (field.kind === "factor") return (isNaN(x) || x < 1) ? "must be a number of at least 1, e.g. " + field.example : "";
+    if (field.kind === "count") return (isNaN(x) || x < 0) ? "must be a number of at least 0, e.g. " + field.example : "";
+    return "";
+  }
+
+  function makeInput(field, spec, prefix) {
+    var label = document.createElement("label");
+    label.className = "dfield";
+    label.textContent = field.label + (field.required ? " *" : "") + " ";
+    var input;
+    var options = null;
+    if (field.kind === "choice") options = field.choices.map(function (c) { return [c, c || "—"]; });
+    if (field.kind === "trial") options = [["", "choose a trial"]].concat(spec.trials.map(function (t) {
+      return [t.id, t.file + " (" + t.mode + ")"]; }));
+    if (field.kind === "format") options = [["", "best fitting format"]].concat(spec.formats.map(function (f) { return [f, f]; }));
+    if (options) {
+      input = document.createElement("select");
+      options.forEach(function (o) {
+        var opt = document.createElement("option");
+        opt.value = o[0]; opt.textContent = o[1];
+        input.appendChild(opt);
+      });
+    } else {
+      input = document.createElement("input");
+      input.maxLength = 200;
+      if (field.example) input.placeholder = "e.g. " + field.example;
+    }
+    input.name = prefix + field.key;
+    input.dataset.key = field.key;
+    label.appendChild(input);
+    var note = document.createElement("span");
+    note.className = "field-error small";
+    note.setAttribute("aria-live", "polite");
+    label.appendChild(note);
+    label._field = field;
+    return label;
+  }
+
+  function initDesigner() {
+    var form = $("#designer-form");
+    if (!form) return;
+    var spec = JSON.parse($("#designer-spec").textContent);
+    var list = $("#designer-steps"), error = $("#designer-error"), status = $("#designer-status");
+    var head = $("#designer-train");
+    spec.train.forEach(function (f) { head.appendChild(makeInput(f, spec, "train-")); });
+    var addType = $("#designer-add-type");
+    Object.keys(spec.steps).forEach(function (t) {
+      var opt = document.createElement("option");
+      opt.value = t; opt.textContent = t + " — " + (spec.labels[t] || t);
+      addType.appendChild(opt);
+    });
+    $("#designer-project").addEventListener("change", function (e) {
+      window.location.assign("/train/new?project=" + encodeURIComponent(e.target.value));
+    });
+
+    function addStep(type) {
+      var li = document.createElement("li");
+      li.className = "step card";
+      li.dataset.type = type;
+      var top = document.createElement("div");
+      top.className = "row step-head";
+      var name = document.createElement("input");
+      name.name = "step-name"; name.maxLength = 200; name.placeholder = "step name";
+      name.value = (spec.labels[type] || type).replace(/^./, function (c) { return c.toUpperCase(); });
+      name.setAttribute("aria-label", "Step name");
+      var badge = document.createElement("span");
+      badge.className = "badge"; badge.textContent = type;
+      top.appendChild(name); top.appendChild(badge);
+      [["↑", "up", "Move up"], ["↓", "down", "Move down"], ["Remove", "remove", "Remove the step"]].forEach(function (b) {
+        var btn = document.createElement("button");
+        btn.type = "button"; btn.className = "small-button"; btn.textContent = b[0];
+        btn.dataset.act = b[1]; btn.title = b[2];
+        top.appendChild(btn);
+      });
+      li.appendChild(top);
+      var grid = document.createElement("div");
+      grid.className = "step-fields";
+      spec.steps[type].forEach(function (f) { grid.appendChild(makeInput(f, spec, "")); });
+      li.appendChild(grid);
+      list.appendChild(li);
+      check(false);
+    }
+
+    list.addEventListener("click", function (e) {
+      var act = e.target.dataset && e.target.dataset.act;
+      if (!act) return;
+      var li = e.target.closest("li");
+      if (act === "remove") li.remove();
+      if (act === "up" && li.previousElementSibling) list.insertBefore(li, li.previousElementSibling);
+      if (act === "down" && li.nextElementSibling) list.insertBefore(li.nextElementSibling, li);
+      check(false);
+    });
+    $("#designer-add").addEventListener("click", function () { addStep(addType.value); });
+
+    function collect() {
+      var train = {};
+      $all("label.dfield", head).forEach(function (l) { train[l._field.key] = $("input,select", l).value.trim(); });
+      var steps = $all("li.step", list).map(function (li) {
+        var step = { type: li.dataset.type, name: $("input[name=step-name]", li).value.trim() };
+        $all("label.dfield", li).forEach(function (l) { step[l._field.key] = $("input,select", l).value.trim(); });
+        return step;
+      });
+      return { train: train, steps: steps };
+    }
+
+    /* Mark every field; return the first problem ("" when none). Untouched fields are marked on submit. */
+    function check(all) {
+      var first = "";
+      function mark(l, problem, where) {
+        var input = $("input,select", l);
+        var shown = all || input.dataset.touched;
+        $(".field-error", l).textContent = shown ? problem : "";
+        input.setCustomValidity(problem);
+        l.classList.toggle("invalid", !!(shown && problem));
+        if (problem && !first) first = where + l._field.label.toLowerCase() + ": " + problem;
+      }
+      $all("label.dfield", head).forEach(function (l) { mark(l, fieldProblem(l._field, $("input,select", l).value), ""); });
+      $all("li.step", list).forEach(function (li, i) {
+        var where = "step " + (i + 1) + ", ";
+        var values = {};
+        $all("label.dfield", li).forEach(function (l) { values[l._field.key] = $("input,select", l).value.trim(); });
+        var trial = spec.trials.filter(function (t) { return t.id === values.trial; })[0];
+        $all("label.dfield", li).forEach(function (l) {
+          var f = l._field, problem = fieldProblem(f, values[f.key]);
+          if (!problem && trial && !values[f.key]) {  /* what the trial's mode needs */
+            if (trial.mode === "constant-pressure" && f.key === "process_time") problem = "is required at constant pressure, e.g. 2 h";
+            if (trial.mode === "constant-flux" && f.key === "max_pressure") problem = "is required at constant flux, e.g. 25 psi";
+            if (trial.mode === "constant-flux" && f.key === "process_time" && !values.flux) problem = "give the process time or the process flux";
+          }
+          mark(l, problem, where);
+        });
+      });
+      if (!$all("li.step", list).length && !first && all) first = "add at least one step";
+      if (first && all) showError(error, first); else if (!first) hide(error);
+      return first;
+    }
+
+    form.addEventListener("input", function (e) { if (e.target.name) e.target.dataset.touched = "1"; check(false); });
+    form.addEventListener("change", function (e) { if (e.target.name) e.target.dataset.touched = "1"; check(false); });
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      if (check(true)) return;
+      var data = new FormData();
+      data.append("csrf_token", csrfToken());
+      data.append("project_id", form.elements.project_id.value);
+      data.append("route", form.elements.route.value);
+      data.append("notes", form.elements.notes.value);
+      data.append("design", JSON.stringify(collect()));
+      var button = $("#designer-submit");
+      button.disabled = true;
+      hide(error);
+      status.textContent = "Reading and fitting the trials, designing every step…";
+      send("/train/new", data).then(function (out) {
+        status.textContent = "Done. Opening the design…";
+        window.location.assign(out.url);
+      }).catch(function (err) {
+        button.disabled = false;
+        status.textContent = "";
+        showError(error, err.message);
+      });
+    });
+  }
+
   function initAuditFilter() {
     var select = $("#audit-project");
     if (select) select.addEventListener("change", function () { select.form.submit(); });
@@ -403,6 +589,7 @@
     initDelete();
     initRestore();
     initTrain();
+    initDesigner();
     initAuditFilter();
   });
 })();
