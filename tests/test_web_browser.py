@@ -261,21 +261,32 @@ def test_compare_trials_page(browser, server):
 LAYOUT_CHECK = """() => {
   const problems = [];
   const doc = document.documentElement;
-  if (doc.scrollWidth > window.innerWidth + 1) problems.push(`page ${doc.scrollWidth}px wide in a ${window.innerWidth}px window`);
-  const name = (e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\\s+/).join('.') : '');
+  if (doc.scrollWidth > window.innerWidth + 1) {
+    problems.push(`page ${doc.scrollWidth}px wide in a ${window.innerWidth}px window`);
+  }
+  const classes = (e) => typeof e.className === 'string' && e.className.trim()
+    ? '.' + e.className.trim().split(/\\s+/).join('.') : '';
+  const name = (e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + classes(e);
+  const px = (r) => `${Math.round(r.left)}-${Math.round(r.right)}`;
   for (const e of document.querySelectorAll('body *')) {
-    if (e.closest('.scroll, svg, .plotly-target, script, style, datalist, option') && !e.matches('.plotly-target')) continue;
+    const skip = 'script, style, datalist, option, .scroll *, svg *, .plotly-target *';
+    if (e.matches(skip)) continue;
     if (e.checkVisibility && !e.checkVisibility()) continue;  // e.g. in a closed <details>
     const parent = e.parentElement;
     const r = e.getBoundingClientRect(), p = parent.getBoundingClientRect();
     if (r.width === 0 || r.height === 0 || getComputedStyle(e).position === 'fixed') continue;
-    if (r.right > p.right + 1 || r.left < p.left - 1) problems.push(`${name(e)} (${Math.round(r.left)}-${Math.round(r.right)}) outside ${name(parent)} (${Math.round(p.left)}-${Math.round(p.right)})`);
+    if (r.right > p.right + 1 || r.left < p.left - 1) {
+      problems.push(`${name(e)} (${px(r)}) outside ${name(parent)} (${px(p)})`);
+    }
   }
   for (const t of document.querySelectorAll('.plotly-target')) {
     const box = t.getBoundingClientRect();
     for (const svg of t.querySelectorAll('.main-svg')) {
       const s = svg.getBoundingClientRect();
-      if (s.right > box.right + 1 || s.bottom > box.bottom + 1) problems.push(`plot ${t.id} ${Math.round(s.width)}x${Math.round(s.height)} overflows its box ${Math.round(box.width)}x${Math.round(box.height)}`);
+      if (s.right > box.right + 1 || s.bottom > box.bottom + 1) {
+        problems.push(`plot ${t.id} ${Math.round(s.width)}x${Math.round(s.height)} overflows its box `
+                      + `${Math.round(box.width)}x${Math.round(box.height)}`);
+      }
     }
   }
   return problems.slice(0, 12);
@@ -337,7 +348,8 @@ def test_fix_delete_design_sign_print_and_fit_the_screen(browser, server, tmp_pa
     page.fill("#correct-form textarea[name=reason]", "filtrate balance is B; time in s; 47 mm disc")
     page.click("#correct-button")
     page.wait_for_url("**?corrected=1")
-    assert "revision 2" in page.locator(".chips").inner_text() and "13.8 cm²" in page.locator(".chips").inner_text()
+    chips = page.locator(".chips").inner_text()
+    assert "revision 2" in chips and "13.8 cm²" in chips
     page.goto(f"{base}/audit?project={project_id}")
     assert "filtrate balance is B; time in s; 47 mm disc" in page.locator("#audit-table").inner_text()
 
@@ -377,9 +389,10 @@ def test_fix_delete_design_sign_print_and_fit_the_screen(browser, server, tmp_pa
     train_id = page.url.rstrip("/").rsplit("/", 1)[-1]
     # the same train as YAML, uploaded: the same design
     yaml_text = ("name: Form train\nbatch_volume: 500 L\ntitre: 3 g/L\nsteps:\n"
-                 "  - {name: Harvest clarification, type: depth, trial: cho_harvest_depth_filtration.csv,"
-                 " process_time: 3 h, max_pressure: 25 psi}\n"
-                 f"  - {{name: Sterile filtration, type: sterile, trial: {EXAMPLE.name}, process_time: 2 h}}\n")
+                 "  - {name: Harvest clarification, type: depth, process_time: 3 h, max_pressure: 25 psi,\n"
+                 "     trial: cho_harvest_depth_filtration.csv}\n"
+                 f"  - {{name: Sterile filtration, type: sterile, trial: {EXAMPLE.name},\n"
+                 "     process_time: 2 h}\n")
     assert page.locator("#train-saved").count() == 1  # saved in the project
     route = json.loads(page.request.get(f"{base}/api/results/{train_id}").text())["inputs"]["route"] or ""
     yaml_url = page.evaluate("""async ([csrf, project, route, yaml, files]) => {
