@@ -269,7 +269,7 @@ LAYOUT_CHECK = """() => {
   const name = (e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + classes(e);
   const px = (r) => `${Math.round(r.left)}-${Math.round(r.right)}`;
   for (const e of document.querySelectorAll('body *')) {
-    const skip = 'script, style, datalist, option, .scroll *, svg *, .plotly-target *';
+    const skip = 'script, style, datalist, option, .scroll *, svg *, .plotly-target *, #js-plotly-tester';
     if (e.matches(skip)) continue;
     if (e.checkVisibility && !e.checkVisibility()) continue;  // e.g. in a closed <details>
     const parent = e.parentElement;
