@@ -86,7 +86,7 @@ def test_the_recommended_base_stock_is_the_formula_within_one_unit():
     """Normal demand, constant L: S = μ(L+1) + z·σ√(L+1) is exact, and the simulation finds it."""
     plan = normal_plan(replications=20000, horizon=45)
     run = replace(default_runs(plan)[0], policy=Policy("base-stock", target_service=0.95))
-    (rec,) = recommend(plan, [run], [0.95])
+    (rec,) = recommend(plan, [run], [0.95], replications=plan.replications)
     formula = MU * (L + 1) + stats.norm.ppf(0.95) * SIGMA * math.sqrt(L + 1)  # 573.56
     assert rec.formula == pytest.approx(formula, rel=1e-9)
     assert abs(rec.value - formula) <= 1.0

@@ -242,7 +242,10 @@ def _compile(plan: SupplyPlan, runs: list[ItemRun]) -> _Arrays:
         primary = plan.sources[run.sources[0]]
         start_life = (it.shelf_life if primary.remaining_shelf_life is None else primary.remaining_shelf_life)
         start_life = math.inf if start_life is None else start_life - it.min_shelf_life_at_use
-        itm_f[i] = (p1, p2, it.per_set, it.spares_per_batch, it.usage_per_batch, it.starting_stock,
+        start = it.starting_stock
+        if start is None:  # the policy's order-up-to level
+            start = max(level[i][0] + p1 + (p2 if pol != K.POL_BASE else 0.0), 0.0)
+        itm_f[i] = (p1, p2, it.per_set, it.spares_per_batch, it.usage_per_batch, start,
                     1e300 if math.isinf(start_life) else start_life)
         lane_sources = list(run.sources) + ([it.expedite.source] if it.expedite else [])
         itm_i[i] = (pol, it.reuses, run.group, run.rand, dcol.get(run.rand, -1) + 1, int(it.whole_units),

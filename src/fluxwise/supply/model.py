@@ -147,8 +147,8 @@ class Allocation:
 class Source:
     """A named supply option. ``unit_price`` None takes the item's price times ``price_factor``;
     ``remaining_shelf_life`` None means units arrive fresh (the item's whole shelf life);
-    ``freight_kg_co2e_per_kg`` is the freight CO2e of one kg of device plastic over the source's
-    route (computed from the factors file by the plan reader)."""
+    ``freight_kg_co2e_per_kg`` and ``freight_cost_per_kg`` are the freight CO2e and cost of one kg of
+    device plastic over the source's route (from the factors file, packaging included)."""
 
     name: str
     lead_time: LeadTime
@@ -168,10 +168,15 @@ class Source:
     qualification_time: float = 0.0
     route: str | None = None
     freight_kg_co2e_per_kg: float = 0.0
+    freight_cost_per_kg: float = 0.0
     label: str = ""
 
     def price_for(self, item: Item) -> float:
-        return float(self.unit_price) if self.unit_price is not None else item.unit_price * self.price_factor
+        """Landed price of one unit of ``item``: the source's ``unit_price``, else the item's price times
+        ``price_factor`` plus the freight of its plastic (``freight_cost_per_kg`` per kg of device plastic)."""
+        if self.unit_price is not None:
+            return float(self.unit_price)
+        return item.unit_price * self.price_factor + item.plastic_kg * self.freight_cost_per_kg
 
 
 @dataclass(frozen=True)
@@ -253,7 +258,7 @@ class Item:
     Independent demand: ``demand_mean``/``demand_sd`` units per period, normal (truncated at 0) or
     Poisson; rounded to whole units when ``whole_units``.
     ``holding_rate`` is per period, as a fraction of the unit price; ``shortage_cost`` per unit
-    and period backordered.
+    and period backordered. ``starting_stock`` None starts at the policy's order-up-to level.
     """
 
     name: str
@@ -271,7 +276,7 @@ class Item:
     whole_units: bool = True
     shelf_life: float | None = None
     min_shelf_life_at_use: float = 0.0
-    starting_stock: float = 0.0
+    starting_stock: float | None = 0.0
     holding_rate: float = 0.0
     shortage_cost: float = 0.0
     unit_price: float = 0.0
@@ -279,6 +284,7 @@ class Item:
     co2e_kg_per_unit: float = 0.0
     expedite: Expedite | None = None
     step: str = ""
+    description: str = ""
 
     def __post_init__(self):
         if self.rule not in SOURCE_RULES:
@@ -373,6 +379,7 @@ class SupplyPlan:
     batches: Batches | None = None
     replications: int = 10_000
     seed: int = 0
+    search_replications_max: int = 2000
     period_h: float = 168.0
     period_label: str = "1 week"
     warmup: int = 0
@@ -404,6 +411,12 @@ class SupplyPlan:
                 raise InputError(f"unknown upstream '{s.upstream}'", field=f"sources.{s.name}.upstream")
         if any(i.batch_driven for i in self.items) and self.batches is None:
             raise InputError("items are taken per batch but the plan has no batches", field="batches")
+
+    @property
+    def search_replications(self) -> int:
+        """Replications each candidate of a recommendation search (and of the comparison) is simulated
+        with: the first ``search_replications_max`` of the plan's (common random numbers)."""
+        return max(min(self.replications, self.search_replications_max), 1)
 
     @property
     def period_weeks(self) -> float:

@@ -13,7 +13,8 @@ For each item and source, two numbers are given:
    monotonically with the number and the search is a bracket-and-bisect on integers. Each item is
    simulated alone here (its batches wait only for it), with the plan's lead-time distributions,
    outages, windows, allocation, shelf life, MOQ and pack-size rounding — where the formula does not
-   hold.
+   hold. The search simulates the first ``search_replications`` replications of the plan (2,000 by
+   default), the same ones for every candidate.
 
 For (s, S) and (r, Q) the target fixes s or r; S − s and Q are max(MOQ, EOQ) rounded up to the pack
 size, EOQ = √(2KD/h) with K the order cost, D the mean requirement per period and h the holding
@@ -151,7 +152,7 @@ def recommend(plan: SupplyPlan, runs: list[ItemRun], targets: list[float], *, re
     n = len(runs)
     if n == 0:
         return []
-    R = int(replications or plan.replications)
+    R = int(replications or plan.search_replications)
     qs = [_spread(plan, r) for r in runs]
     starts = [_start(plan, r, t, q) for r, t, q in zip(runs, targets, qs, strict=True)]
     floor = np.array([s[1] for s in starts], dtype=float)
@@ -164,7 +165,8 @@ def recommend(plan: SupplyPlan, runs: list[ItemRun], targets: list[float], *, re
     ach = np.full(n, np.nan)
     ach_se = np.full(n, np.nan)
     cand = guess.copy()
-    step = np.maximum(np.ceil(np.array([s[2]["sigma_d"] for s in starts])), 1.0)
+    # the natural scale of a base stock: the sd of the demand over the protection interval
+    step = np.maximum(np.ceil(np.array([s[2]["sigma_d"] * math.sqrt(s[2]["lead"] + 1) for s in starts])), 1.0)
 
     def evaluate(idx, values):
         sub = [replace(runs[k], policy=_offset_policy(runs[k].policy, float(v), qs[k]),
@@ -293,7 +295,8 @@ def recommend_for_batch(plan: SupplyPlan, runs: list[ItemRun], target: float, *,
         pol = {r.item: r.policy for r in recs}
         joint = [replace(r, policy=pol.get(r.name, r.policy), group=0 if r.item.batch_driven else -1)
                  for r in runs]
-        sim = simulate(plan, joint, replications=replications, executor=executor, desc="batch target")
+        sim = simulate(plan, joint, replications=replications or plan.search_replications, executor=executor,
+                       desc="batch target")
         return recs, sim.campaign(0)
 
     recs, camp = attempt(1 - math.exp(hi_l))

@@ -66,7 +66,7 @@ def item_figures(sim: Simulation, i: int) -> dict:
     holding = item.holding_rate * price * x[:, K.S_ONHAND]
     co2 = freight + exp_co2
     out = {"name": run.name, "source": run.sources[0], "sources": list(run.sources), "rule": run.rule,
-           "step": item.step, "policy": run.policy.to_dict()}
+           "step": item.step, "description": item.description, "policy": run.policy.to_dict()}
     out.update(sim.service(i))
     out.update({
         "inventory_mean": float(inv.mean()), "inventory_mean_se": _se(inv),
@@ -136,6 +136,7 @@ class SupplyResult:
             "schema": SCHEMA,
             "plan": {"source": p.source, "horizon_periods": p.horizon, "period": p.period_label,
                      "period_h": p.period_h, "replications": self.simulation.replications, "seed": p.seed,
+                     "search_replications": p.search_replications,
                      "warmup_periods": p.warmup, "currency": p.currency, "target_service": p.compare_target,
                      "batch_service": p.batch_service, "batch_service_kind": p.batch_service_kind,
                      "batch_service_item_target": self.batch_alpha},
@@ -266,7 +267,7 @@ def _compare_source(plan: SupplyPlan, runs: list[ItemRun], src: str, executor) -
         alt.append(complete_policy(plan, replace(r, sources=(src,), rule="single", split=(), policy=pol)))
     recs = recommend(plan, alt, [plan.compare_target] * len(alt), executor=executor)
     final = [replace(r, policy=rec.policy) for r, rec in zip(alt, recs, strict=True)]
-    sim = simulate(plan, final, executor=executor, desc=f"source {src}")
+    sim = simulate(plan, final, replications=plan.search_replications, executor=executor, desc=f"source {src}")
     camp = campaign_figures(sim)
     started = max(camp.get("batches_started_mean", 0.0), 1e-9)
     rows = []
