@@ -38,17 +38,34 @@ MU, SIGMA, L = 100.0, 20.0, 4
 def normal_plan(S=574.0, replications=4000, horizon=60, **kw):
     """Backlog, constant L = 4, N(100, 20²) demand (continuous), the first L + 1 periods discarded."""
     src = {"s": Source("s", LeadTime("constant", float(L)))}
-    item = Item("x", ("s",), policy=Policy("base-stock", base_stock=S), demand_mean=MU, demand_sd=SIGMA,
-                whole_units=False, starting_stock=S, **kw)
-    return SupplyPlan(horizon=horizon, items=(item,), sources=src, replications=replications, seed=11,
-                      warmup=L + 1)
+    item = Item(
+        "x",
+        ("s",),
+        policy=Policy("base-stock", base_stock=S),
+        demand_mean=MU,
+        demand_sd=SIGMA,
+        whole_units=False,
+        starting_stock=S,
+        **kw,
+    )
+    return SupplyPlan(
+        horizon=horizon, items=(item,), sources=src, replications=replications, seed=11, warmup=L + 1
+    )
 
 
 def copies(plan, values):
     """The plan's item at several base stocks, all on the same random numbers."""
     item = plan.items[0]
-    return [ItemRun(item=item, rand=0, policy=Policy("base-stock", base_stock=float(v)), sources=item.sources,
-                    label=f"S={v}") for v in values]
+    return [
+        ItemRun(
+            item=item,
+            rand=0,
+            policy=Policy("base-stock", base_stock=float(v)),
+            sources=item.sources,
+            label=f"S={v}",
+        )
+        for v in values
+    ]
 
 
 def test_base_stock_cycle_service_and_fill_rate_match_the_normal_formulas():
@@ -78,7 +95,7 @@ def test_the_inventory_level_is_the_base_stock_less_the_demand_of_L_plus_1_perio
 
     d = _draws(plan, 0, 3).demand[:, :, 0]
     for t in range(L, 30):
-        expected = 574.0 - d[:, t - L:t + 1].sum(axis=1)
+        expected = 574.0 - d[:, t - L : t + 1].sum(axis=1)
         np.testing.assert_allclose(sim.level[:, t, 0], expected, rtol=1e-5)
 
 
@@ -109,8 +126,9 @@ def test_s_S_expected_cost_is_snyder_and_shen_example_4_7():
     assert by_hand == pytest.approx(8.034, abs=5e-4)
 
     src = {"s": Source("s", LeadTime("constant", 0.0))}
-    item = Item("x", ("s",), policy=Policy("s-S", s=s, S=S), demand_mean=lam, demand_dist="poisson",
-                starting_stock=S)
+    item = Item(
+        "x", ("s",), policy=Policy("s-S", s=s, S=S), demand_mean=lam, demand_dist="poisson", starting_stock=S
+    )
     plan = SupplyPlan(horizon=200, items=(item,), sources=src, replications=2000, seed=3, warmup=10)
     sim = simulate(plan)
     per = sim.item[:, 0, S_PERIODS]
@@ -124,18 +142,28 @@ def test_r_Q_is_periodic_r_nQ_with_its_cycle_service_level():
     on r+1..r+Q, so CSL = (1/Q) Σ_{y=r+1}^{r+Q} F_{L+1}(y), F_{L+1} the Poisson(18) distribution."""
     lam, lead = 6.0, 2
     src = {"s": Source("s", LeadTime("constant", float(lead)))}
-    item = Item("x", ("s",), policy=Policy("r-Q", r=16, Q=10), demand_mean=lam, demand_dist="poisson",
-                starting_stock=26)
+    item = Item(
+        "x",
+        ("s",),
+        policy=Policy("r-Q", r=16, Q=10),
+        demand_mean=lam,
+        demand_dist="poisson",
+        starting_stock=26,
+    )
     plan = SupplyPlan(horizon=150, items=(item,), sources=src, replications=3000, seed=5, warmup=20)
-    runs = [ItemRun(item=item, rand=0, policy=Policy("r-Q", r=r, Q=q), sources=("s",))
-            for r, q in ((16, 10), (20, 10), (12, 25))]
+    runs = [
+        ItemRun(item=item, rand=0, policy=Policy("r-Q", r=r, Q=q), sources=("s",))
+        for r, q in ((16, 10), (20, 10), (12, 25))
+    ]
     sim = simulate(plan, runs)
     for k, run in enumerate(runs):
         r, q = int(run.policy.r), int(run.policy.Q)
         expected = np.mean([stats.poisson.cdf(y, lam * (lead + 1)) for y in range(r + 1, r + q + 1)])
         s = sim.service(k)
         assert abs(s["cycle_service_level"] - expected) < 3 * s["cycle_service_level_se"], (r, q, s, expected)
-        assert formulas.rq_csl(r, q, lambda y: stats.poisson.cdf(y, lam * (lead + 1))) == pytest.approx(expected)
+        assert formulas.rq_csl(r, q, lambda y: stats.poisson.cdf(y, lam * (lead + 1))) == pytest.approx(
+            expected
+        )
 
 
 def test_a_two_state_supplier_is_up_mtbf_over_mtbf_plus_mttr_of_the_time():
@@ -156,8 +184,14 @@ def test_a_disruption_window_stops_deliveries_exactly_in_that_window():
     42; orders placed in 30..41 leave at 42 and arrive at 44 with the order of period 42. Base stock:
     the order at the start of u replaces the demand D[u−1]."""
     src = {"s": Source("s", LeadTime("constant", 2.0), windows=(Window(30, 42),))}
-    item = Item("x", ("s",), policy=Policy("base-stock", base_stock=5000), demand_mean=50, demand_sd=10,
-                starting_stock=5000)
+    item = Item(
+        "x",
+        ("s",),
+        policy=Policy("base-stock", base_stock=5000),
+        demand_mean=50,
+        demand_sd=10,
+        starting_stock=5000,
+    )
     plan = SupplyPlan(horizon=60, items=(item,), sources=src, replications=4, seed=2)
     sim = simulate(plan, trace=True)
     from fluxwise.supply.engine import _draws
@@ -165,20 +199,30 @@ def test_a_disruption_window_stops_deliveries_exactly_in_that_window():
     d = _draws(plan, 0, 4).demand[:, :, 0]
     rec = sim.receipts[:, :, 0]
     assert np.all(rec[:, 30:42] == 0)
-    np.testing.assert_allclose(rec[:, 42], d[:, 27] + d[:, 28])        # orders of 28 and 29
+    np.testing.assert_allclose(rec[:, 42], d[:, 27] + d[:, 28])  # orders of 28 and 29
     np.testing.assert_allclose(rec[:, 43], 0.0)
-    np.testing.assert_allclose(rec[:, 44], d[:, 29:42].sum(axis=1))    # orders of 30..42
-    np.testing.assert_allclose(rec[:, 45], d[:, 42])                   # order of 43, on time again
-    np.testing.assert_allclose(rec[:, 29], d[:, 26])                   # order of 27, before the window
+    np.testing.assert_allclose(rec[:, 44], d[:, 29:42].sum(axis=1))  # orders of 30..42
+    np.testing.assert_allclose(rec[:, 45], d[:, 42])  # order of 43, on time again
+    np.testing.assert_allclose(rec[:, 29], d[:, 26])  # order of 27, before the window
 
 
 def _two_item_plan(windows_a, windows_b, **batches):
-    src = {"a": Source("a", LeadTime("constant", 0.0), windows=windows_a),
-           "b": Source("b", LeadTime("constant", 0.0), windows=windows_b)}
-    items = tuple(Item(n, (n,), policy=Policy("base-stock", base_stock=1), per_set=1, starting_stock=1)
-                  for n in ("a", "b"))
-    return SupplyPlan(horizon=100, items=items, sources=src, replications=3, seed=1,
-                      batches=Batches("fixed", per_period=1, max_delay=0, **batches))
+    src = {
+        "a": Source("a", LeadTime("constant", 0.0), windows=windows_a),
+        "b": Source("b", LeadTime("constant", 0.0), windows=windows_b),
+    }
+    items = tuple(
+        Item(n, (n,), policy=Policy("base-stock", base_stock=1), per_set=1, starting_stock=1)
+        for n in ("a", "b")
+    )
+    return SupplyPlan(
+        horizon=100,
+        items=items,
+        sources=src,
+        replications=3,
+        seed=1,
+        batches=Batches("fixed", per_period=1, max_delay=0, **batches),
+    )
 
 
 def test_the_batch_figure_is_the_joint_one():
@@ -206,10 +250,18 @@ def test_stock_expires_first_expiry_first_out():
     batch a period taking 2 from period 0 on, nothing reordered (base stock 0): 16 units are used in
     periods 0..7 and the other 14 expire at the start of period 8."""
     src = {"s": Source("s", LeadTime("constant", 1.0))}
-    item = Item("x", ("s",), policy=Policy("base-stock", base_stock=0), per_set=2, starting_stock=30,
-                shelf_life=10, min_shelf_life_at_use=2)
-    plan = SupplyPlan(horizon=20, items=(item,), sources=src, replications=2, seed=1,
-                      batches=Batches("fixed", per_period=1))
+    item = Item(
+        "x",
+        ("s",),
+        policy=Policy("base-stock", base_stock=0),
+        per_set=2,
+        starting_stock=30,
+        shelf_life=10,
+        min_shelf_life_at_use=2,
+    )
+    plan = SupplyPlan(
+        horizon=20, items=(item,), sources=src, replications=2, seed=1, batches=Batches("fixed", per_period=1)
+    )
     sim = simulate(plan, keep_inventory=True)
     assert sim.item[0, 0, S_EXPIRED] == 14
     np.testing.assert_allclose(sim.inventory[0, :9, 0], [28, 26, 24, 22, 20, 18, 16, 14, 0])
@@ -221,10 +273,17 @@ def test_integrity_test_failures_add_negative_binomial_replacements():
     from fluxwise.supply.kernel import S_CONSUMED, S_SCRAPPED
 
     src = {"s": Source("s", LeadTime("constant", 1.0))}
-    item = Item("x", ("s",), policy=Policy("base-stock", base_stock=60), per_set=9, scrap_rate=0.1,
-                starting_stock=60)
-    plan = SupplyPlan(horizon=50, items=(item,), sources=src, replications=1000, seed=4,
-                      batches=Batches("fixed", per_period=1))
+    item = Item(
+        "x", ("s",), policy=Policy("base-stock", base_stock=60), per_set=9, scrap_rate=0.1, starting_stock=60
+    )
+    plan = SupplyPlan(
+        horizon=50,
+        items=(item,),
+        sources=src,
+        replications=1000,
+        seed=4,
+        batches=Batches("fixed", per_period=1),
+    )
     sim = simulate(plan)
     per_batch = sim.item[:, 0, S_CONSUMED] / sim.group[:, 0, 1]
     se = per_batch.std(ddof=1) / math.sqrt(len(per_batch))
@@ -237,9 +296,19 @@ def test_orders_do_not_overtake_unless_crossing_is_allowed():
     arrives before an earlier one, so the cumulative receipts never pass the cumulative orders of an
     earlier period plus... (checked directly: no receipt before the first order's lead time)."""
     lt = LeadTime("gamma", 6.0, 4.0)
-    base = dict(policy=Policy("base-stock", base_stock=700), demand_mean=100, demand_sd=20, starting_stock=700)
-    plans = [SupplyPlan(horizon=80, items=(Item("x", ("s",), **base),), replications=300, seed=9,
-                        sources={"s": Source("s", lt, crossing=c)}) for c in (False, True)]
+    base = dict(
+        policy=Policy("base-stock", base_stock=700), demand_mean=100, demand_sd=20, starting_stock=700
+    )
+    plans = [
+        SupplyPlan(
+            horizon=80,
+            items=(Item("x", ("s",), **base),),
+            replications=300,
+            seed=9,
+            sources={"s": Source("s", lt, crossing=c)},
+        )
+        for c in (False, True)
+    ]
     a, b = (simulate(p, trace=True) for p in plans)
     # without crossing, receipts come in batches at the (monotone) arrival times: fewer receipt periods
     n_a = (a.receipts[:, :, 0] > 0).sum()
@@ -258,15 +327,41 @@ def test_results_do_not_depend_on_how_many_replications_run_or_how_they_are_chun
 
 def test_the_python_loop_is_the_same_algorithm():
     """The benchmark's baseline (the uncompiled per-replication loop) gives the same numbers."""
-    src = {"s": Source("s", LeadTime("gamma", 3.0, 1.0), outage=Outage(10, 2), remaining_shelf_life=30),
-           "t": Source("t", LeadTime("normal", 1.0, 0.3))}
-    items = (Item("a", ("s",), policy=Policy("base-stock", base_stock=12), per_set=3, scrap_rate=0.05,
-                  shelf_life=40, min_shelf_life_at_use=4, starting_stock=12),
-             Item("b", ("s", "t"), rule="backup", policy=Policy("s-S", s=4, S=12), per_set=2, reuses=3,
-                  spares_per_batch=1, starting_stock=8),
-             Item("c", ("t",), policy=Policy("r-Q", r=5, Q=6), demand_mean=2, demand_sd=1, starting_stock=9))
-    plan = SupplyPlan(horizon=40, items=items, sources=src, replications=8, seed=6,
-                      batches=Batches("poisson", per_period=1.2, max_delay=2))
+    src = {
+        "s": Source("s", LeadTime("gamma", 3.0, 1.0), outage=Outage(10, 2), remaining_shelf_life=30),
+        "t": Source("t", LeadTime("normal", 1.0, 0.3)),
+    }
+    items = (
+        Item(
+            "a",
+            ("s",),
+            policy=Policy("base-stock", base_stock=12),
+            per_set=3,
+            scrap_rate=0.05,
+            shelf_life=40,
+            min_shelf_life_at_use=4,
+            starting_stock=12,
+        ),
+        Item(
+            "b",
+            ("s", "t"),
+            rule="backup",
+            policy=Policy("s-S", s=4, S=12),
+            per_set=2,
+            reuses=3,
+            spares_per_batch=1,
+            starting_stock=8,
+        ),
+        Item("c", ("t",), policy=Policy("r-Q", r=5, Q=6), demand_mean=2, demand_sd=1, starting_stock=9),
+    )
+    plan = SupplyPlan(
+        horizon=40,
+        items=items,
+        sources=src,
+        replications=8,
+        seed=6,
+        batches=Batches("poisson", per_period=1.2, max_delay=2),
+    )
     fast = simulate(plan)
     slow = simulate(plan, python=True)
     np.testing.assert_allclose(fast.item, slow.item)

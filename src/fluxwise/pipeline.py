@@ -19,7 +19,7 @@ from .trial import CONSTANT_PRESSURE, Trial
 from .units import parse_quantity
 
 __all__ = ["Analysis", "analyze", "load_trial", "fit_result", "size_trial", "size_result", "report_html",
-           "SizingRequest", "UFDF_INPUTS", "design_ufdf_from_inputs"]
+           "SizingRequest", "UFDF_INPUTS", "design_ufdf_from_inputs", "supply_study", "run_supply_plan"]
 
 
 def load_trial(path, *, area=None, mode=None, density=None, columns=None, sheet=None) -> Trial:
@@ -227,3 +227,32 @@ def design_ufdf_from_inputs(inputs: dict, *, label=lambda name: name):
     except InputError as exc:  # name the input the user gave, not the Python argument
         field = label(UFDF_INPUTS[exc.field]) if exc.field in UFDF_INPUTS else exc.field
         raise type(exc)(exc.message, source=exc.source, row=exc.row, column=exc.column, field=field) from None
+
+
+def supply_study(plan_path, *, replications=None, seed=None, scheduler=None, compare: bool = True,
+                 progress=None, train_design=None):
+    """The supply study of a plan file (``fluxwise supply``): read the plan (and design its train), then
+    :func:`fluxwise.supply.run.run_supply` on the executor ``scheduler`` names. Returns the
+    :class:`~fluxwise.supply.run.SupplyResult`; its ``to_dict()`` is the JSON of
+    ``fluxwise supply --json``."""
+    from .io.supply import read_plan
+
+    plan = read_plan(plan_path, replications=replications, seed=seed, train_design=train_design)
+    return run_supply_plan(plan, scheduler=scheduler, compare=compare, progress=progress)
+
+
+def run_supply_plan(plan, *, scheduler=None, compare: bool = True, progress=None):
+    """:func:`fluxwise.supply.run.run_supply` on the executor ``scheduler`` names (None: in-process)."""
+    from .compute import get_executor
+    from .supply.run import run_supply
+
+    if scheduler is None or str(scheduler).strip() in ("inprocess", "in-process", "sync", "local", ""):
+        import os
+
+        from .compute.executors import SCHEDULER_ENV
+        if scheduler is None and os.environ.get(SCHEDULER_ENV):
+            scheduler = os.environ[SCHEDULER_ENV]
+        else:
+            return run_supply(plan, executor=None, compare=compare, progress=progress)
+    with get_executor(scheduler) as ex:
+        return run_supply(plan, executor=ex, compare=compare, progress=progress)

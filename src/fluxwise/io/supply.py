@@ -41,28 +41,112 @@ from ..supply.model import (
 from ..units import parse_quantity
 from .train import _Fields, _unprefixed, default_factors_path, read_factors
 
-__all__ = ["read_plan", "parse_plan", "parse_uploaded_plan", "plan_references", "MAX_PLAN_BYTES",
-           "PLAN_EXTENSIONS", "route_defaults"]
+__all__ = [
+    "read_plan",
+    "parse_plan",
+    "parse_uploaded_plan",
+    "plan_references",
+    "MAX_PLAN_BYTES",
+    "PLAN_EXTENSIONS",
+    "route_defaults",
+]
 
 MAX_PLAN_BYTES = 1024 * 1024
 PLAN_EXTENSIONS = (".yaml", ".yml")
 
-_TOP = {"name", "description", "notes", "horizon", "period", "replications", "search_replications", "seed",
-        "warmup", "currency",
-        "factors", "train", "batches", "batch_value", "target_service", "batch_service", "batch_service_kind",
-        "default_source", "sources", "upstreams", "items", "compare"}
-_BATCH = {"per_week", "per_period", "schedule", "calendar", "slip", "failure_probability", "shutdowns",
-          "max_batch_delay", "batch_value"}
-_SOURCE = {"label", "route", "lead_time", "qc_release", "crossing", "outage", "upstream", "disruptions",
-           "allocation", "unit_price", "price_factor", "order_cost", "moq", "pack_size",
-           "remaining_shelf_life_at_receipt", "qualified", "qualification_time", "notes"}
-_ITEM = {"source", "split", "rule", "per_batch", "reuses", "spares_per_batch", "scrap_rate", "demand_per_period",
-         "shelf_life", "min_shelf_life_at_use", "starting_stock", "holding_rate", "shortage_cost", "unit_price",
-         "plastic_kg", "co2e_kg_per_unit", "policy", "expedite", "notes"}
-_POLICY = {"type", "base_stock", "S", "s", "r", "Q", "cover", "weeks", "periods", "safety_stock", "target_service"}
+_TOP = {
+    "name",
+    "description",
+    "notes",
+    "horizon",
+    "period",
+    "replications",
+    "search_replications",
+    "seed",
+    "warmup",
+    "currency",
+    "factors",
+    "train",
+    "batches",
+    "batch_value",
+    "target_service",
+    "batch_service",
+    "batch_service_kind",
+    "default_source",
+    "sources",
+    "upstreams",
+    "items",
+    "compare",
+}
+_BATCH = {
+    "per_week",
+    "per_period",
+    "schedule",
+    "calendar",
+    "slip",
+    "failure_probability",
+    "shutdowns",
+    "max_batch_delay",
+    "batch_value",
+}
+_SOURCE = {
+    "label",
+    "route",
+    "lead_time",
+    "qc_release",
+    "crossing",
+    "outage",
+    "upstream",
+    "disruptions",
+    "allocation",
+    "unit_price",
+    "price_factor",
+    "order_cost",
+    "moq",
+    "pack_size",
+    "remaining_shelf_life_at_receipt",
+    "qualified",
+    "qualification_time",
+    "notes",
+}
+_ITEM = {
+    "source",
+    "split",
+    "rule",
+    "per_batch",
+    "reuses",
+    "spares_per_batch",
+    "scrap_rate",
+    "demand_per_period",
+    "shelf_life",
+    "min_shelf_life_at_use",
+    "starting_stock",
+    "holding_rate",
+    "shortage_cost",
+    "unit_price",
+    "plastic_kg",
+    "co2e_kg_per_unit",
+    "policy",
+    "expedite",
+    "notes",
+}
+_POLICY = {
+    "type",
+    "base_stock",
+    "S",
+    "s",
+    "r",
+    "Q",
+    "cover",
+    "weeks",
+    "periods",
+    "safety_stock",
+    "target_service",
+}
 
 
 # ---------------------------------------------------------------------------------- routes
+
 
 def route_defaults(factors_path) -> dict[str, dict]:
     """Supply defaults of each route of a factors file: ``lead_time``, ``lead_time_disrupted``
@@ -83,6 +167,7 @@ def route_defaults(factors_path) -> dict[str, dict]:
 
 # --------------------------------------------------------------------------------- reading
 
+
 def read_plan(path, *, replications=None, seed=None, train_design=None) -> SupplyPlan:
     """Read a supply plan file (YAML); the train and factors it names are relative to its folder."""
     path = Path(path)
@@ -95,8 +180,14 @@ def read_plan(path, *, replications=None, seed=None, train_design=None) -> Suppl
         raise InputError(f"not valid YAML ({exc})", source=src) from None
     except UnicodeDecodeError:
         raise InputError("the plan file is not UTF-8 text", source=src) from None
-    return parse_plan(data, source=src, base_dir=path.parent, replications=replications, seed=seed,
-                      train_design=train_design)
+    return parse_plan(
+        data,
+        source=src,
+        base_dir=path.parent,
+        replications=replications,
+        seed=seed,
+        train_design=train_design,
+    )
 
 
 def plan_references(data) -> list[str]:
@@ -106,8 +197,15 @@ def plan_references(data) -> list[str]:
     return [str(data[k]) for k in ("train", "factors") if isinstance(data.get(k), str)]
 
 
-def parse_uploaded_plan(plan_name: str, plan_bytes: bytes, files: Mapping[str, bytes], *, replications=None,
-                        seed=None, train_design=None) -> SupplyPlan:
+def parse_uploaded_plan(
+    plan_name: str,
+    plan_bytes: bytes,
+    files: Mapping[str, bytes],
+    *,
+    replications=None,
+    seed=None,
+    train_design=None,
+) -> SupplyPlan:
     """A plan uploaded as YAML bytes with the files it names (its train, the train's trial files, a
     factors file), by their bare names: nothing of the server's file system can be read. The files
     live in a temporary folder only while the plan is read."""
@@ -124,22 +222,38 @@ def parse_uploaded_plan(plan_name: str, plan_bytes: bytes, files: Mapping[str, b
         raise InputError("the plan file is not UTF-8 text", source=plan_name) from None
     except yaml.YAMLError as exc:
         raise InputError(f"not valid YAML ({exc})", source=plan_name) from None
-    for key, ref in (("train", data.get("train") if isinstance(data, Mapping) else None),
-                     ("factors", data.get("factors") if isinstance(data, Mapping) else None)):
+    for key, ref in (
+        ("train", data.get("train") if isinstance(data, Mapping) else None),
+        ("factors", data.get("factors") if isinstance(data, Mapping) else None),
+    ):
         if ref is not None and str(ref) not in files and not (key == "train" and train_design is not None):
-            raise InputError(f"'{ref}' is not among the uploaded files (upload it with the plan, by its bare "
-                             "name)", source=plan_name, field=key)
+            raise InputError(
+                f"'{ref}' is not among the uploaded files (upload it with the plan, by its bare name)",
+                source=plan_name,
+                field=key,
+            )
     with tempfile.TemporaryDirectory(prefix="fluxwise-supply-") as tmp:
         base = Path(tmp)
         prefix = f"{base}{os.sep}"
         for name, content in files.items():
             (base / name).write_bytes(content)
         try:
-            return parse_plan(data, source=plan_name, base_dir=base, replications=replications, seed=seed,
-                              train_design=train_design)
+            return parse_plan(
+                data,
+                source=plan_name,
+                base_dir=base,
+                replications=replications,
+                seed=seed,
+                train_design=train_design,
+            )
         except InputError as exc:
-            raise type(exc)(_unprefixed(exc.message, prefix), source=_unprefixed(exc.source, prefix),
-                            row=exc.row, column=exc.column, field=exc.field) from None
+            raise type(exc)(
+                _unprefixed(exc.message, prefix),
+                source=_unprefixed(exc.source, prefix),
+                row=exc.row,
+                column=exc.column,
+                field=exc.field,
+            ) from None
         except FluxwiseError as exc:
             raise InputError(_unprefixed(str(exc), prefix), source=plan_name) from None
 
@@ -179,8 +293,11 @@ class _Plan:
         start = self.whole_periods(w, "start", required=True, what="e.g. '30 weeks'")
         if w.has("duration") == w.has("end"):
             raise w.error("duration", "give the window's 'duration' (e.g. '12 weeks') or its 'end'")
-        end = (start + self.whole_periods(w, "duration", allow_zero=False) if w.has("duration")
-               else self.whole_periods(w, "end"))
+        end = (
+            start + self.whole_periods(w, "duration", allow_zero=False)
+            if w.has("duration")
+            else self.whole_periods(w, "end")
+        )
         if end <= start:
             raise w.error("end", "a window must end after it starts")
         return Window(start, end)
@@ -195,16 +312,18 @@ def _positive_int(f: _Fields, key: str, default: int | None = None) -> int | Non
     return int(v)
 
 
-def parse_plan(data, *, source: str = "<plan>", base_dir=".", replications=None, seed=None,
-               train_design=None) -> SupplyPlan:
+def parse_plan(
+    data, *, source: str = "<plan>", base_dir=".", replications=None, seed=None, train_design=None
+) -> SupplyPlan:
     """A :class:`SupplyPlan` from the mapping of a plan file (see :func:`read_plan` and docs/supply.md).
 
     ``replications`` and ``seed`` override the file's (the CLI's options); ``train_design`` is a
     designed train to take the consumables from instead of the file's ``train``.
     """
     if not isinstance(data, Mapping):
-        raise InputError("a supply plan is a mapping with horizon, sources and items (see docs/supply.md)",
-                         source=source)
+        raise InputError(
+            "a supply plan is a mapping with horizon, sources and items (see docs/supply.md)", source=source
+        )
     base = Path(base_dir)
     top = _Fields(data, source=source, label="plan", allowed=_TOP)
     top.check_keys()
@@ -242,7 +361,9 @@ def parse_plan(data, *, source: str = "<plan>", base_dir=".", replications=None,
     train_items = _train_items(design) if design is not None else {}
     currency = top.text("currency") or (design.train.currency if design is not None else "USD")
     if design is not None and currency != design.train.currency:
-        raise top.error("currency", f"the train is costed in {design.train.currency}; the plan says {currency}")
+        raise top.error(
+            "currency", f"the train is costed in {design.train.currency}; the plan says {currency}"
+        )
 
     batches = _batches(P, top, design is not None)
     default_target = P.fraction(top, "target_service")
@@ -273,7 +394,9 @@ def parse_plan(data, *, source: str = "<plan>", base_dir=".", replications=None,
         cf = P.fields(compare_raw, "compare", {"sources", "target_service"})
         names = cf.raw("sources", required=True, what="a list of source or route names")
         if not isinstance(names, list) or not names:
-            raise cf.error("sources", "expected a list of source or route names, e.g. [local, europe-korea-sea]")
+            raise cf.error(
+                "sources", "expected a list of source or route names, e.g. [local, europe-korea-sea]"
+            )
         compare = tuple(str(n) for n in names)
         t = P.fraction(cf, "target_service")
         compare_target = default_target if t is None else t
@@ -284,8 +407,11 @@ def parse_plan(data, *, source: str = "<plan>", base_dir=".", replications=None,
             if name in factors.routes:  # a route of the factors file used as a source with its defaults
                 sources[name] = _source(P, name, {"route": name}, factors, routes, upstreams)
             else:
-                raise where.error(key, f"unknown source '{name}' (sources: {', '.join(sources) or 'none'}; "
-                                       f"routes of the factors file: {', '.join(factors.routes)})")
+                raise where.error(
+                    key,
+                    f"unknown source '{name}' (sources: {', '.join(sources) or 'none'}; "
+                    f"routes of the factors file: {', '.join(factors.routes)})",
+                )
         return name
 
     if default_source is not None:
@@ -306,32 +432,74 @@ def parse_plan(data, *, source: str = "<plan>", base_dir=".", replications=None,
         raise top.error("items", "expected a mapping of item name to its settings")
     names = list(train_items) + [n for n in map(str, items_raw) if n not in train_items]
     if not names:
-        raise top.error("items", "the plan has no items: give a 'train' or 'items' with demand_per_period or "
-                                 "per_batch")
+        raise top.error(
+            "items", "the plan has no items: give a 'train' or 'items' with demand_per_period or per_batch"
+        )
     items = []
     for name in names:
         raw = items_raw.get(name, {}) or {}
-        items.append(_item(P, name, raw, train_items.get(name), default_source, default_target, known_source,
-                           batches, train_items))
+        items.append(
+            _item(
+                P,
+                name,
+                raw,
+                train_items.get(name),
+                default_source,
+                default_target,
+                known_source,
+                batches,
+                train_items,
+            )
+        )
     if any(i.batch_driven for i in items) and batches is None:
-        raise top.error("batches", "items are taken per batch: give the batch starts, e.g. "
-                                   "batches: {per_week: 1.5}")
+        raise top.error(
+            "batches", "items are taken per batch: give the batch starts, e.g. batches: {per_week: 1.5}"
+        )
     for s in sources.values():
-        P.assumptions.append({"what": f"lead time of source '{s.name}'", "value": s.lead_time.describe(),
-                              "source": s.lead_time.source or "plan file"})
+        P.assumptions.append(
+            {
+                "what": f"lead time of source '{s.name}'",
+                "value": s.lead_time.describe(),
+                "source": s.lead_time.source or "plan file",
+            }
+        )
     if design is not None:
-        P.assumptions.append({"what": "consumables per batch", "value": f"train '{design.train.name}'",
-                              "source": design.train.source})
-    P.assumptions.append({"what": "freight CO2e factors", "value": ", ".join(
-        f"{m} {f.value:g} kg CO2e/(t·km)" for m, f in factors.freight.items()), "source": "; ".join(
-        sorted({f.cite() for f in factors.freight.values()}))})
+        P.assumptions.append(
+            {
+                "what": "consumables per batch",
+                "value": f"train '{design.train.name}'",
+                "source": design.train.source,
+            }
+        )
+    P.assumptions.append(
+        {
+            "what": "freight CO2e factors",
+            "value": ", ".join(f"{m} {f.value:g} kg CO2e/(t·km)" for m, f in factors.freight.items()),
+            "source": "; ".join(sorted({f.cite() for f in factors.freight.values()})),
+        }
+    )
     notes = top.raw("notes")
-    plan = SupplyPlan(horizon=int(round(horizon)), items=tuple(items), sources=dict(sources), batches=batches,
-                      replications=int(R), seed=sd, search_replications_max=search, period_h=period_h, period_label=_period_label(period_h),
-                      warmup=warmup, upstreams=upstreams, batch_service=batch_service, batch_service_kind=kind,
-                      currency=currency, compare_sources=compare, compare_target=compare_target, source=source,
-                      notes=tuple([str(notes)] if isinstance(notes, str) else [str(n) for n in notes or []]),
-                      assumptions=tuple(P.assumptions))
+    plan = SupplyPlan(
+        horizon=int(round(horizon)),
+        items=tuple(items),
+        sources=dict(sources),
+        batches=batches,
+        replications=int(R),
+        seed=sd,
+        search_replications_max=search,
+        period_h=period_h,
+        period_label=_period_label(period_h),
+        warmup=warmup,
+        upstreams=upstreams,
+        batch_service=batch_service,
+        batch_service_kind=kind,
+        currency=currency,
+        compare_sources=compare,
+        compare_target=compare_target,
+        source=source,
+        notes=tuple([str(notes)] if isinstance(notes, str) else [str(n) for n in notes or []]),
+        assumptions=tuple(P.assumptions),
+    )
     return plan
 
 
@@ -353,8 +521,13 @@ def _design(path: Path, top: _Fields):
     try:
         return design_train(read_train(path))
     except InputError as exc:
-        raise type(exc)(f"train '{path.name}': {exc.message}", source=exc.source or str(path), row=exc.row,
-                        column=exc.column, field=exc.field) from None
+        raise type(exc)(
+            f"train '{path.name}': {exc.message}",
+            source=exc.source or str(path),
+            row=exc.row,
+            column=exc.column,
+            field=exc.field,
+        ) from None
     except FluxwiseError as exc:
         raise top.error("train", f"the train '{path.name}' could not be designed: {exc}") from None
 
@@ -377,15 +550,26 @@ def _train_items(design) -> dict[str, dict]:
             price = mem.unit_price * area_unit if mem else 0.0
             plastic_u = plastic / per_batch_area * area_unit if per_batch_area > 0 else 0.0
             co2_u = co2 / per_batch_area * area_unit if per_batch_area > 0 else 0.0
-            what = f"UF cassette, {area_unit:.3g} m2" if c.get("count") else f"UF membrane set, {area_unit:.3g} m2"
+            what = (
+                f"UF cassette, {area_unit:.3g} m2"
+                if c.get("count")
+                else f"UF membrane set, {area_unit:.3g} m2"
+            )
         else:
             reuses, count = 1, int(c["count"])
             filt = next((i for i in st.cost_items if i.category == "filters"), None)
             price = filt.unit_price if filt else 0.0
             plastic_u, co2_u = plastic / count, co2 / count
             what = f"{c['item']} ({c['kind']})"
-        out[st.name] = {"per_set": count, "reuses": reuses, "unit_price": price, "plastic_kg": plastic_u,
-                        "co2e_kg_per_unit": co2_u, "what": what, "step": f"{st.index}. {st.name}"}
+        out[st.name] = {
+            "per_set": count,
+            "reuses": reuses,
+            "unit_price": price,
+            "plastic_kg": plastic_u,
+            "co2e_kg_per_unit": co2_u,
+            "what": what,
+            "step": f"{st.index}. {st.name}",
+        }
     return out
 
 
@@ -406,8 +590,10 @@ def _batches(P: _Plan, top: _Fields, has_train: bool) -> Batches | None:
     per = per if per is not None else per_p
     schedule = b.text("schedule", choices=("fixed", "poisson"), default="fixed")
     cal_raw = b.raw("calendar")
-    shutdowns = tuple(P.window(w, f"batches, shutdown {k}", "shutdowns")
-                      for k, w in enumerate(_list(b, "shutdowns"), start=1))
+    shutdowns = tuple(
+        P.window(w, f"batches, shutdown {k}", "shutdowns")
+        for k, w in enumerate(_list(b, "shutdowns"), start=1)
+    )
     slip_p, slip_by = 0.0, 1
     slip = b.raw("slip")
     if slip is not None:
@@ -416,8 +602,14 @@ def _batches(P: _Plan, top: _Fields, has_train: bool) -> Batches | None:
         slip_by = P.whole_periods(sf, "by", allow_zero=False) or 1
     fail_p = b.number("failure_probability", allow_zero=True, upper=1.0) or 0.0
     delay = P.periods(b, "max_batch_delay")
-    common = dict(shutdowns=shutdowns, max_delay=math.inf if delay is None else delay, value=value or 0.0,
-                  slip_probability=slip_p, slip_periods=slip_by, failure_probability=fail_p)
+    common = dict(
+        shutdowns=shutdowns,
+        max_delay=math.inf if delay is None else delay,
+        value=value or 0.0,
+        slip_probability=slip_p,
+        slip_periods=slip_by,
+        failure_probability=fail_p,
+    )
     if cal_raw is not None:
         if per is not None:
             raise b.error("calendar", "give a calendar or a rate (per_week), not both")
@@ -442,8 +634,10 @@ def _calendar(P: _Plan, b: _Fields, raw) -> tuple[int, ...]:
             count = int(math.floor((until - start) / every + 1e-9)) + 1
         return tuple(int(round(start + k * every)) for k in range(int(count)))
     if not isinstance(raw, list) or not raw:
-        raise b.error("calendar", "expected a list of batch start times (e.g. ['0 weeks', '1 week']) or "
-                                  "{start, every, count}")
+        raise b.error(
+            "calendar",
+            "expected a list of batch start times (e.g. ['0 weeks', '1 week']) or {start, every, count}",
+        )
     out = []
     for k, v in enumerate(raw, start=1):
         try:
@@ -466,8 +660,9 @@ def _list(f: _Fields, key: str) -> list:
 
 def _outage(P: _Plan, raw, label: str) -> Outage:
     o = P.fields(raw, label, {"mtbf", "mttr"})
-    mtbf = P.periods(o, "mtbf", required=True, allow_zero=False, what="mean time between failures, e.g. "
-                                                                     "'26 weeks'")
+    mtbf = P.periods(
+        o, "mtbf", required=True, allow_zero=False, what="mean time between failures, e.g. '26 weeks'"
+    )
     mttr = P.periods(o, "mttr", required=True, allow_zero=False, what="mean time to repair, e.g. '3 weeks'")
     for key, v in (("mtbf", mtbf), ("mttr", mttr)):
         if v < 1:
@@ -495,8 +690,11 @@ def _lead_time(P: _Plan, f: _Fields, raw, route_lt: dict | None, label: str) -> 
     lt = P.fields(raw, f"{label}, lead_time", {"distribution", "mean", "sd", "cv", "source"})
     kind = lt.text("distribution", default="normal")
     if kind not in LEAD_TIME_KINDS or kind == "empirical":
-        raise lt.error("distribution", f"'{kind}' is not one of normal, gamma, lognormal, constant (or give a "
-                                       "list of observed lead times)")
+        raise lt.error(
+            "distribution",
+            f"'{kind}' is not one of normal, gamma, lognormal, constant (or give a "
+            "list of observed lead times)",
+        )
     mean = P.periods(lt, "mean", required=True, what="e.g. '10 weeks'")
     if lt.has("sd") and lt.has("cv"):
         raise lt.error("cv", "give sd or cv, not both")
@@ -521,11 +719,18 @@ def _source(P: _Plan, name: str, raw, factors, routes: dict, upstreams: dict) ->
     rdef = routes.get(route or "", {}) if route else {}
     lt_raw = f.raw("lead_time")
     if lt_raw is None or (isinstance(lt_raw, str) and lt_raw.strip() in ("route", "disrupted")):
-        which = "lead_time_disrupted" if isinstance(lt_raw, str) and lt_raw.strip() == "disrupted" else "lead_time"
+        which = (
+            "lead_time_disrupted"
+            if isinstance(lt_raw, str) and lt_raw.strip() == "disrupted"
+            else "lead_time"
+        )
         if route is None or not isinstance(rdef.get(which), Mapping):
-            raise f.error("lead_time", "missing the lead time (e.g. {distribution: gamma, mean: 10 weeks, sd: "
-                                       "2 weeks}), or a 'route' of the factors file with a default "
-                                       f"{which}")
+            raise f.error(
+                "lead_time",
+                "missing the lead time (e.g. {distribution: gamma, mean: 10 weeks, sd: "
+                "2 weeks}), or a 'route' of the factors file with a default "
+                f"{which}",
+            )
         rf = _Fields(rdef[which], source=str(factors.source), label=f"routes.{route}.{which}")
         lt = _lead_time(P, rf, dict(rdef[which]), None, f"route {route}")
     else:
@@ -533,15 +738,27 @@ def _source(P: _Plan, name: str, raw, factors, routes: dict, upstreams: dict) ->
     outage = _outage(P, f.raw("outage"), f"source '{name}', outage") if f.has("outage") else None
     upstream = f.text("upstream")
     if upstream is not None and upstream not in upstreams:
-        raise f.error("upstream", f"unknown upstream '{upstream}' (upstreams: {', '.join(upstreams) or 'none'})")
-    windows = tuple(P.window(w, f"source '{name}', disruption {k}", "disruptions")
-                    for k, w in enumerate(_list(f, "disruptions"), start=1))
+        raise f.error(
+            "upstream", f"unknown upstream '{upstream}' (upstreams: {', '.join(upstreams) or 'none'})"
+        )
+    windows = tuple(
+        P.window(w, f"source '{name}', disruption {k}", "disruptions")
+        for k, w in enumerate(_list(f, "disruptions"), start=1)
+    )
     alloc = None
     if f.has("allocation"):
-        a = P.fields(f.raw("allocation"), f"source '{name}', allocation", {"fraction", "window", "start",
-                                                                             "duration", "end"})
-        frac = a.number("fraction", required=True, allow_zero=True, upper=1.0,
-                        what="share of the usual requirement the source still ships, e.g. 0.5")
+        a = P.fields(
+            f.raw("allocation"),
+            f"source '{name}', allocation",
+            {"fraction", "window", "start", "duration", "end"},
+        )
+        frac = a.number(
+            "fraction",
+            required=True,
+            allow_zero=True,
+            upper=1.0,
+            what="share of the usual requirement the source still ships, e.g. 0.5",
+        )
         w_raw = a.raw("window") if a.has("window") else {k: v for k, v in a.data.items() if k != "fraction"}
         w = P.window(w_raw, f"source '{name}', allocation window", "allocation")
         alloc = Allocation(frac, w.start, w.end)
@@ -564,15 +781,33 @@ def _source(P: _Plan, name: str, raw, factors, routes: dict, upstreams: dict) ->
     qualified = f.flag("qualified", default=True)
     qt = P.periods(f, "qualification_time") or 0.0
     if qualified and qt:
-        raise f.error("qualification_time", "a qualified source needs no qualification time (set qualified: "
-                                            "false for a backup that is not qualified yet)")
-    return Source(name=name, lead_time=lt, qc_release=P.periods(f, "qc_release") or 0.0,
-                  crossing=f.flag("crossing"), outage=outage, upstream=upstream, windows=windows,
-                  allocation=alloc, unit_price=price, price_factor=1.0 if pf is None else pf,
-                  order_cost=f.number("order_cost", allow_zero=True) or 0.0, moq=moq, pack_size=pack_size,
-                  remaining_shelf_life=P.periods(f, "remaining_shelf_life_at_receipt"), qualified=qualified,
-                  qualification_time=qt, route=route, freight_kg_co2e_per_kg=fr_co2, freight_cost_per_kg=fr_cost,
-                  label=f.text("label") or (factors.routes[route].label if route else name))
+        raise f.error(
+            "qualification_time",
+            "a qualified source needs no qualification time (set qualified: "
+            "false for a backup that is not qualified yet)",
+        )
+    return Source(
+        name=name,
+        lead_time=lt,
+        qc_release=P.periods(f, "qc_release") or 0.0,
+        crossing=f.flag("crossing"),
+        outage=outage,
+        upstream=upstream,
+        windows=windows,
+        allocation=alloc,
+        unit_price=price,
+        price_factor=1.0 if pf is None else pf,
+        order_cost=f.number("order_cost", allow_zero=True) or 0.0,
+        moq=moq,
+        pack_size=pack_size,
+        remaining_shelf_life=P.periods(f, "remaining_shelf_life_at_receipt"),
+        qualified=qualified,
+        qualification_time=qt,
+        route=route,
+        freight_kg_co2e_per_kg=fr_co2,
+        freight_cost_per_kg=fr_cost,
+        label=f.text("label") or (factors.routes[route].label if route else name),
+    )
 
 
 def _policy(P: _Plan, raw, label: str, default_target: float) -> Policy:
@@ -581,8 +816,11 @@ def _policy(P: _Plan, raw, label: str, default_target: float) -> Policy:
     if isinstance(raw, str):
         t = raw.strip()
         if t not in POLICY_TYPES:
-            raise InputError(f"{label}: unknown policy '{t}' (one of {', '.join(POLICY_TYPES)}, or "
-                             "cover: N weeks)", source=P.source, field="policy")
+            raise InputError(
+                f"{label}: unknown policy '{t}' (one of {', '.join(POLICY_TYPES)}, or cover: N weeks)",
+                source=P.source,
+                field="policy",
+            )
         return Policy(t, target_service=default_target)
     f = P.fields(raw, f"{label}, policy", _POLICY)
     t = f.text("type") or ("cover" if f.has("cover") else None)
@@ -595,13 +833,27 @@ def _policy(P: _Plan, raw, label: str, default_target: float) -> Policy:
     def units(key):
         return f.number(key, allow_zero=True, positive=key not in ("s", "r", "safety_stock"))
 
-    p = Policy(t, base_stock=units("base_stock"), s=units("s"), S=units("S"), r=units("r"), Q=units("Q"),
-               safety_stock=units("safety_stock"), target_service=target)
-    allowed = {"base-stock": {"base_stock"}, "s-S": {"s", "S"}, "r-Q": {"r", "Q"},
-               "cover": {"cover", "weeks", "periods", "safety_stock"}}[t]
+    p = Policy(
+        t,
+        base_stock=units("base_stock"),
+        s=units("s"),
+        S=units("S"),
+        r=units("r"),
+        Q=units("Q"),
+        safety_stock=units("safety_stock"),
+        target_service=target,
+    )
+    allowed = {
+        "base-stock": {"base_stock"},
+        "s-S": {"s", "S"},
+        "r-Q": {"r", "Q"},
+        "cover": {"cover", "weeks", "periods", "safety_stock"},
+    }[t]
     for key in ("base_stock", "s", "S", "r", "Q", "cover", "weeks", "periods", "safety_stock"):
         if f.has(key) and key not in allowed:
-            raise f.error(key, f"'{key}' is not a number of a {t} policy (its numbers: {', '.join(sorted(allowed))})")
+            raise f.error(
+                key, f"'{key}' is not a number of a {t} policy (its numbers: {', '.join(sorted(allowed))})"
+            )
     if t == "cover":
         n = None
         given = [k for k in ("cover", "weeks", "periods") if f.has(k)]
@@ -616,11 +868,22 @@ def _policy(P: _Plan, raw, label: str, default_target: float) -> Policy:
             else:
                 n = f.number("periods")
         if n is not None and p.safety_stock is not None:
-            raise f.error("safety_stock", "give the cover in weeks or a safety stock over the lead time, not both")
+            raise f.error(
+                "safety_stock", "give the cover in weeks or a safety stock over the lead time, not both"
+            )
         p = Policy("cover", cover_periods=n, safety_stock=p.safety_stock, target_service=target)
     if not p.complete and target is None:
-        p = Policy(p.type, base_stock=p.base_stock, s=p.s, S=p.S, r=p.r, Q=p.Q, cover_periods=p.cover_periods,
-                   safety_stock=p.safety_stock, target_service=default_target)
+        p = Policy(
+            p.type,
+            base_stock=p.base_stock,
+            s=p.s,
+            S=p.S,
+            r=p.r,
+            Q=p.Q,
+            cover_periods=p.cover_periods,
+            safety_stock=p.safety_stock,
+            target_service=default_target,
+        )
     if t == "s-S" and p.s is not None and p.S is not None and p.S < p.s:
         raise f.error("S", f"S ({p.S:g}) must be at least s ({p.s:g})")
     if t == "s-S" and (p.S is not None) and p.s is None:
@@ -630,18 +893,33 @@ def _policy(P: _Plan, raw, label: str, default_target: float) -> Policy:
     return p
 
 
-def _item(P: _Plan, name: str, raw, from_train: dict | None, default_source, default_target, known_source,
-          batches, train_items) -> Item:
+def _item(
+    P: _Plan,
+    name: str,
+    raw,
+    from_train: dict | None,
+    default_source,
+    default_target,
+    known_source,
+    batches,
+    train_items,
+) -> Item:
     label = f"item '{name}'"
     f = P.fields(raw, label, _ITEM)
     explicit = f.has("per_batch") or f.has("demand_per_period")
     if from_train is None and not explicit:
         consumed = ", ".join(train_items) or "none (no train)"
-        raise f.error("items", f"'{name}' is not consumed by the train (its consumables: {consumed}) and has no "
-                               "per_batch or demand_per_period")
+        raise f.error(
+            "items",
+            f"'{name}' is not consumed by the train (its consumables: {consumed}) and has no "
+            "per_batch or demand_per_period",
+        )
     if from_train is not None and f.has("per_batch"):
-        raise f.error("per_batch", "the train says what this item takes per batch; drop per_batch (or name the "
-                                   "item differently to add another one)")
+        raise f.error(
+            "per_batch",
+            "the train says what this item takes per batch; drop per_batch (or name the "
+            "item differently to add another one)",
+        )
     src_raw = f.raw("source")
     if src_raw is None:
         if default_source is None:
@@ -677,7 +955,9 @@ def _item(P: _Plan, name: str, raw, from_train: dict | None, default_source, def
     dmean = dsd = 0.0
     ddist = "normal"
     if f.has("demand_per_period"):
-        d = P.fields(f.raw("demand_per_period"), f"{label}, demand_per_period", {"mean", "sd", "distribution"})
+        d = P.fields(
+            f.raw("demand_per_period"), f"{label}, demand_per_period", {"mean", "sd", "distribution"}
+        )
         dmean = d.number("mean", required=True, allow_zero=True, what="units per period")
         ddist = d.text("distribution", choices=("normal", "poisson"), default="normal")
         dsd = d.number("sd", allow_zero=True)
@@ -693,34 +973,56 @@ def _item(P: _Plan, name: str, raw, from_train: dict | None, default_source, def
     holding = f.number("holding_rate", allow_zero=True)
     holding = 0.2 if holding is None else holding
     start = f.raw("starting_stock")
-    start = None if start is None or (isinstance(start, str) and start.strip() == "policy") else \
-        f.number("starting_stock", allow_zero=True)
+    start = (
+        None
+        if start is None or (isinstance(start, str) and start.strip() == "policy")
+        else f.number("starting_stock", allow_zero=True)
+    )
     exp = None
     if f.has("expedite"):
         e = P.fields(f.raw("expedite"), f"{label}, expedite", {"source", "when", "within"})
-        es = known_source(e.text("source", required=True, what="the faster source, e.g. europe-korea-air"), e,
-                          "source")
+        es = known_source(
+            e.text("source", required=True, what="the faster source, e.g. europe-korea-air"), e, "source"
+        )
         when = e.raw("when")
         if when is not None:
             w = P.fields(when, f"{label}, expedite.when", {"projected_stockout_within"})
             within = P.periods(w, "projected_stockout_within", required=True, allow_zero=False)
         else:
-            within = P.periods(e, "within", required=True, allow_zero=False,
-                               what="expedite when a stock-out is projected within this time, e.g. '4 weeks'")
+            within = P.periods(
+                e,
+                "within",
+                required=True,
+                allow_zero=False,
+                what="expedite when a stock-out is projected within this time, e.g. '4 weeks'",
+            )
         exp = Expedite(es, max(int(math.ceil(within - 1e-9)), 1))
     price = f.number("unit_price", allow_zero=True)
     plastic = f.number("plastic_kg", allow_zero=True)
     co2 = f.number("co2e_kg_per_unit", allow_zero=True)
     base = from_train or {}
-    return Item(name=name, sources=tuple(srcs), policy=_policy(P, f.raw("policy"), label, default_target),
-                rule=rule, split=fractions, per_set=float(per_set or 0.0), reuses=reuses,
-                spares_per_batch=f.number("spares_per_batch", allow_zero=True) or 0.0,
-                scrap_rate=P.fraction(f, "scrap_rate", allow_zero=True) or 0.0,
-                demand_mean=dmean, demand_sd=dsd, demand_dist=ddist, shelf_life=shelf,
-                min_shelf_life_at_use=min_life, starting_stock=start,
-                holding_rate=holding * P.period_h / 8766.0,
-                shortage_cost=f.number("shortage_cost", allow_zero=True) or 0.0,
-                unit_price=price if price is not None else base.get("unit_price", 0.0),
-                plastic_kg=plastic if plastic is not None else base.get("plastic_kg", 0.0),
-                co2e_kg_per_unit=co2 if co2 is not None else base.get("co2e_kg_per_unit", 0.0), expedite=exp,
-                step=base.get("step", ""), description=base.get("what", ""))
+    return Item(
+        name=name,
+        sources=tuple(srcs),
+        policy=_policy(P, f.raw("policy"), label, default_target),
+        rule=rule,
+        split=fractions,
+        per_set=float(per_set or 0.0),
+        reuses=reuses,
+        spares_per_batch=f.number("spares_per_batch", allow_zero=True) or 0.0,
+        scrap_rate=P.fraction(f, "scrap_rate", allow_zero=True) or 0.0,
+        demand_mean=dmean,
+        demand_sd=dsd,
+        demand_dist=ddist,
+        shelf_life=shelf,
+        min_shelf_life_at_use=min_life,
+        starting_stock=start,
+        holding_rate=holding * P.period_h / 8766.0,
+        shortage_cost=f.number("shortage_cost", allow_zero=True) or 0.0,
+        unit_price=price if price is not None else base.get("unit_price", 0.0),
+        plastic_kg=plastic if plastic is not None else base.get("plastic_kg", 0.0),
+        co2e_kg_per_unit=co2 if co2 is not None else base.get("co2e_kg_per_unit", 0.0),
+        expedite=exp,
+        step=base.get("step", ""),
+        description=base.get("what", ""),
+    )

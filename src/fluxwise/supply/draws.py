@@ -56,11 +56,14 @@ class Draws:
     def concat(parts: list[Draws]) -> Draws:
         if len(parts) == 1:
             return parts[0]
-        return Draws(n=sum(p.n for p in parts), u_lead=np.concatenate([p.u_lead for p in parts]),
-                     demand=np.concatenate([p.demand for p in parts]),
-                     planned=np.concatenate([p.planned for p in parts]),
-                     up=np.concatenate([p.up for p in parts]),
-                     fail_pos=np.concatenate([p.fail_pos for p in parts]))
+        return Draws(
+            n=sum(p.n for p in parts),
+            u_lead=np.concatenate([p.u_lead for p in parts]),
+            demand=np.concatenate([p.demand for p in parts]),
+            planned=np.concatenate([p.planned for p in parts]),
+            up=np.concatenate([p.up for p in parts]),
+            fail_pos=np.concatenate([p.fail_pos for p in parts]),
+        )
 
 
 def block_seed(seed: int, block: int) -> np.random.Generator:
@@ -89,7 +92,7 @@ def _max_failures(plan: SupplyPlan) -> int:
     b = plan.batches
     if b is None or not any(i.scrap_rate > 0 for i in plan.items):
         return 1
-    batches = float(np.sum(b.expected_per_period(plan.horizon))) * 1.5 + 4 * plan.horizon ** 0.5 + 10
+    batches = float(np.sum(b.expected_per_period(plan.horizon))) * 1.5 + 4 * plan.horizon**0.5 + 10
     worst = 1
     for i in plan.items:
         if i.scrap_rate > 0:
@@ -135,7 +138,7 @@ def draw_block(plan: SupplyPlan, block: int, n: int | None = None) -> Draws:
             when = cal[None, :] + np.where(slip, b.slip_periods, 0)
             shut = np.zeros(T + max(b.slip_periods, 0) + int(cal.max(initial=0)) + 2, dtype=bool)
             for w in b.shutdowns:
-                shut[max(w.start, 0):max(w.end, 0)] = True
+                shut[max(w.start, 0) : max(w.end, 0)] = True
             keep = ~fail & (when >= 0) & (when < T)
             keep &= ~shut[np.clip(when, 0, len(shut) - 1)]
             rows = np.broadcast_to(np.arange(n)[:, None], when.shape)

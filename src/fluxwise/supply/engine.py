@@ -82,8 +82,16 @@ from . import kernel as K
 from .draws import BLOCK, Draws, draw_block
 from .model import Item, Policy, SupplyPlan
 
-__all__ = ["ItemRun", "Simulation", "default_runs", "simulate", "lane_lead_moments", "forecast",
-           "FAN_PERCENTILES", "CHUNK_BLOCKS"]
+__all__ = [
+    "ItemRun",
+    "Simulation",
+    "default_runs",
+    "simulate",
+    "lane_lead_moments",
+    "forecast",
+    "FAN_PERCENTILES",
+    "CHUNK_BLOCKS",
+]
 
 FAN_PERCENTILES = (5, 25, 50, 75, 95)
 #: Random blocks per chunk of work (2,000 replications).
@@ -115,15 +123,26 @@ class ItemRun:
         return self.label or self.item.name
 
 
-def default_runs(plan: SupplyPlan, policies: dict[str, Policy] | None = None, *, coupled: bool = True) -> list:
+def default_runs(
+    plan: SupplyPlan, policies: dict[str, Policy] | None = None, *, coupled: bool = True
+) -> list:
     """The plan's items as they are (``policies`` by item name replaces theirs); batch-driven items
     share group 0 (``coupled``) or each have their own (every item seen alone)."""
     runs = []
     for k, item in enumerate(plan.items):
         pol = (policies or {}).get(item.name, item.policy)
         group = (0 if coupled else k) if item.batch_driven else -1
-        runs.append(ItemRun(item=item, rand=k, policy=pol, sources=item.sources, rule=item.rule,
-                            split=item.split, group=group))
+        runs.append(
+            ItemRun(
+                item=item,
+                rand=k,
+                policy=pol,
+                sources=item.sources,
+                rule=item.rule,
+                split=item.split,
+                group=group,
+            )
+        )
     return runs
 
 
@@ -214,18 +233,24 @@ def _compile(plan: SupplyPlan, runs: list[ItemRun]) -> _Arrays:
     win = np.zeros((NS, nwin, 2), dtype=np.int64)
     for k, n in enumerate(names):
         s = plan.sources[n]
-        src_tab[k, :len(tables[k])] = tables[k]
+        src_tab[k, : len(tables[k])] = tables[k]
         src_i[k] = (len(tables[k]), int(s.crossing), len(s.windows))
         a = s.allocation
-        src_f[k] = (s.qc_release, 0.0 if s.qualified else max(s.qualification_time, 0.0),
-                    a.start if a else 0.0, a.end if a else 0.0)
+        src_f[k] = (
+            s.qc_release,
+            0.0 if s.qualified else max(s.qualification_time, 0.0),
+            a.start if a else 0.0,
+            a.end if a else 0.0,
+        )
         for w, wd in enumerate(s.windows):
             win[k, w] = (wd.start, wd.end)
     I = len(runs)
     KL = max(len(r.sources) + (1 if r.item.expedite else 0) for r in runs)
-    extra = 2 + max([int(math.ceil(r.policy.cover_periods or 0)) for r in runs]
-                    + [r.item.expedite.within for r in runs if r.item.expedite]
-                    + [int(lane_lead_moments(plan, r.sources[0])[0]) + 2 for r in runs])
+    extra = 2 + max(
+        [int(math.ceil(r.policy.cover_periods or 0)) for r in runs]
+        + [r.item.expedite.within for r in runs if r.item.expedite]
+        + [int(lane_lead_moments(plan, r.sources[0])[0]) + 2 for r in runs]
+    )
     itm_f = np.zeros((I, K.N_ITEM_F))
     itm_i = np.zeros((I, K.N_ITEM_I), dtype=np.int64)
     level = np.zeros((I, T))
@@ -240,17 +265,33 @@ def _compile(plan: SupplyPlan, runs: list[ItemRun]) -> _Arrays:
         fc[i] = forecast(plan, it, extra)
         pol, p1, p2, level[i] = _policy_numbers(plan, run, fc[i])
         primary = plan.sources[run.sources[0]]
-        start_life = (it.shelf_life if primary.remaining_shelf_life is None else primary.remaining_shelf_life)
+        start_life = it.shelf_life if primary.remaining_shelf_life is None else primary.remaining_shelf_life
         start_life = math.inf if start_life is None else start_life - it.min_shelf_life_at_use
         start = it.starting_stock
         if start is None:  # the policy's order-up-to level
             start = max(level[i][0] + p1 + (p2 if pol != K.POL_BASE else 0.0), 0.0)
-        itm_f[i] = (p1, p2, it.per_set, it.spares_per_batch, it.usage_per_batch, start,
-                    1e300 if math.isinf(start_life) else start_life)
+        itm_f[i] = (
+            p1,
+            p2,
+            it.per_set,
+            it.spares_per_batch,
+            it.usage_per_batch,
+            start,
+            1e300 if math.isinf(start_life) else start_life,
+        )
         lane_sources = list(run.sources) + ([it.expedite.source] if it.expedite else [])
-        itm_i[i] = (pol, it.reuses, run.group, run.rand, dcol.get(run.rand, -1) + 1, int(it.whole_units),
-                    len(run.sources) if it.expedite else -1, it.expedite.within if it.expedite else 0,
-                    _RULE[run.rule], len(run.sources))
+        itm_i[i] = (
+            pol,
+            it.reuses,
+            run.group,
+            run.rand,
+            dcol.get(run.rand, -1) + 1,
+            int(it.whole_units),
+            len(run.sources) if it.expedite else -1,
+            it.expedite.within if it.expedite else 0,
+            _RULE[run.rule],
+            len(run.sources),
+        )
         mean_req = float(np.mean(fc[i][:T]))
         fr = list(run.split) if run.rule == "split" else [1.0] * len(run.sources)
         for l, sname in enumerate(lane_sources):
@@ -268,14 +309,29 @@ def _compile(plan: SupplyPlan, runs: list[ItemRun]) -> _Arrays:
         itm_i[i, K.I_GROUP] = gmap.get(run.group, -1)
     grp_n = np.zeros(len(groups), dtype=np.int64)
     grp_items = np.zeros((max(len(groups), 1), max(I, 1)), dtype=np.int64)
-    for i, run in enumerate(runs):
+    for i in range(I):
         g = itm_i[i, K.I_GROUP]
         if g >= 0:
             grp_items[g, grp_n[g]] = i
             grp_n[g] += 1
     max_delay = plan.batches.max_delay if plan.batches is not None else math.inf
-    return _Arrays(itm_f, itm_i, level, fc, ln_f, ln_i, src_f, src_i, src_tab, win, grp_items, grp_n,
-                   np.asarray(dem_cols, dtype=np.int64), float(min(max_delay, 1e18)), lanes)
+    return _Arrays(
+        itm_f,
+        itm_i,
+        level,
+        fc,
+        ln_f,
+        ln_i,
+        src_f,
+        src_i,
+        src_tab,
+        win,
+        grp_items,
+        grp_n,
+        np.asarray(dem_cols, dtype=np.int64),
+        float(min(max_delay, 1e18)),
+        lanes,
+    )
 
 
 def _draws(plan: SupplyPlan, lo: int, hi: int) -> Draws:
@@ -313,13 +369,14 @@ def _run_threads(n: int, args: tuple) -> None:
         return
     cuts = np.linspace(0, n, 4 * nt + 1).astype(int)
     with ThreadPoolExecutor(max_workers=nt) as pool:
-        for f in [pool.submit(K.simulate_range, int(a), int(b), *args) for a, b in zip(cuts[:-1], cuts[1:])
-                  if b > a]:
+        ranges = [(int(a), int(b)) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
+        for f in [pool.submit(K.simulate_range, a, b, *args) for a, b in ranges]:
             f.result()
 
 
-def _simulate_arrays(plan: SupplyPlan, a: _Arrays, d: Draws, keep_inv: bool, trace: bool,
-                     python: bool = False) -> dict:
+def _simulate_arrays(
+    plan: SupplyPlan, a: _Arrays, d: Draws, keep_inv: bool, trace: bool, python: bool = False
+) -> dict:
     n, T, I = d.n, plan.horizon, a.itm_f.shape[0]
     G = len(a.grp_n)
     demand = d.demand[:, :, a.dem_cols] if len(a.dem_cols) else np.zeros((n, 1, 1))
@@ -329,9 +386,36 @@ def _simulate_arrays(plan: SupplyPlan, a: _Arrays, d: Draws, keep_inv: bool, tra
     out_inv = np.zeros((n, T, I) if keep_inv else (1, 1, 1), dtype=np.float32)
     tr = (n, T, I) if trace else (1, 1, 1)
     trace_recv, trace_il = np.zeros(tr, dtype=np.float32), np.zeros(tr, dtype=np.float32)
-    args = (T, int(plan.warmup), a.max_delay, a.itm_f, a.itm_i, a.level, a.fc, a.ln_f, a.ln_i, a.src_f, a.src_i,
-            a.src_tab, a.win, a.grp_items, a.grp_n, d.u_lead, np.ascontiguousarray(demand), d.planned, d.up,
-            d.fail_pos, out_item, out_lane, out_group, out_inv, trace_recv, trace_il, keep_inv, trace)
+    args = (
+        T,
+        int(plan.warmup),
+        a.max_delay,
+        a.itm_f,
+        a.itm_i,
+        a.level,
+        a.fc,
+        a.ln_f,
+        a.ln_i,
+        a.src_f,
+        a.src_i,
+        a.src_tab,
+        a.win,
+        a.grp_items,
+        a.grp_n,
+        d.u_lead,
+        np.ascontiguousarray(demand),
+        d.planned,
+        d.up,
+        d.fail_pos,
+        out_item,
+        out_lane,
+        out_group,
+        out_inv,
+        trace_recv,
+        trace_il,
+        keep_inv,
+        trace,
+    )
     if python:  # the plain per-replication Python loop (benchmark baseline)
         for r in range(n):
             K.simulate_rep.py_func(r, *args)
@@ -351,11 +435,11 @@ class Simulation:
 
     plan: SupplyPlan
     runs: list
-    item: np.ndarray            # [R, I, N_STAT]
-    lane: np.ndarray            # [R, I, K, N_LANE_STAT]
-    group: np.ndarray           # [R, G, N_GROUP_STAT]
+    item: np.ndarray  # [R, I, N_STAT]
+    lane: np.ndarray  # [R, I, K, N_LANE_STAT]
+    group: np.ndarray  # [R, G, N_GROUP_STAT]
     lanes: list
-    inventory: np.ndarray | None = None   # [R, T, I] stock on hand at the end of each period
+    inventory: np.ndarray | None = None  # [R, T, I] stock on hand at the end of each period
     receipts: np.ndarray | None = None
     level: np.ndarray | None = None
 
@@ -377,11 +461,18 @@ class Simulation:
         needs, short = self.stat(i, K.S_BATCH_NEEDS), self.stat(i, K.S_BATCH_SHORT)
         ba, ba_se = _ratio(needs - short, needs)
         p_so = float(np.mean(so > 0))
-        return {"fill_rate": fr, "fill_rate_se": fr_se,
-                "cycle_service_level": float(csl_r.mean()), "cycle_service_level_se": _se(csl_r),
-                "batch_availability": ba, "batch_availability_se": ba_se,
-                "p_stockout": p_so, "p_stockout_se": math.sqrt(p_so * (1 - p_so) / R),
-                "stockout_periods_mean": float(so.mean()), "stockout_periods_mean_se": _se(so)}
+        return {
+            "fill_rate": fr,
+            "fill_rate_se": fr_se,
+            "cycle_service_level": float(csl_r.mean()),
+            "cycle_service_level_se": _se(csl_r),
+            "batch_availability": ba,
+            "batch_availability_se": ba_se,
+            "p_stockout": p_so,
+            "p_stockout_se": math.sqrt(p_so * (1 - p_so) / R),
+            "stockout_periods_mean": float(so.mean()),
+            "stockout_periods_mean_se": _se(so),
+        }
 
     def csl(self) -> np.ndarray:
         """Cycle service level of every run (vector)."""
@@ -400,16 +491,28 @@ class Simulation:
         anyd = (delayed + lost) > 0
         p = float(anyd.mean())
         bs, bs_se = _ratio(ontime, planned)
-        return {"batches_planned": float(planned.mean()), "batches_started_mean": float(x[:, K.G_STARTED].mean()),
-                "batches_on_time_mean": float(ontime.mean()),
-                "batches_delayed_mean": float(delayed.mean()), "batches_delayed_mean_se": _se(delayed),
-                "batches_lost_mean": float(lost.mean()), "batches_lost_mean_se": _se(lost),
-                "batches_waiting_at_end_mean": float(x[:, K.G_WAITING].mean()),
-                "delay_periods_per_delayed_batch": (float(x[:, K.G_DELAY_SUM].sum() / x[:, K.G_DELAYED].sum())
-                                                    if x[:, K.G_DELAYED].sum() > 0 else 0.0),
-                "p_any_batch_delayed": p, "p_any_batch_delayed_se": math.sqrt(p * (1 - p) / R),
-                "p_no_batch_delay": 1.0 - p, "p_no_batch_delay_se": math.sqrt(p * (1 - p) / R),
-                "batch_service": bs, "batch_service_se": bs_se}
+        return {
+            "batches_planned": float(planned.mean()),
+            "batches_planned_se": _se(planned),
+            "batches_started_mean": float(x[:, K.G_STARTED].mean()),
+            "batches_on_time_mean": float(ontime.mean()),
+            "batches_delayed_mean": float(delayed.mean()),
+            "batches_delayed_mean_se": _se(delayed),
+            "batches_lost_mean": float(lost.mean()),
+            "batches_lost_mean_se": _se(lost),
+            "batches_waiting_at_end_mean": float(x[:, K.G_WAITING].mean()),
+            "delay_periods_per_delayed_batch": (
+                float(x[:, K.G_DELAY_SUM].sum() / x[:, K.G_DELAYED].sum())
+                if x[:, K.G_DELAYED].sum() > 0
+                else 0.0
+            ),
+            "p_any_batch_delayed": p,
+            "p_any_batch_delayed_se": math.sqrt(p * (1 - p) / R),
+            "p_no_batch_delay": 1.0 - p,
+            "p_no_batch_delay_se": math.sqrt(p * (1 - p) / R),
+            "batch_service": bs,
+            "batch_service_se": bs_se,
+        }
 
 
 def _se(x: np.ndarray) -> float:
@@ -429,9 +532,18 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> tuple[float, float]:
     return q, float(np.std(resid, ddof=1) / math.sqrt(len(num)) / np.mean(den))
 
 
-def simulate(plan: SupplyPlan, runs: list[ItemRun] | None = None, *, replications: int | None = None,
-             executor=None, progress: bool = False, keep_inventory: bool = False, trace: bool = False,
-             python: bool = False, desc: str = "supply") -> Simulation:
+def simulate(
+    plan: SupplyPlan,
+    runs: list[ItemRun] | None = None,
+    *,
+    replications: int | None = None,
+    executor=None,
+    progress: bool = False,
+    keep_inventory: bool = False,
+    trace: bool = False,
+    python: bool = False,
+    desc: str = "supply",
+) -> Simulation:
     """Simulate ``runs`` (default: the plan's items, coupled) over ``replications`` (default: the plan's).
 
     Parameters
@@ -452,13 +564,16 @@ def simulate(plan: SupplyPlan, runs: list[ItemRun] | None = None, *, replication
     size = CHUNK_BLOCKS * BLOCK
     tasks = [(plan, arrays, lo, min(lo + size, R), keep_inventory, trace) for lo in range(0, R, size)]
     if python:
-        parts = [_simulate_arrays(plan, arrays, _draws(plan, lo, hi), keep_inventory, trace, python=True)
-                 for (_, _, lo, hi, _, _) in tasks]
+        parts = [
+            _simulate_arrays(plan, arrays, _draws(plan, lo, hi), keep_inventory, trace, python=True)
+            for (_, _, lo, hi, _, _) in tasks
+        ]
     elif executor is None:
         parts = []
         bar = None
         if progress and len(tasks) > 1:
             from tqdm.auto import tqdm
+
             bar = tqdm(total=len(tasks), desc=desc, unit="chunk", dynamic_ncols=True)
         for t in tasks:
             parts.append(_run_chunk(t))
@@ -469,9 +584,17 @@ def simulate(plan: SupplyPlan, runs: list[ItemRun] | None = None, *, replication
     else:
         parts = executor.map_chunks(_run_chunk, tasks, progress=progress, total=len(tasks), desc=desc)
     cat = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    return Simulation(plan=plan, runs=runs, item=cat["item"], lane=cat["lane"], group=cat["group"],
-                      lanes=arrays.lanes, inventory=cat.get("inventory"), receipts=cat.get("receipts"),
-                      level=cat.get("level"))
+    return Simulation(
+        plan=plan,
+        runs=runs,
+        item=cat["item"],
+        lane=cat["lane"],
+        group=cat["group"],
+        lanes=arrays.lanes,
+        inventory=cat.get("inventory"),
+        receipts=cat.get("receipts"),
+        level=cat.get("level"),
+    )
 
 
 def replace_policy(run: ItemRun, **numbers) -> ItemRun:

@@ -39,8 +39,15 @@ import math
 import numpy as np
 from scipy import stats
 
-__all__ = ["normal_loss", "base_stock_csl_normal", "base_stock_fill_rate_normal", "base_stock_normal_approximation",
-           "rq_csl", "eoq", "demand_per_period"]
+__all__ = [
+    "normal_loss",
+    "base_stock_csl_normal",
+    "base_stock_fill_rate_normal",
+    "base_stock_normal_approximation",
+    "rq_csl",
+    "eoq",
+    "demand_per_period",
+]
 
 
 def normal_loss(z):
@@ -58,15 +65,18 @@ def base_stock_fill_rate_normal(S: float, mu: float, sigma: float, L: int) -> fl
     """Share of demand met from stock: 1 − [σ√(L+1)·G(z) − σ√L·G(z_L)]/μ."""
     z = (S - mu * (L + 1)) / (sigma * math.sqrt(L + 1))
     end = sigma * math.sqrt(L + 1) * float(normal_loss(z))
-    start = 0.0 if L == 0 else sigma * math.sqrt(L) * float(normal_loss((S - mu * L) / (sigma * math.sqrt(L))))
+    start = (
+        0.0 if L == 0 else sigma * math.sqrt(L) * float(normal_loss((S - mu * L) / (sigma * math.sqrt(L))))
+    )
     return 1.0 - (end - start) / mu
 
 
-def base_stock_normal_approximation(mu: float, sigma_d: float, lead: float, sigma_lead: float,
-                                    target: float) -> float:
+def base_stock_normal_approximation(
+    mu: float, sigma_d: float, lead: float, sigma_lead: float, target: float
+) -> float:
     """S = μ(L+1) + z·√((L+1)σ_D² + μ²σ_L²), z = Φ⁻¹(target) [units]."""
     z = float(stats.norm.ppf(target))
-    return mu * (lead + 1) + z * math.sqrt(max((lead + 1) * sigma_d ** 2 + mu ** 2 * sigma_lead ** 2, 0.0))
+    return mu * (lead + 1) + z * math.sqrt(max((lead + 1) * sigma_d**2 + mu**2 * sigma_lead**2, 0.0))
 
 
 def rq_csl(r: int, Q: int, cdf) -> float:

@@ -42,9 +42,27 @@ POL_BASE, POL_SS, POL_RQ = 0, 1, 2
 # source rules
 RULE_SINGLE, RULE_SPLIT, RULE_BACKUP = 0, 1, 2
 # item statistics
-(S_DEMAND, S_SERVED, S_STOCKOUT, S_PERIODS, S_ONHAND, S_BACKLOG, S_EXPIRED, S_ORDERS, S_ORDERED, S_RECEIVED,
- S_CUT, S_EXPEDITED, S_EXP_ORDERS, S_CONSUMED, S_SCRAPPED, S_BATCH_NEEDS, S_BATCH_SHORT, S_END_ONHAND,
- S_WAITING_UNITS) = range(19)
+(
+    S_DEMAND,
+    S_SERVED,
+    S_STOCKOUT,
+    S_PERIODS,
+    S_ONHAND,
+    S_BACKLOG,
+    S_EXPIRED,
+    S_ORDERS,
+    S_ORDERED,
+    S_RECEIVED,
+    S_CUT,
+    S_EXPEDITED,
+    S_EXP_ORDERS,
+    S_CONSUMED,
+    S_SCRAPPED,
+    S_BATCH_NEEDS,
+    S_BATCH_SHORT,
+    S_END_ONHAND,
+    S_WAITING_UNITS,
+) = range(19)
 N_STAT = 19
 # lane statistics
 L_UNITS, L_ORDERS = range(2)
@@ -135,8 +153,29 @@ def _round_order(q, moq, pack, whole):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _place(r, t, T, i, l, q, warm, itm_i, ln_f, ln_i, src_f, src_i, src_tab, win, u_lead, up,
-           arr, last_arr, onorder, out_item, out_lane):
+def _place(
+    r,
+    t,
+    T,
+    i,
+    l,
+    q,
+    warm,
+    itm_i,
+    ln_f,
+    ln_i,
+    src_f,
+    src_i,
+    src_tab,
+    win,
+    u_lead,
+    up,
+    arr,
+    last_arr,
+    onorder,
+    out_item,
+    out_lane,
+):
     """Ship and schedule one order of q units of item i on lane l; returns nothing."""
     s = ln_i[i, l, LI_SRC]
     nwin = src_i[s, SI_NWIN]
@@ -173,9 +212,37 @@ def _place(r, t, T, i, l, q, warm, itm_i, ln_f, ln_i, src_f, src_i, src_tab, win
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def simulate_rep(r, T, warm, max_delay, itm_f, itm_i, level, fc, ln_f, ln_i, src_f, src_i, src_tab, win,
-                 grp_items, grp_n, u_lead, demand, planned, up, fail_pos,
-                 out_item, out_lane, out_group, out_inv, trace_recv, trace_il, keep_inv, trace):
+def simulate_rep(
+    r,
+    T,
+    warm,
+    max_delay,
+    itm_f,
+    itm_i,
+    level,
+    fc,
+    ln_f,
+    ln_i,
+    src_f,
+    src_i,
+    src_tab,
+    win,
+    grp_items,
+    grp_n,
+    u_lead,
+    demand,
+    planned,
+    up,
+    fail_pos,
+    out_item,
+    out_lane,
+    out_group,
+    out_inv,
+    trace_recv,
+    trace_il,
+    keep_inv,
+    trace,
+):
     """Simulate replication ``r`` over ``T`` periods, adding its statistics into the output arrays."""
     I = itm_f.shape[0]
     KL = ln_f.shape[1]
@@ -303,8 +370,29 @@ def simulate_rep(r, T, warm, max_delay, itm_f, itm_i, level, fc, ln_f, ln_i, src
                 if l == xl and counted:
                     out_item[r, i, S_EXPEDITED] += ql
                     out_item[r, i, S_EXP_ORDERS] += 1.0
-                _place(r, t, T, i, l, ql, warm, itm_i, ln_f, ln_i, src_f, src_i, src_tab, win, u_lead, up,
-                       arr, last_arr, onorder, out_item, out_lane)
+                _place(
+                    r,
+                    t,
+                    T,
+                    i,
+                    l,
+                    ql,
+                    warm,
+                    itm_i,
+                    ln_f,
+                    ln_i,
+                    src_f,
+                    src_i,
+                    src_tab,
+                    win,
+                    u_lead,
+                    up,
+                    arr,
+                    last_arr,
+                    onorder,
+                    out_item,
+                    out_lane,
+                )
 
         # ---- 2. receipts, 3. expiry, backorders filled first
         for i in range(I):
@@ -436,8 +524,9 @@ def simulate_rep(r, T, warm, max_delay, itm_f, itm_i, level, fc, ln_f, ln_i, src
                         tested[i] += int(m + 0.5)
                         if p >= warm:
                             out_item[r, i, S_CONSUMED] += m
-                            good = itm_f[i, F_SPARES] + (itm_f[i, F_NEED]
-                                                          if used[i] % itm_i[i, I_REUSES] == 0 else 0.0)
+                            good = itm_f[i, F_SPARES] + (
+                                itm_f[i, F_NEED] if used[i] % itm_i[i, I_REUSES] == 0 else 0.0
+                            )
                             out_item[r, i, S_SCRAPPED] += m - good
                     fptr[i] = reqptr[i]
                     used[i] += 1
@@ -475,11 +564,68 @@ def simulate_rep(r, T, warm, max_delay, itm_f, itm_i, level, fc, ln_f, ln_i, src
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def simulate_range(lo, hi, T, warm, max_delay, itm_f, itm_i, level, fc, ln_f, ln_i, src_f, src_i, src_tab, win,
-                   grp_items, grp_n, u_lead, demand, planned, up, fail_pos,
-                   out_item, out_lane, out_group, out_inv, trace_recv, trace_il, keep_inv, trace):
+def simulate_range(
+    lo,
+    hi,
+    T,
+    warm,
+    max_delay,
+    itm_f,
+    itm_i,
+    level,
+    fc,
+    ln_f,
+    ln_i,
+    src_f,
+    src_i,
+    src_tab,
+    win,
+    grp_items,
+    grp_n,
+    u_lead,
+    demand,
+    planned,
+    up,
+    fail_pos,
+    out_item,
+    out_lane,
+    out_group,
+    out_inv,
+    trace_recv,
+    trace_il,
+    keep_inv,
+    trace,
+):
     """:func:`simulate_rep` for replications lo..hi−1; releases the GIL, so threads run ranges in parallel."""
     for r in range(lo, hi):
-        simulate_rep(r, T, warm, max_delay, itm_f, itm_i, level, fc, ln_f, ln_i, src_f, src_i, src_tab, win,
-                     grp_items, grp_n, u_lead, demand, planned, up, fail_pos,
-                     out_item, out_lane, out_group, out_inv, trace_recv, trace_il, keep_inv, trace)
+        simulate_rep(
+            r,
+            T,
+            warm,
+            max_delay,
+            itm_f,
+            itm_i,
+            level,
+            fc,
+            ln_f,
+            ln_i,
+            src_f,
+            src_i,
+            src_tab,
+            win,
+            grp_items,
+            grp_n,
+            u_lead,
+            demand,
+            planned,
+            up,
+            fail_pos,
+            out_item,
+            out_lane,
+            out_group,
+            out_inv,
+            trace_recv,
+            trace_il,
+            keep_inv,
+            trace,
+        )

@@ -16,8 +16,22 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["LEAD_TIME_KINDS", "POLICY_TYPES", "SOURCE_RULES", "LeadTime", "Outage", "Window", "Allocation",
-           "Source", "Policy", "Expedite", "Item", "Batches", "SupplyPlan", "QUANTILE_POINTS"]
+__all__ = [
+    "LEAD_TIME_KINDS",
+    "POLICY_TYPES",
+    "SOURCE_RULES",
+    "LeadTime",
+    "Outage",
+    "Window",
+    "Allocation",
+    "Source",
+    "Policy",
+    "Expedite",
+    "Item",
+    "Batches",
+    "SupplyPlan",
+    "QUANTILE_POINTS",
+]
 
 LEAD_TIME_KINDS = ("constant", "normal", "gamma", "lognormal", "empirical")
 POLICY_TYPES = ("base-stock", "s-S", "r-Q", "cover")
@@ -45,15 +59,21 @@ class LeadTime:
 
     def __post_init__(self):
         if self.kind not in LEAD_TIME_KINDS:
-            raise InputError(f"unknown lead-time distribution '{self.kind}' (one of {', '.join(LEAD_TIME_KINDS)})",
-                             field="lead_time")
+            raise InputError(
+                f"unknown lead-time distribution '{self.kind}' (one of {', '.join(LEAD_TIME_KINDS)})",
+                field="lead_time",
+            )
         if self.kind == "empirical":
             if not self.values or any(not math.isfinite(v) or v < 0 for v in self.values):
-                raise InputError("an empirical lead time needs a list of observed lead times, each zero or "
-                                 "positive", field="lead_time")
+                raise InputError(
+                    "an empirical lead time needs a list of observed lead times, each zero or positive",
+                    field="lead_time",
+                )
         elif not (math.isfinite(self.mean) and self.mean >= 0 and math.isfinite(self.sd) and self.sd >= 0):
-            raise InputError(f"lead time mean and sd must be zero or positive, got mean {self.mean:g}, "
-                             f"sd {self.sd:g}", field="lead_time")
+            raise InputError(
+                f"lead time mean and sd must be zero or positive, got mean {self.mean:g}, sd {self.sd:g}",
+                field="lead_time",
+            )
         if self.kind in ("gamma", "lognormal") and self.sd > 0 and self.mean <= 0:
             raise InputError(f"a {self.kind} lead time needs a positive mean", field="lead_time")
 
@@ -80,7 +100,7 @@ class LeadTime:
             q = stats.norm.ppf(p, loc=self.mean, scale=self.sd)
         elif self.kind == "gamma":
             k = (self.mean / self.sd) ** 2
-            q = stats.gamma.ppf(p, k, scale=self.sd ** 2 / self.mean)
+            q = stats.gamma.ppf(p, k, scale=self.sd**2 / self.mean)
         else:
             s2 = math.log1p((self.sd / self.mean) ** 2)
             q = stats.lognorm.ppf(p, math.sqrt(s2), scale=math.exp(math.log(self.mean) - s2 / 2))
@@ -94,7 +114,12 @@ class LeadTime:
         return f"{self.kind}, mean {self.mean:.3g} {period}, sd {self.sd:.3g}"
 
     def to_dict(self) -> dict:
-        d = {"distribution": self.kind, "mean_periods": self.mean, "sd_periods": self.sd, "source": self.source}
+        d = {
+            "distribution": self.kind,
+            "mean_periods": self.mean,
+            "sd_periods": self.sd,
+            "source": self.source,
+        }
         if self.kind == "empirical":
             d["values_periods"] = list(self.values)
         return d
@@ -116,7 +141,9 @@ class Outage:
         for name in ("mtbf", "mttr"):
             v = getattr(self, name)
             if not math.isfinite(v) or v < 1:
-                raise InputError(f"outage {name} must be at least one period, got {v:g}", field=f"outage.{name}")
+                raise InputError(
+                    f"outage {name} must be at least one period, got {v:g}", field=f"outage.{name}"
+                )
 
     @property
     def availability(self) -> float:
@@ -172,8 +199,9 @@ class Source:
     label: str = ""
 
     def price_for(self, item: Item) -> float:
-        """Landed price of one unit of ``item``: the source's ``unit_price``, else the item's price times
-        ``price_factor`` plus the freight of its plastic (``freight_cost_per_kg`` per kg of device plastic)."""
+        """Landed price of one unit of ``item``: the source's ``unit_price``, else the item's price
+        times ``price_factor`` plus the freight of its plastic (``freight_cost_per_kg`` per kg of
+        device plastic)."""
         if self.unit_price is not None:
             return float(self.unit_price)
         return item.unit_price * self.price_factor + item.plastic_kg * self.freight_cost_per_kg
@@ -206,10 +234,14 @@ class Policy:
 
     def __post_init__(self):
         if self.type not in POLICY_TYPES:
-            raise InputError(f"unknown policy '{self.type}' (one of {', '.join(POLICY_TYPES)})", field="policy")
+            raise InputError(
+                f"unknown policy '{self.type}' (one of {', '.join(POLICY_TYPES)})", field="policy"
+            )
         if self.target_service is not None and not 0 < self.target_service < 1:
-            raise InputError(f"target_service must be between 0 and 1, got {self.target_service:g}",
-                             field="policy.target_service")
+            raise InputError(
+                f"target_service must be between 0 and 1, got {self.target_service:g}",
+                field="policy.target_service",
+            )
 
     @property
     def complete(self) -> bool:
@@ -288,8 +320,10 @@ class Item:
 
     def __post_init__(self):
         if self.rule not in SOURCE_RULES:
-            raise InputError(f"unknown source rule '{self.rule}' (one of {', '.join(SOURCE_RULES)})",
-                             field=f"items.{self.name}.rule")
+            raise InputError(
+                f"unknown source rule '{self.rule}' (one of {', '.join(SOURCE_RULES)})",
+                field=f"items.{self.name}.rule",
+            )
         if not self.sources:
             raise InputError("an item needs at least one source", field=f"items.{self.name}.source")
         if self.reuses < 1:
@@ -315,8 +349,10 @@ class Item:
         """
         p = self.scrap_rate
         out1 = out2 = 0.0
-        for g, w in ((self.per_set + self.spares_per_batch, 1.0 / self.reuses),
-                     (self.spares_per_batch, 1.0 - 1.0 / self.reuses)):
+        for g, w in (
+            (self.per_set + self.spares_per_batch, 1.0 / self.reuses),
+            (self.spares_per_batch, 1.0 - 1.0 / self.reuses),
+        ):
             if w <= 0:
                 continue
             m = g / (1 - p)
@@ -365,7 +401,7 @@ class Batches:
         else:
             out = np.full(horizon, float(self.per_period))
         for w in self.shutdowns:
-            out[max(w.start, 0):max(min(w.end, horizon), 0)] = 0.0
+            out[max(w.start, 0) : max(min(w.end, horizon), 0)] = 0.0
         return out
 
 
@@ -404,8 +440,10 @@ class SupplyPlan:
         for item in self.items:
             for s in item.sources + ((item.expedite.source,) if item.expedite else ()):
                 if s not in self.sources:
-                    raise InputError(f"unknown source '{s}' (sources: {', '.join(self.sources)})",
-                                     field=f"items.{item.name}.source")
+                    raise InputError(
+                        f"unknown source '{s}' (sources: {', '.join(self.sources)})",
+                        field=f"items.{item.name}.source",
+                    )
         for s in self.sources.values():
             if s.upstream is not None and s.upstream not in self.upstreams:
                 raise InputError(f"unknown upstream '{s.upstream}'", field=f"sources.{s.name}.upstream")

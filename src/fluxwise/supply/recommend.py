@@ -39,8 +39,15 @@ from . import formulas
 from .engine import ItemRun, lane_lead_moments, simulate
 from .model import Policy, SupplyPlan
 
-__all__ = ["Recommendation", "normal_approximation", "order_quantity", "complete_policy", "recommend",
-           "service_curve", "recommend_for_batch"]
+__all__ = [
+    "Recommendation",
+    "normal_approximation",
+    "order_quantity",
+    "complete_policy",
+    "recommend",
+    "service_curve",
+    "recommend_for_batch",
+]
 
 #: Largest search: the formula times this, plus the horizon's whole requirement.
 _MAX_FACTOR = 50
@@ -67,21 +74,36 @@ class Recommendation:
     metric: str = "cycle_service_level"
 
     def to_dict(self) -> dict:
-        return {"item": self.item, "source": self.source, "policy_type": self.policy_type,
-                "target_service": self.target_service, "metric": self.metric,
-                "base_stock_formula": self.formula, "base_stock": self.value,
-                "safety_stock": self.safety_stock, "achieved_service": self.achieved,
-                "achieved_service_se": self.achieved_se, "demand_mean_per_period": self.mu,
-                "demand_sd_per_period": self.sigma_d, "lead_time_periods": self.lead,
-                "lead_time_sd_periods": self.sigma_lead, "policy": self.policy.to_dict()}
+        return {
+            "item": self.item,
+            "source": self.source,
+            "policy_type": self.policy_type,
+            "target_service": self.target_service,
+            "metric": self.metric,
+            "base_stock_formula": self.formula,
+            "base_stock": self.value,
+            "safety_stock": self.safety_stock,
+            "achieved_service": self.achieved,
+            "achieved_service_se": self.achieved_se,
+            "demand_mean_per_period": self.mu,
+            "demand_sd_per_period": self.sigma_d,
+            "lead_time_periods": self.lead,
+            "lead_time_sd_periods": self.sigma_lead,
+            "policy": self.policy.to_dict(),
+        }
 
 
 def normal_approximation(plan: SupplyPlan, run: ItemRun, target: float) -> dict:
     """μ, σ_D, L, σ_L and the formula's base stock S for a run (its first source)."""
     mu, sd = formulas.demand_per_period(run.item, plan.batches, plan.horizon)
     lead, sl = lane_lead_moments(plan, run.sources[0])
-    return {"mu": mu, "sigma_d": sd, "lead": lead, "sigma_lead": sl,
-            "S": formulas.base_stock_normal_approximation(mu, sd, lead, sl, target)}
+    return {
+        "mu": mu,
+        "sigma_d": sd,
+        "lead": lead,
+        "sigma_lead": sl,
+        "S": formulas.base_stock_normal_approximation(mu, sd, lead, sl, target),
+    }
 
 
 def order_quantity(plan: SupplyPlan, run: ItemRun) -> float:
@@ -146,8 +168,16 @@ def _metric(sim, metric: str) -> tuple[np.ndarray, np.ndarray]:
     return np.nan_to_num(np.asarray(out), nan=1.0), np.asarray(se)
 
 
-def recommend(plan: SupplyPlan, runs: list[ItemRun], targets: list[float], *, replications: int | None = None,
-              metric: str = "cycle_service_level", executor=None, progress=False) -> list[Recommendation]:
+def recommend(
+    plan: SupplyPlan,
+    runs: list[ItemRun],
+    targets: list[float],
+    *,
+    replications: int | None = None,
+    metric: str = "cycle_service_level",
+    executor=None,
+    progress=False,
+) -> list[Recommendation]:
     """The smallest whole number meeting each run's target, each run simulated alone (see module doc)."""
     n = len(runs)
     if n == 0:
@@ -160,8 +190,8 @@ def recommend(plan: SupplyPlan, runs: list[ItemRun], targets: list[float], *, re
     total = np.array([float(np.sum(forecast_total(plan, r))) for r in runs])
     cap = np.maximum(np.abs(np.array([s[2]["S"] for s in starts])) * _MAX_FACTOR, 10.0) + total
     target = np.asarray(targets, dtype=float)
-    lo = np.full(n, np.nan)   # highest value known to miss the target
-    hi = np.full(n, np.nan)   # lowest value known to meet it
+    lo = np.full(n, np.nan)  # highest value known to miss the target
+    hi = np.full(n, np.nan)  # lowest value known to meet it
     ach = np.full(n, np.nan)
     ach_se = np.full(n, np.nan)
     cand = guess.copy()
@@ -169,15 +199,23 @@ def recommend(plan: SupplyPlan, runs: list[ItemRun], targets: list[float], *, re
     step = np.maximum(np.ceil(np.array([s[2]["sigma_d"] * math.sqrt(s[2]["lead"] + 1) for s in starts])), 1.0)
 
     def evaluate(idx, values):
-        sub = [replace(runs[k], policy=_offset_policy(runs[k].policy, float(v), qs[k]),
-                       group=k if runs[k].item.batch_driven else -1)
-               for k, v in zip(idx, values, strict=True)]
+        sub = [
+            replace(
+                runs[k],
+                policy=_offset_policy(runs[k].policy, float(v), qs[k]),
+                group=k if runs[k].item.batch_driven else -1,
+            )
+            for k, v in zip(idx, values, strict=True)
+        ]
         sim = simulate(plan, sub, replications=R, executor=executor, desc="recommend")
         return _metric(sim, metric)
 
     for _ in range(200):
-        todo = [k for k in range(n) if not (np.isfinite(hi[k]) and (np.isfinite(lo[k]) and hi[k] - lo[k] <= 1
-                                                                   or hi[k] <= floor[k]))]
+        todo = [
+            k
+            for k in range(n)
+            if not (np.isfinite(hi[k]) and (np.isfinite(lo[k]) and hi[k] - lo[k] <= 1 or hi[k] <= floor[k]))
+        ]
         if not todo:
             break
         vals = []
@@ -201,10 +239,12 @@ def recommend(plan: SupplyPlan, runs: list[ItemRun], targets: list[float], *, re
                 if not np.isfinite(hi[k]):
                     if v >= cap[k]:
                         raise InputError(
-                            f"item '{runs[k].name}' from '{runs[k].sources[0]}' cannot reach a service level of "
-                            f"{target[k]:g} with any stock up to {cap[k]:.0f} units (simulated: {g_:.3g}); "
+                            f"item '{runs[k].name}' from '{runs[k].sources[0]}' cannot reach a service "
+                            f"level of {target[k]:g} with any stock up to {cap[k]:.0f} units "
+                            f"(simulated: {g_:.3g}); "
                             "check the lead times, windows and allocation of its source",
-                            field=f"items.{runs[k].name}.policy.target_service")
+                            field=f"items.{runs[k].name}.policy.target_service",
+                        )
                     cand[k] = min(v + step[k], cap[k])
                     step[k] *= 2
     out = []
@@ -218,12 +258,25 @@ def recommend(plan: SupplyPlan, runs: list[ItemRun], targets: list[float], *, re
             ss = value
         else:
             ss = value + (qs[k] + 1) / 2 - na["mu"] * (na["lead"] + 1)
-        out.append(Recommendation(item=run.name, source=run.sources[0], policy_type=run.policy.type,
-                                  target_service=float(target[k]), mu=na["mu"], sigma_d=na["sigma_d"],
-                                  lead=na["lead"], sigma_lead=na["sigma_lead"],
-                                  formula=_formula_value(run, na, qs[k]), value=value, achieved=float(ach[k]),
-                                  achieved_se=float(ach_se[k]), policy=pol, safety_stock=float(ss),
-                                  metric=metric))
+        out.append(
+            Recommendation(
+                item=run.name,
+                source=run.sources[0],
+                policy_type=run.policy.type,
+                target_service=float(target[k]),
+                mu=na["mu"],
+                sigma_d=na["sigma_d"],
+                lead=na["lead"],
+                sigma_lead=na["sigma_lead"],
+                formula=_formula_value(run, na, qs[k]),
+                value=value,
+                achieved=float(ach[k]),
+                achieved_se=float(ach_se[k]),
+                policy=pol,
+                safety_stock=float(ss),
+                metric=metric,
+            )
+        )
     return out
 
 
@@ -240,11 +293,19 @@ def _formula_value(run: ItemRun, na: dict, q: float | None) -> float:
 def forecast_total(plan: SupplyPlan, run: ItemRun) -> np.ndarray:
     from .engine import forecast
 
-    return forecast(plan, run.item)[:plan.horizon]
+    return forecast(plan, run.item)[: plan.horizon]
 
 
-def service_curve(plan: SupplyPlan, runs: list[ItemRun], centre: list[float], *, points: int = 9,
-                  replications: int = 1000, metric: str = "cycle_service_level", executor=None) -> list[dict]:
+def service_curve(
+    plan: SupplyPlan,
+    runs: list[ItemRun],
+    centre: list[float],
+    *,
+    points: int = 9,
+    replications: int = 1000,
+    metric: str = "cycle_service_level",
+    executor=None,
+) -> list[dict]:
     """Simulated service level against the searched number around ``centre`` (every item alone, common
     random numbers): the service-level vs safety-stock curve of the report."""
     sub, where = [], []
@@ -255,14 +316,30 @@ def service_curve(plan: SupplyPlan, runs: list[ItemRun], centre: list[float], *,
         lo_v = max(c - width, _start(plan, run, 0.5, q)[1])
         values = np.unique(np.round(np.linspace(lo_v, c + width / 2, points)))
         for v in values:
-            sub.append(replace(run, policy=_offset_policy(run.policy, float(v), q),
-                               group=len(sub) if run.item.batch_driven else -1))
+            sub.append(
+                replace(
+                    run,
+                    policy=_offset_policy(run.policy, float(v), q),
+                    group=len(sub) if run.item.batch_driven else -1,
+                )
+            )
             where.append((k, float(v), na))
-    sim = simulate(plan, sub, replications=min(replications, plan.replications), executor=executor,
-                   desc="service curve")
+    sim = simulate(
+        plan, sub, replications=min(replications, plan.replications), executor=executor, desc="service curve"
+    )
     got, se = _metric(sim, metric)
-    curves = [{"item": r.name, "source": r.sources[0], "policy_type": r.policy.type, "values": [], "service": [],
-               "service_se": [], "safety_stock": []} for r in runs]
+    curves = [
+        {
+            "item": r.name,
+            "source": r.sources[0],
+            "policy_type": r.policy.type,
+            "values": [],
+            "service": [],
+            "service_se": [],
+            "safety_stock": [],
+        }
+        for r in runs
+    ]
     for (k, v, na), g_, s_ in zip(where, got, se, strict=True):
         c = curves[k]
         c["values"].append(v)
@@ -271,14 +348,23 @@ def service_curve(plan: SupplyPlan, runs: list[ItemRun], centre: list[float], *,
         t = runs[k].policy.type
         q = _spread(plan, runs[k])
         exposure = na["mu"] * (na["lead"] + 1)
-        c["safety_stock"].append(v - exposure if t == "base-stock" else
-                                 v if t == "cover" else v + (q + 1) / 2 - exposure)
+        c["safety_stock"].append(
+            v - exposure if t == "base-stock" else v if t == "cover" else v + (q + 1) / 2 - exposure
+        )
     return curves
 
 
-def recommend_for_batch(plan: SupplyPlan, runs: list[ItemRun], target: float, *, kind: str = "per-batch",
-                        replications: int | None = None, executor=None, iterations: int = 6,
-                        progress=False) -> tuple[list[Recommendation], float, dict]:
+def recommend_for_batch(
+    plan: SupplyPlan,
+    runs: list[ItemRun],
+    target: float,
+    *,
+    kind: str = "per-batch",
+    replications: int | None = None,
+    executor=None,
+    iterations: int = 6,
+    progress=False,
+) -> tuple[list[Recommendation], float, dict]:
     """One common item target α whose recommendations make the joint batch figure meet ``target``.
 
     Returns (recommendations, α, campaign figures of the joint simulation with them).
@@ -290,20 +376,35 @@ def recommend_for_batch(plan: SupplyPlan, runs: list[ItemRun], target: float, *,
     best = None
 
     def attempt(alpha):
-        recs = recommend(plan, batch_runs, [alpha] * len(batch_runs), replications=replications,
-                         metric="batch_availability", executor=executor)
+        recs = recommend(
+            plan,
+            batch_runs,
+            [alpha] * len(batch_runs),
+            replications=replications,
+            metric="batch_availability",
+            executor=executor,
+        )
         pol = {r.item: r.policy for r in recs}
-        joint = [replace(r, policy=pol.get(r.name, r.policy), group=0 if r.item.batch_driven else -1)
-                 for r in runs]
-        sim = simulate(plan, joint, replications=replications or plan.search_replications, executor=executor,
-                       desc="batch target")
+        joint = [
+            replace(r, policy=pol.get(r.name, r.policy), group=0 if r.item.batch_driven else -1) for r in runs
+        ]
+        sim = simulate(
+            plan,
+            joint,
+            replications=replications or plan.search_replications,
+            executor=executor,
+            desc="batch target",
+        )
         return recs, sim.campaign(0)
 
     recs, camp = attempt(1 - math.exp(hi_l))
     if camp.get(key, 0.0) < target:
-        raise InputError(f"the batch target {target:g} is not met even with every item at "
-                         f"{1 - math.exp(hi_l):.5g} (simulated {camp.get(key, 0.0):.4g}); lower the target or "
-                         "improve the supply", field="batch_service")
+        raise InputError(
+            f"the batch target {target:g} is not met even with every item at "
+            f"{1 - math.exp(hi_l):.5g} (simulated {camp.get(key, 0.0):.4g}); lower the target or "
+            "improve the supply",
+            field="batch_service",
+        )
     best = (recs, 1 - math.exp(hi_l), camp)
     for _ in range(iterations):
         mid = (lo_l + hi_l) / 2

@@ -53,8 +53,8 @@ def item_figures(sim: Simulation, i: int) -> dict:
     per = np.maximum(x[:, K.S_PERIODS], 1)
     lanes = sim.lanes[i]
     price = plan.sources[run.sources[0]].price_for(item)
-    units = sim.lane[:, i, :len(lanes), K.L_UNITS]
-    orders = sim.lane[:, i, :len(lanes), K.L_ORDERS]
+    units = sim.lane[:, i, : len(lanes), K.L_UNITS]
+    orders = sim.lane[:, i, : len(lanes), K.L_ORDERS]
     lane_price = np.array([plan.sources[s].price_for(item) for s in lanes])
     lane_k = np.array([plan.sources[s].order_cost for s in lanes])
     lane_fr = np.array([plan.sources[s].freight_kg_co2e_per_kg for s in lanes])
@@ -64,44 +64,82 @@ def item_figures(sim: Simulation, i: int) -> dict:
     expired = x[:, K.S_EXPIRED]
     exp_co2 = expired * item.co2e_kg_per_unit
     holding = item.holding_rate * price * x[:, K.S_ONHAND]
-    co2 = freight + exp_co2
-    out = {"name": run.name, "source": run.sources[0], "sources": list(run.sources), "rule": run.rule,
-           "step": item.step, "description": item.description, "policy": run.policy.to_dict()}
+    co2 = _item_co2e(sim, i)
+    out = {
+        "name": run.name,
+        "source": run.sources[0],
+        "sources": list(run.sources),
+        "rule": run.rule,
+        "step": item.step,
+        "description": item.description,
+        "policy": run.policy.to_dict(),
+    }
     out.update(sim.service(i))
-    out.update({
-        "inventory_mean": float(inv.mean()), "inventory_mean_se": _se(inv),
-        "backorders_mean": float((x[:, K.S_BACKLOG] / per).mean()),
-        "holding_cost": float(holding.mean()), "holding_cost_se": _se(holding),
-        "shortage_cost": float((item.shortage_cost * x[:, K.S_BACKLOG]).mean()),
-        "working_capital": float(inv.mean() * price), "unit_price": price,
-        "orders_mean": float(x[:, K.S_ORDERS].mean()), "ordered_units_mean": float(x[:, K.S_ORDERED].mean()),
-        "received_units_mean": float(x[:, K.S_RECEIVED].mean()),
-        "consumed_units_mean": float(x[:, K.S_CONSUMED].mean()),
-        "scrapped_units_mean": float(x[:, K.S_SCRAPPED].mean()),
-        "cut_units_mean": float(x[:, K.S_CUT].mean()),
-        "expedited_units_mean": float(x[:, K.S_EXPEDITED].mean()),
-        "expedited_orders_mean": float(x[:, K.S_EXP_ORDERS].mean()),
-        "expired_units_mean": float(expired.mean()), "expired_units_mean_se": _se(expired),
-        "expired_cost": float(expired.mean() * price), "expired_cost_se": _se(expired * price),
-        "expired_plastic_kg": float(expired.mean() * item.plastic_kg),
-        "expired_co2e_kg": float(exp_co2.mean()),
-        "freight_co2e_kg": float(freight.mean()), "freight_co2e_kg_se": _se(freight),
-        "co2e_kg": float(co2.mean()), "co2e_kg_se": _se(co2),
-        "purchase_cost": float(purchase.mean()), "purchase_cost_se": _se(purchase),
-        "end_stock_mean": float(x[:, K.S_END_ONHAND].mean()),
-        "units_per_batch": item.usage_per_batch if item.batch_driven else 0.0,
-    })
+    out.update(
+        {
+            "inventory_mean": float(inv.mean()),
+            "inventory_mean_se": _se(inv),
+            "backorders_mean": float((x[:, K.S_BACKLOG] / per).mean()),
+            "holding_cost": float(holding.mean()),
+            "holding_cost_se": _se(holding),
+            "shortage_cost": float((item.shortage_cost * x[:, K.S_BACKLOG]).mean()),
+            "working_capital": float(inv.mean() * price),
+            "unit_price": price,
+            "orders_mean": float(x[:, K.S_ORDERS].mean()),
+            "ordered_units_mean": float(x[:, K.S_ORDERED].mean()),
+            "received_units_mean": float(x[:, K.S_RECEIVED].mean()),
+            "consumed_units_mean": float(x[:, K.S_CONSUMED].mean()),
+            "scrapped_units_mean": float(x[:, K.S_SCRAPPED].mean()),
+            "cut_units_mean": float(x[:, K.S_CUT].mean()),
+            "expedited_units_mean": float(x[:, K.S_EXPEDITED].mean()),
+            "expedited_orders_mean": float(x[:, K.S_EXP_ORDERS].mean()),
+            "expired_units_mean": float(expired.mean()),
+            "expired_units_mean_se": _se(expired),
+            "expired_cost": float(expired.mean() * price),
+            "expired_cost_se": _se(expired * price),
+            "expired_plastic_kg": float(expired.mean() * item.plastic_kg),
+            "expired_co2e_kg": float(exp_co2.mean()),
+            "freight_co2e_kg": float(freight.mean()),
+            "freight_co2e_kg_se": _se(freight),
+            "co2e_kg": float(co2.mean()),
+            "co2e_kg_se": _se(co2),
+            "purchase_cost": float(purchase.mean()),
+            "purchase_cost_se": _se(purchase),
+            "end_stock_mean": float(x[:, K.S_END_ONHAND].mean()),
+            "units_per_batch": item.usage_per_batch if item.batch_driven else 0.0,
+        }
+    )
     if sim.inventory is not None:
-        out["inventory_p95"] = float(np.percentile(sim.inventory[:, plan.warmup:, i], 95))
+        out["inventory_p95"] = float(np.percentile(sim.inventory[:, plan.warmup :, i], 95))
     return out
+
+
+def _item_co2e(sim: Simulation, i: int) -> np.ndarray:
+    """Supply CO2e of run i per replication [kg]: freight of the units shipped + expired units."""
+    plan, run = sim.plan, sim.runs[i]
+    lanes = sim.lanes[i]
+    fr = np.array([plan.sources[s].freight_kg_co2e_per_kg for s in lanes])
+    units = sim.lane[:, i, : len(lanes), K.L_UNITS]
+    return units @ fr * run.item.plastic_kg + sim.item[:, i, K.S_EXPIRED] * run.item.co2e_kg_per_unit
+
+
+def _ratio_se(num: np.ndarray, den: np.ndarray) -> tuple[float, float]:
+    from .engine import _ratio
+
+    return _ratio(num, den)
 
 
 def campaign_figures(sim: Simulation) -> dict:
     plan = sim.plan
     c = sim.campaign(0)
     if not c:
-        return {"batches_planned": 0.0, "batches_delayed_mean": 0.0, "batches_lost_mean": 0.0,
-                "p_any_batch_delayed": 0.0, "p_no_batch_delay": 1.0}
+        return {
+            "batches_planned": 0.0,
+            "batches_delayed_mean": 0.0,
+            "batches_lost_mean": 0.0,
+            "p_any_batch_delayed": 0.0,
+            "p_no_batch_delay": 1.0,
+        }
     years = (plan.horizon - plan.warmup) / plan.periods_per_year
     value = plan.batches.value if plan.batches else 0.0
     lost = sim.group[:, 0, K.G_LOST]
@@ -134,12 +172,21 @@ class SupplyResult:
         p = self.plan
         return {
             "schema": SCHEMA,
-            "plan": {"source": p.source, "horizon_periods": p.horizon, "period": p.period_label,
-                     "period_h": p.period_h, "replications": self.simulation.replications, "seed": p.seed,
-                     "search_replications": p.search_replications,
-                     "warmup_periods": p.warmup, "currency": p.currency, "target_service": p.compare_target,
-                     "batch_service": p.batch_service, "batch_service_kind": p.batch_service_kind,
-                     "batch_service_item_target": self.batch_alpha},
+            "plan": {
+                "source": p.source,
+                "horizon_periods": p.horizon,
+                "period": p.period_label,
+                "period_h": p.period_h,
+                "replications": self.simulation.replications,
+                "seed": p.seed,
+                "search_replications": p.search_replications,
+                "warmup_periods": p.warmup,
+                "currency": p.currency,
+                "target_service": p.compare_target,
+                "batch_service": p.batch_service,
+                "batch_service_kind": p.batch_service_kind,
+                "batch_service_item_target": self.batch_alpha,
+            },
             "campaign": dict(self.campaign),
             "items": [dict(i) for i in self.items],
             "recommendations": [r.to_dict() for r in self.recommendations],
@@ -169,11 +216,14 @@ def _fan(sim: Simulation) -> dict:
 
 
 def _targets(plan: SupplyPlan, runs: list[ItemRun]) -> list[float]:
-    return [r.policy.target_service if r.policy.target_service is not None else plan.compare_target for r in runs]
+    return [
+        r.policy.target_service if r.policy.target_service is not None else plan.compare_target for r in runs
+    ]
 
 
-def run_supply(plan: SupplyPlan, *, executor=None, progress=None, curves: bool = True,
-               compare: bool = True) -> SupplyResult:
+def run_supply(
+    plan: SupplyPlan, *, executor=None, progress=None, curves: bool = True, compare: bool = True
+) -> SupplyResult:
     """Run the study of ``plan`` (see the module docstring). ``progress(stage, done, total)`` is called
     between stages when given."""
     t0 = time.perf_counter()
@@ -196,8 +246,9 @@ def run_supply(plan: SupplyPlan, *, executor=None, progress=None, curves: bool =
     if plan.batch_service is not None:
         open_batch = [r for r in runs if r.item.batch_driven and not r.policy.complete]
         if open_batch:
-            brecs, alpha, _ = recommend_for_batch(plan, runs, plan.batch_service, kind=plan.batch_service_kind,
-                                                  executor=executor)
+            brecs, alpha, _ = recommend_for_batch(
+                plan, runs, plan.batch_service, kind=plan.batch_service_kind, executor=executor
+            )
             for br in brecs:
                 if br.item in {r.name for r in open_batch}:
                     policies[br.item] = br.policy
@@ -219,8 +270,9 @@ def run_supply(plan: SupplyPlan, *, executor=None, progress=None, curves: bool =
     if curves:
         step("service curves")
         centre = [by_item[r.name].value for r in runs]
-        curve_list = service_curve(plan, [replace(r, policy=by_item[r.name].policy) for r in runs], centre,
-                                   executor=executor)
+        curve_list = service_curve(
+            plan, [replace(r, policy=by_item[r.name].policy) for r in runs], centre, executor=executor
+        )
     comparison, options = [], []
     if compare:
         for src in plan.compare_sources:
@@ -230,14 +282,28 @@ def run_supply(plan: SupplyPlan, *, executor=None, progress=None, curves: bool =
             options.append(opt)
     for it in items:
         if it.get("expired_units_mean", 0) > 0.05 * max(it.get("consumed_units_mean", 0), 1e-9):
-            warnings.append(f"{it['name']}: {it['expired_units_mean']:.3g} units expire on average "
-                            f"({it['expired_cost']:.4g} {plan.currency}); a shorter cover or fresher stock helps")
+            warnings.append(
+                f"{it['name']}: {it['expired_units_mean']:.3g} units expire on average "
+                f"({it['expired_cost']:.4g} {plan.currency}); a shorter cover or fresher stock helps"
+            )
     if camp.get("p_any_batch_delayed", 0) > 0.5:
-        warnings.append(f"a batch is delayed or lost in {camp['p_any_batch_delayed']:.0%} of the simulated "
-                        "campaigns")
-    return SupplyResult(plan=plan, simulation=sim, items=items, campaign=camp, recommendations=recs,
-                        curves=curve_list, comparison=comparison, options=options, fan=_fan(sim),
-                        batch_alpha=alpha, seconds=time.perf_counter() - t0, warnings=warnings)
+        warnings.append(
+            f"a batch is delayed or lost in {camp['p_any_batch_delayed']:.0%} of the simulated campaigns"
+        )
+    return SupplyResult(
+        plan=plan,
+        simulation=sim,
+        items=items,
+        campaign=camp,
+        recommendations=recs,
+        curves=curve_list,
+        comparison=comparison,
+        options=options,
+        fan=_fan(sim),
+        batch_alpha=alpha,
+        seconds=time.perf_counter() - t0,
+        warnings=warnings,
+    )
 
 
 def _safety_stock(run: ItemRun, rec: Recommendation) -> float:
@@ -267,41 +333,80 @@ def _compare_source(plan: SupplyPlan, runs: list[ItemRun], src: str, executor) -
         alt.append(complete_policy(plan, replace(r, sources=(src,), rule="single", split=(), policy=pol)))
     recs = recommend(plan, alt, [plan.compare_target] * len(alt), executor=executor)
     final = [replace(r, policy=rec.policy) for r, rec in zip(alt, recs, strict=True)]
-    sim = simulate(plan, final, replications=plan.search_replications, executor=executor, desc=f"source {src}")
+    sim = simulate(
+        plan, final, replications=plan.search_replications, executor=executor, desc=f"source {src}"
+    )
     camp = campaign_figures(sim)
     started = max(camp.get("batches_started_mean", 0.0), 1e-9)
     rows = []
-    totals = {"safety_stock_units": 0.0, "working_capital": 0.0, "expired_units": 0.0, "expired_cost": 0.0,
-              "co2e_kg": 0.0, "freight_co2e_kg": 0.0, "purchase_cost": 0.0, "holding_cost": 0.0}
+    totals = {
+        "safety_stock_units": 0.0,
+        "working_capital": 0.0,
+        "expired_units": 0.0,
+        "expired_cost": 0.0,
+        "co2e_kg": 0.0,
+        "freight_co2e_kg": 0.0,
+        "purchase_cost": 0.0,
+        "holding_cost": 0.0,
+    }
+    started_r = sim.group[:, 0, K.G_STARTED] if sim.group.shape[1] else np.zeros(sim.replications)
     for i, (r, rec) in enumerate(zip(final, recs, strict=True)):
         f = item_figures(sim, i)
-        row = {"item": r.name, "source": src, "policy": r.policy.to_dict(), "base_stock": rec.value,
-               "base_stock_formula": rec.formula, "safety_stock": rec.safety_stock,
-               "achieved_service": rec.achieved, "achieved_service_se": rec.achieved_se,
-               "lead_time_periods": rec.lead, "inventory_mean": f["inventory_mean"],
-               "inventory_mean_se": f["inventory_mean_se"], "working_capital": f["working_capital"],
-               "batches_lost_mean": camp.get("batches_lost_mean", 0.0),
-               "batches_lost_mean_se": camp.get("batches_lost_mean_se", 0.0),
-               "expired_units_mean": f["expired_units_mean"], "expired_cost": f["expired_cost"],
-               "co2e_kg": f["co2e_kg"], "co2e_kg_per_batch": f["co2e_kg"] / started,
-               "purchase_cost": f["purchase_cost"], "holding_cost": f["holding_cost"],
-               "cycle_service_level": f["cycle_service_level"], "fill_rate": f["fill_rate"]}
+        co2_r = _item_co2e(sim, i)
+        per_batch, per_batch_se = _ratio_se(co2_r, started_r) if started_r.sum() > 0 else (0.0, 0.0)
+        row = {
+            "item": r.name,
+            "source": src,
+            "policy": r.policy.to_dict(),
+            "base_stock": rec.value,
+            "base_stock_formula": rec.formula,
+            "safety_stock": rec.safety_stock,
+            "achieved_service": rec.achieved,
+            "achieved_service_se": rec.achieved_se,
+            "lead_time_periods": rec.lead,
+            "inventory_mean": f["inventory_mean"],
+            "inventory_mean_se": f["inventory_mean_se"],
+            "working_capital": f["working_capital"],
+            "batches_lost_mean": camp.get("batches_lost_mean", 0.0),
+            "batches_lost_mean_se": camp.get("batches_lost_mean_se", 0.0),
+            "expired_units_mean": f["expired_units_mean"],
+            "expired_cost": f["expired_cost"],
+            "expired_units_mean_se": f["expired_units_mean_se"],
+            "co2e_kg": f["co2e_kg"],
+            "co2e_kg_per_batch": per_batch,
+            "co2e_kg_per_batch_se": per_batch_se,
+            "purchase_cost": f["purchase_cost"],
+            "holding_cost": f["holding_cost"],
+            "cycle_service_level": f["cycle_service_level"],
+            "fill_rate": f["fill_rate"],
+        }
         rows.append(row)
         totals["safety_stock_units"] += rec.safety_stock
-        for k_out, k_in in (("working_capital", "working_capital"), ("expired_units", "expired_units_mean"),
-                            ("expired_cost", "expired_cost"), ("co2e_kg", "co2e_kg"),
-                            ("freight_co2e_kg", "freight_co2e_kg"), ("purchase_cost", "purchase_cost"),
-                            ("holding_cost", "holding_cost")):
+        for k_out, k_in in (
+            ("working_capital", "working_capital"),
+            ("expired_units", "expired_units_mean"),
+            ("expired_cost", "expired_cost"),
+            ("co2e_kg", "co2e_kg"),
+            ("freight_co2e_kg", "freight_co2e_kg"),
+            ("purchase_cost", "purchase_cost"),
+            ("holding_cost", "holding_cost"),
+        ):
             totals[k_out] += f[k_in]
     s = plan.sources[src]
-    opt = {"source": src, "label": s.label or src, "route": s.route, "lead_time": s.lead_time.to_dict(),
-           "target_service": plan.compare_target, **totals,
-           "co2e_kg_per_batch": totals["co2e_kg"] / started,
-           "batches_lost_mean": camp.get("batches_lost_mean", 0.0),
-           "batches_lost_mean_se": camp.get("batches_lost_mean_se", 0.0),
-           "batches_lost_per_year": camp.get("batches_lost_per_year", 0.0),
-           "batches_lost_value_per_year": camp.get("batches_lost_value_per_year", 0.0),
-           "batches_delayed_mean": camp.get("batches_delayed_mean", 0.0),
-           "p_any_batch_delayed": camp.get("p_any_batch_delayed", 0.0),
-           "batch_service": camp.get("batch_service", float("nan"))}
+    opt = {
+        "source": src,
+        "label": s.label or src,
+        "route": s.route,
+        "lead_time": s.lead_time.to_dict(),
+        "target_service": plan.compare_target,
+        **totals,
+        "co2e_kg_per_batch": totals["co2e_kg"] / started,
+        "batches_lost_mean": camp.get("batches_lost_mean", 0.0),
+        "batches_lost_mean_se": camp.get("batches_lost_mean_se", 0.0),
+        "batches_lost_per_year": camp.get("batches_lost_per_year", 0.0),
+        "batches_lost_value_per_year": camp.get("batches_lost_value_per_year", 0.0),
+        "batches_delayed_mean": camp.get("batches_delayed_mean", 0.0),
+        "p_any_batch_delayed": camp.get("p_any_batch_delayed", 0.0),
+        "batch_service": camp.get("batch_service", float("nan")),
+    }
     return rows, opt
