@@ -29,12 +29,14 @@ def supply(plan, replications, seed, scheduler, output, no_compare, as_json):
     from pathlib import Path
 
     from ..errors import InputError
-    from ..pipeline import supply_study
+    from ..io.supply import read_plan
+    from ..pipeline import run_supply_plan
 
     if replications is not None and replications < 1:
         raise InputError(f"must be at least 1, got {replications}", field="--replications")
     if seed is not None and seed < 0:
         raise InputError(f"must be zero or positive, got {seed}", field="--seed")
+    study = read_plan(plan, replications=replications, seed=seed)  # a bad plan fails before any progress bar
     bar = None
     if not as_json:
         from tqdm.auto import tqdm
@@ -49,14 +51,7 @@ def supply(plan, replications, seed, scheduler, output, no_compare, as_json):
             bar.refresh()
 
     try:
-        result = supply_study(
-            plan,
-            replications=replications,
-            seed=seed,
-            scheduler=scheduler,
-            compare=not no_compare,
-            progress=progress,
-        )
+        result = run_supply_plan(study, scheduler=scheduler, compare=not no_compare, progress=progress)
     finally:
         if bar is not None:
             bar.close()

@@ -430,6 +430,18 @@ def parse_plan(
         items_raw = listed
     if not isinstance(items_raw, Mapping):
         raise top.error("items", "expected a mapping of item name to its settings")
+    for n, raw in items_raw.items():  # names first: a typo in a step name is the likeliest mistake
+        if str(n) not in train_items and not (
+            isinstance(raw, Mapping)
+            and (raw.get("per_batch") is not None or raw.get("demand_per_period") is not None)
+        ):
+            consumed = ", ".join(train_items) or "none (no train)"
+            raise InputError(
+                f"item '{n}': not consumed by the train (its consumables: {consumed}) and no "
+                "per_batch or demand_per_period",
+                source=source,
+                field="items",
+            )
     names = list(train_items) + [n for n in map(str, items_raw) if n not in train_items]
     if not names:
         raise top.error(
