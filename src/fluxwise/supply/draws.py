@@ -30,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from .model import Outage, SupplyPlan
 
@@ -72,14 +73,20 @@ def block_seed(seed: int, block: int) -> np.random.Generator:
 
 def outage_states(rng: np.random.Generator, outage: Outage, n: int, horizon: int) -> np.ndarray:
     """Up (1) / down (0) states ``[n, horizon]`` of a two-state supplier, started stationary."""
-    p_fail, p_rec = 1.0 / outage.mtbf, 1.0 / outage.mttr
     u = rng.random((n, horizon))
+    return _chain(u, outage.availability, 1.0 / outage.mtbf, 1.0 / outage.mttr)
+
+
+@njit(cache=True, nogil=True)
+def _chain(u, a, p_fail, p_rec):
+    n, horizon = u.shape
     out = np.empty((n, horizon), dtype=np.uint8)
-    state = u[:, 0] < outage.availability
-    out[:, 0] = state
-    for t in range(1, horizon):
-        state = np.where(state, u[:, t] >= p_fail, u[:, t] < p_rec)
-        out[:, t] = state
+    for r in range(n):
+        state = u[r, 0] < a
+        out[r, 0] = state
+        for t in range(1, horizon):
+            state = (u[r, t] >= p_fail) if state else (u[r, t] < p_rec)
+            out[r, t] = state
     return out
 
 

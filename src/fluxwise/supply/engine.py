@@ -212,7 +212,7 @@ class _Arrays:
     src_f: np.ndarray
     src_i: np.ndarray
     src_tab: np.ndarray
-    win: np.ndarray
+    wadj: np.ndarray
     grp_items: np.ndarray
     grp_n: np.ndarray
     dem_cols: np.ndarray
@@ -229,8 +229,8 @@ def _compile(plan: SupplyPlan, runs: list[ItemRun]) -> _Arrays:
     src_tab = np.zeros((NS, max(len(t) for t in tables)))
     src_i = np.zeros((NS, K.N_SRC_I), dtype=np.int64)
     src_f = np.zeros((NS, K.N_SRC_F))
-    nwin = max([len(plan.sources[n].windows) for n in names] + [1])
-    win = np.zeros((NS, nwin, 2), dtype=np.int64)
+    # wadj[s, t]: t, or the end of the (chained) disruption windows t falls in
+    wadj = np.tile(np.arange(T, dtype=np.int64), (NS, 1))
     for k, n in enumerate(names):
         s = plan.sources[n]
         src_tab[k, : len(tables[k])] = tables[k]
@@ -242,8 +242,11 @@ def _compile(plan: SupplyPlan, runs: list[ItemRun]) -> _Arrays:
             a.start if a else 0.0,
             a.end if a else 0.0,
         )
-        for w, wd in enumerate(s.windows):
-            win[k, w] = (wd.start, wd.end)
+        for wd in s.windows:
+            wadj[k, max(wd.start, 0) : max(min(wd.end, T), 0)] = wd.end
+        for t in range(T - 1, -1, -1):
+            if wadj[k, t] != t and wadj[k, t] < T:
+                wadj[k, t] = wadj[k, wadj[k, t]]
     I = len(runs)
     KL = max(len(r.sources) + (1 if r.item.expedite else 0) for r in runs)
     extra = 2 + max(
@@ -325,7 +328,7 @@ def _compile(plan: SupplyPlan, runs: list[ItemRun]) -> _Arrays:
         src_f,
         src_i,
         src_tab,
-        win,
+        wadj,
         grp_items,
         grp_n,
         np.asarray(dem_cols, dtype=np.int64),
@@ -344,12 +347,6 @@ def _draws(plan: SupplyPlan, lo: int, hi: int) -> Draws:
     return Draws.concat(parts)
 
 
-def _run_chunk(task) -> dict:
-    """Simulate replications lo..hi−1 (a module-level function, so process pools can run it)."""
-    plan, arrays, lo, hi, keep_inv, trace = task
-    return _simulate_arrays(plan, arrays, _draws(plan, lo, hi), keep_inv, trace)
-
-
 def threads() -> int:
     """Threads the compiled loop runs on: ``FLUXWISE_THREADS``, else the CPUs this process may use."""
     env = os.environ.get("FLUXWISE_THREADS", "").strip()
@@ -361,33 +358,44 @@ def threads() -> int:
         return os.cpu_count() or 1
 
 
-def _run_threads(n: int, args: tuple) -> None:
-    """Replications 0..n−1 in contiguous ranges on threads (the compiled loop releases the GIL)."""
-    nt = min(threads(), max(n // 16, 1))
-    if nt == 1:
-        K.simulate_range(0, n, *args)
-        return
-    cuts = np.linspace(0, n, 4 * nt + 1).astype(int)
-    with ThreadPoolExecutor(max_workers=nt) as pool:
-        ranges = [(int(a), int(b)) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
-        for f in [pool.submit(K.simulate_range, a, b, *args) for a, b in ranges]:
-            f.result()
-
-
-def _simulate_arrays(
-    plan: SupplyPlan, a: _Arrays, d: Draws, keep_inv: bool, trace: bool, python: bool = False
-) -> dict:
-    n, T, I = d.n, plan.horizon, a.itm_f.shape[0]
-    G = len(a.grp_n)
-    demand = d.demand[:, :, a.dem_cols] if len(a.dem_cols) else np.zeros((n, 1, 1))
-    out_item = np.zeros((n, I, K.N_STAT))
-    out_lane = np.zeros((n, I, a.ln_f.shape[1], K.N_LANE_STAT))
-    out_group = np.zeros((n, max(G, 1), K.N_GROUP_STAT))
-    out_inv = np.zeros((n, T, I) if keep_inv else (1, 1, 1), dtype=np.float32)
+def _outputs(a: _Arrays, n: int, T: int, keep_inv: bool, trace: bool) -> dict:
+    I, G = a.itm_f.shape[0], len(a.grp_n)
     tr = (n, T, I) if trace else (1, 1, 1)
-    trace_recv, trace_il = np.zeros(tr, dtype=np.float32), np.zeros(tr, dtype=np.float32)
+    return {
+        "item": np.zeros((n, I, K.N_STAT)),
+        "lane": np.zeros((n, I, a.ln_f.shape[1], K.N_LANE_STAT)),
+        "group": np.zeros((n, max(G, 1), K.N_GROUP_STAT)),
+        "inventory": np.zeros((n, T, I) if keep_inv else (1, 1, 1), dtype=np.float32),
+        "receipts": np.zeros(tr, dtype=np.float32),
+        "level": np.zeros(tr, dtype=np.float32),
+    }
+
+
+def _simulate_block(
+    plan: SupplyPlan,
+    a: _Arrays,
+    lo: int,
+    hi: int,
+    out: dict,
+    off: int,
+    keep_inv: bool,
+    trace: bool,
+    python: bool = False,
+) -> None:
+    """Draw the random numbers of replications lo..hi−1 and simulate them into ``out`` rows lo−off..hi−off
+    (numpy draws and the compiled loop both release the GIL, so blocks run in parallel threads)."""
+    d = _draws(plan, lo, hi)
+    n = hi - lo
+    demand = d.demand[:, :, a.dem_cols] if len(a.dem_cols) else np.zeros((n, 1, 1))
+    rows = slice(lo - off, hi - off)
+    kept = (
+        {"item", "lane", "group"}
+        | ({"inventory"} if keep_inv else set())
+        | ({"receipts", "level"} if trace else set())
+    )
+    view = {k: (v[rows] if k in kept else v) for k, v in out.items()}
     args = (
-        T,
+        plan.horizon,
         int(plan.warmup),
         a.max_delay,
         a.itm_f,
@@ -399,7 +407,7 @@ def _simulate_arrays(
         a.src_f,
         a.src_i,
         a.src_tab,
-        a.win,
+        a.wadj,
         a.grp_items,
         a.grp_n,
         d.u_lead,
@@ -407,12 +415,12 @@ def _simulate_arrays(
         d.planned,
         d.up,
         d.fail_pos,
-        out_item,
-        out_lane,
-        out_group,
-        out_inv,
-        trace_recv,
-        trace_il,
+        view["item"],
+        view["lane"],
+        view["group"],
+        view["inventory"],
+        view["receipts"],
+        view["level"],
         keep_inv,
         trace,
     )
@@ -420,12 +428,26 @@ def _simulate_arrays(
         for r in range(n):
             K.simulate_rep.py_func(r, *args)
     else:
-        _run_threads(n, args)
-    out = {"item": out_item, "lane": out_lane, "group": out_group[:, :G]}
-    if keep_inv:
-        out["inventory"] = out_inv
-    if trace:
-        out["receipts"], out["level"] = trace_recv, trace_il
+        K.simulate_range(0, n, *args)
+
+
+def _blocks(lo: int, hi: int) -> list[tuple[int, int]]:
+    """lo..hi−1 cut at the random blocks' edges."""
+    out, b = [], lo
+    while b < hi:
+        e = min((b // BLOCK + 1) * BLOCK, hi)
+        out.append((b, e))
+        b = e
+    return out
+
+
+def _run_chunk(task) -> dict:
+    """Simulate replications lo..hi−1 on one thread (a module-level function, so that process pools
+    and Dask can run it; the executor gives the parallelism)."""
+    plan, arrays, lo, hi, keep_inv, trace = task
+    out = _outputs(arrays, hi - lo, plan.horizon, keep_inv, trace)
+    for a, b in _blocks(lo, hi):
+        _simulate_block(plan, arrays, a, b, out, lo, keep_inv, trace)
     return out
 
 
@@ -561,39 +583,51 @@ def simulate(
     runs = default_runs(plan) if runs is None else list(runs)
     R = int(plan.replications if replications is None else replications)
     arrays = _compile(plan, runs)
-    size = CHUNK_BLOCKS * BLOCK
-    tasks = [(plan, arrays, lo, min(lo + size, R), keep_inventory, trace) for lo in range(0, R, size)]
-    if python:
-        parts = [
-            _simulate_arrays(plan, arrays, _draws(plan, lo, hi), keep_inventory, trace, python=True)
-            for (_, _, lo, hi, _, _) in tasks
-        ]
-    elif executor is None:
-        parts = []
+    T = plan.horizon
+    if executor is None or python:
+        out = _outputs(arrays, R, T, keep_inventory, trace)
+        blocks = _blocks(0, R)
         bar = None
-        if progress and len(tasks) > 1:
+        if progress and len(blocks) > 1:
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=len(tasks), desc=desc, unit="chunk", dynamic_ncols=True)
-        for t in tasks:
-            parts.append(_run_chunk(t))
+            bar = tqdm(total=len(blocks), desc=desc, unit="block", dynamic_ncols=True)
+        nt = 1 if python else min(threads(), len(blocks))
+        try:
+            if nt == 1:
+                for lo, hi in blocks:
+                    _simulate_block(plan, arrays, lo, hi, out, 0, keep_inventory, trace, python=python)
+                    if bar is not None:
+                        bar.update(1)
+            else:
+                with ThreadPoolExecutor(max_workers=nt) as pool:
+                    futures = [
+                        pool.submit(_simulate_block, plan, arrays, lo, hi, out, 0, keep_inventory, trace)
+                        for lo, hi in blocks
+                    ]
+                    for f in futures:
+                        f.result()
+                        if bar is not None:
+                            bar.update(1)
+        finally:
             if bar is not None:
-                bar.update(1)
-        if bar is not None:
-            bar.close()
+                bar.close()
     else:
+        size = CHUNK_BLOCKS * BLOCK
+        tasks = [(plan, arrays, lo, min(lo + size, R), keep_inventory, trace) for lo in range(0, R, size)]
         parts = executor.map_chunks(_run_chunk, tasks, progress=progress, total=len(tasks), desc=desc)
-    cat = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    G = len(arrays.grp_n)
     return Simulation(
         plan=plan,
         runs=runs,
-        item=cat["item"],
-        lane=cat["lane"],
-        group=cat["group"],
+        item=out["item"],
+        lane=out["lane"],
+        group=out["group"][:, :G],
         lanes=arrays.lanes,
-        inventory=cat.get("inventory"),
-        receipts=cat.get("receipts"),
-        level=cat.get("level"),
+        inventory=out["inventory"] if keep_inventory else None,
+        receipts=out["receipts"] if trace else None,
+        level=out["level"] if trace else None,
     )
 
 

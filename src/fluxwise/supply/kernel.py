@@ -77,13 +77,13 @@ MAX_LOTS = 64
 _EPS = 1e-9
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _slot(head, k, cap):
     j = head + k
     return j - cap if j >= cap else j
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _add_lot(lq, le, lh, nlot, i, q, e):
     """Insert q units usable until period e into item i's lots (a ring buffer sorted by e)."""
     cap = lq.shape[1]
@@ -112,7 +112,7 @@ def _add_lot(lq, le, lh, nlot, i, q, e):
     nlot[i] = n + 1
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _issue(lq, le, lh, nlot, i, q):
     """Take q units of item i, first expiry first out."""
     cap = lq.shape[1]
@@ -126,22 +126,7 @@ def _issue(lq, le, lh, nlot, i, q):
             nlot[i] -= 1
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _in_window(win, nwin, s, t):
-    for w in range(nwin):
-        if win[s, w, 0] <= t < win[s, w, 1]:
-            return win[s, w, 1]
-    return -1
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _available(r, s, t, T, up, win, src_i):
-    if t < T and up[r, t, s] == 0:
-        return False
-    return _in_window(win, src_i[s, SI_NWIN], s, t) < 0
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _round_order(q, moq, pack, whole):
     if whole:
         q = math.ceil(q - _EPS)
@@ -152,7 +137,7 @@ def _round_order(q, moq, pack, whole):
     return q
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _place(
     r,
     t,
@@ -167,37 +152,29 @@ def _place(
     src_f,
     src_i,
     src_tab,
-    win,
+    wadj,
     u_lead,
-    up,
+    nxt,
     arr,
     last_arr,
     onorder,
-    out_item,
-    out_lane,
+    st,
+    lst,
 ):
-    """Ship and schedule one order of q units of item i on lane l; returns nothing."""
+    """Ship and schedule one order of q units of item i on lane l; returns nothing.
+
+    It leaves at ``nxt[t, s]`` (the first period from t in which the source is up and outside its
+    windows) and arrives at ⌈t_ship + L + t_QC⌉, moved to the end of a window it falls in (``wadj``)."""
     s = ln_i[i, l, LI_SRC]
-    nwin = src_i[s, SI_NWIN]
-    ts = t
-    for _ in range(64):  # an order waits for the supplier to be up and outside its windows
-        while ts < T and up[r, ts, s] == 0:
-            ts += 1
-        end = _in_window(win, nwin, s, ts)
-        if end < 0:
-            break
-        ts = end
+    ts = nxt[t, s]
     ntab = src_i[s, SI_NTAB]
     u = u_lead[r, t, itm_i[i, I_RAND], ln_i[i, l, LI_RANDLANE]]
     k = int(u * ntab)
     if k >= ntab:
         k = ntab - 1
     a = int(math.ceil(ts + src_tab[s, k] + src_f[s, SF_QC] - _EPS))
-    for _ in range(64):  # what would arrive inside a window arrives at its end
-        end = _in_window(win, nwin, s, a)
-        if end < 0:
-            break
-        a = end
+    if a < T:
+        a = wadj[s, a]
     if src_i[s, SI_CROSS] == 0 and a < last_arr[i, l]:
         a = last_arr[i, l]
     last_arr[i, l] = a
@@ -205,10 +182,10 @@ def _place(
         arr[a, i, l] += q
     onorder[i] += q
     if t >= warm:
-        out_lane[r, i, l, L_UNITS] += q
-        out_lane[r, i, l, L_ORDERS] += 1.0
-        out_item[r, i, S_ORDERS] += 1.0
-        out_item[r, i, S_ORDERED] += q
+        lst[i, l, L_UNITS] += q
+        lst[i, l, L_ORDERS] += 1.0
+        st[i, S_ORDERS] += 1.0
+        st[i, S_ORDERED] += q
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -226,7 +203,7 @@ def simulate_rep(
     src_f,
     src_i,
     src_tab,
-    win,
+    wadj,
     grp_items,
     grp_n,
     u_lead,
@@ -247,8 +224,11 @@ def simulate_rep(
     I = itm_f.shape[0]
     KL = ln_f.shape[1]
     G = grp_n.shape[0]
-    lq = np.zeros((I, MAX_LOTS))
-    le = np.zeros((I, MAX_LOTS), dtype=np.int64)
+    lq = np.empty((I, MAX_LOTS))  # lots beyond nlot are never read
+    le = np.empty((I, MAX_LOTS), dtype=np.int64)
+    st = np.zeros((I, N_STAT))
+    lst = np.zeros((I, KL, N_LANE_STAT))
+    gst = np.zeros((max(G, 1), N_GROUP_STAT))
     nlot = np.zeros(I, dtype=np.int64)
     lh = np.zeros(I, dtype=np.int64)
     onhand = np.zeros(I)
@@ -272,6 +252,18 @@ def simulate_rep(
     q_head = np.zeros(max(G, 1), dtype=np.int64)
     q_len = np.zeros(max(G, 1), dtype=np.int64)
     F = fail_pos.shape[2]
+    # first period from t in which each source can ship: up, and outside its disruption windows
+    NS = src_f.shape[0]
+    nxt = np.empty((T + 1, NS), dtype=np.int64)
+    for s_ in range(NS):
+        nxt[T, s_] = T
+        for t in range(T - 1, -1, -1):
+            nxt[t, s_] = t if (up[r, t, s_] != 0 and wadj[s_, t] == t) else nxt[t + 1, s_]
+    has_alloc = np.zeros(I, dtype=np.bool_)
+    for i in range(I):
+        for l in range(KL):
+            if ln_f[i, l, LF_ALLOC] > 0:
+                has_alloc[i] = True
     big = np.int64(1) << 60
 
     for i in range(I):
@@ -302,7 +294,7 @@ def simulate_rep(
                     qq = itm_f[i, F_P2]
                     q = (math.floor((base - ip) / qq + _EPS) + 1.0) * qq
             nl = itm_i[i, I_NL]
-            for l in range(KL):  # allocation allowances accrue inside their windows
+            for l in range(KL if has_alloc[i] else 0):  # allocation allowances accrue inside their windows
                 if l < nl or l == itm_i[i, I_EXPLANE]:
                     s = ln_i[i, l, LI_SRC]
                     if src_f[s, SF_ALLOC_A] <= t < src_f[s, SF_ALLOC_B]:
@@ -327,7 +319,7 @@ def simulate_rep(
             if lane < 0 and rule == RULE_BACKUP:
                 lane = 0
                 s0 = ln_i[i, 0, LI_SRC]
-                if not _available(r, s0, t, T, up, win, src_i):
+                if nxt[t, s0] != t:
                     for l in range(1, nl):
                         s = ln_i[i, l, LI_SRC]
                         qt = src_f[s, SF_QUAL]
@@ -335,7 +327,7 @@ def simulate_rep(
                             qual_start[s] = t  # change control starts when the primary first fails
                         if qt > 0 and t < qual_start[s] + qt:
                             continue
-                        if _available(r, s, t, T, up, win, src_i):
+                        if nxt[t, s] == t:
                             lane = l
                             break
             if lane < 0 and rule == RULE_SINGLE:
@@ -363,13 +355,13 @@ def simulate_rep(
                     ship = min(ql, cap)
                     alloc_acc[i, l] -= ship
                     if counted:
-                        out_item[r, i, S_CUT] += ql - ship
+                        st[i, S_CUT] += ql - ship
                     ql = ship
                     if ql <= _EPS:
                         continue
                 if l == xl and counted:
-                    out_item[r, i, S_EXPEDITED] += ql
-                    out_item[r, i, S_EXP_ORDERS] += 1.0
+                    st[i, S_EXPEDITED] += ql
+                    st[i, S_EXP_ORDERS] += 1.0
                 _place(
                     r,
                     t,
@@ -384,14 +376,14 @@ def simulate_rep(
                     src_f,
                     src_i,
                     src_tab,
-                    win,
+                    wadj,
                     u_lead,
-                    up,
+                    nxt,
                     arr,
                     last_arr,
                     onorder,
-                    out_item,
-                    out_lane,
+                    st,
+                    lst,
                 )
 
         # ---- 2. receipts, 3. expiry, backorders filled first
@@ -411,21 +403,21 @@ def simulate_rep(
             while nlot[i] > 0 and le[i, lh[i]] <= t:
                 h = lh[i]
                 if counted:
-                    out_item[r, i, S_EXPIRED] += lq[i, h]
+                    st[i, S_EXPIRED] += lq[i, h]
                 onhand[i] -= lq[i, h]
                 lh[i] = h + 1 if h + 1 < MAX_LOTS else 0
                 nlot[i] -= 1
             if onhand[i] < _EPS:
                 onhand[i] = 0.0
             if counted:
-                out_item[r, i, S_RECEIVED] += got
+                st[i, S_RECEIVED] += got
             if backlog[i] > 0 and onhand[i] > 0:
                 take = min(backlog[i], onhand[i])
                 _issue(lq, le, lh, nlot, i, take)
                 onhand[i] -= take
                 backlog[i] -= take
                 if counted:
-                    out_item[r, i, S_CONSUMED] += take
+                    st[i, S_CONSUMED] += take
             short[i] = False
 
         # ---- 4. independent demand, served from stock on hand, the rest backordered
@@ -441,9 +433,9 @@ def simulate_rep(
                 onhand[i] -= served
             backlog[i] += d - served
             if counted:
-                out_item[r, i, S_DEMAND] += d
-                out_item[r, i, S_SERVED] += served
-                out_item[r, i, S_CONSUMED] += served
+                st[i, S_DEMAND] += d
+                st[i, S_SERVED] += served
+                st[i, S_CONSUMED] += served
 
         # ---- 5. batches: a batch starts only when every item of its group is on hand
         npl = planned[r, t]
@@ -453,12 +445,12 @@ def simulate_rep(
                 q_plan[g, (q_head[g] + q_len[g]) % qcap] = t
                 q_len[g] += 1
                 if counted:
-                    out_group[r, g, G_PLANNED] += 1.0
+                    gst[g, G_PLANNED] += 1.0
             while q_len[g] > 0:
                 p = q_plan[g, q_head[g]]
                 if t - p > max_delay:
                     if p >= warm:
-                        out_group[r, g, G_LOST] += 1.0
+                        gst[g, G_LOST] += 1.0
                     q_head[g] = (q_head[g] + 1) % qcap
                     q_len[g] -= 1
                     continue
@@ -482,11 +474,11 @@ def simulate_rep(
                     if m <= 0:
                         continue
                     if first and p >= warm:
-                        out_item[r, i, S_BATCH_NEEDS] += 1.0
-                        out_item[r, i, S_DEMAND] += m
-                        out_item[r, i, S_SERVED] += min(m, onhand[i])
+                        st[i, S_BATCH_NEEDS] += 1.0
+                        st[i, S_DEMAND] += m
+                        st[i, S_SERVED] += min(m, onhand[i])
                         if onhand[i] + _EPS < m:
-                            out_item[r, i, S_BATCH_SHORT] += 1.0
+                            st[i, S_BATCH_SHORT] += 1.0
                     if onhand[i] + _EPS < m:
                         ok = False
                         short[i] = True
@@ -503,15 +495,15 @@ def simulate_rep(
                             i = grp_items[g, k]
                             if req[i] <= 0:
                                 continue
-                            out_item[r, i, S_BATCH_NEEDS] += 1.0
-                            out_item[r, i, S_DEMAND] += req[i]
+                            st[i, S_BATCH_NEEDS] += 1.0
+                            st[i, S_DEMAND] += req[i]
                             if virt[i] + _EPS >= req[i]:
-                                out_item[r, i, S_SERVED] += req[i]
+                                st[i, S_SERVED] += req[i]
                                 virt[i] -= req[i]
                             else:
-                                out_item[r, i, S_SERVED] += max(virt[i], 0.0)
+                                st[i, S_SERVED] += max(virt[i], 0.0)
                                 virt[i] = 0.0
-                                out_item[r, i, S_BATCH_SHORT] += 1.0
+                                st[i, S_BATCH_SHORT] += 1.0
                     break
                 for k in range(ng):
                     i = grp_items[g, k]
@@ -523,44 +515,47 @@ def simulate_rep(
                             onhand[i] = 0.0
                         tested[i] += int(m + 0.5)
                         if p >= warm:
-                            out_item[r, i, S_CONSUMED] += m
+                            st[i, S_CONSUMED] += m
                             good = itm_f[i, F_SPARES] + (
                                 itm_f[i, F_NEED] if used[i] % itm_i[i, I_REUSES] == 0 else 0.0
                             )
-                            out_item[r, i, S_SCRAPPED] += m - good
+                            st[i, S_SCRAPPED] += m - good
                     fptr[i] = reqptr[i]
                     used[i] += 1
                 if p >= warm:
-                    out_group[r, g, G_STARTED] += 1.0
+                    gst[g, G_STARTED] += 1.0
                     if t > p:
-                        out_group[r, g, G_DELAYED] += 1.0
-                        out_group[r, g, G_DELAY_SUM] += t - p
+                        gst[g, G_DELAYED] += 1.0
+                        gst[g, G_DELAY_SUM] += t - p
                     else:
-                        out_group[r, g, G_ONTIME] += 1.0
+                        gst[g, G_ONTIME] += 1.0
                 q_head[g] = (q_head[g] + 1) % qcap
                 q_len[g] -= 1
 
         # ---- 6. the end of the period
         for i in range(I):
             if counted:
-                out_item[r, i, S_PERIODS] += 1.0
-                out_item[r, i, S_ONHAND] += onhand[i]
-                out_item[r, i, S_BACKLOG] += backlog[i]
+                st[i, S_PERIODS] += 1.0
+                st[i, S_ONHAND] += onhand[i]
+                st[i, S_BACKLOG] += backlog[i]
                 if backlog[i] > _EPS or short[i]:
-                    out_item[r, i, S_STOCKOUT] += 1.0
+                    st[i, S_STOCKOUT] += 1.0
                 if short[i]:
-                    out_item[r, i, S_WAITING_UNITS] += req[i]
+                    st[i, S_WAITING_UNITS] += req[i]
             if keep_inv:
                 out_inv[r, t, i] = onhand[i]
             if trace:
                 trace_il[r, t, i] = onhand[i] - backlog[i]
 
     for i in range(I):
-        out_item[r, i, S_END_ONHAND] = onhand[i]
+        st[i, S_END_ONHAND] = onhand[i]
     for g in range(G):
         for k in range(q_len[g]):
             if q_plan[g, (q_head[g] + k) % qcap] >= warm:
-                out_group[r, g, G_WAITING] += 1.0
+                gst[g, G_WAITING] += 1.0
+    out_item[r] += st
+    out_lane[r] += lst
+    out_group[r, :G] += gst[:G]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -579,7 +574,7 @@ def simulate_range(
     src_f,
     src_i,
     src_tab,
-    win,
+    wadj,
     grp_items,
     grp_n,
     u_lead,
@@ -612,7 +607,7 @@ def simulate_range(
             src_f,
             src_i,
             src_tab,
-            win,
+            wadj,
             grp_items,
             grp_n,
             u_lead,

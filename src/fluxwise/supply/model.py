@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -88,23 +89,9 @@ class LeadTime:
         Sampling ``table[floor(u·len(table))]`` with u uniform on [0, 1) draws from the distribution
         stratified into n equal-probability cells: the mean is exact to O(1/n²) away from the
         tails, the extreme tail beyond F⁻¹(1/(2n)) is cut (3.5 sd for a normal at n = 4096).
+        The table is computed once per distribution (read-only).
         """
-        from scipy import stats
-
-        if self.kind == "empirical":
-            return np.sort(np.asarray(self.values, dtype=float))
-        if self.kind == "constant" or self.sd == 0:
-            return np.array([float(self.mean)])
-        p = (np.arange(n) + 0.5) / n
-        if self.kind == "normal":
-            q = stats.norm.ppf(p, loc=self.mean, scale=self.sd)
-        elif self.kind == "gamma":
-            k = (self.mean / self.sd) ** 2
-            q = stats.gamma.ppf(p, k, scale=self.sd**2 / self.mean)
-        else:
-            s2 = math.log1p((self.sd / self.mean) ** 2)
-            q = stats.lognorm.ppf(p, math.sqrt(s2), scale=math.exp(math.log(self.mean) - s2 / 2))
-        return np.maximum(q, 0.0)
+        return _quantile_table(self.kind, float(self.mean), float(self.sd), tuple(self.values), int(n))
 
     def describe(self, period: str = "periods") -> str:
         if self.kind == "empirical":
@@ -123,6 +110,29 @@ class LeadTime:
         if self.kind == "empirical":
             d["values_periods"] = list(self.values)
         return d
+
+
+@lru_cache(maxsize=256)
+def _quantile_table(kind: str, mean: float, sd: float, values: tuple, n: int) -> np.ndarray:
+    from scipy import stats
+
+    if kind == "empirical":
+        out = np.sort(np.asarray(values, dtype=float))
+    elif kind == "constant" or sd == 0:
+        out = np.array([mean])
+    else:
+        p = (np.arange(n) + 0.5) / n
+        if kind == "normal":
+            q = stats.norm.ppf(p, loc=mean, scale=sd)
+        elif kind == "gamma":
+            k = (mean / sd) ** 2
+            q = stats.gamma.ppf(p, k, scale=sd**2 / mean)
+        else:
+            s2 = math.log1p((sd / mean) ** 2)
+            q = stats.lognorm.ppf(p, math.sqrt(s2), scale=math.exp(math.log(mean) - s2 / 2))
+        out = np.maximum(q, 0.0)
+    out.setflags(write=False)
+    return out
 
 
 @dataclass(frozen=True)
