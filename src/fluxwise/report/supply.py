@@ -50,11 +50,10 @@ def _html(fig) -> str:
 
 
 def _windows(d: dict, item: dict) -> list[tuple[int, int, str]]:
-    out = []
-    for src in item.get("sources", []):
-        for w in d.get("source_windows", {}).get(src, []):
-            out.append((w[0], w[1], src))
-    return out
+    by_name = {src["name"]: src for src in d.get("sources", [])}
+    return [
+        (a, b, name) for name in item.get("sources", []) for a, b in by_name.get(name, {}).get("windows", [])
+    ]
 
 
 def fan_figure(d: dict, name: str) -> go.Figure:
@@ -202,40 +201,17 @@ def figures(d: dict) -> list[tuple[str, str, go.Figure]]:
     return out
 
 
-def study_json(result) -> dict:
-    """The study's JSON with the disruption windows of its sources (for shading the fans)."""
-    d = result.to_dict()
-    d["source_windows"] = {n: [(w.start, w.end) for w in s.windows] for n, s in result.plan.sources.items()}
-    return d
-
-
-def render_supply_report(result, *, title: str | None = None) -> str:
-    """The report of a :class:`fluxwise.supply.run.SupplyResult` as an HTML string."""
-    d = study_json(result)
+def render_supply_report(result, *, title: str | None = None, record: dict | None = None) -> str:
+    """The report of a supply study: a :class:`fluxwise.supply.run.SupplyResult` or its JSON (as stored in a
+    project), with the signature block of a stored result (``record``)."""
+    d = result if isinstance(result, dict) else result.to_dict()
     figs = [(fid, t, _html(f)) for fid, t, f in figures(d)]
-    sources = [
-        {
-            "name": n,
-            "label": s.label,
-            "route": s.route,
-            "lead_time": s.lead_time.describe(d["plan"]["period"]),
-            "lead_time_source": s.lead_time.source,
-            "qc": s.qc_release,
-            "windows": [(w.start, w.end) for w in s.windows],
-            "outage": s.outage,
-            "allocation": s.allocation,
-            "moq": s.moq,
-            "pack": s.pack_size,
-            "shelf": s.remaining_shelf_life,
-        }
-        for n, s in result.plan.sources.items()
-    ]
     return _env.get_template("supply.html.j2").render(
-        title=title or f"Supply resilience — {result.plan.source}",
+        title=title or f"Supply resilience — {d['plan']['source']}",
         plotlyjs=get_plotlyjs(),
         d=d,
         figs=figs,
-        sources=sources,
         version=__version__,
         generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        record=record,
     )

@@ -195,10 +195,47 @@ class SupplyResult:
             "service_curves": [dict(c) for c in self.curves],
             "fan": self.fan,
             "assumptions": [dict(a) for a in p.assumptions],
+            "sources": [_source_dict(s, p.period_label) for s in p.sources.values()],
             "notes": list(p.notes),
             "warnings": list(self.warnings),
-            "seconds": self.seconds,
         }
+
+
+def _source_dict(s, period: str) -> dict:
+    """A source as the report's assumptions table shows it (times in periods)."""
+    return {
+        "name": s.name,
+        "label": s.label,
+        "route": s.route,
+        "lead_time": s.lead_time.to_dict(),
+        "lead_time_text": s.lead_time.describe(period),
+        "qc_release_periods": s.qc_release,
+        "crossing": s.crossing,
+        "windows": [[w.start, w.end] for w in s.windows],
+        "outage": (
+            None
+            if s.outage is None
+            else {
+                "mtbf_periods": s.outage.mtbf,
+                "mttr_periods": s.outage.mttr,
+                "availability": s.outage.availability,
+            }
+        ),
+        "upstream": s.upstream,
+        "allocation": (
+            None
+            if s.allocation is None
+            else {"fraction": s.allocation.fraction, "start": s.allocation.start, "end": s.allocation.end}
+        ),
+        "moq": s.moq,
+        "pack_size": s.pack_size,
+        "order_cost": s.order_cost,
+        "remaining_shelf_life_periods": s.remaining_shelf_life,
+        "qualified": s.qualified,
+        "qualification_time_periods": s.qualification_time,
+        "freight_kg_co2e_per_kg_plastic": s.freight_kg_co2e_per_kg,
+        "freight_cost_per_kg_plastic": s.freight_cost_per_kg,
+    }
 
 
 def _fan(sim: Simulation) -> dict:
