@@ -509,6 +509,7 @@ def parse_plan(
         compare_sources=compare,
         compare_target=compare_target,
         source=source,
+        name=top.text("name") or Path(source).stem,
         notes=tuple([str(notes)] if isinstance(notes, str) else [str(n) for n in notes or []]),
         assumptions=tuple(P.assumptions),
     )

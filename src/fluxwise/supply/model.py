@@ -436,6 +436,7 @@ class SupplyPlan:
     compare_sources: tuple[str, ...] = ()
     compare_target: float = 0.95
     source: str = "<memory>"
+    name: str = ""
     notes: tuple[str, ...] = ()
     assumptions: tuple[dict, ...] = ()
 

@@ -173,6 +173,7 @@ class SupplyResult:
         return {
             "schema": SCHEMA,
             "plan": {
+                "name": p.name,
                 "source": p.source,
                 "horizon_periods": p.horizon,
                 "period": p.period_label,

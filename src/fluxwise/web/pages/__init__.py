@@ -20,6 +20,7 @@ PAGE_MODULES = (
     "trials",  # one trial: plots, models, sizing, signatures
     "audit",  # the audit trail
     "trains",  # train design, kept or saved, and its report
+    "supply",  # supply studies, kept or saved, and their reports
     "static",  # plotly.js from the installed package
 )
 
