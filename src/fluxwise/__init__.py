@@ -2,6 +2,6 @@
 
 __version__ = "0.1.0"
 
-from .pipeline import Analysis, SizingRequest, analyze  # noqa: E402
+from .pipeline import Analysis, SizingRequest, analyze, supply_study  # noqa: E402
 
-__all__ = ["Analysis", "SizingRequest", "analyze", "__version__"]
+__all__ = ["Analysis", "SizingRequest", "analyze", "supply_study", "__version__"]

@@ -130,7 +130,7 @@ def service_curve_figure(d: dict) -> go.Figure:
         y=100 * target, line_dash="dash", line_color="#555", annotation_text=f"target {100 * target:g} %"
     )
     fig.update_layout(
-        title="Service level against safety stock (each item alone, same random numbers)",
+        title="Service level against safety stock (each item alone)",
         xaxis_title="safety stock [units above the expected demand over L + 1 periods]",
         yaxis_title="cycle service level [%]",
         **{**_LAYOUT, "height": 420},
