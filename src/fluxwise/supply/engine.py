@@ -462,6 +462,7 @@ class Simulation:
     group: np.ndarray  # [R, G, N_GROUP_STAT]
     lanes: list
     inventory: np.ndarray | None = None  # [R, T, I] stock on hand at the end of each period
+    starting_stock: np.ndarray | None = None  # [I] units on hand at the start (resolved from the policy)
     receipts: np.ndarray | None = None
     level: np.ndarray | None = None
 
@@ -628,6 +629,7 @@ def simulate(
         inventory=out["inventory"] if keep_inventory else None,
         receipts=out["receipts"] if trace else None,
         level=out["level"] if trace else None,
+        starting_stock=arrays.itm_f[:, K.F_START].copy(),
     )
 
 

@@ -240,7 +240,8 @@ def simulate_rep(
     qual_start = np.full(src_f.shape[0], -1, dtype=np.int64)
     tested = np.zeros(I, dtype=np.int64)
     fptr = np.zeros(I, dtype=np.int64)
-    used = np.zeros(I, dtype=np.int64)
+    set_left = np.zeros(I, dtype=np.int64)  # batches the set in use still serves (0: a new set is due)
+    goodq = np.zeros(I)
     short = np.zeros(I, dtype=np.bool_)
     req = np.zeros(I)
     virt = np.zeros(I)
@@ -459,8 +460,9 @@ def simulate_rep(
                 for k in range(ng):
                     i = grp_items[g, k]
                     good = itm_f[i, F_SPARES]
-                    if used[i] % itm_i[i, I_REUSES] == 0:
+                    if set_left[i] == 0:
                         good += itm_f[i, F_NEED]
+                    goodq[i] = good
                     m = good
                     ptr = fptr[i]
                     if good > 0:
@@ -516,12 +518,9 @@ def simulate_rep(
                         tested[i] += int(m + 0.5)
                         if p >= warm:
                             st[i, S_CONSUMED] += m
-                            good = itm_f[i, F_SPARES] + (
-                                itm_f[i, F_NEED] if used[i] % itm_i[i, I_REUSES] == 0 else 0.0
-                            )
-                            st[i, S_SCRAPPED] += m - good
+                            st[i, S_SCRAPPED] += m - goodq[i]
                     fptr[i] = reqptr[i]
-                    used[i] += 1
+                    set_left[i] = itm_i[i, I_REUSES] - 1 if set_left[i] == 0 else set_left[i] - 1
                 if p >= warm:
                     gst[g, G_STARTED] += 1.0
                     if t > p:

@@ -15,7 +15,8 @@ Steps (each simulation with the plan's common random numbers, see :mod:`fluxwise
 4. **Source comparison**: for every candidate source, every item bought from it alone, its number
    recommended again for the comparison target, and the campaign simulated with all of them.
 
-Money is in the plan's currency; holding cost = holding rate per period × unit price × units on
+Money is in the plan's currency; purchases = units ordered and the starting stock at their landed
+prices plus the order costs; holding cost = holding rate per period × unit price × units on
 hand summed over the periods; working capital = mean stock × unit price; CO2e of an item = freight of
 the units shipped (its sources' routes, from the factors file) + resin and end of life of the units
 that expired (waste the supply choice causes; the CO2e of the units used is the train's own, see
@@ -58,7 +59,9 @@ def item_figures(sim: Simulation, i: int) -> dict:
     lane_price = np.array([plan.sources[s].price_for(item) for s in lanes])
     lane_k = np.array([plan.sources[s].order_cost for s in lanes])
     lane_fr = np.array([plan.sources[s].freight_kg_co2e_per_kg for s in lanes])
-    purchase = units @ lane_price + orders @ lane_k
+    # the starting stock is bought too (else a bigger safety stock would look cheaper to run)
+    start = float(sim.starting_stock[i]) if sim.starting_stock is not None else 0.0
+    purchase = units @ lane_price + orders @ lane_k + start * price
     freight = units @ lane_fr * item.plastic_kg
     inv = x[:, K.S_ONHAND] / per
     expired = x[:, K.S_EXPIRED]
