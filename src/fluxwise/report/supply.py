@@ -165,6 +165,9 @@ def comparison_figure(d: dict) -> go.Figure:
     fig.add_bar(
         x=labels,
         y=[o["batches_lost_per_year"] for o in opts],
+        error_y=dict(
+            type="data", array=[o.get("batches_lost_per_year_se") or 0.0 for o in opts], visible=True
+        ),
         marker_color=colours,
         row=1,
         col=2,
@@ -183,7 +186,7 @@ def comparison_figure(d: dict) -> go.Figure:
     fig.update_layout(
         title=f"Local or imported: every item from one source, sized for "
         f"{100 * d['plan']['target_service']:g} % service",
-        **{**_LAYOUT, "height": 400},
+        **{**_LAYOUT, "height": 420, "margin": dict(l=70, r=20, t=90, b=60)},
     )
     return fig
 

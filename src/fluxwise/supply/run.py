@@ -147,6 +147,7 @@ def campaign_figures(sim: Simulation) -> dict:
     value = plan.batches.value if plan.batches else 0.0
     lost = sim.group[:, 0, K.G_LOST]
     c["batches_lost_per_year"] = c["batches_lost_mean"] / years
+    c["batches_lost_per_year_se"] = c["batches_lost_mean_se"] / years
     c["batches_lost_value"] = float((lost * value).mean())
     c["batches_lost_value_se"] = _se(lost * value)
     c["batches_lost_value_per_year"] = c["batches_lost_value"] / years
@@ -445,6 +446,7 @@ def _compare_source(plan: SupplyPlan, runs: list[ItemRun], src: str, executor) -
         "batches_lost_mean": camp.get("batches_lost_mean", 0.0),
         "batches_lost_mean_se": camp.get("batches_lost_mean_se", 0.0),
         "batches_lost_per_year": camp.get("batches_lost_per_year", 0.0),
+        "batches_lost_per_year_se": camp.get("batches_lost_per_year_se", 0.0),
         "batches_lost_value_per_year": camp.get("batches_lost_value_per_year", 0.0),
         "batches_delayed_mean": camp.get("batches_delayed_mean", 0.0),
         "p_any_batch_delayed": camp.get("p_any_batch_delayed", 0.0),
