@@ -48,7 +48,8 @@ def test_a_plan_uploaded_and_saved_from_the_supply_page(web_app, make_user, db):
     assert "two capsules" in page.text and "Saved in project" in page.text and "Capsule supply" in page.text
     assert 'id="supply-items"' in page.text and "Not signed yet." in page.text and "sign-form" in page.text
     report = client.get(url + "/report?download=true")
-    assert report.status_code == 200 and report.headers["content-disposition"].startswith("attachment")
+    assert report.status_code == 200
+    assert report.headers["content-disposition"] == 'attachment; filename="capsules-supply-report.html"'
     assert 'id="signature-block"' in report.text and result_id in report.text
     project_page = client.get(f"/projects/{pid}")
     assert f'href="/supplies/{result_id}"' in project_page.text

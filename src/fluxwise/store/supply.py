@@ -10,27 +10,15 @@ the files back, checked against their SHA-256, to run the study again (a new ver
 from __future__ import annotations
 
 import json
-from pathlib import PurePosixPath
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .canonical import sha256_hex
-from .models import Project, ResultVersion, Upload, User
-from .results import Conflict, create_file_result
-from .uploads import record_file
+from .models import Project, ResultVersion, User
+from .results import create_file_result
+from .uploads import file_ref, record_file, stored_files
 
 YAML_TYPE = "application/yaml"
-
-
-def _file_ref(upload: Upload) -> dict[str, Any]:
-    return {
-        "filename": upload.filename,
-        "sha256": upload.sha256,
-        "size_bytes": upload.size_bytes,
-        "upload_id": upload.public_id,
-    }
 
 
 def save_supply(
@@ -53,13 +41,13 @@ def save_supply(
         session, project, actor=actor, filename=plan_name, content_type=YAML_TYPE, content=plan_bytes
     )
     refs = [
-        _file_ref(
+        file_ref(
             record_file(session, project, actor=actor, filename=name, content_type=ctype, content=content)
         )
         for name, (content, ctype) in sorted(files.items())
     ]
     inputs = {
-        "plan": _file_ref(plan_upload),
+        "plan": file_ref(plan_upload),
         "files": refs,
         "options": dict(options),
         "train_result": train_result,
@@ -77,20 +65,6 @@ def supply_sources(session: Session, rv: ResultVersion) -> tuple[str, bytes, dic
     if rv.kind != "supply":
         raise ValueError(f"a {rv.kind} result is not a supply study")
     inputs = json.loads(rv.inputs_json)
-    refs = [inputs["plan"], *inputs.get("files", [])]
-    uploads = {
-        u.public_id: u
-        for u in session.scalars(
-            select(Upload).where(
-                Upload.public_id.in_([r["upload_id"] for r in refs]), Upload.project_id == rv.project_id
-            )
-        )
-    }
-    contents = []
-    for ref in refs:
-        upload = uploads.get(ref["upload_id"])
-        if upload is None or sha256_hex(upload.content) != ref["sha256"]:
-            raise Conflict(f"the stored file '{ref['filename']}' of this study no longer matches its SHA-256")
-        contents.append((PurePosixPath(ref["filename"]).name, upload.content))
+    contents = stored_files(session, rv.project_id, [inputs["plan"], *inputs.get("files", [])], "study")
     (plan_name, plan_bytes), *rest = contents
     return plan_name, plan_bytes, dict(rest), dict(inputs.get("options") or {})

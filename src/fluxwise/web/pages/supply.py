@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 
 from ...api import convert
 from ...api.deps import FormPrincipalDep, Principal, get_db, get_settings
@@ -25,7 +24,7 @@ from ...store.models import Project, ResultVersion, User
 from .. import present
 from .. import supply as supply_runs
 from .base import latest_versions, page_principal, page_router, render, wants_json
-from .trains import _routes, _writable_projects
+from .trains import _report_response, _routes, _writable_projects
 
 log = logging.getLogger(__name__)
 
@@ -270,7 +269,7 @@ def saved_supply_report(request: Request, result_id: str, download: bool = False
         versions = _saved(s, principal, result_id)
         html, rv = record_report_html(s, versions)
         filename = json.loads(rv.inputs_json)["plan"]["filename"]
-    return _report_response(html, filename, download)
+    return _report_response(html, filename, download, kind="supply", suffix="supply-report")
 
 
 @router.get("/supply/{run_id}/report")
@@ -279,15 +278,8 @@ def supply_report_page(request: Request, run_id: str, download: bool = False):
 
     principal = page_principal(request)
     run = supply_runs.get(run_id, principal.user_id)
-    return _report_response(render_supply_report(run.data), run.filename, download)
-
-
-def _report_response(html: str, filename: str, download: bool) -> HTMLResponse:
-    headers = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
-    if download:
-        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", filename.rsplit(".", 1)[0]) or "supply"
-        headers["Content-Disposition"] = f'attachment; filename="{stem}-supply-report.html"'
-    return HTMLResponse(html, headers=headers)
+    return _report_response(render_supply_report(run.data), run.filename, download, kind="supply",
+                            suffix="supply-report")
 
 
 def _study_page(

@@ -225,9 +225,12 @@ def train_report_page(request: Request, run_id: str, download: bool = False):
     return _report_response(render_train_report(run.design), run.filename, download)
 
 
-def _report_response(html: str, filename: str, download: bool) -> HTMLResponse:
+def _report_response(html: str, filename: str, download: bool, *, kind: str = "train",
+                     suffix: str = "report") -> HTMLResponse:
+    """A report page, not cached; ``download`` names the file ``<stem>-<suffix>.html`` (``kind`` is the
+    stem when the upload's name has none)."""
     headers = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
     if download:
-        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", filename.rsplit(".", 1)[0]) or "train"
-        headers["Content-Disposition"] = f'attachment; filename="{stem}-report.html"'
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", filename.rsplit(".", 1)[0]) or kind
+        headers["Content-Disposition"] = f'attachment; filename="{stem}-{suffix}.html"'
     return HTMLResponse(html, headers=headers)
