@@ -8,12 +8,47 @@ area m², volume L, concentration g/L, density g/mL. The science layers below (`
 from __future__ import annotations
 
 import re
-
-import pint
+import sys
 
 from .errors import UnitError
 
-ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+
+def _import_pint():
+    """``import pint`` without its optional Dask integration.
+
+    pint imports ``dask.base`` whenever Dask is installed (a fifth of a second and more, and most of
+    pint's import time), for Quantities that wrap Dask arrays, which fluxwise never makes: the
+    commands that read a unit would otherwise pay for Dask. Dask itself stays importable and is
+    imported where fluxwise uses it (``fluxwise.compute``).
+    """
+    if "pint" in sys.modules or "dask" in sys.modules:
+        import pint
+
+        return pint
+    sys.modules["dask"] = None  # pint then sees no Dask
+    try:
+        import pint
+    finally:
+        if sys.modules.get("dask", 0) is None:
+            del sys.modules["dask"]
+    return pint
+
+
+def _registry(pint):
+    """The unit registry, its parsed definitions cached on disk by pint (``~/.cache/pint``).
+
+    Parsing pint's definitions takes about half a second; the cache (keyed by their content) makes
+    it a few hundredths. Where the cache cannot be used (read-only folder, a file being written by
+    another process), the definitions are parsed as usual.
+    """
+    try:
+        return pint.UnitRegistry(autoconvert_offset_to_baseunit=True, cache_folder=":auto:")
+    except Exception:  # noqa: BLE001 - any cache problem: parse the definitions instead
+        return pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+
+
+pint = _import_pint()
+ureg = _registry(pint)
 ureg.define("LMH = liter / meter ** 2 / hour")
 ureg.define("psig = psi")
 ureg.define("psid = psi")
@@ -35,6 +70,7 @@ CANONICAL = {
     "length": "meter",
     "temperature": "degC",
     "surface_tension": "millinewton / meter",
+    "viscosity": "millipascal * second",
 }
 
 _DIMENSIONS = {
@@ -51,6 +87,7 @@ _DIMENSIONS = {
     "length": "[length]",
     "temperature": "[temperature]",
     "surface_tension": "[mass] / [time] ** 2",
+    "viscosity": "[mass] / [length] / [time]",
 }
 
 # Spellings found in rig and balance exports that pint does not read as meant.
@@ -64,6 +101,7 @@ _ALIASES = {
     "ml/min": "mL/min", "l/min": "L/min", "l/h": "L/h", "ml/h": "mL/h", "ml/s": "mL/s",
     "g/ml": "g/mL", "kg/l": "kg/L", "g/l": "g/L", "mg/ml": "mg/mL", "cc": "mL",
     "°c": "degC", "c": "degC", "degc": "degC",
+    "mpa s": "mPa*s", "mpa·s": "mPa*s", "mpas": "mPa*s", "pa s": "Pa*s", "pa·s": "Pa*s", "cp": "cP",
 }
 
 

@@ -164,6 +164,11 @@ def _safe_json(fig) -> str:
     return fig.to_json().replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+def figure_json(fig) -> str:
+    """A plotly figure as JSON that may sit inside a ``<script type="application/json">`` element."""
+    return _safe_json(fig)
+
+
 def trial_figures(key: tuple, trial, sizing_inputs: dict | None = None) -> list[dict]:
     """The four figures of a trial (fits, flux decay, Vmax, residuals) as plotly JSON, cached by ``key``
     (trial id and revision) and the sizing whose V50/V75/V90 the flux-decay plot marks."""
@@ -221,3 +226,14 @@ def train_steps(design) -> list[dict]:
     return [{"index": s.index, "name": s.name, "type": s.type, "design": _train_design_cell(s),
              "time": num(s.time_h, 3), "volume_in": num(s.volume_in_L), "volume_out": num(s.volume_out_L),
              "yield": num(s.yield_fraction * 100, 4), "warnings": list(s.warnings)} for s in design.steps]
+
+
+def utc(ts, seconds: bool = False) -> str:
+    """A stored time as pages show it: UTC, with the zone said (``2025-03-01 14:05 UTC``)."""
+    if ts is None:
+        return ""
+    from datetime import UTC
+
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    return ts.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC")

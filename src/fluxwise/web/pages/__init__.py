@@ -20,6 +20,8 @@ PAGE_MODULES = (
     "trials",  # one trial: plots, models, sizing, signatures
     "audit",  # the audit trail
     "trains",  # train design, kept or saved, and its report
+    "compare",  # a project's trials side by side for one batch
+    "people",  # your account, organisations, invitations, shares, audit-trail reviews
     "supply",  # supply studies, kept or saved, and their reports
     "static",  # plotly.js from the installed package
 )

@@ -5,16 +5,16 @@ file and the files it names, not from a trial (like train designs, ``trial_id`` 
 On SQLite the table is rebuilt (copy, drop, rename) with foreign keys off; the protection triggers the
 rebuild drops are put back by :func:`fluxwise.store.database.migrate` after the upgrade.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 
 from __future__ import annotations
 
 from alembic import op
 
-revision = '0004'
-down_revision = '0003'
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
