@@ -102,11 +102,13 @@ def test_a_saved_study_is_a_signable_versioned_result(client, make_user, db):
         report.status_code == 200 and 'id="signature-block"' in report.text and "Not signed." in report.text
     )
     assert "Local or imported" not in report.text and "Stock of capsule" in report.text
+    download = client.get(f"/api/results/{out['id']}/report?download=true", headers=ua.headers)
+    assert download.headers["content-disposition"].startswith('attachment; filename="plan-supply-v1.html"')
 
     sig = client.post(
         f"/api/results/{out['id']}/signatures",
         headers=ua.headers,
-        json={"password": ua.password, "meaning": "author"},
+        json={"email": ua.email, "password": ua.password, "meaning": "author"},
     )
     assert sig.status_code == 201, sig.text
     report = client.get(f"/api/results/{out['id']}/report", headers=ua.headers).text

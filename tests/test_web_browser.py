@@ -308,11 +308,12 @@ def test_supply_upload_plan_results_sign(browser, server, tmp_path):
 
     page.click("#supply-sign summary")
     page.select_option("#supply-sign select[name=meaning]", "author")
+    page.fill("#supply-sign input[name=email]", member.email)  # the first signature of the session
     page.fill("#supply-sign input[name=password]", "not my password")
     page.click("#supply-sign form.sign-form button")
     error = page.locator("#supply-sign .alert")
     error.wait_for(state="visible")
-    assert "wrong password" in error.inner_text()
+    assert "wrong user ID or password" in error.inner_text()
     page.fill("#supply-sign input[name=password]", member.password)
     page.click("#supply-sign form.sign-form button")
     signature = page.locator(".signatures .sig")
