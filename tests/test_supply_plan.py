@@ -100,7 +100,6 @@ def test_units_convert_through_the_registry():
     )
     assert plan.horizon == 30
     assert plan.sources["sea"].lead_time.mean == pytest.approx(4.0)
-    monthly = parse(SMALL + "period: 1 month\n".replace("", "")) if False else None  # noqa: F841
     daily = parse(SMALL.replace("horizon: 30 weeks", "horizon: 30 weeks\nperiod: 1 day"))
     assert daily.horizon == 210 and daily.batches.per_period == pytest.approx(1 / 7)
     assert daily.items[0].holding_rate == pytest.approx(0.2 * 24 / 8766)

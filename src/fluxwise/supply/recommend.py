@@ -23,8 +23,9 @@ cost per unit and period (Harris 1913).
 A target for the batch (``batch_service``: the share of batches that start on time, or the
 probability of no delayed batch over the horizon) sets one common item target α so that the
 *jointly* simulated figure meets it: α is bisected on log(1 − α) between the batch target and
-1 − (1 − target)/(4n) (n items), each step recommending every item for α and simulating the campaign
-with all of them together.
+1 − (1 − target)/(4n) (n items; for the horizon figure also divided by the batches planned, each of
+which must start on time; moved ten times closer to 1, twice at most, while it still misses), each
+step recommending every item for α and simulating the campaign with all of them together.
 """
 
 from __future__ import annotations
@@ -372,7 +373,12 @@ def recommend_for_batch(
     batch_runs = [r for r in runs if r.item.batch_driven]
     n = max(len(batch_runs), 1)
     key = "batch_service" if kind == "per-batch" else "p_no_batch_delay"
-    lo_l, hi_l = math.log(1 - target), math.log((1 - target) / (4 * n))  # log(1 − α): lo misses, hi meets
+    # log(1 − α): lo misses, hi meets. Over the horizon every planned batch must start on time, so
+    # the items share the target's shortfall with the batches too.
+    batches = 1.0
+    if kind != "per-batch" and plan.batches is not None:
+        batches = max(float(np.sum(plan.batches.expected_per_period(plan.horizon))), 1.0)
+    lo_l, hi_l = math.log(1 - target), math.log((1 - target) / (4 * n * batches))
     best = None
 
     def attempt(alpha):
@@ -398,6 +404,11 @@ def recommend_for_batch(
         return recs, sim.campaign(0)
 
     recs, camp = attempt(1 - math.exp(hi_l))
+    for _ in range(2):  # correlated shortfalls (a closure, a shared upstream): aim ten times higher
+        if camp.get(key, 0.0) >= target:
+            break
+        lo_l, hi_l = hi_l, hi_l - math.log(10.0)
+        recs, camp = attempt(1 - math.exp(hi_l))
     if camp.get(key, 0.0) < target:
         raise InputError(
             f"the batch target {target:g} is not met even with every item at "
