@@ -181,11 +181,14 @@ def test_cli_json_has_the_documented_keys_with_standard_errors(tmp_path):
     assert d["campaign"]["batches_planned"] == 30
 
 
-def test_the_same_numbers_on_a_process_pool(tmp_path):
+@pytest.mark.parametrize("scheduler", ["processes:2", "dask-local:1"])
+def test_the_same_numbers_on_a_process_pool_or_a_dask_cluster(tmp_path, scheduler):
+    """2,100 replications: two chunks (2,000 and 100) sent to the workers, the same numbers as in this
+    process."""
     plan = write(tmp_path, SMALL.replace("compare: {sources: [local, sea]}", ""))
-    a = json.loads(run("supply", str(plan), "--json", "--replications", "250").output)
+    a = json.loads(run("supply", str(plan), "--json", "--replications", "2100").output)
     b = json.loads(
-        run("supply", str(plan), "--json", "--replications", "250", "--scheduler", "processes:2").output
+        run("supply", str(plan), "--json", "--replications", "2100", "--scheduler", scheduler).output
     )
     for k in ("items", "campaign", "recommendations"):
         assert a[k] == b[k]
