@@ -92,6 +92,8 @@ def test_the_example_takes_its_consumables_from_the_train():
     lt = plan.sources["import-sea"].lead_time
     assert (lt.kind, lt.mean, lt.sd) == ("gamma", pytest.approx(10.0), pytest.approx(2.5))
     assert "planning assumption" in lt.source
+    # against a local source (and the others), each sized for the same target
+    assert {"local", "import-sea"} <= set(plan.compare_sources)
 
 
 def test_units_convert_through_the_registry():

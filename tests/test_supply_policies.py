@@ -263,3 +263,62 @@ def test_expired_stock_is_counted_with_its_cost_plastic_and_co2e():
     assert it["freight_co2e_kg"] == pytest.approx(shipped * plan.sources["a"].freight_kg_co2e_per_kg * 1.5)
     assert it["freight_co2e_kg"] > 0
     assert it["co2e_kg"] == pytest.approx(it["freight_co2e_kg"] + it["expired_co2e_kg"])
+
+
+# ------------------------------------------------------------------------------------- route data
+
+
+def test_every_route_has_lead_times_with_their_sources():
+    """factors.yaml: each route carries a normal and a 2020-2022-like lead time, each with its source;
+    the disrupted one is longer, air is faster than sea, and a plan naming a route gets them."""
+    from fluxwise.io.supply import route_defaults
+
+    routes = route_defaults(None)
+    assert {"local", "regional-asia", "europe-korea-sea", "europe-korea-air"} <= set(routes)
+    plans = {}
+    for rid, r in routes.items():
+        for key in ("lead_time", "lead_time_disrupted"):
+            lt = r[key]
+            assert lt["distribution"] in ("normal", "gamma", "lognormal") and lt["source"].strip(), (rid, key)
+        plans[rid] = parse(f"""
+            horizon: 20 weeks
+            sources:
+              now: {{route: {rid}}}
+              then: {{route: {rid}, lead_time: disrupted}}
+            items:
+              x: {{source: now, demand_per_period: {{mean: 1, sd: 0}}}}
+            """)
+        now, then = plans[rid].sources["now"].lead_time, plans[rid].sources["then"].lead_time
+        assert then.mean > now.mean > 0 and now.source == r["lead_time"]["source"]
+        assert r["freight_cost_per_kg"]["source"].strip()
+    sea = plans["europe-korea-sea"].sources["now"].lead_time.mean
+    air = plans["europe-korea-air"].sources["now"].lead_time.mean
+    assert air < sea and plans["local"].sources["now"].lead_time.mean < sea
+
+
+# ------------------------------------------------------------------------------------- the Python door
+
+
+def test_the_python_function_and_its_progress(tmp_path):
+    """``fluxwise.supply_study`` reads and runs a plan file; its JSON is the command's, and the progress
+    callback is told every stage in order."""
+    import json
+
+    from click.testing import CliRunner
+
+    import fluxwise
+    from fluxwise.cli import main
+
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(textwrap.dedent(BATCH % (0.9, "per-batch")) + "compare: {sources: [sea, air]}\n")
+    seen = []
+    res = fluxwise.supply_study(plan, replications=300, progress=lambda *a: seen.append(a))
+    stages = [s for s, _, _ in seen]
+    assert stages == ["recommendations", "campaign", "service curves", "source sea", "source air"]
+    assert [d for _, d, _ in seen] == list(range(5)) and {t for _, _, t in seen} == {5}
+    out = CliRunner().invoke(main, ["supply", str(plan), "--replications", "300", "--json"])
+    assert out.exit_code == 0, out.output
+    cli = json.loads(out.output)
+    d = json.loads(json.dumps(res.to_dict()))
+    for k in ("plan", "campaign", "items", "recommendations", "source_comparison"):
+        assert d[k] == cli[k], k
