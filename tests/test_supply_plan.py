@@ -456,6 +456,56 @@ BAD = [
         "sd",
     ),
     (
+        "compare source",
+        SMALL.replace("compare: {sources: [local, sea]}", "compare: {sources: [local, moon]}"),
+        "unknown source 'moon'",
+        "compare",
+    ),
+    (
+        "expedite source",
+        SMALL.replace(
+            "    plastic_kg: 2\n",
+            "    plastic_kg: 2\n    expedite: {source: rocket, when: {projected_stockout_within: 2 weeks}}\n",
+        ),
+        "unknown source 'rocket'",
+        "source",
+    ),
+    (
+        "slip odds",
+        SMALL.replace(
+            "batches: {per_week: 1, max_batch_delay: 1 week}",
+            "batches: {calendar: {start: 0 weeks, every: 1 week, count: 10}, "
+            "slip: {probability: 1.5, by: 1 week}}",
+        ),
+        "at most 1",
+        "probability",
+    ),
+    ("batch target", SMALL + "batch_service: 1.2\n", "at most 1", "batch_service"),
+    (
+        "negative per batch",
+        SMALL.replace("per_batch: 2\n", "per_batch: -2\n"),
+        "zero or positive",
+        "per_batch",
+    ),
+    (
+        "negative cover",
+        SMALL.replace("{type: base-stock, base_stock: 14}", "{cover: -3 weeks}"),
+        "must be positive",
+        "cover",
+    ),
+    (
+        "negative observation",
+        SMALL.replace("local: {route: local}", "local: {route: local, lead_time: [3 weeks, -1 week]}"),
+        "zero or positive",
+        "lead_time",
+    ),
+    (
+        "all scrapped",
+        SMALL.replace("    plastic_kg: 2\n", "    plastic_kg: 2\n    scrap_rate: 1.0\n"),
+        "must be below 1",
+        "scrap_rate",
+    ),
+    (
         "min life",
         SMALL.replace(
             "per_batch: 2\n", "per_batch: 2\n    shelf_life: 10 weeks\n    min_shelf_life_at_use: 12 weeks\n"
