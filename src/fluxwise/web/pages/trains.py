@@ -341,6 +341,9 @@ def _pdf_response(pdf: bytes, filename: str) -> Response:
         "Content-Disposition": content_disposition(filename), "Cache-Control": "private, no-store"})
 
 
-def _report_response(html: str, filename: str, download: bool) -> HTMLResponse:
-    return report_response(html, filename=f"{filename.rsplit('.', 1)[0] or 'train'}-report.html",
+def _report_response(html: str, filename: str, download: bool, *, kind: str = "train",
+                     suffix: str = "report") -> HTMLResponse:
+    """A report (:func:`fluxwise.api.headers.report_response`); downloaded as ``<stem>-<suffix>.html``
+    (``kind`` is the stem when the upload's name has none)."""
+    return report_response(html, filename=f"{filename.rsplit('.', 1)[0] or kind}-{suffix}.html",
                            download=download)
