@@ -436,7 +436,7 @@ def test_fix_delete_design_sign_print_and_fit_the_screen(browser, server, tmp_pa
 
     # every page fits the window, on a laptop and on a phone; no plot overflows its box
     pages = [f"/projects/{project_id}", f"/trials/{ids[EXAMPLE.name]}", f"/trains/{train_id}",
-             f"/train/new?project={project_id}", "/train", "/audit", "/no/such/page"]
+             f"/train/new?project={project_id}", "/train", "/supply", "/audit", "/no/such/page"]
     for width in (1280, 390):
         page.set_viewport_size({"width": width, "height": 900})
         for path in pages:
