@@ -18,6 +18,11 @@ s² = SSE/(n − p) and Student's t quantile (Bates & Watts 1988, *Nonlinear Reg
 Its Applications*, ch. 2). Model selection by AICc (Hurvich & Tsai 1989) and BIC (Schwarz 1978)
 for Gaussian errors, AICc = n·ln(SSE/n) + 2k + 2k(k + 1)/(n − k − 1); models within ΔAICc < 2 of
 the best cannot be told apart (Burnham & Anderson 2002, §2.6).
+
+Every fit also carries residual diagnostics (:mod:`fluxwise.fit.diagnostics`: lag-1
+autocorrelation, Durbin-Watson, runs test). Autocorrelated residuals make the intervals above too
+narrow; ``intervals="ar1"`` replaces them by the sandwich intervals of least squares under AR(1)
+errors (Seber & Wild 1989, §6.2), same estimate, honest width.
 """
 
 from __future__ import annotations
@@ -30,11 +35,13 @@ from scipy import optimize, stats
 from ..errors import InputError, ModelError
 from ..models.fouling import MODEL_NAMES, MODELS, get_model, resistance_ratio
 from ..trial import CONSTANT_PRESSURE, Trial
+from .diagnostics import ar1_covariance, autocorrelation_warning, residual_diagnostics
 
 __all__ = ["ModelFit", "TrialFit", "fit_trial", "fit_model", "starting_values", "vmax_analysis",
            "pmax_analysis", "information_criteria"]
 
 INDISTINGUISHABLE_DAICC = 2.0
+INTERVALS = ("ols", "ar1")
 _FD_STEP = np.sqrt(np.finfo(float).eps)
 
 
@@ -53,6 +60,8 @@ class ModelFit:
     fixed: tuple = ()
     converged: bool = True
     message: str = ""
+    diagnostics: dict = field(default_factory=dict)  # residual_diagnostics of the fit
+    intervals: str = "ols"  # how ci95 was computed: "ols" (independent errors) or "ar1"
 
     @property
     def k(self) -> int:
@@ -67,7 +76,8 @@ class ModelFit:
         return {"name": self.name, "params": dict(self.params),
                 "ci95": {k: list(v) for k, v in self.ci95.items()},
                 "sse": self.sse, "r2": self.r2, "aicc": self.aicc, "bic": self.bic,
-                "fixed": list(self.fixed), "converged": self.converged}
+                "fixed": list(self.fixed), "converged": self.converged, "intervals": self.intervals,
+                "diagnostics": dict(self.diagnostics)}
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,12 @@ class TrialFit:
     def best_model(self) -> str:
         return self.fits[0].name
 
+    @property
+    def warnings(self) -> list[str]:
+        """Sentences about the fit a user must read: autocorrelated residuals of the best model."""
+        w = autocorrelation_warning(self.best.name, self.best.diagnostics)
+        return [w] if w else []
+
     def get(self, name: str) -> ModelFit:
         for f in self.fits:
             if f.name == name:
@@ -105,7 +121,7 @@ class TrialFit:
                    "cannot be told apart (ΔAICc < 2): " + ", ".join(self.indistinguishable))
         return {"trial": self.trial.summary(), "best_model": best.name,
                 "indistinguishable": list(self.indistinguishable), "verdict": verdict,
-                "models": models, "vmax": dict(self.vmax)}
+                "models": models, "vmax": dict(self.vmax), "warnings": self.warnings}
 
 
 def information_criteria(sse: float, n: int, k: int) -> tuple[float, float]:
@@ -208,7 +224,7 @@ def _predict_cf(name, v, P0, J, k):
 
 
 def fit_model(trial: Trial, name: str, *, j0: float | None = None, start: dict | None = None,
-              solution=None) -> ModelFit:
+              solution=None, intervals: str = "ols") -> ModelFit:
     """Fit one fouling model to a trial.
 
     Constant pressure: fits V(t) [L/m²] with parameters J0 (unless ``j0`` [L/m²/h] fixes it) and the
@@ -223,7 +239,11 @@ def fit_model(trial: Trial, name: str, *, j0: float | None = None, start: dict |
     start : dict, optional  Starting values; by default from :func:`starting_values`.
     solution : tuple (params, converged), optional  Parameters (J0 and constants, in model order) found
         by another engine (the batched fitter): no optimisation, only the statistics at that point.
+    intervals : str  ``"ols"`` (default): asymptotic intervals for independent errors; ``"ar1"``:
+        sandwich intervals for AR(1) errors (:func:`fluxwise.fit.diagnostics.ar1_covariance`).
     """
+    if intervals not in INTERVALS:
+        raise ModelError(f"unknown intervals '{intervals}' (expected one of: {', '.join(INTERVALS)})")
     model = get_model(name)
     cp = trial.mode == CONSTANT_PRESSURE
     jset = None if cp else _constant_flux(trial)
@@ -319,12 +339,18 @@ def fit_model(trial: Trial, name: str, *, j0: float | None = None, start: dict |
     norms = np.linalg.norm(jac, axis=0)
     norms = np.where(norms > 0, norms, 1.0)
     js = jac / norms
+    diagnostics = residual_diagnostics(resid)
+    tdof = dof
     try:
-        cov = np.linalg.pinv(js.T @ js) / np.outer(norms, norms) * (sse / dof)
+        if intervals == "ar1":
+            cov, phi, tdof = ar1_covariance(jac, resid)
+            diagnostics.update(ar1_phi=phi, ar1_dof=tdof)
+        else:
+            cov = np.linalg.pinv(js.T @ js) / np.outer(norms, norms) * (sse / dof)
         se = np.sqrt(np.clip(np.diag(cov), 0, None))
     except np.linalg.LinAlgError:
         se = np.full(kfit, np.inf)
-    tq = float(stats.t.ppf(0.975, dof))
+    tq = float(stats.t.ppf(0.975, tdof))
     names = ([lead] if fit_lead else []) + list(model.params)
     params, ci = {}, {}
     if not fit_lead:
@@ -343,10 +369,12 @@ def fit_model(trial: Trial, name: str, *, j0: float | None = None, start: dict |
                if k in params}
     aicc, bic = information_criteria(sse, n, kfit)
     return ModelFit(name=name, params=ordered, ci95=ci, sse=sse, r2=float(r2), aicc=aicc, bic=bic, n=n,
-                    fixed=tuple(fixed), converged=bool(best.success), message=str(best.message))
+                    fixed=tuple(fixed), converged=bool(best.success), message=str(best.message),
+                    diagnostics=diagnostics, intervals=intervals)
 
 
-def fit_trial(trial: Trial, *, models=None, j0: float | None = None, engine: str = "auto") -> TrialFit:
+def fit_trial(trial: Trial, *, models=None, j0: float | None = None, engine: str = "auto",
+              intervals: str = "ols") -> TrialFit:
     """Fit all (or the named) fouling models to a trial and rank them by AICc.
 
     Parameters
@@ -360,6 +388,7 @@ def fit_trial(trial: Trial, *, models=None, j0: float | None = None, engine: str
         trust-region ``least_squares`` per model and start; ``"auto"`` (default): batch where it
         applies, else scipy. Both minimise the same objective from the same starts; intervals and
         criteria are computed the same way at the solution.
+    intervals : str  ``"ols"`` or ``"ar1"`` (see :func:`fit_model`).
 
     Returns
     -------
@@ -381,10 +410,10 @@ def fit_trial(trial: Trial, *, models=None, j0: float | None = None, engine: str
         from .batch import fit_batch  # the batched engine imports this module
 
         bf = fit_batch(trial.t_h[None, :], trial.v_L_per_m2[None, :], models=names, backend="numpy")
-        fits = [fit_model(trial, nm, start=start, solution=(bf[nm].params[0], bf[nm].converged[0]))
-                for nm in names]
+        fits = [fit_model(trial, nm, start=start, solution=(bf[nm].params[0], bf[nm].converged[0]),
+                          intervals=intervals) for nm in names]
     else:
-        fits = [fit_model(trial, nm, j0=j0, start=start) for nm in names]
+        fits = [fit_model(trial, nm, j0=j0, start=start, intervals=intervals) for nm in names]
     fits.sort(key=lambda f: (f.aicc, f.k))
     best = fits[0].aicc
     tied = tuple(f.name for f in fits if f.aicc - best < INDISTINGUISHABLE_DAICC)
