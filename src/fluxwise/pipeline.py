@@ -284,7 +284,7 @@ def size_trial(fit: TrialFit, request: SizingRequest) -> Sizing:
                              '--buffer-flux "5000 LMH", or a line "Buffer flux: 5000 LMH" above the table)',
                              field="buffer-flux")
         if not (fit.best.fixed and fit.best.params["J0_LMH"] == jb):
-            fit = fit_trial(trial, j0=jb)
+            fit = fit_trial(trial, j0=jb, models=[f.name for f in fit.fits], intervals=fit.best.intervals)
     m, m_basis = viscosity_ratio(trial, request)
 
     def scaled(params):
