@@ -375,29 +375,36 @@ def parse_trial_frame(df: pd.DataFrame, *, source: str, area=None, mode=None, de
     # filtrate
     fc = cols["filtrate"]
     values = raw["filtrate"]
-    if (values < 0).any():
-        k = int(np.flatnonzero(values < 0)[0])
+    volume_L = tol = None
+    if fc.kind in ("mass", "volume"):
+        if fc.kind == "mass":
+            volume_L = np.asarray(to_canonical(values, fc.unit, "mass"), float) / density_g_ml / 1000.0
+        else:
+            volume_L = np.asarray(to_canonical(values, fc.unit, "volume"), float)
+        tol, tol_text = _dip_tolerance(max_dip, volume_L, density_g_ml, source)
+    # with --max-dip a tared balance may read a little below 0: the same noise as a dip
+    negative = values < 0 if max_dip is None or volume_L is None else volume_L < -tol
+    if negative.any():
+        k = int(np.flatnonzero(negative)[0])
         what = {"flow": "flow", "flux": "flux"}.get(fc.kind, "filtrate")
         raise InputError(f"negative {what} '{cell_text(sub.iloc[k, fc.index])}' (filtrate readings must be "
                          f"0 or more; tare the balance or check the sign)", source=source,
                          row=int(sub_rows[k]), column=fc.header)
     meta: dict = {"t0_h": float(t_h[0])}
     if fc.kind in ("mass", "volume"):
-        if fc.kind == "mass":
-            volume_L = np.asarray(to_canonical(values, fc.unit, "mass"), float) / density_g_ml / 1000.0
-        else:
-            volume_L = np.asarray(to_canonical(values, fc.unit, "volume"), float)
         # A balance reads with noise: a dip within the tolerance (default DIP_TOLERANCE of the largest
         # reading, or --max-dip) is noise and kept as read (least squares averages it); a larger drop is
         # a removed vessel or drift -> error.
         dips = -np.diff(volume_L)
-        tol, tol_text = _dip_tolerance(max_dip, volume_L, density_g_ml, source)
         drop = dips > tol
         if (dips > 0).any() and not drop.any():
             meta["dips"] = {"count": int((dips > 0).sum()), "largest_L": float(dips.max()),
                             "tolerance_L": tol, "tolerance": tol_text}
             notes.append(f"{int((dips > 0).sum())} filtrate reading(s) dip below the previous one by at most "
                          f"{dips.max() * 1000:.3g} mL (within {tol_text}: balance noise, kept as read)")
+        if (values < 0).any():
+            notes.append(f"{int((values < 0).sum())} filtrate reading(s) below 0 by at most "
+                         f"{-volume_L.min() * 1000:.3g} mL (within {tol_text}: balance noise, kept as read)")
         if drop.any():
             k = int(np.flatnonzero(drop)[0]) + 1
             raise InputError(f"filtrate decreases: '{cell_text(sub.iloc[k, fc.index])}' after "
