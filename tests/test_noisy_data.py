@@ -147,7 +147,8 @@ def _trials(phi):
 
 
 def _inside(fit):
-    return [fit.ci95[k][0] <= v <= fit.ci95[k][1] for k, v in zip(("J0_LMH", "ks_m2_per_L"), TRUE, strict=True)]
+    keys = ("J0_LMH", "ks_m2_per_L")
+    return [fit.ci95[k][0] <= v <= fit.ci95[k][1] for k, v in zip(keys, TRUE, strict=True)]
 
 
 def test_white_noise_intervals_cover_and_the_warning_stays_quiet():
