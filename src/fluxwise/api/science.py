@@ -24,14 +24,18 @@ DEFAULT_PROCESS_TIME = "4 h"
 #: Sizing inputs the API passes on to :func:`fluxwise.pipeline.size_result` (``catalog`` is a file
 #: path there, so it is not offered over HTTP: the installation's catalog is used).
 SIZING_KEYS = ("batch_volume", "process_time", "safety_factor", "model", "max_pressure", "flux",
-               "flux_decay_limit", "format_name", "confidence", "feed_cv")
-#: Risk-based sizing inputs: left out of the stored inputs when not given (results sized without them
-#: keep the inputs, and so the content hash, they always had).
-RISK_KEYS = ("confidence", "feed_cv")
+               "flux_decay_limit", "format_name", "confidence", "feed_cv", "bootstrap_method",
+               "extrapolation_limit", "buffer_flux", "j0_margin", "fix_j0", "process_temperature",
+               "trial_temperature", "process_viscosity", "trial_viscosity")
+#: Inputs left out of the stored inputs when not given (results sized without them keep the inputs,
+#: and so the content hash, they always had): risk-based sizing, the checks' settings, J0, viscosity.
+OPTIONAL_KEYS = ("confidence", "feed_cv", "bootstrap_method", "extrapolation_limit", "buffer_flux",
+                 "j0_margin", "fix_j0", "process_temperature", "trial_temperature", "process_viscosity",
+                 "trial_viscosity")
 
 
 def sizing_kwargs(inputs: dict[str, Any]) -> dict[str, Any]:
-    return {k: inputs[k] for k in SIZING_KEYS if inputs.get(k) is not None}
+    return {k: inputs[k] for k in SIZING_KEYS if inputs.get(k) is not None and inputs.get(k) is not False}
 
 
 def complete_inputs(trial: Trial, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -39,8 +43,8 @@ def complete_inputs(trial: Trial, inputs: dict[str, Any]) -> dict[str, Any]:
     out = dict(inputs)
     if trial.mode == CONSTANT_PRESSURE and out.get("process_time") is None:
         out["process_time"] = DEFAULT_PROCESS_TIME
-    for key in RISK_KEYS:
-        if out.get(key) is None:
+    for key in OPTIONAL_KEYS:
+        if out.get(key) is None or out.get(key) is False:
             out.pop(key, None)
     return out
 
