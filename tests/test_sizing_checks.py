@@ -282,3 +282,15 @@ def test_every_warning_kind_has_a_meaning_and_an_action():
     assert kinds == ["extrapolated", "past V90", "tied models", "autocorrelated residuals",
                      "J0 above buffer flux", "viscosity"]
     assert all(meaning and action for _, meaning, action in WARNING_GUIDE)
+
+
+def test_report_shows_the_warnings_and_what_to_do():
+    from fluxwise.pipeline import report_html
+
+    html = report_html(std_trial(), batch_volume="1000 L", process_time="2 h", model="standard")
+    assert "What this sizing cannot promise" in html and "extrapolated: the process loads" in html
+    assert "What the warnings mean and what to do" in html
+    guide = html[html.index("What the warnings mean and what to do"):]
+    meaning, action = next((m, a) for k, m, a in WARNING_GUIDE if k == "past V90")
+    assert meaning in guide and action in guide
+    assert "largest loading of the trial" in html and "Durbin-Watson" in html
