@@ -238,3 +238,34 @@ def test_max_dip_accepts_a_noisy_balance_and_the_fit_recovers_the_model(tmp_path
     assert refused.exit_code == 2 and "--max-dip" in refused.output
     with pytest.raises(InputError, match="neither a fraction"):
         read_trial(path, max_dip="2 bar")
+
+
+def test_robust_fit_resists_outlying_readings_and_its_interval_is_hubers():
+    """Four readings knocked 20 σ off a standard-blocking trial. Huber's M-estimate (k = 1.345,
+    σ̂ = 1.4826·MAD) downweights them: it lands nearer the truth than least squares with a narrower
+    interval that still holds the truth. The interval is Huber's (1981, §7.6), recomputed here from
+    the analytic Jacobian: σ̂²·[Σψ(u)²/(n − p)]/[mean ψ'(u)]²·(JᵀJ)⁻¹, u = e/σ̂, ψ = clip(u, ±k)."""
+    rng = np.random.default_rng(12)
+    y = V + rng.normal(0, SD, T.size)
+    y[[12, 25, 38, 51]] += np.array([20, -20, 20, 20]) * SD
+    trial = Trial(T, y, 1e-3, "constant-pressure")
+    ols, rob = fit_model(trial, "standard"), fit_model(trial, "standard", robust=True)
+    assert rob.loss == "huber" and ols.loss == "linear" and rob.diagnostics["huber_downweighted"] >= 4
+    for j, key in enumerate(("J0_LMH", "ks_m2_per_L")):
+        assert abs(rob.params[key] - TRUE[j]) < abs(ols.params[key] - TRUE[j])
+        assert rob.ci95[key][0] <= TRUE[j] <= rob.ci95[key][1]
+        assert rob.ci95[key][1] - rob.ci95[key][0] < ols.ci95[key][1] - ols.ci95[key][0]
+    j0, ks = rob.params["J0_LMH"], rob.params["ks_m2_per_L"]
+    a = ks * j0 * T / 2
+    J = np.column_stack([T / (1 + a) ** 2, -((j0 * T) ** 2) / (2 * (1 + a) ** 2)])
+    e = MODELS["standard"].volume(T, j0, ks) - y
+    s = rob.diagnostics["huber_scale"]
+    u = e / s
+    psi = np.clip(u, -1.345, 1.345)
+    factor = s**2 * (psi @ psi) / (T.size - 2) / np.mean(np.abs(u) <= 1.345) ** 2
+    half = stats.t.ppf(0.975, T.size - 2) * np.sqrt(np.diag(factor * np.linalg.inv(J.T @ J)))
+    assert_allclose(rob.ci95["J0_LMH"], [j0 - half[0], j0 + half[0]], rtol=1e-6)
+    assert_allclose(rob.ci95["ks_m2_per_L"], [ks - half[1], ks + half[1]], rtol=1e-6)
+    with pytest.raises(Exception, match="Huber"):
+        fit_model(trial, "standard", robust=True, intervals="ar1")
+    assert fit_trial(trial, models=["standard", "cake"], robust=True).best.loss == "huber"

@@ -284,7 +284,8 @@ def size_trial(fit: TrialFit, request: SizingRequest) -> Sizing:
                              '--buffer-flux "5000 LMH", or a line "Buffer flux: 5000 LMH" above the table)',
                              field="buffer-flux")
         if not (fit.best.fixed and fit.best.params["J0_LMH"] == jb):
-            fit = fit_trial(trial, j0=jb, models=[f.name for f in fit.fits], intervals=fit.best.intervals)
+            fit = fit_trial(trial, j0=jb, models=[f.name for f in fit.fits], intervals=fit.best.intervals,
+                            robust=fit.best.loss == "huber")
     m, m_basis = viscosity_ratio(trial, request)
 
     def scaled(params):
@@ -343,10 +344,12 @@ def size_trial(fit: TrialFit, request: SizingRequest) -> Sizing:
 
 
 def analyze(path_or_trial, *, area=None, mode=None, density=None, columns=None, sheet=None, j0=None,
-            sizing: SizingRequest | dict | None = None, intervals: str = "ols", max_dip=None) -> Analysis:
+            sizing: SizingRequest | dict | None = None, intervals: str = "ols", max_dip=None,
+            robust: bool = False) -> Analysis:
     """Read (if a path), fit all models and, with ``sizing``, size the filter.
 
-    ``intervals``: ``"ols"`` or ``"ar1"`` (:func:`fluxwise.fit.fouling.fit_trial`); ``max_dip``: the
+    ``intervals``: ``"ols"`` or ``"ar1"`` and ``robust`` (Huber's M-estimate, for outlying
+    readings) as in :func:`fluxwise.fit.fouling.fit_trial`; ``max_dip``: the
     largest dip of the filtrate readings to accept (:func:`fluxwise.io.read_trial`). A sizing
     request with ``fix_j0`` fits every model with J0 fixed at the clean-buffer flux.
 
@@ -361,7 +364,7 @@ def analyze(path_or_trial, *, area=None, mode=None, density=None, columns=None, 
     req = SizingRequest.parse(**sizing) if isinstance(sizing, dict) else sizing
     if req is not None and req.fix_j0 and j0 is None and trial.mode == CONSTANT_PRESSURE:
         j0 = buffer_flux(trial, req)[0]
-    fit = fit_trial(trial, j0=j0, intervals=intervals)
+    fit = fit_trial(trial, j0=j0, intervals=intervals, robust=robust)
     sz = size_trial(fit, req) if req is not None else None
     return Analysis(trial=trial, fit=fit, sizing=sz, request=req)
 

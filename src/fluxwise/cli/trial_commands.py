@@ -78,6 +78,12 @@ SIZING_OPTION_NAMES = ("batch_volume", "process_time", "safety_factor", "model",
                        "trial_viscosity", "confidence", "feed_cv", "bootstrap_method")
 
 
+robust_option = click.option(
+    "--robust", is_flag=True,
+    help="Robust fit (Huber's M-estimate) for trials with outlying readings (a spike, a knocked balance); "
+         "noise is not outliers: for a noisy balance use --max-dip.")
+
+
 def _request(trial_mode, **options) -> SizingRequest:
     if trial_mode == "constant-pressure" and options.get("process_time") is None:
         options["process_time"] = "4 h"
@@ -106,7 +112,8 @@ def _print_fit(a) -> None:
         d = f.diagnostics or {}
         dw = g(d.get("durbin_watson"), 3) + (" *" if d.get("autocorrelated") else "")
         rows.append([f.name, f"{f.r2:.6f}", g(f.aicc - best, 3), dw, ps])
-    label = "parameters [95 % interval" + (", AR(1) errors]" if fit.best.intervals == "ar1" else "]")
+    label = "parameters [95 % interval" + (", AR(1) errors]" if fit.best.intervals == "ar1" else
+                                           ", robust (Huber)]" if fit.best.loss == "huber" else "]")
     click.echo(table(rows, ["model", "R²", "ΔAICc", "DW", label], ["<", ">", ">", ">", "<"]))
     click.echo("units: " + ", ".join(f"{k} [{u}]" for k, u in PARAM_UNITS.items()))
     click.echo("DW: Durbin-Watson statistic of the residuals (2 = independent; * = autocorrelated)")
@@ -170,11 +177,12 @@ def _print_sizing(s) -> None:
 @click.option("--j0", type=float, help="Fix J0 [L/m²/h] instead of fitting it (constant pressure).")
 @click.option("--intervals", type=click.Choice(["ols", "ar1"]), default="ols", show_default=True,
               help="95 % intervals for independent errors (ols) or for AR(1)-autocorrelated residuals (ar1).")
+@robust_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-def fit(trial, area, mode, density, sheet, columns, max_dip, j0, intervals, as_json):
+def fit(trial, area, mode, density, sheet, columns, max_dip, j0, intervals, robust, as_json):
     """Fit all nine fouling models to TRIAL and rank them."""
     read = _read_kwargs(area, mode, density, sheet, columns, max_dip)
-    a = analyze(trial, j0=j0, intervals=intervals, **read)
+    a = analyze(trial, j0=j0, intervals=intervals, robust=robust, **read)
     if as_json:
         echo_json(a.fit.to_dict())
     else:
@@ -185,12 +193,13 @@ def fit(trial, area, mode, density, sheet, columns, max_dip, j0, intervals, as_j
 @click.argument("trial", type=click.Path(dir_okay=False))
 @trial_options
 @sizing_options
+@robust_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-def size(trial, area, mode, density, sheet, columns, max_dip, as_json, **options):
+def size(trial, area, mode, density, sheet, columns, max_dip, robust, as_json, **options):
     """Size the process filter for a batch from TRIAL (with warnings where it extrapolates the trial)."""
     sizing, _ = _split(options)
     trial_ = load_trial(trial, **_read_kwargs(area, mode, density, sheet, columns, max_dip))
-    a = analyze(trial_, sizing=_request(trial_.mode, **sizing))
+    a = analyze(trial_, sizing=_request(trial_.mode, **sizing), robust=robust)
     if as_json:
         echo_json(a.sizing.to_dict())
     else:
@@ -203,8 +212,9 @@ def size(trial, area, mode, density, sheet, columns, max_dip, as_json, **options
 @sizing_options
 @click.option("-o", "--output", default="report.html", show_default=True, type=click.Path(dir_okay=False),
               help="HTML file to write.")
+@robust_option
 @click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON as well.")
-def report(trial, area, mode, density, sheet, columns, max_dip, output, as_json, **options):
+def report(trial, area, mode, density, sheet, columns, max_dip, output, robust, as_json, **options):
     """Write a self-contained HTML report of TRIAL: data, fits, plots, model table, sizing."""
     from ..report.html import render_report
 
@@ -213,7 +223,7 @@ def report(trial, area, mode, density, sheet, columns, max_dip, output, as_json,
     req = None
     if trial_.mode == "constant-pressure" or sizing.get("max_pressure") is not None:
         req = _request(trial_.mode, **sizing)
-    a = analyze(trial_, sizing=req)
+    a = analyze(trial_, sizing=req, robust=robust)
     out = Path(output)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_report(a), encoding="utf-8")

@@ -23,6 +23,14 @@ Every fit also carries residual diagnostics (:mod:`fluxwise.fit.diagnostics`: la
 autocorrelation, Durbin-Watson, runs test). Autocorrelated residuals make the intervals above too
 narrow; ``intervals="ar1"`` replaces them by the sandwich intervals of least squares under AR(1)
 errors (Seber & Wild 1989, §6.2), same estimate, honest width.
+
+Robust fitting (``robust=True``) for trials with outlying readings (a knocked balance, a spike, a
+reading taken while a vessel was swapped): after the least-squares fit, Huber's M-estimate (Huber
+1964, Ann. Math. Stat. 35:73) minimises Σρ(eᵢ/σ̂) with ρ quadratic up to k = 1.345 and linear beyond
+(95 % efficiency on Gaussian errors), σ̂ = 1.4826·MAD of the least-squares residuals, by scipy's
+``least_squares(loss="huber")``. Its covariance is Huber's (1981, *Robust Statistics*, §7.6)
+σ̂²·[Σψ(uᵢ)²/(n − p)]/[Σψ'(uᵢ)/n]²·(JᵀJ)⁻¹ with uᵢ = eᵢ/σ̂. The ranking still uses AICc of the
+SSE, and noise is not outliers: a noisy balance needs ``max_dip``, not this.
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ __all__ = ["ModelFit", "TrialFit", "fit_trial", "fit_model", "starting_values", 
 
 INDISTINGUISHABLE_DAICC = 2.0
 INTERVALS = ("ols", "ar1")
+HUBER_K = 1.345  # Huber's tuning constant: 95 % efficiency at the normal distribution
 _FD_STEP = np.sqrt(np.finfo(float).eps)
 
 
@@ -62,6 +71,7 @@ class ModelFit:
     message: str = ""
     diagnostics: dict = field(default_factory=dict)  # residual_diagnostics of the fit
     intervals: str = "ols"  # how ci95 was computed: "ols" (independent errors) or "ar1"
+    loss: str = "linear"  # "linear" (least squares) or "huber" (robust, fit_model(robust=True))
 
     @property
     def k(self) -> int:
@@ -77,7 +87,7 @@ class ModelFit:
                 "ci95": {k: list(v) for k, v in self.ci95.items()},
                 "sse": self.sse, "r2": self.r2, "aicc": self.aicc, "bic": self.bic,
                 "fixed": list(self.fixed), "converged": self.converged, "intervals": self.intervals,
-                "diagnostics": dict(self.diagnostics)}
+                "loss": self.loss, "diagnostics": dict(self.diagnostics)}
 
 
 @dataclass(frozen=True)
@@ -224,7 +234,7 @@ def _predict_cf(name, v, P0, J, k):
 
 
 def fit_model(trial: Trial, name: str, *, j0: float | None = None, start: dict | None = None,
-              solution=None, intervals: str = "ols") -> ModelFit:
+              solution=None, intervals: str = "ols", robust: bool = False) -> ModelFit:
     """Fit one fouling model to a trial.
 
     Constant pressure: fits V(t) [L/m²] with parameters J0 (unless ``j0`` [L/m²/h] fixes it) and the
@@ -241,9 +251,13 @@ def fit_model(trial: Trial, name: str, *, j0: float | None = None, start: dict |
         by another engine (the batched fitter): no optimisation, only the statistics at that point.
     intervals : str  ``"ols"`` (default): asymptotic intervals for independent errors; ``"ar1"``:
         sandwich intervals for AR(1) errors (:func:`fluxwise.fit.diagnostics.ar1_covariance`).
+    robust : bool  Huber's M-estimate after the least-squares fit (module docstring), for trials with
+        outlying readings; its intervals are Huber's (``intervals`` must be ``"ols"``).
     """
     if intervals not in INTERVALS:
         raise ModelError(f"unknown intervals '{intervals}' (expected one of: {', '.join(INTERVALS)})")
+    if robust and intervals != "ols":
+        raise ModelError("robust fits have Huber's intervals; AR(1) intervals are for least squares")
     model = get_model(name)
     cp = trial.mode == CONSTANT_PRESSURE
     jset = None if cp else _constant_flux(trial)
@@ -326,6 +340,14 @@ def fit_model(trial: Trial, name: str, *, j0: float | None = None, start: dict |
         best = optimize.least_squares(residuals, best.x, **tight, max_nfev=400)
     if best is None:
         raise ModelError(f"model '{name}' could not be evaluated on {trial.source}")
+    huber_scale = None
+    if robust:
+        e0 = best.fun * yscale
+        mad = 1.4826 * float(np.median(np.abs(e0 - np.median(e0))))
+        if mad > 0:
+            huber_scale = mad
+            best = optimize.least_squares(residuals, best.x, **tight, loss="huber",
+                                          f_scale=HUBER_K * mad / yscale, max_nfev=400)
     theta = best.x
     resid = best.fun * yscale
     sse = float(resid @ resid)
@@ -333,7 +355,8 @@ def fit_model(trial: Trial, name: str, *, j0: float | None = None, start: dict |
     r2 = 1.0 - sse / sst if sst > 0 else float("nan")
     kfit = theta.size
     dof = max(n - kfit, 1)
-    jac = best.jac * yscale
+    # with a robust loss scipy returns the Jacobian weighted by the loss: the intervals need the model's
+    jac = (jacobian(theta) if huber_scale is not None else best.jac) * yscale
     # Column-scale the Jacobian before inverting: J0 ~ 1e3 and kc ~ 1e-6 would otherwise make JᵀJ
     # singular to working precision and zero out an interval.
     norms = np.linalg.norm(jac, axis=0)
@@ -345,6 +368,13 @@ def fit_model(trial: Trial, name: str, *, j0: float | None = None, start: dict |
         if intervals == "ar1":
             cov, phi, tdof = ar1_covariance(jac, resid)
             diagnostics.update(ar1_phi=phi, ar1_dof=tdof)
+        elif huber_scale is not None:
+            u = resid / huber_scale
+            psi = np.clip(u, -HUBER_K, HUBER_K)
+            inside = float(np.mean(np.abs(u) <= HUBER_K))
+            factor = huber_scale**2 * float(psi @ psi) / dof / max(inside, 1.0 / n) ** 2
+            cov = np.linalg.pinv(js.T @ js) / np.outer(norms, norms) * factor
+            diagnostics.update(huber_scale=huber_scale, huber_downweighted=int(np.sum(np.abs(u) > HUBER_K)))
         else:
             cov = np.linalg.pinv(js.T @ js) / np.outer(norms, norms) * (sse / dof)
         se = np.sqrt(np.clip(np.diag(cov), 0, None))
@@ -370,11 +400,12 @@ def fit_model(trial: Trial, name: str, *, j0: float | None = None, start: dict |
     aicc, bic = information_criteria(sse, n, kfit)
     return ModelFit(name=name, params=ordered, ci95=ci, sse=sse, r2=float(r2), aicc=aicc, bic=bic, n=n,
                     fixed=tuple(fixed), converged=bool(best.success), message=str(best.message),
-                    diagnostics=diagnostics, intervals=intervals)
+                    diagnostics=diagnostics, intervals=intervals,
+                    loss="huber" if huber_scale is not None else "linear")
 
 
 def fit_trial(trial: Trial, *, models=None, j0: float | None = None, engine: str = "auto",
-              intervals: str = "ols") -> TrialFit:
+              intervals: str = "ols", robust: bool = False) -> TrialFit:
     """Fit all (or the named) fouling models to a trial and rank them by AICc.
 
     Parameters
@@ -389,6 +420,7 @@ def fit_trial(trial: Trial, *, models=None, j0: float | None = None, engine: str
         applies, else scipy. Both minimise the same objective from the same starts; intervals and
         criteria are computed the same way at the solution.
     intervals : str  ``"ols"`` or ``"ar1"`` (see :func:`fit_model`).
+    robust : bool  Huber's M-estimate for every model (see :func:`fit_model`).
 
     Returns
     -------
@@ -411,9 +443,9 @@ def fit_trial(trial: Trial, *, models=None, j0: float | None = None, engine: str
 
         bf = fit_batch(trial.t_h[None, :], trial.v_L_per_m2[None, :], models=names, backend="numpy")
         fits = [fit_model(trial, nm, start=start, solution=(bf[nm].params[0], bf[nm].converged[0]),
-                          intervals=intervals) for nm in names]
+                          intervals=intervals, robust=robust) for nm in names]
     else:
-        fits = [fit_model(trial, nm, j0=j0, start=start, intervals=intervals) for nm in names]
+        fits = [fit_model(trial, nm, j0=j0, start=start, intervals=intervals, robust=robust) for nm in names]
     fits.sort(key=lambda f: (f.aicc, f.k))
     best = fits[0].aicc
     tied = tuple(f.name for f in fits if f.aicc - best < INDISTINGUISHABLE_DAICC)
