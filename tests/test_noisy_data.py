@@ -269,3 +269,27 @@ def test_robust_fit_resists_outlying_readings_and_its_interval_is_hubers():
     with pytest.raises(Exception, match="Huber"):
         fit_model(trial, "standard", robust=True, intervals="ar1")
     assert fit_trial(trial, models=["standard", "cake"], robust=True).best.loss == "huber"
+
+
+def test_max_dip_through_the_api_upload_and_kept_for_a_re_read(client, make_user, tmp_path):
+    from test_api import new_project
+
+    ua = make_user("ua@a.example")
+    pid = new_project(client, ua)
+    content = drip_file(tmp_path).read_bytes()
+
+    def post(**form):
+        return client.post(f"/api/projects/{pid}/uploads", headers=ua.headers,
+                           files={"file": ("drip.csv", content, "text/csv")}, data=form)
+
+    refused = post()
+    assert refused.status_code == 422 and "max-dip" in refused.json()["detail"]
+    r = post(max_dip="2 g")
+    assert r.status_code == 201, r.text
+    trial_id = r.json()["trial"]["id"]
+    # a re-read with another density keeps the accepted dip: 2 g at 1.02 g/mL is 1.96 mL
+    r = client.patch(f"/api/trials/{trial_id}", headers=ua.headers,
+                     json={"density": "1.02 g/mL", "reason": "density measured"})
+    assert r.status_code == 200, r.text
+    meta = client.get(f"/api/trials/{trial_id}", headers=ua.headers).json()["meta"]
+    assert meta["max_dip"] == "2 g" and meta["dips"]["tolerance_L"] == pytest.approx(0.002 / 1.02)

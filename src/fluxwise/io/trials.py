@@ -140,6 +140,8 @@ def read_trial(path, *, area=None, mode=None, density=None, columns=None, sheet=
     table = read_table(path, sheet=sheet, names=mapping_names(columns), min_rows=MIN_POINTS)
     trial = parse_trial_frame(table.frame, source=table.source, area=area, mode=mode, density=density,
                               columns=columns, file_meta=table.file_meta, max_dip=max_dip)
+    if max_dip is not None:
+        trial.meta["max_dip"] = str(max_dip)
     trial.meta.update({"file": Path(path).name, **table.info})
     return trial
 
@@ -411,7 +413,8 @@ def parse_trial_frame(df: pd.DataFrame, *, source: str, area=None, mode=None, de
                              f"'{cell_text(sub.iloc[k - 1, fc.index])}' (row {sub_rows[k - 1]}), a drop "
                              f"of {dips[k - 1] * 1000:.3g} mL; cumulative filtrate must not go down by more "
                              f"than {tol_text} (check for balance drift or a removed vessel; if it is "
-                             f"balance noise, accept such dips with --max-dip, e.g. --max-dip \"0.5 g\")",
+                             f"balance noise, accept such dips with the max-dip option, e.g. --max-dip "
+                             f"\"0.5 g\" or \"1%\")",
                              source=source, row=int(sub_rows[k]), column=fc.header)
         v0 = float(volume_L[0])
         meta["v0_L"] = v0

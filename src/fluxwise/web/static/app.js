@@ -122,7 +122,7 @@
       if (!file) { showError(error, "choose a trial file first"); return; }
       var data = new FormData();
       data.append("file", file, file.name);
-      ["area", "mode", "density"].forEach(function (k) {
+      ["area", "mode", "density", "max_dip"].forEach(function (k) {
         var v = form.elements[k].value.trim();
         if (v) data.append(k, v);
       });
