@@ -59,8 +59,9 @@ WARNING_GUIDE = (
      "fouling mechanism is a guess.", "Run the trial to at least the process loading, or size for more "
      "area or a shorter process time; raise --extrapolation-limit only with evidence."),
     ("past V90", "The filter would run past the throughput where the flux has fallen to 10 % of its "
-     "start (at constant flux: the pressure has risen 10-fold); there the time is very sensitive to "
-     "the model.", "Add area (e.g. --flux-decay-limit 0.9), or a prefilter."),
+     "start (at constant flux: the pressure has risen 10-fold); there the time (or pressure) is very "
+     "sensitive to the model.", "Add area (at constant pressure e.g. --flux-decay-limit 0.9; at constant "
+     "flux a lower maximum pressure or flux), or a prefilter."),
     ("tied models", "Several models fit equally well (ΔAICc < 2) but predict different areas; the "
      "recommendation takes the largest.", "Choose with --model only on mechanistic grounds; a longer "
      "trial separates the models."),
@@ -143,12 +144,14 @@ def extrapolation_block(*, capacity_L_per_m2: float, trial_max_L_per_m2: float, 
             f"beyond the trial the fouling mechanism is a guess: run the trial to at least "
             f"{capacity_L_per_m2:.4g} L/m², or size for more area or a shorter process time")
     if capacity_L_per_m2 > v90_L_per_m2:
-        what = ("the pressure has risen 10-fold (P/P0 = 10)" if mode == "constant-flux"
-                else "the flux has fallen to 10 % of J0")
+        cf = mode == "constant-flux"
+        what = "the pressure has risen 10-fold (P/P0 = 10)" if cf else "the flux has fallen to 10 % of J0"
+        do = ("add area (a lower maximum pressure or flux) or a prefilter" if cf
+              else "add area (e.g. --flux-decay-limit 0.9) or a prefilter")
         warnings.append(
             f"past V90: the process runs the filter to {capacity_L_per_m2:.4g} L/m², beyond V90 = "
-            f"{v90_L_per_m2:.4g} L/m² of '{model}', where {what}; there the time depends steeply on the "
-            f"model: add area (e.g. --flux-decay-limit 0.9) or a prefilter")
+            f"{v90_L_per_m2:.4g} L/m² of '{model}', where {what}; there the "
+            f"{'pressure' if cf else 'time'} depends steeply on the model: {do}")
     return block, warnings
 
 
