@@ -294,3 +294,17 @@ def test_report_shows_the_warnings_and_what_to_do():
     meaning, action = next((m, a) for k, m, a in WARNING_GUIDE if k == "past V90")
     assert meaning in guide and action in guide
     assert "largest loading of the trial" in html and "Durbin-Watson" in html
+
+
+def test_risk_based_sizing_moves_the_bootstrap_to_the_process_viscosity():
+    """An exact trial has nothing to resample: every bootstrap sample is the estimate, so the
+    risk-based area is the deterministic 2 + 0.5·m m² at the process viscosity."""
+    from fluxwise.design.risk import size_with_confidence
+
+    m = float(water_viscosity(5.0) / water_viscosity(20.0))
+    trial = std_trial()
+    params = fit_trial(trial, models=["standard"]).best.params
+    r = size_with_confidence(trial, "standard", params, batch_volume_L=1000.0, process_time_h=2.0,
+                             n_resamples=50, n_draws=1000, viscosity_ratio=m, backend="numpy")
+    assert r["deterministic_min_area_m2"] == pytest.approx(2 + 0.5 * m, rel=1e-8)
+    assert r["risk_based_area_m2"] == pytest.approx(2 + 0.5 * m, rel=1e-6)

@@ -42,8 +42,7 @@ def load_trial(path, *, area=None, mode=None, density=None, columns=None, sheet=
     return read_trial(path, area=area, mode=mode, density=density, columns=columns, sheet=sheet, **kwargs)
 
 
-#: Options of a sizing request that keep their default when not given (and are left out of stored
-#: inputs then, so that results sized before they existed keep their content hash)
+#: How ``size --confidence`` resamples the fit (see :func:`fluxwise.fit.uncertainty.resample_residuals`)
 BOOTSTRAP_METHODS = ("residual", "block")
 
 
