@@ -269,7 +269,8 @@ def demo(examples, output, as_json):
         s = a.sizing
         summary.append({"trial": name, "mode": a.trial.mode, "best_model": a.fit.best_model,
                         "min_area_m2": s.min_area_m2, "installed_area_m2": s.installed_area_m2,
-                        "format": s.choice.to_dict(), "report": str(path.resolve())})
+                        "format": s.choice.to_dict(), "warnings": list(s.warnings),
+                        "report": str(path.resolve())})
         if not as_json:
             click.echo(f"\n== {name}")
             _print_fit(a)
