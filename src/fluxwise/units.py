@@ -101,7 +101,8 @@ _ALIASES = {
     "ml/min": "mL/min", "l/min": "L/min", "l/h": "L/h", "ml/h": "mL/h", "ml/s": "mL/s",
     "g/ml": "g/mL", "kg/l": "kg/L", "g/l": "g/L", "mg/ml": "mg/mL", "cc": "mL",
     "°c": "degC", "c": "degC", "degc": "degC",
-    "mpa s": "mPa*s", "mpa·s": "mPa*s", "mpas": "mPa*s", "pa s": "Pa*s", "pa·s": "Pa*s", "cp": "cP",
+    "mpa s": "mPa*s", "mpa·s": "mPa*s", "mpas": "mPa*s", "mpa*s": "mPa*s", "pa s": "Pa*s", "pa·s": "Pa*s",
+    "cp": "cP",
 }
 
 

@@ -176,7 +176,7 @@ def check_zip_container(filename: str, content: bytes, limits: UploadLimits) -> 
 
 
 def parse_upload(filename: str, content: bytes, *, area: str | None, mode: str | None,
-                 density: str | None):
+                 density: str | None, max_dip: str | None = None):
     """Parse a checked upload into a :class:`~fluxwise.trial.Trial` with :func:`fluxwise.io.read_trial`.
 
     The bytes go to a private temporary folder under the file's own (cleaned) name, so messages name
@@ -189,7 +189,7 @@ def parse_upload(filename: str, content: bytes, *, area: str | None, mode: str |
         path = Path(tmp) / filename
         path.write_bytes(content)
         try:
-            return read_trial(str(path), area=area, mode=mode, density=density)
+            return read_trial(str(path), area=area, mode=mode, density=density, max_dip=max_dip)
         except FluxwiseError as exc:
             message = str(exc).replace(str(path), filename).replace(tmp + os.sep, "")
             raise UploadRejected(message, status=422) from None

@@ -23,7 +23,8 @@ from ..errors import FluxwiseError
 #: Every command: name -> (``module:attribute`` in this package, the command's one-line help).
 COMMANDS = {
     "fit": ("trial_commands:fit", "Fit all nine fouling models to TRIAL and rank them."),
-    "size": ("trial_commands:size", "Size the process filter for a batch from TRIAL."),
+    "size": ("trial_commands:size", "Size the process filter for a batch from TRIAL (with warnings where it "
+                                    "extrapolates the trial)."),
     "report": ("trial_commands:report", "Write a self-contained HTML report of TRIAL: data, fits, plots, "
                                         "model table, sizing."),
     "demo": ("trial_commands:demo", "Walk through the bundled example trials: fit, size for a 2,000 L "

@@ -23,6 +23,10 @@ def trial_options(f):
         click.option("--column", "columns", multiple=True, metavar="ROLE=HEADER",
                      help='Column mapping overriding detection, e.g. --column "time=Zeit [s]". '
                           "Roles: time, mass, volume, pressure, flow."),
+        click.option("--max-dip", help="Accept filtrate readings that dip below the previous one by up to "
+                                       "this much (balance noise), kept as read and noted: a fraction of the "
+                                       'largest reading ("0.5%") or a mass or volume ("0.3 g"); default '
+                                       "0.2 %."),
     ]
     for o in reversed(opts):
         f = o(f)

@@ -69,9 +69,9 @@ import numpy as np
 import pandas as pd
 from scipy.integrate import cumulative_trapezoid
 
-from ..errors import InputError
+from ..errors import InputError, UnitError
 from ..trial import CONSTANT_FLUX, CONSTANT_PRESSURE, MODES, Trial
-from ..units import to_canonical
+from ..units import parse_quantity, to_canonical
 from .columns import SIGNALS, header_list, mapping_names, meta_role, select_columns
 from .tables import metadata_quantity, read_table
 from .tables.cells import Cells, cell_text, clock_hours, is_blank, numeric
@@ -87,7 +87,7 @@ _AREA_HINT = 'give it with --area "13.8 cm2" (area="13.8 cm2" in Python) or add 
              '"Filter area: 13.8 cm2" above the table'
 
 
-def read_trial(path, *, area=None, mode=None, density=None, columns=None, sheet=None) -> Trial:
+def read_trial(path, *, area=None, mode=None, density=None, columns=None, sheet=None, max_dip=None) -> Trial:
     """Read a filterability trial from a bench-rig export.
 
     Parameters
@@ -115,6 +115,12 @@ def read_trial(path, *, area=None, mode=None, density=None, columns=None, sheet=
         (the unit given here wins over one in the header), or a tuple ``("Zeit", "s")``.
     sheet : str or int, optional
         Excel sheet name, or 0-based index; default the first sheet. Not allowed for text files.
+    max_dip : str or float, optional
+        The largest drop of a filtrate reading below the one before it that is balance noise, not
+        a removed vessel: a fraction of the largest reading (``0.005``, ``"0.5%"``) or a mass or
+        volume (``"0.3 g"``, ``"0.5 mL"``). Default 0.2 % of the largest reading. Dips within it are
+        kept as read (least squares averages them) and recorded in ``meta["notes"]`` and
+        ``meta["dips"]``; a larger drop is an error.
 
     Returns
     -------
@@ -133,7 +139,9 @@ def read_trial(path, *, area=None, mode=None, density=None, columns=None, sheet=
     """
     table = read_table(path, sheet=sheet, names=mapping_names(columns), min_rows=MIN_POINTS)
     trial = parse_trial_frame(table.frame, source=table.source, area=area, mode=mode, density=density,
-                              columns=columns, file_meta=table.file_meta)
+                              columns=columns, file_meta=table.file_meta, max_dip=max_dip)
+    if max_dip is not None:
+        trial.meta["max_dip"] = str(max_dip)
     trial.meta.update({"file": Path(path).name, **table.info})
     return trial
 
@@ -205,8 +213,38 @@ def _mode_evidence(t: np.ndarray, v: np.ndarray, p: np.ndarray | None) -> dict:
             "steady_limit": STEADY_CV, "rule": rule}
 
 
+def _dip_tolerance(max_dip, volume_L: np.ndarray, density_g_ml: float, source: str) -> tuple[float, str]:
+    """The largest accepted dip [L] of the filtrate readings and how it was set (see ``read_trial``)."""
+    largest = float(np.max(np.abs(volume_L)))
+    if max_dip is None:
+        return DIP_TOLERANCE * largest, f"{DIP_TOLERANCE:.1%} of the largest reading"
+    text = str(max_dip).strip()
+    try:
+        frac = float(text.rstrip("%")) / (100.0 if text.endswith("%") else 1.0)
+    except ValueError:
+        frac = None
+    if frac is not None:
+        if not 0 <= frac < 1:
+            raise InputError(f"{max_dip} is not a fraction of the largest reading between 0 and 1 (e.g. "
+                             "0.005 or 0.5%), nor a mass or volume (e.g. 0.3 g)",
+                             field="max-dip", source=source)
+        return frac * largest, f"{frac:.3g} of the largest reading (--max-dip {text})"
+    try:
+        grams = parse_quantity(text, "mass", field="max-dip", source=source)
+        litres = grams / density_g_ml / 1000.0
+    except UnitError:
+        try:
+            litres = parse_quantity(text, "volume", field="max-dip", source=source)
+        except UnitError:
+            raise InputError(f"'{max_dip}' is neither a fraction (e.g. 0.005 or 0.5%) nor a mass or volume "
+                             "(e.g. 0.3 g or 0.3 mL)", field="max-dip", source=source) from None
+    if not (litres >= 0 and np.isfinite(litres)):
+        raise InputError(f"--max-dip must not be negative, got {max_dip}", field="max-dip", source=source)
+    return litres, f"{text} (--max-dip)"
+
+
 def parse_trial_frame(df: pd.DataFrame, *, source: str, area=None, mode=None, density=None, columns=None,
-                      file_meta=None) -> Trial:
+                      file_meta=None, max_dip=None) -> Trial:
     """Turn a table of raw trial readings into a :class:`~fluxwise.trial.Trial` in canonical units.
 
     Parameters
@@ -232,6 +270,8 @@ def parse_trial_frame(df: pd.DataFrame, *, source: str, area=None, mode=None, de
         Role -> header mapping overriding detection; see :func:`read_trial`.
     file_meta : dict, optional
         Metadata ``key -> value`` text read above the table (``{"Filter area": "13.8 cm2"}``).
+    max_dip : str or float, optional
+        Largest accepted dip of the filtrate readings; see :func:`read_trial`.
 
     Returns
     -------
@@ -337,33 +377,44 @@ def parse_trial_frame(df: pd.DataFrame, *, source: str, area=None, mode=None, de
     # filtrate
     fc = cols["filtrate"]
     values = raw["filtrate"]
-    if (values < 0).any():
-        k = int(np.flatnonzero(values < 0)[0])
+    volume_L = tol = None
+    if fc.kind in ("mass", "volume"):
+        if fc.kind == "mass":
+            volume_L = np.asarray(to_canonical(values, fc.unit, "mass"), float) / density_g_ml / 1000.0
+        else:
+            volume_L = np.asarray(to_canonical(values, fc.unit, "volume"), float)
+        tol, tol_text = _dip_tolerance(max_dip, volume_L, density_g_ml, source)
+    # with --max-dip a tared balance may read a little below 0: the same noise as a dip
+    negative = values < 0 if max_dip is None or volume_L is None else volume_L < -tol
+    if negative.any():
+        k = int(np.flatnonzero(negative)[0])
         what = {"flow": "flow", "flux": "flux"}.get(fc.kind, "filtrate")
         raise InputError(f"negative {what} '{cell_text(sub.iloc[k, fc.index])}' (filtrate readings must be "
                          f"0 or more; tare the balance or check the sign)", source=source,
                          row=int(sub_rows[k]), column=fc.header)
     meta: dict = {"t0_h": float(t_h[0])}
     if fc.kind in ("mass", "volume"):
-        if fc.kind == "mass":
-            volume_L = np.asarray(to_canonical(values, fc.unit, "mass"), float) / density_g_ml / 1000.0
-        else:
-            volume_L = np.asarray(to_canonical(values, fc.unit, "volume"), float)
-        # A balance reads with noise: a dip within DIP_TOLERANCE of the largest reading is noise and kept
-        # as read (least squares handles it); a larger drop is a removed vessel or drift -> error.
+        # A balance reads with noise: a dip within the tolerance (default DIP_TOLERANCE of the largest
+        # reading, or --max-dip) is noise and kept as read (least squares averages it); a larger drop is
+        # a removed vessel or drift -> error.
         dips = -np.diff(volume_L)
-        tol = DIP_TOLERANCE * float(np.max(np.abs(volume_L)))
         drop = dips > tol
         if (dips > 0).any() and not drop.any():
+            meta["dips"] = {"count": int((dips > 0).sum()), "largest_L": float(dips.max()),
+                            "tolerance_L": tol, "tolerance": tol_text}
             notes.append(f"{int((dips > 0).sum())} filtrate reading(s) dip below the previous one by at most "
-                         f"{dips.max() * 1000:.3g} mL (within {DIP_TOLERANCE:.1%} of the largest reading: "
-                         f"balance noise, kept as read)")
+                         f"{dips.max() * 1000:.3g} mL (within {tol_text}: balance noise, kept as read)")
+        if (values < 0).any():
+            notes.append(f"{int((values < 0).sum())} filtrate reading(s) below 0 by at most "
+                         f"{-volume_L.min() * 1000:.3g} mL (within {tol_text}: balance noise, kept as read)")
         if drop.any():
             k = int(np.flatnonzero(drop)[0]) + 1
             raise InputError(f"filtrate decreases: '{cell_text(sub.iloc[k, fc.index])}' after "
-                             f"'{cell_text(sub.iloc[k - 1, fc.index])}' (row {sub_rows[k - 1]}); cumulative "
-                             f"filtrate must not go down by more than {DIP_TOLERANCE:.1%} of the largest "
-                             f"reading (check for balance drift or a removed vessel)",
+                             f"'{cell_text(sub.iloc[k - 1, fc.index])}' (row {sub_rows[k - 1]}), a drop "
+                             f"of {dips[k - 1] * 1000:.3g} mL; cumulative filtrate must not go down by more "
+                             f"than {tol_text} (check for balance drift or a removed vessel; if it is "
+                             f"balance noise, accept such dips with the max-dip option, e.g. --max-dip "
+                             f"\"0.5 g\" or \"1%\")",
                              source=source, row=int(sub_rows[k]), column=fc.header)
         v0 = float(volume_L[0])
         meta["v0_L"] = v0
