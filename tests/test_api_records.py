@@ -29,7 +29,7 @@ def signed(client, make_user):
     rid = res.json()["id"]
     for who, meaning in ((ua, "author"), (reviewer, "review")):
         r = client.post(f"/api/results/{rid}/signatures", headers=who.headers,
-                        json={"password": who.password, "meaning": meaning})
+                        json={"email": who.email, "password": who.password, "meaning": meaning})
         assert r.status_code == 201, r.text
         assert r.json()["valid"] is True and r.json()["problems"] == []
     return ua, rid
