@@ -14,9 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
-COMMA_NUMBER = re.compile(r"^\s*[-+]?\d+,\d+([eE][-+]?\d+)?\s*$")
-POINT_NUMBER = re.compile(r"^\s*[-+]?\d*\.\d+([eE][-+]?\d+)?\s*$")
+# Possessive quantifiers (*+, ++, ?+): the patterns never backtrack, so testing a cell costs time
+# linear in its length (a cell of 10^5 digits followed by a letter took minutes with plain ones).
+NUMBER = re.compile(r"^\s*+[-+]?+(?:\d++(?:\.\d*+)?+|\.\d++)(?:[eE][-+]?+\d++)?+\s*+$")
+COMMA_NUMBER = re.compile(r"^\s*+[-+]?+\d++,\d++(?:[eE][-+]?+\d++)?+\s*+$")
+POINT_NUMBER = re.compile(r"^\s*+[-+]?+\d*+\.\d++(?:[eE][-+]?+\d++)?+\s*+$")
 _CLOCK_CELL = r"^\s*(\d+):(\d{1,2})(?::(\d{1,2}(?:[.,]\d*)?))?\s*$"
 _EXCEL_EPOCH = _dt.datetime(1899, 12, 30)
 
