@@ -81,7 +81,8 @@ MAX_UNIT_CHARS = 64
 """Longest unit text read; a unit in a header or a field is a few characters."""
 
 _QUANTITY = re.compile(r"([-+]?+(?:\d++(?:\.\d*+)?+|\.\d++)(?:[eE][-+]?+\d++)?+)\s*+(.*)", re.S)
-_UNIT_TOKEN = re.compile(r"\s*(?:(?P<name>[^\W\d]\w*|°\w*|%)|(?P<number>\d+(?:\.\d+)?)|(?P<op>\*\*|[\^*/()+-]))")
+_UNIT_TOKEN = re.compile(r"\s*(?:(?P<name>[^\W\d]\w*|°\w*|%)|(?P<number>\d+(?:\.\d+)?)"
+                         r"|(?P<op>\*\*|[\^*/()+-]))")
 _MAX_EXPONENT = 12
 
 

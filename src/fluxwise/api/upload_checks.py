@@ -113,7 +113,8 @@ def check_zip_container(filename: str, content: bytes, limits: UploadLimits) -> 
     the server's limits; 413 for the expanded size, 422 for a broken container or a zip bomb.
     """
     try:
-        infos = zip_check(io.BytesIO(content), filename, max_uncompressed_bytes=limits.max_xlsx_uncompressed_bytes,
+        infos = zip_check(io.BytesIO(content), filename,
+                          max_uncompressed_bytes=limits.max_xlsx_uncompressed_bytes,
                           max_ratio=limits.max_xlsx_ratio, max_entries=limits.max_xlsx_entries)
     except LimitError as exc:
         raise UploadRejected(f"'{filename}' {exc.message}", status=413) from None

@@ -46,7 +46,8 @@ def size_text(n: int) -> str:
     return f"{n} bytes"
 
 
-def check_zip_container(file, source: str, *, max_uncompressed_bytes: int = LIMITS.max_xlsx_uncompressed_bytes,
+def check_zip_container(file, source: str, *,
+                        max_uncompressed_bytes: int = LIMITS.max_xlsx_uncompressed_bytes,
                         max_ratio: float = LIMITS.max_xlsx_ratio,
                         max_entries: int = LIMITS.max_xlsx_entries) -> list[zipfile.ZipInfo]:
     """Refuse a workbook whose zip directory is broken or promises too much decompressed data.
