@@ -15,7 +15,13 @@ from ..errors import FluxwiseError
 
 class _Group(click.Group):
     def invoke(self, ctx):
+        from .common import native_output_to_stderr
+
+        json_out = "--json" in (*ctx.protected_args, *ctx.args)
         try:
+            if json_out:  # nothing but the result on stdout
+                with native_output_to_stderr():
+                    return super().invoke(ctx)
             return super().invoke(ctx)
         except FluxwiseError as exc:
             click.echo(f"fluxwise: error: {exc}", err=True)
