@@ -17,7 +17,8 @@ class _Group(click.Group):
     def invoke(self, ctx):
         from .common import native_output_to_stderr
 
-        json_out = "--json" in (*ctx.protected_args, *ctx.args)
+        # the redirection acts on a real process only (stdout is file descriptor 1), whose argv this is
+        json_out = "--json" in sys.argv[1:]
         try:
             if json_out:  # nothing but the result on stdout
                 with native_output_to_stderr():

@@ -40,7 +40,7 @@ def _decode(raw: bytes, source: str) -> str:
             return raw.decode("utf-16")
         except UnicodeDecodeError as exc:
             raise InputError(f"is UTF-16 text that is cut off or damaged at byte {exc.start:,} "
-                             f"({exc.reason}); export the file again, preferably as UTF-8 CSV",
+                             f"({exc.reason}); save the file again, preferably as UTF-8",
                              source=source) from None
     for encoding in ("utf-8-sig", "cp1252"):
         try:
@@ -48,6 +48,22 @@ def _decode(raw: bytes, source: str) -> str:
         except UnicodeDecodeError:
             continue
     return raw.decode("latin-1")
+
+
+def read_text_file(path, source: str | None = None, *, max_bytes: int = LIMITS.max_bytes) -> str:
+    """The text of a file in any of the encodings bench software writes (see :func:`_decode`), or an
+    :class:`~fluxwise.errors.InputError` naming the file: too large, unreadable, damaged UTF-16."""
+    path = Path(path)
+    source = str(path) if source is None else source
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise LimitError(f"is {size_text(size)} (limit {size_text(max_bytes)})", source=source)
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot be read ({exc.strerror or exc})", source=source) from None
+    text = _decode(raw, source)
+    return text[1:] if text.startswith("\ufeff") else text
 
 
 def _row_of(text: str, position: int) -> int:
