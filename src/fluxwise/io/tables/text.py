@@ -78,10 +78,8 @@ def _check_shape(text: str, source: str, limits: ReadLimits) -> None:
         raise InputError("holds NUL characters: a binary file, or UTF-16 text without a byte-order mark; "
                          "export the data as a CSV (UTF-8) or save the workbook as .xlsx", source=source,
                          row=_row_of(text, nul))
-    rows = text.count("\n") + text.count("\r") - text.count("\r\n") + 1
-    if rows > limits.max_rows + HEADER_SCAN_ROWS:
-        raise LimitError(f"has {rows:,} rows (limit {limits.max_rows:,} data rows); keep every n-th reading "
-                         f"of so long a log before importing it", source=source)
+    rows = text.count("\n") + (text.count("\r") - text.count("\r\n") if "\r" in text else 0) + 1
+    _check_rows(rows - HEADER_SCAN_ROWS, source, limits)  # the exact count of data rows comes later
     # line lengths in UTF-8 bytes bound those in characters: only a long one is measured exactly
     data = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
     ends = np.flatnonzero((data == 10) | (data == 13))
@@ -91,9 +89,15 @@ def _check_shape(text: str, source: str, limits: ReadLimits) -> None:
         return
     for k, line in enumerate(_LINE_END.split(text)):
         if len(line) > limits.max_line_chars:
-            raise LimitError(f"row {k + 1} is {len(line):,} characters long (limit "
+            raise LimitError(f"this row is {len(line):,} characters long (limit "
                              f"{limits.max_line_chars:,}): not a table with one reading per row",
                              source=source, row=k + 1)
+
+
+def _check_rows(data_rows: int, source: str, limits: ReadLimits) -> None:
+    if data_rows > limits.max_rows:
+        raise LimitError(f"has more than {limits.max_rows:,} data rows (limit); keep every n-th reading of "
+                         f"so long a log before importing it", source=source)
 
 
 def _split_csv(text: str, delimiter: str, source: str, limits: ReadLimits,
@@ -104,7 +108,7 @@ def _split_csv(text: str, delimiter: str, source: str, limits: ReadLimits,
     try:
         for row in islice(reader, max_rows):
             if len(row) > limits.max_columns:
-                raise LimitError(f"row {reader.line_num} has {len(row):,} cells (limit "
+                raise LimitError(f"this row has {len(row):,} cells (limit "
                                  f"{limits.max_columns:,} columns)", source=source, row=reader.line_num)
             cells += len(row)
             if cells > limits.max_cells:
@@ -176,6 +180,7 @@ def read_text_grid(path: Path, source: str, extra: frozenset[str], example: tupl
         if grid is not None:
             return grid
     rows, numbers = _split_csv(text, delimiter, source, limits)
+    _check_rows(len(rows) - (header or 0) - 1, source, limits)
     if header is not None and delimiter != ",":
         cells = [c for r in rows[header + 1:] for c in r if c]
         if any(COMMA_NUMBER.match(c) for c in cells) and not any(POINT_NUMBER.match(c) for c in cells):
@@ -220,6 +225,7 @@ def _read_body_fast(text: str, delimiter: str, head: list[list], head_numbers: l
             and not _field_pattern(_POINT_FIELD, delimiter).search(body):
         decimal = ","
     lines = body.count("\n") + (0 if body.endswith("\n") else 1)
+    _check_rows(lines, source, limits)
     if lines * max(width, 1) > limits.max_cells:
         raise LimitError(f"holds more than {limits.max_cells:,} cells (limit)", source=source)
     try:
