@@ -144,8 +144,8 @@ def _check_row_width(frame: pd.DataFrame, headers: list[str], filled: dict, info
             continue  # notes in a column without a header: kept, and ignored
         k = int(np.flatnonzero(numbers)[0])
         row = int(frame.index[k])
-        cells = int(max(j2 + 1 for j2 in range(frame.shape[1])
-                        if not is_blank(frame.iat[k, j2])))
+        row_cells = frame.iloc[k].to_numpy(dtype=object)
+        cells = int(max(j2 + 1 for j2, c in enumerate(row_cells) if not is_blank(c)))
         hint = (" With a comma delimiter, decimal commas ('12,5') split each number in two: export with ';' "
                 "as the delimiter or with decimal points." if info.get("delimiter") == "," else "")
         raise InputError(f"this row has {cells} cells but the header names {named} columns, so the readings "

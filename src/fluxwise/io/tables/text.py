@@ -134,16 +134,21 @@ def _head(text: str, lines: int) -> str:
 
 def _sniff(text: str, extra: frozenset[str], source: str, limits: ReadLimits) -> str:
     sample = _head(text, HEADER_SCAN_ROWS + 20)
-    candidates, fallback = [], []
+    candidates, split = [], {}
     for delimiter in (",", ";", "\t"):
-        rows, _ = _split_csv(sample, delimiter, source, limits)
+        rows, _ = split[delimiter] = _split_csv(sample, delimiter, source, limits)
         found = find_header(rows, extra)
         if found:
             width = sum(not is_blank(c) for c in rows[found[0]])
             candidates.append(((found[1], width), delimiter))
-        widths = [sum(not is_blank(c) for c in r) for r in rows if any(not is_blank(c) for c in r)]
+    if candidates:
+        return max(candidates)[1]
+    fallback = []
+    for delimiter, (rows, _) in split.items():
+        # filled cells per row (a cell of blanks counts as filled here: a heuristic, at C speed)
+        widths = [n for n in (len(r) - r.count("") for r in rows) if n]
         fallback.append((float(np.median(widths[-20:])) if widths else 0.0, delimiter))
-    return max(candidates)[1] if candidates else max(fallback, key=lambda c: c[0])[1]
+    return max(fallback, key=lambda c: c[0])[1]
 
 
 def _field_pattern(number: str, delimiter: str) -> re.Pattern:
@@ -242,13 +247,14 @@ def _read_body_fast(text: str, delimiter: str, head: list[list], head_numbers: l
         return None
     # "inf", "-Infinity", "-1e999" are floats to the C parser, not numbers to fluxwise: the csv path
     # quotes them as written in its message
-    if any(np.isinf(frame[j].to_numpy()).any() for j in frame.columns if frame[j].dtype.kind == "f"):
+    kinds = [t.kind for t in frame.dtypes]
+    floats = [j for j, k in zip(frame.columns, kinds, strict=True) if k == "f"]
+    if floats and np.isinf(frame[floats].to_numpy()).any():
         return None
     if decimal == ",":
-        for j in frame.columns:
-            if frame[j].dtype == object:
-                frame[j] = frame[j].map(lambda c: c.replace(",", ".")
-                                        if isinstance(c, str) and COMMA_NUMBER.match(c) else c)
+        for j in (j for j, k in zip(frame.columns, kinds, strict=True) if k == "O"):
+            frame[j] = frame[j].map(lambda c: c.replace(",", ".")
+                                    if isinstance(c, str) and COMMA_NUMBER.match(c) else c)
     numbers = np.arange(header_line + 1, header_line + 1 + lines + (units is not None), dtype=np.int64)
     if units is not None:
         numbers = numbers[numbers != units_line]
