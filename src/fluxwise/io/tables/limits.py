@@ -60,7 +60,9 @@ def check_zip_container(file, source: str, *,
     try:
         with zipfile.ZipFile(file) as zf:
             infos = zf.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, NotImplementedError,
+            OSError) as exc:
+        # a damaged directory can claim a zip version or a feature zipfile does not implement
         raise InputError(f"is a broken workbook ({exc}); save it again as .xlsx", source=source) from None
     if len(infos) > max_entries:
         raise InputError(f"holds {len(infos)} parts; a workbook has far fewer (limit {max_entries})",
