@@ -41,7 +41,7 @@ READ_BOUND_S = 10.0  # a hang (minutes before) exceeds it by far; a normal read 
 FIT_BOUND_S = 20.0
 MEMORY_BOUND_BYTES = 256 * 1024 * 1024
 FIT_EVERY = 10
-CLI_FILES = 4
+CLI_FILES = 2
 
 HOSTILE_CELLS = ["", " ", "nan", "NaN", "inf", "-inf", "Infinity", "-1e999", "1e999", "1e-310", "4.9e-324",
                  "1e308", "-0", "0x10", "1_000", "١٢", "−5", "12,5", "1.2.3", "1e", "--1", "=A1+1", "#DIV/0!",
