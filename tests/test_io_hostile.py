@@ -463,6 +463,24 @@ def test_equivalent_layouts_read_identically(tmp_path, monkeypatch):
         assert tr.meta["rows"][1] - tr.meta["rows"][0] == 39
 
 
+def test_short_numbers_through_the_fast_parser_are_correctly_rounded(tmp_path):
+    # numbers of at most 15 digits and no exponent go through pandas' fast parser (Clinger's fast path
+    # makes it exact); longer ones or exponents through its round-trip parser: both give float(text)
+    rng = np.random.default_rng(11)
+    x = rng.lognormal(0, 4, 3000)
+    formats = ["%.4f", "%.9f", "%.14g", "%.15g", "%.17g", "%.6e"]
+    for k, fmt in enumerate(formats):
+        cells = [fmt % a for a in np.sort(x)]
+        # litres on 1 m², first row after t = 0 (nothing subtracted): the trial holds the floats as read
+        path = write(tmp_path, ["Filter area: 1 m2", "time (h),volume (L)",
+                                *(f"{i + 1},{c}" for i, c in enumerate(cells))], name=f"f{k}.csv")
+        trial = read_trial(path)
+        np.testing.assert_array_equal(trial.v_L_per_m2, [float(c) for c in cells], err_msg=fmt)
+    assert text_module._short_numbers(b"1,12345.678901234\n", ".")
+    assert not text_module._short_numbers(b"1,12345.6789012345\n", ".")
+    assert not text_module._short_numbers(b"1,1.5e3\n", ".")
+
+
 @pytest.mark.parametrize("cell", ["inf", "-Infinity", "-1e999", "nan", "1e999"])
 def test_words_the_c_parser_reads_as_floats_are_still_not_numbers(tmp_path, cell):
     rows = [f"{i},{2 * i}" for i in range(10)]

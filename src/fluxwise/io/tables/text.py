@@ -100,9 +100,29 @@ def _check_rows(data_rows: int, source: str, limits: ReadLimits) -> None:
                          f"so long a log before importing it", source=source)
 
 
+class _Lines:
+    """The lines of a text, with their ends, handed out one by one without copying the text (as a file
+    opened with ``newline=""`` does for :mod:`csv`); ``position`` is where the next line starts."""
+
+    def __init__(self, text: str):
+        self.text, self.position = text, 0
+        self._ends = _LINE_END.finditer(text)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        start = self.position
+        if start >= len(self.text):
+            raise StopIteration
+        m = next(self._ends, None)
+        self.position = m.end() if m is not None else len(self.text)
+        return self.text[start:self.position]
+
+
 def _split_csv(text: str, delimiter: str, source: str, limits: ReadLimits,
                max_rows: int | None = None) -> tuple[list[list], list[int]]:
-    reader = csv.reader(_io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(_Lines(text) if max_rows else _io.StringIO(text, newline=""), delimiter=delimiter)
     rows, numbers = [], []
     cells = 0
     try:
@@ -170,7 +190,7 @@ def read_text_grid(path: Path, source: str, extra: frozenset[str], example: tupl
         raise LimitError(f"is {size_text(size)} (limit {size_text(limits.max_bytes)} for a text table)",
                          source=source)
     text = _decode(path.read_bytes(), source)
-    if not text.strip():
+    if not text or text.isspace():
         rows = f" and at least {min_rows} data rows" if min_rows else " and data rows"
         raise InputError(f"the file is empty (expected a table with a header row such as "
                          f"'{example[0]}, {example[1]}'{rows})", source=source)
@@ -196,18 +216,37 @@ def read_text_grid(path: Path, source: str, extra: frozenset[str], example: tupl
     return Grid(rows, numbers, info, joiner=delimiter)
 
 
+def _short_numbers(data: bytes, decimal: str) -> bool:
+    """True when no number in the text has more than 15 characters of digits and decimal mark, nor an
+    exponent. Then each number is a significand below 10^15 < 2^53 times a power of ten of at most 15,
+    which one IEEE multiplication or division rounds correctly (Clinger 1990, "How to read floating
+    point numbers accurately", PLDI '90: the fast path), so pandas' fast parser gives exactly the
+    correctly rounded float; otherwise the slower, always exact ``round_trip`` parser is used."""
+    b = np.frombuffer(data, dtype=np.uint8)
+    digit = (b - np.uint8(0x30)) <= 9
+    if b"e" in data or b"E" in data:
+        if (digit[:-1] & ((b[1:] | 0x20) == 0x65)).any():  # a digit followed by e or E: an exponent
+            return False
+    run = digit | (b == ord(decimal))
+    for step in (1, 2, 4, 8):  # run[i] becomes: the 2·step characters from i on are all digits or marks
+        if run.size <= step:
+            return True
+        run = run[:-step] & run[step:]
+    return not run.any()  # no 16 of them in a row
+
+
 def _read_body_fast(text: str, delimiter: str, head: list[list], head_numbers: list[int], header: int,
                     info: dict, source: str, limits: ReadLimits) -> Grid | None:
     """The rows below the header through pandas' C parser, or None where only :mod:`csv` reads the
     file as meant (quoted cells, lone carriage returns, text that pandas would read as NaN or infinity,
     rows wider than the header) or where the C parser does not give one row per line."""
-    stream = _io.StringIO(text, newline="")
+    stream = _Lines(text)
     reader = csv.reader(stream, delimiter=delimiter)
     for _ in range(header + 1):
         next(reader)
-    header_end, header_line = stream.tell(), reader.line_num
+    header_end, header_line = stream.position, reader.line_num
     rest = text[header_end:]
-    if not rest or rest.isspace() or '"' in rest or rest.count("\r") != rest.count("\r\n"):
+    if not rest or rest.isspace() or '"' in rest or ("\r" in rest and rest.count("\r") != rest.count("\r\n")):
         return None
     header_cells = head[header]
     width = len(header_cells)
@@ -220,9 +259,9 @@ def _read_body_fast(text: str, delimiter: str, head: list[list], head_numbers: l
                 return None
             if is_units_row(cells):
                 units, units_line = cells, reader.line_num
-                body = text[header_end:start] + text[stream.tell():]
+                body = text[header_end:start] + text[stream.position:]
             break
-        start = stream.tell()
+        start = stream.position
     if units is None:
         body = rest
     decimal = "."
@@ -233,12 +272,14 @@ def _read_body_fast(text: str, delimiter: str, head: list[list], head_numbers: l
     _check_rows(lines, source, limits)
     if lines * max(width, 1) > limits.max_cells:
         raise LimitError(f"holds more than {limits.max_cells:,} cells (limit)", source=source)
+    data = body.encode("utf-8", "surrogatepass")
+    precision = "high" if _short_numbers(data, decimal) else "round_trip"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            frame = pd.read_csv(_io.BytesIO(body.encode("utf-8", "surrogatepass")), sep=delimiter,
+            frame = pd.read_csv(_io.BytesIO(data), sep=delimiter,
                                 header=None, names=range(width), index_col=False, decimal=decimal,
-                                float_precision="round_trip", na_values=[""], keep_default_na=False,
+                                float_precision=precision, na_values=[""], keep_default_na=False,
                                 skip_blank_lines=False, quoting=csv.QUOTE_NONE, engine="c", low_memory=False,
                                 encoding="utf-8", encoding_errors="surrogatepass")
     except (ValueError, pd.errors.ParserError, pd.errors.ParserWarning, pd.errors.EmptyDataError):
