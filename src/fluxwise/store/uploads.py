@@ -16,13 +16,16 @@ from .models import Project, TrialRecord, Upload, User, utcnow
 
 def trial_payload(trial: Trial) -> dict:
     """The arrays and metadata of ``trial`` as stored (canonical units; NaN -> null)."""
-    return {
+    payload = {
         "t_h": to_jsonable(trial.t_h),
         "v_L_per_m2": to_jsonable(trial.v_L_per_m2),
         "pressure_bar": None if trial.pressure_bar is None else to_jsonable(trial.pressure_bar),
         "source": trial.source,
         "meta": to_jsonable(trial.meta),
     }
+    if trial.signals:  # turbidity, P2 ...: only when logged, so other trials keep the payload they had
+        payload["signals"] = {k: to_jsonable(v) for k, v in trial.signals.items()}
+    return payload
 
 
 def trial_from_record(rec: TrialRecord) -> Trial:
@@ -34,12 +37,23 @@ def trial_from_record(rec: TrialRecord) -> Trial:
 
     return Trial(t_h=arr(data["t_h"]), v_L_per_m2=arr(data["v_L_per_m2"]), area_m2=rec.area_m2,
                  mode=rec.mode, pressure_bar=arr(data.get("pressure_bar")), source=data.get("source", ""),
-                 meta=data.get("meta") or {})
+                 meta=data.get("meta") or {},
+                 signals={k: arr(v) for k, v in (data.get("signals") or {}).items()})
 
 
 def _trial_values(rec: TrialRecord) -> dict:
     return {"area": rec.area_input, "mode": rec.mode_input, "density": rec.density_input,
             "area_m2": rec.area_m2, "mode_used": rec.mode, "points": rec.points, "revision": rec.revision}
+
+
+def trial_content(rec: TrialRecord) -> dict:
+    """What a trial says, as hashed into its audit entries: its file, settings, revision and data."""
+    return {"trial_id": rec.public_id, "upload_sha256": rec.upload.sha256, **_trial_values(rec),
+            "data": json.loads(rec.data_json)}
+
+
+def trial_sha256(rec: TrialRecord) -> str:
+    return sha256_hex(canonical_json(trial_content(rec)))
 
 
 def record_file(session: Session, project: Project, *, actor: User | None, filename: str,
@@ -85,9 +99,10 @@ def record_upload(session: Session, project: Project, *, actor: User | None, fil
                  org_id=org_id, project_id=project.public_id,
                  new={"filename": filename, "content_type": content_type, "size_bytes": upload.size_bytes,
                       "sha256": upload.sha256})
+    rec.upload = upload
     audit.append(session, actor=actor, action="create", object_type="trial", object_id=rec.public_id,
                  org_id=org_id, project_id=project.public_id,
-                 new={"upload": upload.public_id, **_trial_values(rec)})
+                 new={"upload": upload.public_id, **_trial_values(rec), "content_sha256": trial_sha256(rec)})
     return upload, rec
 
 
@@ -113,5 +128,5 @@ def update_trial(session: Session, rec: TrialRecord, *, actor: User | None, tria
     session.flush()
     audit.append(session, actor=actor, action="update", object_type="trial", object_id=rec.public_id,
                  org_id=rec.project.organisation.public_id, project_id=rec.project.public_id,
-                 old=old, new=_trial_values(rec), reason=reason)
+                 old=old, new={**_trial_values(rec), "content_sha256": trial_sha256(rec)}, reason=reason)
     return rec
