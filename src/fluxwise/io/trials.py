@@ -308,7 +308,8 @@ def parse_trial_frame(df: pd.DataFrame, *, source: str, area=None, mode=None, de
 
     # blank rows and rows without data in the used columns; only the used columns are parsed, the
     # others are looked at only in the rows where the used ones are all blank
-    cells = {c.index: Cells.of(df.iloc[:, c.index]) for c in ordered}
+    parsed = [*ordered, *(cols[role] for role in SIGNALS if role in cols)]
+    cells = {c.index: Cells.of(df.iloc[:, c.index]) for c in parsed}
     used_blank = np.column_stack([cells[c.index].blank for c in ordered])
     empty = used_blank.all(axis=1)
     all_blank = empty.copy()
@@ -488,14 +489,17 @@ def _signals(cols, sub, cells, active, sub_rows, source) -> dict:
         values, bad = numeric(sub.iloc[:, c.index], cells[c.index].take(active))
         if bad.any():
             k = int(np.flatnonzero(bad)[0])
-            raise InputError(f"'{cell_text(sub.iloc[k, c.index])}' is not a number (expected a number in "
+            raise InputError(f"'{_cell(sub.iloc[k, c.index])}' is not a number (expected a number in "
                              f"{c.unit_text.strip()}, or an empty cell)", source=source, row=int(sub_rows[k]),
                              column=c.header)
         if role != "turbidity":
-            values = np.asarray(to_canonical(values, c.unit, "pressure"), float)
+            with np.errstate(over="ignore", invalid="ignore"):
+                values = np.asarray(to_canonical(values, c.unit, "pressure"), float)
+            finite_or_blank = np.where(np.isnan(values), 0.0, values)  # a blank cell is NaN, and allowed
+            _check_finite(finite_or_blank, c, "a pressure in bar", sub, sub_rows, source)
         elif (values[np.isfinite(values)] < 0).any():
             k = int(np.flatnonzero(values < 0)[0])
-            raise InputError(f"negative turbidity '{cell_text(sub.iloc[k, c.index])}'", source=source,
+            raise InputError(f"negative turbidity '{_cell(sub.iloc[k, c.index])}'", source=source,
                              row=int(sub_rows[k]), column=c.header)
         out[key] = values
     return out
