@@ -110,7 +110,14 @@ class _Group(click.Group):
                 formatter.write_dl([(name, cmd.get_short_help_str(limit)) for name, cmd in rows])
 
     def invoke(self, ctx):
+        from .common import native_output_to_stderr
+
+        # the redirection acts on a real process only (stdout is file descriptor 1), whose argv this is
+        json_out = "--json" in sys.argv[1:]
         try:
+            if json_out:  # nothing but the result on stdout
+                with native_output_to_stderr():
+                    return super().invoke(ctx)
             return super().invoke(ctx)
         except FluxwiseError as exc:
             click.echo(f"fluxwise: error: {exc}", err=True)

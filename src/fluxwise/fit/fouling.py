@@ -46,11 +46,15 @@ from ..trial import CONSTANT_PRESSURE, Trial
 from .diagnostics import ar1_covariance, autocorrelation_warning, residual_diagnostics
 
 __all__ = ["ModelFit", "TrialFit", "fit_trial", "fit_model", "starting_values", "vmax_analysis",
-           "pmax_analysis", "information_criteria"]
+           "pmax_analysis", "information_criteria", "check_fittable", "FIT_RANGE"]
 
 INDISTINGUISHABLE_DAICC = 2.0
 INTERVALS = ("ols", "ar1")
 HUBER_K = 1.345  # Huber's tuning constant: 95 % efficiency at the normal distribution
+#: Ranges (canonical units) within which the fits run in double precision: outside them the
+#: linearisations and the normal equations overflow or underflow (t/V, J², JᵀJ), and such values come
+#: from a wrong unit, density or area rather than from a filter.
+FIT_RANGE = {"time_h": (1e-7, 1e6), "filtrate_L_per_m2": (1e-9, 1e9), "pressure_bar": (1e-9, 1e6)}
 _FD_STEP = np.sqrt(np.finfo(float).eps)
 
 
@@ -199,6 +203,49 @@ def _positive(x, fallback):
     return float(x) if np.isfinite(x) and x > 0 else float(fallback)
 
 
+def check_fittable(trial: Trial) -> None:
+    """Refuse a trial the fouling models cannot be fitted to, with a message naming its source.
+
+    Readings must be finite; the filtrate must rise (a constant-flux trial with no filtrate has no
+    set flux); the time span, the filtrate collected and the pressures must lie within
+    :data:`FIT_RANGE`.
+    """
+    t, v, p = trial.t_h, trial.v_L_per_m2, trial.pressure_bar
+    cf = trial.mode != CONSTANT_PRESSURE
+    arrays = {"time": t, "filtrate volume per area": v}
+    if cf and p is not None:
+        arrays["pressure"] = p
+    for what, x in arrays.items():
+        if x.size and not np.isfinite(x).all():
+            raise InputError(f"the {what} holds values that are not finite numbers; nothing can be fitted",
+                             source=trial.source)
+    if t.size < 2:
+        raise InputError("a trial needs at least two readings to be fitted", source=trial.source)
+
+    def outside(value: float, key: str, what: str, unit: str, hint: str) -> None:
+        lo, hi = FIT_RANGE[key]
+        if not lo <= value <= hi:
+            raise InputError(f"the {what}, {value:.3g} {unit}, is outside the range the fits work in "
+                             f"({lo:g} to {hi:g} {unit}); {hint}", source=trial.source)
+
+    span = float(t[-1] - t[0])
+    outside(span, "time_h", "time span of the trial", "h", "check the unit of the time column")
+    outside(float(np.max(np.abs(t))), "time_h", "largest time", "h", "check the unit of the time column")
+    collected = float(v[-1] - v[0])
+    if not collected > 0:
+        mode = "constant-flux" if cf else "constant-pressure"
+        raise InputError(f"no filtrate was collected (the filtrate stays at {v[0]:.6g} L/m²): a {mode} trial "
+                         f"needs a rising filtrate volume to be fitted", source=trial.source)
+    hint = "check the unit of the filtrate column, the density and the filter area"
+    outside(collected, "filtrate_L_per_m2", "filtrate collected", "L/m²", hint)
+    outside(float(np.max(np.abs(v))), "filtrate_L_per_m2", "largest filtrate reading", "L/m²", hint)
+    if cf:
+        if p is None:
+            raise InputError("a constant-flux trial needs a pressure column", source=trial.source)
+        outside(float(np.max(np.abs(p))), "pressure_bar", "largest pressure", "bar",
+                "check the unit of the pressure column")
+
+
 def starting_values(trial: Trial, flux_LMH: float | None = None) -> dict:
     """Starting values of J0 (or P0) and every fouling constant from the linearisations.
 
@@ -304,6 +351,7 @@ def fit_model(trial: Trial, name: str, *, j0: float | None = None, start: dict |
     if robust and intervals != "ols":
         raise ModelError("robust fits have Huber's intervals; AR(1) intervals are for least squares")
     model = get_model(name)
+    check_fittable(trial)
     cp = trial.mode == CONSTANT_PRESSURE
     jset = None if cp else (float(flux_LMH) if flux_LMH is not None else _constant_flux(trial))
     s = start or starting_values(trial, jset)
@@ -432,6 +480,9 @@ def fit_model(trial: Trial, name: str, *, j0: float | None = None, start: dict |
     diagnostics = residual_diagnostics(resid)
     tdof = dof
     try:
+        # LAPACK prints to the process's stdout when handed NaN ("On entry to DLASCL ..."): never let it
+        if not (np.isfinite(js).all() and np.isfinite(sse)):
+            raise np.linalg.LinAlgError("non-finite Jacobian")
         if intervals == "ar1":
             cov, phi, tdof = ar1_covariance(jac, resid)
             diagnostics.update(ar1_phi=phi, ar1_dof=tdof)
@@ -544,6 +595,7 @@ def fit_trial(trial: Trial, *, models=None, j0: float | None = None, engine: str
     names = list(models) if models else list(MODEL_NAMES)
     for nm in names:
         get_model(nm)
+    check_fittable(trial)
     if engine not in ("auto", "batch", "scipy"):
         raise ModelError(f"unknown fitting engine '{engine}' (expected auto, batch or scipy)")
     batchable = trial.mode == CONSTANT_PRESSURE and j0 is None

@@ -146,6 +146,33 @@ def read_trial(path, *, area=None, mode=None, density=None, columns=None, sheet=
     return trial
 
 
+_CANONICAL_SHOWN = {"time": "h", "mass": "g", "volume": "L", "flow": "L/h", "flux": "L/m²/h",
+                    "pressure": "bar"}
+
+
+def _cell(x) -> str:
+    """A cell as a message quotes it, cut to 40 characters."""
+    return cell_text(x, 40)
+
+
+def _check_finite(values: np.ndarray, c, what: str, sub: pd.DataFrame, rows: np.ndarray, source: str) -> None:
+    """Refuse a reading that is a number in the file but not a finite one in canonical units."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise InputError(f"'{_cell(sub.iloc[k, c.index])}' {c.unit_text.strip()} is out of range as {what}; "
+                         f"check the value and the unit", source=source, row=int(rows[k]), column=c.header)
+
+
+def _converted(values: np.ndarray, c, kind: str, sub: pd.DataFrame, rows: np.ndarray,
+               source: str) -> np.ndarray:
+    """Readings of column ``c`` in the canonical unit of ``kind``, every one finite."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.asarray(to_canonical(values, c.unit, kind), float)
+    _check_finite(out, c, f"a {kind} in {_CANONICAL_SHOWN[kind]}", sub, rows, source)
+    return out
+
+
 def _row_numbers(df: pd.DataFrame) -> np.ndarray:
     if df.index.name == "row" and pd.api.types.is_integer_dtype(df.index):
         return df.index.to_numpy(dtype=np.int64)
@@ -319,11 +346,16 @@ def parse_trial_frame(df: pd.DataFrame, *, source: str, area=None, mode=None, de
         mode_used = _parse_mode(file_meta[key], source, key) if key else None
         mode_source = "metadata" if key else None
 
-    # blank rows and rows without data in the used columns
-    cells = [Cells.of(df.iloc[:, j]) for j in range(df.shape[1])]
-    all_blank = np.column_stack([c.blank for c in cells]).all(axis=1)
+    # blank rows and rows without data in the used columns; only the used columns are parsed, the
+    # others are looked at only in the rows where the used ones are all blank
+    parsed = [*ordered, *(cols[role] for role in SIGNALS if role in cols)]
+    cells = {c.index: Cells.of(df.iloc[:, c.index]) for c in parsed}
     used_blank = np.column_stack([cells[c.index].blank for c in ordered])
     empty = used_blank.all(axis=1)
+    all_blank = empty.copy()
+    if empty.any():
+        others = df.iloc[np.flatnonzero(empty)].to_numpy(dtype=object)
+        all_blank[empty] = [all(is_blank(x) for x in row) for row in others]
     active = np.flatnonzero(~empty)
     if active.size == 0:
         raise InputError(f"no data rows below the header (columns used: "
@@ -332,20 +364,21 @@ def parse_trial_frame(df: pd.DataFrame, *, source: str, area=None, mode=None, de
     last = active[-1]
     blank_rows = [int(r) for r in rows[:last][all_blank[:last]]]
     skipped_rows = [int(r) for r in rows[empty & ~all_blank]]
-    sub = df.iloc[active]
-    sub_rows = rows[active]
+    every = active.size == len(df)  # no row left out: no copy of the frame
+    sub = df if every else df.iloc[active]
+    sub_rows = rows if every else rows[active]
 
     # cells to numbers
     raw: dict[str, np.ndarray] = {}
     for c in ordered:
         s = sub.iloc[:, c.index]
-        kept = cells[c.index].take(active)
+        kept = cells[c.index] if every else cells[c.index].take(active)
         values, bad = clock_hours(s, kept, c.unit_text) if c.kind == "clock" else numeric(s, kept)
         if bad.any():
             k = int(np.flatnonzero(bad)[0])
             what, expected = (("a valid time", f"elapsed time as {c.unit_text.strip()}") if c.kind == "clock"
                               else ("a number", f"a number in {c.unit_text.strip()}"))
-            raise InputError(f"'{cell_text(s.iat[k])}' is not {what} (expected {expected})", source=source,
+            raise InputError(f"'{_cell(s.iat[k])}' is not {what} (expected {expected})", source=source,
                              row=int(sub_rows[k]), column=c.header)
         raw[c.role] = values
     missing = np.column_stack([np.isnan(raw[c.role]) for c in ordered])
@@ -365,12 +398,12 @@ def parse_trial_frame(df: pd.DataFrame, *, source: str, area=None, mode=None, de
 
     # time
     tc = cols["time"]
-    t_h = raw["time"] if tc.kind == "clock" else np.asarray(to_canonical(raw["time"], tc.unit, "time"), float)
+    t_h = raw["time"] if tc.kind == "clock" else _converted(raw["time"], tc, "time", sub, sub_rows, source)
     step = np.diff(t_h)
     if (step <= 0).any():
         k = int(np.flatnonzero(step <= 0)[0]) + 1
-        raise InputError(f"time does not increase: '{cell_text(sub.iloc[k, tc.index])}' follows "
-                         f"'{cell_text(sub.iloc[k - 1, tc.index])}' (row {sub_rows[k - 1]}); times must be "
+        raise InputError(f"time does not increase: '{_cell(sub.iloc[k, tc.index])}' follows "
+                         f"'{_cell(sub.iloc[k - 1, tc.index])}' (row {sub_rows[k - 1]}); times must be "
                          f"strictly increasing, remove repeated or out-of-order rows", source=source,
                          row=int(sub_rows[k]), column=tc.header)
 
@@ -380,16 +413,19 @@ def parse_trial_frame(df: pd.DataFrame, *, source: str, area=None, mode=None, de
     volume_L = tol = None
     if fc.kind in ("mass", "volume"):
         if fc.kind == "mass":
-            volume_L = np.asarray(to_canonical(values, fc.unit, "mass"), float) / density_g_ml / 1000.0
+            with np.errstate(over="ignore"):
+                volume_L = _converted(values, fc, "mass", sub, sub_rows, source) / density_g_ml / 1000.0
+            _check_finite(volume_L, fc, "a volume in L (with the density of "
+                          f"{density_g_ml:.6g} g/mL)", sub, sub_rows, source)
         else:
-            volume_L = np.asarray(to_canonical(values, fc.unit, "volume"), float)
+            volume_L = _converted(values, fc, "volume", sub, sub_rows, source)
         tol, tol_text = _dip_tolerance(max_dip, volume_L, density_g_ml, source)
     # with --max-dip a tared balance may read a little below 0: the same noise as a dip
     negative = values < 0 if max_dip is None or volume_L is None else volume_L < -tol
     if negative.any():
         k = int(np.flatnonzero(negative)[0])
         what = {"flow": "flow", "flux": "flux"}.get(fc.kind, "filtrate")
-        raise InputError(f"negative {what} '{cell_text(sub.iloc[k, fc.index])}' (filtrate readings must be "
+        raise InputError(f"negative {what} '{_cell(sub.iloc[k, fc.index])}' (filtrate readings must be "
                          f"0 or more; tare the balance or check the sign)", source=source,
                          row=int(sub_rows[k]), column=fc.header)
     meta: dict = {"t0_h": float(t_h[0])}
@@ -409,8 +445,8 @@ def parse_trial_frame(df: pd.DataFrame, *, source: str, area=None, mode=None, de
                          f"{-volume_L.min() * 1000:.3g} mL (within {tol_text}: balance noise, kept as read)")
         if drop.any():
             k = int(np.flatnonzero(drop)[0]) + 1
-            raise InputError(f"filtrate decreases: '{cell_text(sub.iloc[k, fc.index])}' after "
-                             f"'{cell_text(sub.iloc[k - 1, fc.index])}' (row {sub_rows[k - 1]}), a drop "
+            raise InputError(f"filtrate decreases: '{_cell(sub.iloc[k, fc.index])}' after "
+                             f"'{_cell(sub.iloc[k - 1, fc.index])}' (row {sub_rows[k - 1]}), a drop "
                              f"of {dips[k - 1] * 1000:.3g} mL; cumulative filtrate must not go down by more "
                              f"than {tol_text} (check for balance drift or a removed vessel; if it is "
                              f"balance noise, accept such dips with the max-dip option, e.g. --max-dip "
@@ -421,21 +457,25 @@ def parse_trial_frame(df: pd.DataFrame, *, source: str, area=None, mode=None, de
         if t_h[0] == 0 and v0 != 0:
             volume_L = volume_L - v0
             meta["tare_L"] = v0
-            notes.append(f"first reading at t = 0 ({cell_text(sub.iloc[0, fc.index])} "
+            notes.append(f"first reading at t = 0 ({_cell(sub.iloc[0, fc.index])} "
                          f"{fc.unit_text.strip()}) subtracted from all readings as balance tare")
         else:
             meta["tare_L"] = 0.0
             if t_h[0] != 0 and v0 != 0:
                 notes.append(f"first row is at t = {t_h[0]:.6g} h with {v0:.6g} L already collected; both "
                              f"kept as read (nothing subtracted)")
-        v = volume_L / area_m2
+        with np.errstate(over="ignore"):
+            v = volume_L / area_m2
+        _check_finite(v, fc, f"a volume per area in L/m² (over {area_m2:.6g} m²)", sub, sub_rows, source)
     else:
-        if fc.kind == "flow":
-            v = cumulative_trapezoid(np.asarray(to_canonical(values, fc.unit, "flow"), float), t_h,
-                                     initial=0.0) / area_m2
-        else:
-            v = cumulative_trapezoid(np.asarray(to_canonical(values, fc.unit, "flux"), float), t_h,
-                                     initial=0.0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            if fc.kind == "flow":
+                v = cumulative_trapezoid(_converted(values, fc, "flow", sub, sub_rows, source), t_h,
+                                         initial=0.0) / area_m2
+            else:
+                v = cumulative_trapezoid(_converted(values, fc, "flux", sub, sub_rows, source), t_h,
+                                         initial=0.0)
+        _check_finite(v, fc, "a cumulative volume per area in L/m²", sub, sub_rows, source)
         meta.update(v0_L=0.0, tare_L=0.0)
         notes.append(f"filtrate volume integrated from '{fc.header}' (cumulative trapezoid), 0 at the "
                      f"first time")
@@ -446,8 +486,9 @@ def parse_trial_frame(df: pd.DataFrame, *, source: str, area=None, mode=None, de
     pressure = None
     if "pressure" in cols:
         pc = cols["pressure"]
-        pressure = np.asarray(to_canonical(raw["pressure"], pc.unit, "pressure"), float)
-    evidence = _mode_evidence(t_h, v, pressure)
+        pressure = _converted(raw["pressure"], pc, "pressure", sub, sub_rows, source)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        evidence = _mode_evidence(t_h, v, pressure)
     if mode_used is None:
         mode_used, mode_source = evidence["detected"], "detected"
     elif evidence["pressure_column"] and evidence["detected"] != mode_used:
@@ -499,14 +540,17 @@ def _signals(cols, sub, cells, active, sub_rows, source) -> dict:
         values, bad = numeric(sub.iloc[:, c.index], cells[c.index].take(active))
         if bad.any():
             k = int(np.flatnonzero(bad)[0])
-            raise InputError(f"'{cell_text(sub.iloc[k, c.index])}' is not a number (expected a number in "
+            raise InputError(f"'{_cell(sub.iloc[k, c.index])}' is not a number (expected a number in "
                              f"{c.unit_text.strip()}, or an empty cell)", source=source, row=int(sub_rows[k]),
                              column=c.header)
         if role != "turbidity":
-            values = np.asarray(to_canonical(values, c.unit, "pressure"), float)
+            with np.errstate(over="ignore", invalid="ignore"):
+                values = np.asarray(to_canonical(values, c.unit, "pressure"), float)
+            finite_or_blank = np.where(np.isnan(values), 0.0, values)  # a blank cell is NaN, and allowed
+            _check_finite(finite_or_blank, c, "a pressure in bar", sub, sub_rows, source)
         elif (values[np.isfinite(values)] < 0).any():
             k = int(np.flatnonzero(values < 0)[0])
-            raise InputError(f"negative turbidity '{cell_text(sub.iloc[k, c.index])}'", source=source,
+            raise InputError(f"negative turbidity '{_cell(sub.iloc[k, c.index])}'", source=source,
                              row=int(sub_rows[k]), column=c.header)
         out[key] = values
     return out
