@@ -49,7 +49,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import optimize, signal, stats
+from scipy.special import ndtr, ndtri  # the normal cdf and its inverse, without scipy.stats
 
 __all__ = ["durbin_watson", "lag1_autocorrelation", "runs_test", "residual_diagnostics",
            "ar1_phi", "ar1_covariance", "autocorrelation_warning", "ALPHA", "MIN_POINTS"]
@@ -90,7 +90,7 @@ def runs_test(e) -> dict:
     mu = 2.0 * npos * nneg / n + 1.0
     var = (mu - 1.0) * (mu - 2.0) / (n - 1.0)
     z = (runs - mu) / math.sqrt(var) if var > 0 else float("nan")
-    return {"runs": runs, "expected_runs": mu, "z": z, "p_fewer": float(stats.norm.cdf(z))}
+    return {"runs": runs, "expected_runs": mu, "z": z, "p_fewer": float(ndtr(z))}
 
 
 def residual_diagnostics(residuals, *, alpha: float = ALPHA) -> dict:
@@ -106,7 +106,7 @@ def residual_diagnostics(residuals, *, alpha: float = ALPHA) -> dict:
     n = int(e.size)
     r1 = lag1_autocorrelation(e) if n >= 3 else float("nan")
     runs = runs_test(e)
-    threshold = float(stats.norm.ppf(1.0 - alpha) / math.sqrt(n)) if n > 0 else float("nan")
+    threshold = float(ndtri(1.0 - alpha) / math.sqrt(n)) if n > 0 else float("nan")
     flagged = bool(n >= MIN_POINTS and math.isfinite(r1) and r1 > threshold)
     return {"n": n, "lag1_autocorrelation": r1, "durbin_watson": durbin_watson(e) if n >= 2 else float("nan"),
             "runs": runs["runs"], "expected_runs": runs["expected_runs"], "runs_z": runs["z"],
@@ -128,6 +128,8 @@ def autocorrelation_warning(model: str, diagnostics: dict) -> str | None:
 
 def _ar1_filter(x, phi):
     """R·x for the AR(1) correlation matrix Rᵢⱼ = φ^|i−j| (columns of x), in O(n)."""
+    from scipy import signal  # AR(1) intervals only: a slow import the plain fit does not pay
+
     fwd = signal.lfilter([1.0], [1.0, -phi], x, axis=0)
     bwd = signal.lfilter([1.0], [1.0, -phi], x[::-1], axis=0)[::-1]
     return fwd + bwd - x
@@ -178,6 +180,8 @@ def ar1_phi(residuals, jac=None) -> float:
         return 0.0
     if r_obs >= hi:
         return _PHI_MAX
+    from scipy import optimize  # AR(1) intervals only
+
     return float(optimize.brentq(lambda ph: expected_residual_r1(ph, q) - r_obs, 0.0, _PHI_MAX, xtol=1e-6))
 
 

@@ -67,7 +67,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.integrate import cumulative_trapezoid
 
 from ..errors import InputError, UnitError
 from ..trial import CONSTANT_FLUX, CONSTANT_PRESSURE, MODES, Trial
@@ -468,6 +467,8 @@ def parse_trial_frame(df: pd.DataFrame, *, source: str, area=None, mode=None, de
             v = volume_L / area_m2
         _check_finite(v, fc, f"a volume per area in L/m² (over {area_m2:.6g} m²)", sub, sub_rows, source)
     else:
+        from scipy.integrate import cumulative_trapezoid  # only for flow and flux columns: a slow import
+
         with np.errstate(over="ignore", invalid="ignore"):
             if fc.kind == "flow":
                 v = cumulative_trapezoid(_converted(values, fc, "flow", sub, sub_rows, source), t_h,
