@@ -269,9 +269,11 @@ def test_size_cli_prints_warnings_and_json_has_the_new_keys(tmp_path):
     m = float(water_viscosity(5) / water_viscosity(20))
     assert d["min_area_m2"] == pytest.approx(2 + 0.5 * m, rel=1e-6)
     kinds = [w.split(":")[0] for w in d["warnings"]]
-    # exact data: the combined models with a constant at 0 tie with standard blocking (and say so)
+    # exact data: the combined models with a constant at 0 tie with standard blocking (and say so); the
+    # file's numbers are read correctly rounded, so the residuals are the model's round-off, whose
+    # pattern in time is arbitrary (it may read as autocorrelated)
     assert kinds[:2] == ["extrapolated", "past V90"] and kinds[-1] == "viscosity"
-    assert set(kinds[2:-1]) <= {"tied models"}
+    assert set(kinds[2:-1]) <= {"tied models", "autocorrelated residuals"}
     text = CliRunner().invoke(main, ["size", str(f), "--batch-volume", "1000 L", "--process-time", "2 h",
                                      "--model", "vmax-linear"])
     assert text.exit_code == 0 and "WARNING: extrapolated" in text.output and "2.4 x the trial" in text.output
