@@ -1,0 +1,57 @@
+r"""The virtual filtration lab: simulated trials from a hidden truth, a GMP exercise, graded answers.
+
+What is computed, and from what
+-------------------------------
+* :mod:`~fluxwise.training.scenario` — a scenario is a feed with *distributions* of fouling
+  behaviour per candidate filter (any of the nine models of :mod:`fluxwise.models.fouling`, with
+  pressure-invariant constants, Darcy clean flux J0 = Lp·ΔP/μ), a rig, a budget and a task.
+  :func:`draw_truth` draws one trainee's truth from their seed.
+* :mod:`~fluxwise.training.rig` — a run on the rig: the model's own V(t) (or P(V) at constant flux),
+  exactly time-warped for the start-up pressurisation, then the balance (tare, drift, noise,
+  readability), the transducer and the pump. Budget: feed, bench hours, money; refusals name the reason.
+* :mod:`~fluxwise.training.gmp` — the GMP exercise graded in SOP order from the recorded actions, with
+  integrity specifications corrected by :mod:`fluxwise.design.integrity` (Young-Laplace γ·cosθ, IAPWS).
+* :mod:`~fluxwise.training.grading` — the answer against the truth: the true minimum area is
+  fluxwise's own sizing on the true model (:mod:`fluxwise.design.sizing`); the mechanism is credited
+  by refitting the noise-free truth; area, safety factor, format, prefilter cost, efficiency, GMP.
+* :mod:`~fluxwise.training.lab` — :class:`Attempt` (runs, actions, answer, grade; JSON and back) and
+  the practice/assessment rules of :class:`ModePolicy`.
+
+Scenario files are read by :mod:`fluxwise.io.lab_scenario`; answers, run requests with units, rig
+files and attempt files by :mod:`fluxwise.io.lab_files`. Everything here is pure: no I/O.
+
+Python use::
+
+    from fluxwise.io.lab_scenario import load_scenario, scenario_formats
+    from fluxwise.io.lab_files import parse_run_request, parse_answer, write_rig_file
+    from fluxwise.training import Attempt
+
+    sc = load_scenario("mab-sterile-vmax")
+    attempt = Attempt(sc, seed=7, trainee="trainee-01")
+    run = attempt.run(parse_run_request(sc, filter="PES 0.2 um", area="13.8 cm2", pressure="30 psi",
+                                        duration="60 min"))
+    write_rig_file(sc, run, "run1.csv")           # the file fluxwise fit reads
+    grade = attempt.submit(parse_answer({...}, sc), formats=scenario_formats(sc))
+    attempt.to_dict()                             # plain JSON; Attempt.from_dict(data, sc) rebuilds it
+"""
+
+from __future__ import annotations
+
+from .gmp import ACTIONS, SOP_STEPS, GmpState
+from .grading import (
+           GRADER_VERSION,
+           Answer,
+           Grade,
+           PartGrade,
+           credited_mechanisms,
+           grade_answer,
+           true_min_area,
+)
+from .lab import ASSESSMENT, PRACTICE, Attempt, ModePolicy, attempt_seed, derive_seed, public_scenario, reveal
+from .rig import RigRun, RunRequest, Usage, quick_views
+from .scenario import RECORD_LABEL, Scenario, Truth, draw_truth
+
+__all__ = ["ACTIONS", "SOP_STEPS", "GmpState", "GRADER_VERSION", "Answer", "Grade", "PartGrade",
+           "credited_mechanisms", "grade_answer", "true_min_area", "ASSESSMENT", "PRACTICE", "Attempt",
+           "ModePolicy", "attempt_seed", "derive_seed", "public_scenario", "reveal", "RigRun", "RunRequest",
+           "Usage", "quick_views", "RECORD_LABEL", "Scenario", "Truth", "draw_truth"]
