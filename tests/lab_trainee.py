@@ -328,3 +328,27 @@ def accepts_failed_tests(scenario, seeds, workdir) -> list[tuple[Desk, dict, dic
         happened = sop(d, accept_failed=True)
         out.append((d, d.submit(answer(d.public, sz)), happened))
     return out
+
+
+def fixed_scenario(truth: dict, *, sid: str = "mab-sterile-vmax", viscosity: str = "1.25 cP", rig=None,
+                   task=None, budget=None, gmp_draws=None, **top):
+    """A shipped scenario with a fixed truth (numbers a test can compute by hand) and quiet instruments."""
+    import copy
+
+    import yaml
+
+    from fluxwise.io.lab_scenario import parse_scenario, shipped_scenarios_dir
+
+    data = copy.deepcopy(yaml.safe_load((shipped_scenarios_dir() / f"{sid}.yaml").read_text(encoding="utf-8")))
+    data["feed"]["viscosity"] = viscosity
+    for key in ("solids", "reference_solids"):
+        data["feed"].pop(key, None)
+    for f in data["filters"]:
+        f["truth"] = truth if not isinstance(truth, dict) or "mechanism" in truth else truth[f["name"]]
+    data["rig"].update(rig or {})
+    data["task"].update(task or {})
+    if budget:
+        data["budget"] = budget
+    data["gmp"]["draws"] = gmp_draws or {}
+    data.update(top)
+    return parse_scenario(data, source="fixed.yaml")

@@ -368,7 +368,8 @@ class GmpState:
             self._order(self.filtered, f"action {self.seq}: post-use test before the batch was filtered")
             if self.filtered and not self.flushed_out:
                 self._order(False, f"action {self.seq}: post-use test before the product was flushed out")
-            fails = self._draw["post"] or u.state != "ok"
+            # a device that was only short of wetting is wet with product by now; a defect stays a defect
+            fails = self._draw["post"] or u.state == "defect"
         temp = float(spec.test_temperature_c.draw(self._rng))
         limit = correct_limit(spec, temp)
         measured = self._reading(spec, limit, temp, fails)
@@ -573,7 +574,7 @@ class GmpState:
             if self.post_failed:
                 if not any(d["after_post"] for d in self.deviations):
                     miss("no_deviation", "no deviation raised for the post-use integrity failure")
-                if not self.batch_quarantined:
+                if not self.batch_quarantined and not any(m.code == "released_failed_batch" for m in self.mistakes):
                     miss("released_failed_batch", "the batch was not quarantined after the post-use integrity "
                                                   "failure", critical=True)
         covered = {d["unit"] for d in self.deviations if not d["after_post"]}

@@ -203,7 +203,9 @@ def credited_mechanisms_batch(scenario: Scenario, truths, filter_name: str) -> l
         ratios = {}
         for nm, pr in params.items():
             try:
-                ratios[nm] = _size(scenario, nm, pr) / a_true
+                # a fitted law may end at a capacity below the batch: inf there, not a warning
+                with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+                    ratios[nm] = _size(scenario, nm, pr) / a_true
             except (DesignError, ValueError, ZeroDivisionError):
                 ratios[nm] = math.inf
         _CREDIT_CACHE[key] = dict(ratios)
