@@ -168,7 +168,7 @@ def answer(public: dict, sized: dict, *, sf: float = 1.5, reason: str = REASON) 
     """The answer from {configuration: (model, area)}: the cheapest configuration when there is a
     prefilter decision, else the one task filter."""
     formats = read_catalog(None)
-    names = list(sized)
+    names = [nm for nm in sized if math.isfinite(sized[nm][1])] or list(sized)
     name = min(names, key=lambda nm: cost(public, formats, nm, sized[nm][1], sf)) if len(names) > 1 else names[0]
     model, area = sized[name]
     choice = choose_format(formats, area * sf)
@@ -214,6 +214,8 @@ def sop(desk: Desk, *, accept_failed: bool = False) -> dict:
         r = desk.act("integrity_test", stage=stage)
         lim = limit_for(spec, r)
         ok = r["measured"] >= lim if spec["method"] == "bubble-point" else r["measured"] <= lim
+        if not ok and accept_failed:
+            happened["accepted"] = happened.get("accepted", 0) + 1
         verdict = "pass" if ok or accept_failed else "fail"
         desk.act("record_result", test=r["test"], limit=round(lim, 5), verdict=verdict)
         return ok or accept_failed
@@ -282,10 +284,14 @@ def random_mechanism(scenario, seeds, workdir, rng) -> list[tuple[Desk, dict, st
     flat = [(i, name, path) for i, r in enumerate(runs) for name, path in r.items()]
     fits = fit_files([p for _, _, p in flat])
     out = []
-    picks = [str(rng.choice(MODEL_NAMES)) for _ in desks]
+    picks: list = [None] * len(desks)
     sized: list[dict] = [{} for _ in desks]
     for (i, name, _), f in zip(flat, fits, strict=True):
-        sized[i][name] = (picks[i], size(desks[i].public, picks[i], f[picks[i]][0]))
+        # a model picked at random among those whose fit can size the task at all
+        areas = {m: size(desks[i].public, m, f[m][0]) for m in MODEL_NAMES}
+        if picks[i] is None:
+            picks[i] = str(rng.choice([m for m in MODEL_NAMES if math.isfinite(areas[m])]))
+        sized[i][name] = (picks[i], areas[picks[i]])
     for d, sz, m in zip(desks, sized, picks, strict=True):
         sop(d)
         out.append((d, d.submit(answer(d.public, sz)), m))
@@ -314,7 +320,8 @@ def linear_vmax(scenario, seeds, workdir, minutes: float = 15.0) -> list[tuple[D
 
 
 def accepts_failed_tests(scenario, seeds, workdir) -> list[tuple[Desk, dict, dict]]:
-    """A good experimenter who records every integrity test as a pass."""
+    """A good experimenter who records every integrity test as a pass; ``happened["accepted"]`` counts the
+    failed readings recorded as passes."""
     desks = [Desk(scenario, s, workdir) for s in seeds]
     runs = [full_runs(d) for d in desks]
     flat = [(i, name, path) for i, r in enumerate(runs) for name, path in r.items()]
@@ -330,7 +337,7 @@ def accepts_failed_tests(scenario, seeds, workdir) -> list[tuple[Desk, dict, dic
     return out
 
 
-def fixed_scenario(truth: dict, *, sid: str = "mab-sterile-vmax", viscosity: str = "1.25 cP", rig=None,
+def fixed_scenario(truth: dict, *, sid: str = "mab-sterile-filtration", viscosity: str = "1.25 cP", rig=None,
                    task=None, budget=None, gmp_draws=None, **top):
     """A shipped scenario with a fixed truth (numbers a test can compute by hand) and quiet instruments."""
     import copy

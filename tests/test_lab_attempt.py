@@ -23,7 +23,7 @@ ANSWER = {"mechanism": "standard", "min_area": "2 m2", "format": "Capsule 10 in"
 
 @pytest.fixture(scope="module")
 def worked(tmp_path_factory):
-    sc = load_scenario("mab-sterile-vmax")
+    sc = load_scenario("mab-sterile-filtration")
     desk = Desk(sc, 9, tmp_path_factory.mktemp("att"))
     desk.run(filter="PES 0.2 um", area="3.5 cm2", pressure="30 psi", duration="30 min")
     desk.run(filter="PES 0.2 um", area="13.8 cm2", pressure="30 psi", duration="10 min")
@@ -73,7 +73,7 @@ def test_one_submission_per_attempt(worked):
 
 
 def test_practice_shows_grade_and_truth_after_grading():
-    sc = load_scenario("mab-sterile-vmax")
+    sc = load_scenario("mab-sterile-filtration")
     a = Attempt(sc, 2, started_at=T0)
     assert "truth" not in a.view(role="trainee") and "truth" not in a.view(role="instructor")
     a.submit(parse_answer(ANSWER, sc), formats=FORMATS, at=T0 + dt.timedelta(hours=1))
@@ -83,7 +83,7 @@ def test_practice_shows_grade_and_truth_after_grading():
 
 
 def test_assessment_hides_feedback_and_truth_until_the_due_date():
-    sc = load_scenario("mab-sterile-vmax")
+    sc = load_scenario("mab-sterile-filtration")
     due = T0 + dt.timedelta(days=2)
     a = Attempt(sc, 3, mode="assessment", started_at=T0, due_at=due)
     a.submit(parse_answer(ANSWER, sc), formats=FORMATS, at=T0 + dt.timedelta(hours=1))
@@ -95,7 +95,7 @@ def test_assessment_hides_feedback_and_truth_until_the_due_date():
 
 
 def test_assessment_limits_time_and_attempts():
-    sc = load_scenario("mab-sterile-vmax")  # assessment: 3 attempts, 8 h
+    sc = load_scenario("mab-sterile-filtration")  # assessment: 3 attempts, 8 h
     a = Attempt(sc, 4, mode="assessment", started_at=T0)
     with pytest.raises(RefusedError) as e:
         a.act("install", by="kim", at=T0 + dt.timedelta(hours=9), vented=True)
@@ -114,7 +114,7 @@ def test_seeds_for_retakes_and_from_a_server_secret():
     assert derive_seed(b"secret", "trainee3", 1) != derive_seed(b"secret", "trainee3", 2)
     assert derive_seed(b"other", "trainee3", 1) != derive_seed(b"secret", "trainee3", 1)
     assert attempt_seed(77, 1) == 77 and len({attempt_seed(77, n) for n in range(1, 6)}) == 5
-    sc = load_scenario("mab-sterile-vmax")
+    sc = load_scenario("mab-sterile-filtration")
     t1, t2 = (Attempt(sc, attempt_seed(77, n)).truth for n in (1, 2))
     assert t1.of("PES 0.2 um").constants != t2.of("PES 0.2 um").constants
 

@@ -24,7 +24,7 @@ def gamma_water(t_c):
     return 235.8 * tau**1.256 * (1 - 0.625 * tau)
 
 
-def _scenario(draws=None, sid="mab-sterile-vmax", integrity=None, **gmp):
+def _scenario(draws=None, sid="mab-sterile-filtration", integrity=None, **gmp):
     data = yaml.safe_load((shipped_scenarios_dir() / f"{sid}.yaml").read_text(encoding="utf-8"))
     data = copy.deepcopy(data)
     data["gmp"]["draws"] = {"expired": 0, "not_wetted": 0, "defect": 0, "post_use_failure": 0, **(draws or {})}

@@ -41,7 +41,7 @@ def test_true_minimum_area_standard_blocking_closed_form():
 
 def test_true_minimum_area_complete_blocking_with_a_v90_limit():
     sc = fixed_scenario({"mechanism": "complete", "permeability": "800 LMH/bar", "sigma_m2_per_L": 0.006},
-                        sid="lv-harvest-complete")
+                        sid="lv-harvest-filtration")
     tr = draw_truth(sc, 0)
     j0 = 800 * 10 * PSI / 1.25
     v_time = (1 - math.exp(-0.006 * j0 * 1.0)) / 0.006  # V(1 h) = (1 − e^(−σ·J0·t))/σ
@@ -58,7 +58,7 @@ def test_true_minimum_area_constant_flux_cake_closed_form():
     assert true_min_area(sc, tr, "Depth filter, two-layer") == pytest.approx(2000 / v_star, rel=1e-9)
 
 
-@pytest.mark.parametrize("sid", ["mab-sterile-vmax", "lv-harvest-complete", "cho-depth-constant-flux"])
+@pytest.mark.parametrize("sid", ["mab-sterile-filtration", "lv-harvest-filtration", "cho-depth-constant-flux"])
 def test_the_true_model_is_always_credited(sid):
     sc = load_scenario(sid)
     for seed in (0, 1):
@@ -184,14 +184,14 @@ BAD_ANSWERS = [
 
 @pytest.mark.parametrize("change,field", BAD_ANSWERS, ids=[b[1] for b in BAD_ANSWERS])
 def test_bad_answers_name_the_key(change, field):
-    sc = load_scenario("mab-sterile-vmax")
+    sc = load_scenario("mab-sterile-filtration")
     with pytest.raises(InputError) as e:
         _answer(sc, **change)
     assert e.value.field == field
 
 
 def test_unknown_format_names_the_key():
-    sc = load_scenario("mab-sterile-vmax")
+    sc = load_scenario("mab-sterile-filtration")
     with pytest.raises(InputError) as e:
         _grade(sc, _answer(sc, format="Capsule 40 in"))
     assert e.value.field == "format" and "Cartridge 30 in" in str(e.value)
@@ -230,7 +230,7 @@ def test_prefilter_part_grades_the_cost_per_batch():
 
 
 def test_grade_json_shape():
-    sc = load_scenario("mab-sterile-vmax")
+    sc = load_scenario("mab-sterile-filtration")
     a = Attempt(sc, 1)
     d = a.submit(_answer(sc), formats=FORMATS).to_dict()
     assert {"score", "parts", "passed", "pass_mark", "critical_errors", "grader_version", "version_hash"} <= set(d)

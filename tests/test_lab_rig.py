@@ -22,7 +22,7 @@ PSI = 0.0689475729  # bar per psi
 CM2 = 1e-4
 
 
-def _scenario(truth: dict, *, rig: dict | None = None, sid="mab-sterile-vmax", budget=None, **task):
+def _scenario(truth: dict, *, rig: dict | None = None, sid="mab-sterile-filtration", budget=None, **task):
     data = yaml.safe_load((shipped_scenarios_dir() / f"{sid}.yaml").read_text(encoding="utf-8"))
     data = copy.deepcopy(data)
     data["feed"]["viscosity"] = "1.25 cP"
@@ -78,7 +78,7 @@ def test_startup_pressurisation_is_the_models_law_in_warped_time(tmp_path):
 
 def test_balance_tare_density_and_drift(tmp_path):
     sc = _scenario({"mechanism": "standard", "permeability": "1000 LMH/bar", "ks_m2_per_L": 0.002},
-                   sid="cho-centrate-cake",
+                   sid="cho-centrate-clarification",
                    rig={"balance": {"resolution": "0.0001 g", "tare": "2.5 g", "drift": "0.6 g/h"}, "pressure": {},
                         "startup": "0 s"})
     _, run, path = _run(sc, tmp_path, filter="PES 0.45/0.2 um", area="3.5 cm2", pressure="15 psi",
@@ -149,7 +149,7 @@ def test_xlsx_export_with_time_in_seconds_reads_back(tmp_path):
 
 
 def test_every_file_and_plot_is_marked_training():
-    sc = load_scenario("cho-centrate-cake")
+    sc = load_scenario("cho-centrate-clarification")
     a = Attempt(sc, 1)
     run = a.run(parse_run_request(sc, filter="PES 0.45/0.2 um", area="3.5 cm2", pressure="15 psi",
                                   duration="20 min"))
@@ -190,7 +190,7 @@ def test_budget_is_a_hard_limit_and_refusals_name_the_reason(tmp_path):
 
 
 def test_usage_adds_up():
-    sc = load_scenario("mab-sterile-vmax")
+    sc = load_scenario("mab-sterile-filtration")
     a = Attempt(sc, 2)
     runs = [a.run(parse_run_request(sc, filter="PES 0.2 um", area="3.5 cm2", pressure="30 psi", duration=d))
             for d in ("10 min", "20 min")]
@@ -212,7 +212,7 @@ BAD_RUNS = [
 
 @pytest.mark.parametrize("change,field", BAD_RUNS, ids=[b[1] + str(i) for i, b in enumerate(BAD_RUNS)])
 def test_bad_run_requests_name_the_option(change, field):
-    sc = load_scenario("mab-sterile-vmax")
+    sc = load_scenario("mab-sterile-filtration")
     opts = {"filter": "PES 0.2 um", "area": "3.5 cm2", "pressure": "30 psi", "duration": "30 min", **change}
     with pytest.raises(InputError) as e:
         Attempt(sc, 0).run(parse_run_request(sc, **opts))

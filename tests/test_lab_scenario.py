@@ -20,7 +20,7 @@ from fluxwise.training.scenario import Dist
 PSI = 0.0689475729  # bar per psi (NIST SP 811: 1 psi = 6894.757 Pa)
 
 
-def _data(sid="mab-sterile-vmax"):
+def _data(sid="mab-sterile-filtration"):
     return yaml.safe_load((shipped_scenarios_dir() / f"{sid}.yaml").read_text(encoding="utf-8"))
 
 
@@ -78,7 +78,7 @@ def test_distributions_against_their_definitions():
 
 
 def test_truth_stays_inside_the_scenario_ranges():
-    sc = load_scenario("mab-sterile-vmax")
+    sc = load_scenario("mab-sterile-filtration")
     ks = [draw_truth(sc, seed).of("PES 0.2 um").constants["ks_m2_per_L"] for seed in range(200)]
     assert min(ks) >= 1.0e-3 and max(ks) <= 4.0e-3
     assert {draw_truth(sc, s).of("PES 0.2 um").mechanism for s in range(20)} == {"standard"}
@@ -111,7 +111,7 @@ def test_fit_params_follow_darcy_and_the_invariant_constants():
 
 
 def test_solids_scale_the_fouling_constants():
-    sc = load_scenario("cho-centrate-cake")
+    sc = load_scenario("cho-centrate-clarification")
     for seed in range(5):
         tr = draw_truth(sc, seed)
         beta = tr.of("PES 0.45/0.2 um").constants["beta_m2_per_L"]

@@ -542,7 +542,7 @@ def parse_scenario(data, *, source: str = "<scenario>") -> Scenario:
     top = _Node(data, source, "", _TOP)
     sid = top.text("id", required=True)
     if not sid or any(c.isspace() or c in "/\\" for c in sid):
-        raise top.error("id", f"'{sid}' must be one word without spaces or slashes (e.g. mab-sterile-vmax)")
+        raise top.error("id", f"'{sid}' must be one word without spaces or slashes (e.g. mab-sterile-filtration)")
     objectives = top.node("objectives", required=True)
     objs = {str(k): objectives.text(k, required=True) for k in objectives.data}
     filters = _filters(top.raw("filters", required=True), source)

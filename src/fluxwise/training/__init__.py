@@ -26,7 +26,7 @@ Python use::
     from fluxwise.io.lab_files import parse_run_request, parse_answer, write_rig_file
     from fluxwise.training import Attempt
 
-    sc = load_scenario("mab-sterile-vmax")
+    sc = load_scenario("mab-sterile-filtration")
     attempt = Attempt(sc, seed=7, trainee="trainee-01")
     run = attempt.run(parse_run_request(sc, filter="PES 0.2 um", area="13.8 cm2", pressure="30 psi",
                                         duration="60 min"))
