@@ -160,18 +160,23 @@ def _hidden_values(sc, truth) -> list[float]:
     return [v for v in vals if v and v == v and abs(v) != float("inf")]
 
 
+def _norm(token: str) -> str:
+    """One spelling of an exponent: 1.2e-02, 1.2E-2 and 1.2e-2 alike."""
+    return re.sub(r"[eE]\+?(-?)0*(\d)", r"e\1\2", token)
+
+
 def _forms(v: float, digits) -> set[str]:
     out = set()
     for k in digits:
-        out.add(f"{v:.{k}g}")
-        out.add(f"{v:.{k}e}".replace("e+0", "e").replace("e-0", "e-"))
+        out.add(_norm(f"{v:.{k}g}"))
+        out.add(_norm(f"{v:.{k - 1}e}"))
         dec = max(0, k - 1 - int(f"{abs(v):e}".split("e")[1]))
         out.add(f"{v:.{dec}f}")
     return {s for s in out if len(re.sub(r"[^0-9]", "", s).lstrip("0")) >= min(digits)}
 
 
 def _tokens(text: str) -> set[str]:
-    return set(re.findall(r"\d+(?:\.\d+)?(?:[eE][-+]?\d+)?", text))
+    return {_norm(t) for t in re.findall(r"\d+(?:\.\d+)?(?:[eE][-+]?\d+)?", text)}
 
 
 def _split_rig(text: str) -> tuple[str, str]:
