@@ -67,18 +67,21 @@ class Desk:
         return self._attempt.device_label()
 
     def act(self, action: str, **fields) -> dict:
-        return self._attempt.act(action, by=self.trainee, at=self.now(),
-                                 **parse_action(self._scenario, action, fields))
+        return self._attempt.act(
+            action, by=self.trainee, at=self.now(), **parse_action(self._scenario, action, fields)
+        )
 
     def submit(self, answer: dict) -> dict:
         from fluxwise.io.lab_scenario import scenario_formats
 
-        grade = self._attempt.submit(parse_answer(answer, self._scenario), formats=scenario_formats(self._scenario),
-                                     at=self.now())
+        grade = self._attempt.submit(
+            parse_answer(answer, self._scenario), formats=scenario_formats(self._scenario), at=self.now()
+        )
         return grade.to_dict()
 
 
 # ----------------------------------------------------------------------------------- experiments
+
 
 def q(text: str, kind: str) -> float:
     return parse_quantity(text, kind)
@@ -93,12 +96,19 @@ def full_runs(desk: Desk) -> dict:
         f = next(x for x in desk.public["filters"] if x["name"] == name)
         disc = min(f["areas"], key=lambda a: q(a, "area"))
         if task["mode"] == "constant-pressure":
-            files[name] = desk.run(filter=name, area=disc, pressure=task["pressure"], duration=task["process_time"])
+            files[name] = desk.run(
+                filter=name, area=disc, pressure=task["pressure"], duration=task["process_time"]
+            )
         else:
             left = desk.budget_left()["bench_h"] - q(desk.public["rig"]["setup_time"], "time")
             per_run = left / (len(task["filters"]) - len(files))
-            files[name] = desk.run(filter=name, area=disc, flux=task["flux"], stop_pressure=task["max_pressure"],
-                                   duration=f"{min(per_run, 8.0):.4f} h")
+            files[name] = desk.run(
+                filter=name,
+                area=disc,
+                flux=task["flux"],
+                stop_pressure=task["max_pressure"],
+                duration=f"{min(per_run, 8.0):.4f} h",
+            )
     return files
 
 
@@ -146,10 +156,20 @@ def size(public: dict, model: str, params: dict) -> float:
     vb = q(task["batch_volume"], "volume")
     try:
         if task["mode"] == "constant-pressure":
-            return min_area_constant_pressure(model, params, vb, q(task["process_time"], "time"),
-                                              flux_decay_limit=task.get("flux_decay_limit"))
-        return min_area_constant_flux(model, params, vb, max_pressure_bar=q(task["max_pressure"], "pressure"),
-                                      flux_LMH=q(task["flux"], "flux"))["min_area_m2"]
+            return min_area_constant_pressure(
+                model,
+                params,
+                vb,
+                q(task["process_time"], "time"),
+                flux_decay_limit=task.get("flux_decay_limit"),
+            )
+        return min_area_constant_flux(
+            model,
+            params,
+            vb,
+            max_pressure_bar=q(task["max_pressure"], "pressure"),
+            flux_LMH=q(task["flux"], "flux"),
+        )["min_area_m2"]
     except Exception:  # noqa: BLE001 - a fit that cannot size the task: no area
         return math.inf
 
@@ -169,11 +189,20 @@ def answer(public: dict, sized: dict, *, sf: float = 1.5, reason: str = REASON) 
     prefilter decision, else the one task filter."""
     formats = read_catalog(None)
     names = [nm for nm in sized if math.isfinite(sized[nm][1])] or list(sized)
-    name = min(names, key=lambda nm: cost(public, formats, nm, sized[nm][1], sf)) if len(names) > 1 else names[0]
+    name = (
+        min(names, key=lambda nm: cost(public, formats, nm, sized[nm][1], sf)) if len(names) > 1 else names[0]
+    )
     model, area = sized[name]
     choice = choose_format(formats, area * sf)
-    ans = {"mechanism": model, "min_area": f"{area:.6g} m2", "format": choice.format.name, "count": choice.count,
-           "safety_factor": sf, "safety_factor_reason": reason, "filter": name}
+    ans = {
+        "mechanism": model,
+        "min_area": f"{area:.6g} m2",
+        "format": choice.format.name,
+        "count": choice.count,
+        "safety_factor": sf,
+        "safety_factor_reason": reason,
+        "filter": name,
+    }
     if public["task"]["prefilter_decision"]:
         pre = next(x for x in public["filters"] if x["name"] == name).get("prefilter")
         ans["prefilter"] = "none" if pre is None else {"name": pre["name"], "area_ratio": pre["area_ratio"]}
@@ -183,6 +212,7 @@ def answer(public: dict, sized: dict, *, sf: float = 1.5, reason: str = REASON) 
 
 # ----------------------------------------------------------------------------------- GMP
 
+
 def limit_for(spec: dict, reading: dict) -> float:
     """The data sheet's specification corrected to the test, with fluxwise.design.integrity (what a
     trainee computes): bar for a bubble point, mL/min for a diffusion test."""
@@ -190,16 +220,28 @@ def limit_for(spec: dict, reading: dict) -> float:
         value = q(spec["spec"], "pressure")
         t_spec = q(spec["spec_temperature"], "temperature")
         if "spec_surface_tension" in spec or "test_surface_tension" in spec:
-            g1 = (q(spec["spec_surface_tension"], "surface_tension") if "spec_surface_tension" in spec
-                  else float(water_surface_tension(t_spec)))
-            g2 = (q(spec["test_surface_tension"], "surface_tension") if "test_surface_tension" in spec
-                  else float(water_surface_tension(reading["temperature_c"])))
-            return check_bubble_point(1.0, value, spec_surface_tension_mN_per_m=g1,
-                                      test_surface_tension_mN_per_m=g2).limit
-        return check_bubble_point(1.0, value, spec_temperature_c=t_spec,
-                                  test_temperature_c=reading["temperature_c"]).limit
-    limit = check_diffusion(0.0, q(spec["spec"], "flow"), reference_area_m2=q(spec["reference_area"], "area"),
-                            area_m2=q(spec["area"], "area")).limit
+            g1 = (
+                q(spec["spec_surface_tension"], "surface_tension")
+                if "spec_surface_tension" in spec
+                else float(water_surface_tension(t_spec))
+            )
+            g2 = (
+                q(spec["test_surface_tension"], "surface_tension")
+                if "test_surface_tension" in spec
+                else float(water_surface_tension(reading["temperature_c"]))
+            )
+            return check_bubble_point(
+                1.0, value, spec_surface_tension_mN_per_m=g1, test_surface_tension_mN_per_m=g2
+            ).limit
+        return check_bubble_point(
+            1.0, value, spec_temperature_c=t_spec, test_temperature_c=reading["temperature_c"]
+        ).limit
+    limit = check_diffusion(
+        0.0,
+        q(spec["spec"], "flow"),
+        reference_area_m2=q(spec["reference_area"], "area"),
+        area_m2=q(spec["area"], "area"),
+    ).limit
     return limit * 1000 / 60
 
 
@@ -223,8 +265,13 @@ def sop(desk: Desk, *, accept_failed: bool = False) -> dict:
     while True:
         lab = desk.label()
         expired = dt.date.fromisoformat(lab["expiry"]) < dt.date.fromisoformat(lab["process_date"])
-        desk.act("verify", part_number=lab["part_number"], lot=lab["lot"], expiry=lab["expiry"],
-                 decision="reject" if expired else "accept")
+        desk.act(
+            "verify",
+            part_number=lab["part_number"],
+            lot=lab["lot"],
+            expiry=lab["expiry"],
+            decision="reject" if expired else "accept",
+        )
         if expired:
             desk.act("reject", reason="expired")
             desk.act("replace")
@@ -259,6 +306,7 @@ def sop(desk: Desk, *, accept_failed: bool = False) -> dict:
 
 
 # ----------------------------------------------------------------------------------- strategies
+
 
 def good_trainees(scenario, seeds, workdir) -> list[tuple[Desk, dict]]:
     """The scripted good trainee for many seeds: full-range runs, batched fits, best model, SOP."""
@@ -306,12 +354,20 @@ def linear_vmax(scenario, seeds, workdir, minutes: float = 15.0) -> list[tuple[D
         d = Desk(scenario, s, workdir)
         tr = read_trial(short_run(d, minutes))
         keep = tr.t_h >= 2 / 60
-        tr = dataclasses.replace(tr, t_h=tr.t_h[keep], v_L_per_m2=tr.v_L_per_m2[keep],
-                                 pressure_bar=None if tr.pressure_bar is None else tr.pressure_bar[keep])
+        tr = dataclasses.replace(
+            tr,
+            t_h=tr.t_h[keep],
+            v_L_per_m2=tr.v_L_per_m2[keep],
+            pressure_bar=None if tr.pressure_bar is None else tr.pressure_bar[keep],
+        )
         vm = vmax_analysis(tr)
         task = d.public["task"]
-        area = standard_blocking_area(vm["vmax_L_per_m2"], vm["J0_LMH"], q(task["batch_volume"], "volume"),
-                                      q(task["process_time"], "time"))
+        area = standard_blocking_area(
+            vm["vmax_L_per_m2"],
+            vm["J0_LMH"],
+            q(task["batch_volume"], "volume"),
+            q(task["process_time"], "time"),
+        )
         sop(d)
         ans = answer(d.public, {task["filters"][0]: ("standard", area)})
         ans["vmax"] = f"{vm['vmax_L_per_m2']:.6g} L/m2"
@@ -337,8 +393,17 @@ def accepts_failed_tests(scenario, seeds, workdir) -> list[tuple[Desk, dict, dic
     return out
 
 
-def fixed_scenario(truth: dict, *, sid: str = "mab-sterile-filtration", viscosity: str = "1.25 cP", rig=None,
-                   task=None, budget=None, gmp_draws=None, **top):
+def fixed_scenario(
+    truth: dict,
+    *,
+    sid: str = "mab-sterile-filtration",
+    viscosity: str = "1.25 cP",
+    rig=None,
+    task=None,
+    budget=None,
+    gmp_draws=None,
+    **top,
+):
     """A shipped scenario with a fixed truth (numbers a test can compute by hand) and quiet instruments."""
     import copy
 
@@ -346,7 +411,9 @@ def fixed_scenario(truth: dict, *, sid: str = "mab-sterile-filtration", viscosit
 
     from fluxwise.io.lab_scenario import parse_scenario, shipped_scenarios_dir
 
-    data = copy.deepcopy(yaml.safe_load((shipped_scenarios_dir() / f"{sid}.yaml").read_text(encoding="utf-8")))
+    data = copy.deepcopy(
+        yaml.safe_load((shipped_scenarios_dir() / f"{sid}.yaml").read_text(encoding="utf-8"))
+    )
     data["feed"]["viscosity"] = viscosity
     for key in ("solids", "reference_solids"):
         data["feed"].pop(key, None)

@@ -17,8 +17,14 @@ from lab_trainee import Desk, sop
 
 FORMATS = read_catalog(None)
 T0 = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
-ANSWER = {"mechanism": "standard", "min_area": "2 m2", "format": "Capsule 10 in", "count": 5, "safety_factor": 1.5,
-          "safety_factor_reason": "lot-variability"}
+ANSWER = {
+    "mechanism": "standard",
+    "min_area": "2 m2",
+    "format": "Capsule 10 in",
+    "count": 5,
+    "safety_factor": 1.5,
+    "safety_factor_reason": "lot-variability",
+}
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +75,9 @@ def test_one_submission_per_attempt(worked):
         a.submit(parse_answer(ANSWER, sc), formats=FORMATS)
     assert e.value.reason == "graded"
     with pytest.raises(RefusedError):
-        a.run(parse_run_request(sc, filter="PES 0.2 um", area="3.5 cm2", pressure="30 psi", duration="10 min"))
+        a.run(
+            parse_run_request(sc, filter="PES 0.2 um", area="3.5 cm2", pressure="30 psi", duration="10 min")
+        )
 
 
 def test_practice_shows_grade_and_truth_after_grading():
@@ -109,8 +117,9 @@ def test_assessment_limits_time_and_attempts():
 
 
 def test_seeds_for_retakes_and_from_a_server_secret():
-    assert derive_seed(b"secret", "org1", "cohort2", "trainee3", 1) == derive_seed(b"secret", "org1", "cohort2",
-                                                                                 "trainee3", 1)
+    assert derive_seed(b"secret", "org1", "cohort2", "trainee3", 1) == derive_seed(
+        b"secret", "org1", "cohort2", "trainee3", 1
+    )
     assert derive_seed(b"secret", "trainee3", 1) != derive_seed(b"secret", "trainee3", 2)
     assert derive_seed(b"other", "trainee3", 1) != derive_seed(b"secret", "trainee3", 1)
     assert attempt_seed(77, 1) == 77 and len({attempt_seed(77, n) for n in range(1, 6)}) == 5
@@ -124,6 +133,8 @@ def test_public_scenario_json_shape():
     v = public_scenario(sc)
     assert {"id", "title", "level", "filters", "modes", "budget", "task"} <= set(v)
     assert v["filters"][0]["areas"] == ["5 cm2", "23 cm2"]
-    assert {"batch_volume", "process_time", "catalog"} <= set(v["task"]) and v["task"]["batch_volume"] == "2000 L"
+    assert {"batch_volume", "process_time", "catalog"} <= set(v["task"]) and v["task"][
+        "batch_volume"
+    ] == "2000 L"
     assert v["modes"] == ["constant-flux"] and v["budget"]["feed"] == "800 mL"
     assert "truth" not in json.dumps(v)

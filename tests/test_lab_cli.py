@@ -35,7 +35,9 @@ def test_scenarios_json_shape():
     assert [v["id"] for v in views] == [s.id for s in list_scenarios()]
     for v in views:
         assert {"id", "title", "level", "filters", "modes", "budget", "task"} <= set(v)
-        assert all({"name", "areas"} <= set(f) and all(a.endswith("cm2") for a in f["areas"]) for f in v["filters"])
+        assert all(
+            {"name", "areas"} <= set(f) and all(a.endswith("cm2") for a in f["areas"]) for f in v["filters"]
+        )
         assert {"batch_volume", "process_time", "catalog"} <= set(v["task"])
     text = ok("lab", "scenarios")
     assert "mab-sterile-filtration" in text and "easy" in text
@@ -43,23 +45,74 @@ def test_scenarios_json_shape():
 
 def test_run_writes_a_rig_file_fit_reads_and_prints_the_budget_left(tmp_path):
     out = tmp_path / "trial.csv"
-    d = json.loads(ok("lab", "run", "mab-sterile-filtration", "--seed", 4, "--filter", "PES 0.2 um", "--area", "3.5 cm2",
-                      "--pressure", "30 psi", "--duration", "45 min", "-o", out, "--json"))
+    d = json.loads(
+        ok(
+            "lab",
+            "run",
+            "mab-sterile-filtration",
+            "--seed",
+            4,
+            "--filter",
+            "PES 0.2 um",
+            "--area",
+            "3.5 cm2",
+            "--pressure",
+            "30 psi",
+            "--duration",
+            "45 min",
+            "-o",
+            out,
+            "--json",
+        )
+    )
     assert d["record"] == "TRAINING - SIMULATED" and d["run"]["points"] == 46
     # 1000 mL budget − (filtrate + 5 mL hold-up); 12 h − (0.25 h set-up + 0.75 h)
     assert d["budget_left"]["feed_mL"] == pytest.approx(1000 - d["run"]["filtrate_mL"] - 5)
     assert d["budget_left"]["bench_h"] == pytest.approx(11.0)
     fit = json.loads(ok("fit", out, "--json"))
     assert fit["trial"]["points"] == 46 and fit["trial"]["mode"] == "constant-pressure"
-    text = ok("lab", "run", "mab-sterile-filtration", "--seed", 4, "--filter", "PES 0.2 um", "--area", "3.5 cm2",
-              "--pressure", "30 psi", "--duration", "45 min", "-o", tmp_path / "t.xlsx", "--plot", tmp_path / "p.html")
+    text = ok(
+        "lab",
+        "run",
+        "mab-sterile-filtration",
+        "--seed",
+        4,
+        "--filter",
+        "PES 0.2 um",
+        "--area",
+        "3.5 cm2",
+        "--pressure",
+        "30 psi",
+        "--duration",
+        "45 min",
+        "-o",
+        tmp_path / "t.xlsx",
+        "--plot",
+        tmp_path / "p.html",
+    )
     assert "Budget left: feed" in text and (tmp_path / "p.html").read_text().count("<table>") == 3
 
 
 def test_an_attempt_file_keeps_the_budget_between_commands(tmp_path):
     att = tmp_path / "attempt.json"
-    args = ["lab", "run", "lv-harvest-filtration", "--seed", 2, "--filter", "PES 0.45 um", "--area", "3.5 cm2",
-            "--pressure", "10 psi", "--duration", "30 min", "--attempt", att, "--json"]
+    args = [
+        "lab",
+        "run",
+        "lv-harvest-filtration",
+        "--seed",
+        2,
+        "--filter",
+        "PES 0.45 um",
+        "--area",
+        "3.5 cm2",
+        "--pressure",
+        "10 psi",
+        "--duration",
+        "30 min",
+        "--attempt",
+        att,
+        "--json",
+    ]
     first = json.loads(ok(*args, "-o", tmp_path / "a.csv"))
     second = json.loads(ok(*args, "-o", tmp_path / "b.csv"))
     assert second["run"]["run"] == 2
@@ -67,8 +120,19 @@ def test_an_attempt_file_keeps_the_budget_between_commands(tmp_path):
     r = run(*args[:4], 99, *args[5:], "-o", tmp_path / "c.csv")
     assert r.exit_code == 2 and "--seed" in r.output
     # 6 h of bench time: 1.5 h used, a 4 h run (+ 0.25 h set-up) fits, then a 30 min run does not
-    common = ["lab", "run", "lv-harvest-filtration", "--attempt", att, "--filter", "PES 0.45 um", "--area", "3.5 cm2",
-              "--pressure", "10 psi"]
+    common = [
+        "lab",
+        "run",
+        "lv-harvest-filtration",
+        "--attempt",
+        att,
+        "--filter",
+        "PES 0.45 um",
+        "--area",
+        "3.5 cm2",
+        "--pressure",
+        "10 psi",
+    ]
     ok(*common, "--duration", "4 h", "-o", tmp_path / "d.csv")
     r = run(*common, "--duration", "30 min", "-o", tmp_path / "e.csv")
     assert r.exit_code == 2 and "refused (bench time)" in r.output and "0.25 h of bench time left" in r.output
@@ -76,11 +140,28 @@ def test_an_attempt_file_keeps_the_budget_between_commands(tmp_path):
 
 def test_grade_and_reveal_json_shapes(tmp_path):
     answer = tmp_path / "answer.yaml"
-    answer.write_text(yaml.safe_dump({"mechanism": "standard", "min_area": "2.5 m2", "format": "Cartridge 30 in",
-                                      "count": 2, "safety_factor": 1.5, "safety_factor_reason": "scale-up"}))
+    answer.write_text(
+        yaml.safe_dump(
+            {
+                "mechanism": "standard",
+                "min_area": "2.5 m2",
+                "format": "Cartridge 30 in",
+                "count": 2,
+                "safety_factor": 1.5,
+                "safety_factor_reason": "scale-up",
+            }
+        )
+    )
     d = json.loads(ok("lab", "grade", "mab-sterile-filtration", "--seed", 5, "--answer", answer, "--json"))
     assert {"score", "parts"} <= set(d) and 0 <= d["score"] <= 100
-    assert [p["name"] for p in d["parts"]] == ["mechanism", "area", "safety_factor", "format", "efficiency", "gmp"]
+    assert [p["name"] for p in d["parts"]] == [
+        "mechanism",
+        "area",
+        "safety_factor",
+        "format",
+        "efficiency",
+        "gmp",
+    ]
     assert all({"name", "score", "max", "feedback"} <= set(p) for p in d["parts"])
     r = json.loads(ok("lab", "reveal", "mab-sterile-filtration", "--seed", 5, "--json"))
     assert r["mechanism"] == "standard" and set(r["params"]) == {"J0_LMH", "ks_m2_per_L"}
@@ -88,16 +169,25 @@ def test_grade_and_reveal_json_shapes(tmp_path):
     assert "standard" in ok("lab", "reveal", "mab-sterile-filtration", "--seed", 5)
 
 
-@pytest.mark.parametrize("content,needle", [
-    ({"mechanism": "standart"}, "field 'mechanism'"),
-    ({"min_area": "2.5 m3"}, "field 'min_area'"),
-    ({"colour": "red"}, "field 'colour'"),
-    ({"format": "Capsule 40 in"}, "field 'format'"),
-    ({"safety_factor_reason": "luck"}, "field 'safety_factor_reason'"),
-])
+@pytest.mark.parametrize(
+    "content,needle",
+    [
+        ({"mechanism": "standart"}, "field 'mechanism'"),
+        ({"min_area": "2.5 m3"}, "field 'min_area'"),
+        ({"colour": "red"}, "field 'colour'"),
+        ({"format": "Capsule 40 in"}, "field 'format'"),
+        ({"safety_factor_reason": "luck"}, "field 'safety_factor_reason'"),
+    ],
+)
 def test_bad_answers_exit_2_naming_the_key(tmp_path, content, needle):
-    base = {"mechanism": "standard", "min_area": "2.5 m2", "format": "Cartridge 30 in", "count": 2,
-            "safety_factor": 1.5, "safety_factor_reason": "scale-up"}
+    base = {
+        "mechanism": "standard",
+        "min_area": "2.5 m2",
+        "format": "Cartridge 30 in",
+        "count": 2,
+        "safety_factor": 1.5,
+        "safety_factor_reason": "scale-up",
+    }
     answer = tmp_path / "answer.yaml"
     answer.write_text(yaml.safe_dump({**base, **content}))
     r = run("lab", "grade", "mab-sterile-filtration", "--seed", 5, "--answer", answer)
@@ -116,8 +206,23 @@ def test_bad_scenarios_exit_2_naming_the_key(tmp_path):
     (folder / "bad.yaml").write_text(yaml.safe_dump(data))
     r = run("lab", "--scenarios", folder, "scenarios")
     assert r.exit_code == 2 and "filters[0].truth.ks_m2_per_L.high" in r.output
-    r = run("lab", "run", "no-such-scenario", "--seed", 1, "--filter", "x", "--area", "1 cm2", "--pressure", "1 bar",
-            "--duration", "1 h", "-o", tmp_path / "x.csv")
+    r = run(
+        "lab",
+        "run",
+        "no-such-scenario",
+        "--seed",
+        1,
+        "--filter",
+        "x",
+        "--area",
+        "1 cm2",
+        "--pressure",
+        "1 bar",
+        "--duration",
+        "1 h",
+        "-o",
+        tmp_path / "x.csv",
+    )
     assert r.exit_code == 2 and "no scenario 'no-such-scenario'" in r.output
 
 
@@ -131,6 +236,7 @@ def test_installed_scenarios_are_listed(tmp_path):
 
 # --------------------------------------------------------------------------- the truth never leaks
 
+
 def _hidden_values(sc, truth) -> list[float]:
     """Every hidden number of a truth, in canonical and converted units."""
     vals = [truth.viscosity_cP, truth.viscosity_cP * 1e-3]  # cP, Pa·s
@@ -140,10 +246,14 @@ def _hidden_values(sc, truth) -> list[float]:
     for name, ft in truth.filters.items():
         lp = ft.permeability_LMH_per_bar
         vals += [lp, lp * PSI, lp / 3.6e6 / 1e5]  # LMH/bar, LMH/psi, m/(s·Pa)
-        for k, v in ft.constants.items():
+        for v in ft.constants.values():
             vals += [v, v * 10, v * 1000]  # m²/L, cm²/mL, 1/m
             vals += [1 / v, 2 / v]  # capacity 1/σ, Vmax = 2/ks [L/m²]
-        ops = [{"pressure_bar": t.pressure_bar}] if t.mode == "constant-pressure" else [{"flux_LMH": t.flux_LMH}]
+        ops = (
+            [{"pressure_bar": t.pressure_bar}]
+            if t.mode == "constant-pressure"
+            else [{"flux_LMH": t.flux_LMH}]
+        )
         for op in ops:
             for key, v in truth.fit_params(name, **op).items():
                 if key == "J0_LMH" and "flux_LMH" in op:
@@ -201,35 +311,93 @@ def test_no_hidden_value_reaches_the_trainee(sid, tmp_path):
     att = tmp_path / "attempt.json"
     outputs = [ok("lab", "scenarios", "--json"), ok("lab", "scenarios")]
     t, f = sc.task, sc.filters[0]
-    cond = (["--pressure", f"{t.pressure_bar:.4g} bar"] if t.mode == "constant-pressure"
-            else ["--flux", f"{t.flux_LMH:g} LMH"])
+    cond = (
+        ["--pressure", f"{t.pressure_bar:.4g} bar"]
+        if t.mode == "constant-pressure"
+        else ["--flux", f"{t.flux_LMH:g} LMH"]
+    )
     ext = ".xlsx" if sc.rig.export == "xlsx" else ".csv"
     files = []
     for i, minutes in enumerate((20, 60)):
         out = tmp_path / f"run{i}{ext}"
         for flag in ("--json", None):
-            args = ["lab", "run", sid, "--seed", seed, "--filter", f.name, "--area", f.discs[0].label, *cond,
-                    "--duration", f"{minutes} min", "-o", out, "--attempt", att, "--mode", "assessment"]
+            args = [
+                "lab",
+                "run",
+                sid,
+                "--seed",
+                seed,
+                "--filter",
+                f.name,
+                "--area",
+                f.discs[0].label,
+                *cond,
+                "--duration",
+                f"{minutes} min",
+                "-o",
+                out,
+                "--attempt",
+                att,
+                "--mode",
+                "assessment",
+            ]
             args += [flag] if flag else []
             outputs.append(ok(*args))
         files.append(out)
     label = json.loads(ok("lab", "status", sid, "--attempt", att, "--json"))["device_label"]
-    outputs.append(ok("lab", "act", sid, "verify", f"part_number={label['part_number']}", f"lot={label['lot']}",
-                      f"expiry={label['expiry']}", "decision=accept", "--by", "kim", "--attempt", att, "--json"))
+    outputs.append(
+        ok(
+            "lab",
+            "act",
+            sid,
+            "verify",
+            f"part_number={label['part_number']}",
+            f"lot={label['lot']}",
+            f"expiry={label['expiry']}",
+            "decision=accept",
+            "--by",
+            "kim",
+            "--attempt",
+            att,
+            "--json",
+        )
+    )
     outputs.append(ok("lab", "act", sid, "install", "vented=true", "--by", "kim", "--attempt", att))
     outputs.append(ok("lab", "act", sid, "flush", "volume=100 L", "--by", "kim", "--attempt", att))
-    test = json.loads(ok("lab", "act", sid, "integrity_test", "stage=pre", "--by", "kim", "--attempt", att, "--json"))
+    test = json.loads(
+        ok("lab", "act", sid, "integrity_test", "stage=pre", "--by", "kim", "--attempt", att, "--json")
+    )
     outputs.append(json.dumps(test))
-    lim = limit_for(json.loads(outputs[0])[[s.id for s in list_scenarios()].index(sid)]["gmp"]["integrity"], test)
+    lim = limit_for(
+        json.loads(outputs[0])[[s.id for s in list_scenarios()].index(sid)]["gmp"]["integrity"], test
+    )
     unit = "bar" if sc.gmp.integrity.method == "bubble-point" else "mL/min"
-    outputs.append(ok("lab", "act", sid, "record_result", f"test={test['test']}", f"limit={lim:.4f} {unit}",
-                      "verdict=pass",
-                      "--by", "kim", "--attempt", att))
+    outputs.append(
+        ok(
+            "lab",
+            "act",
+            sid,
+            "record_result",
+            f"test={test['test']}",
+            f"limit={lim:.4f} {unit}",
+            "verdict=pass",
+            "--by",
+            "kim",
+            "--attempt",
+            att,
+        )
+    )
     outputs.append(ok("lab", "status", sid, "--attempt", att, "--json"))
     outputs.append(ok("lab", "status", sid, "--attempt", att))
     answer = tmp_path / "answer.yaml"
-    ans = {"mechanism": "standard", "min_area": "3 m2", "format": "Cartridge 30 in", "count": 3,
-           "safety_factor": 1.5, "safety_factor_reason": "lot-variability"}
+    ans = {
+        "mechanism": "standard",
+        "min_area": "3 m2",
+        "format": "Cartridge 30 in",
+        "count": 3,
+        "safety_factor": 1.5,
+        "safety_factor_reason": "lot-variability",
+    }
     if t.prefilter_decision:
         ans["prefilter"] = "none"
     answer.write_text(yaml.safe_dump(ans))
@@ -239,11 +407,15 @@ def test_no_hidden_value_reaches_the_trainee(sid, tmp_path):
     for i, text in enumerate(outputs):
         _assert_clean(text, hidden, f"output {i}")
         assert "truth" not in text.lower()
-    mechanisms = re.compile(r"\b(" + "|".join(sorted({w for m in MODEL_NAMES for w in m.split("-")})) + r")\b")
+    mechanisms = re.compile(
+        r"\b(" + "|".join(sorted({w for m in MODEL_NAMES for w in m.split("-")})) + r")\b"
+    )
     for path in files:
         if path.suffix == ".xlsx":
             ws = openpyxl.load_workbook(path).active
-            rows = ["\t".join("" if c is None else str(c) for c in row) for row in ws.iter_rows(values_only=True)]
+            rows = [
+                "\t".join("" if c is None else str(c) for c in row) for row in ws.iter_rows(values_only=True)
+            ]
             head = "\n".join(r for r in rows if r.split("\t")[0].endswith(":"))
             table = "\n".join(r for r in rows if not r.split("\t")[0].endswith(":"))
         else:
@@ -262,8 +434,14 @@ def test_the_leak_check_catches_planted_values():
     hidden = _hidden_values(sc, tr)
     p = tr.fit_params("PES 0.2 um", pressure_bar=sc.task.pressure_bar)
     ks = p["ks_m2_per_L"]
-    for planted in (f"J0 {p['J0_LMH']:.4g} LMH", f"{p['J0_LMH'] / 600:.3g} mL/min/cm2", f"ks {ks:.6g}",
-                    f"{ks * 10:.3e} cm2/mL", f"Vmax {2 / ks:.5g} L/m2", f"viscosity {tr.viscosity_cP:.3g} cP"):
+    for planted in (
+        f"J0 {p['J0_LMH']:.4g} LMH",
+        f"{p['J0_LMH'] / 600:.3g} mL/min/cm2",
+        f"ks {ks:.6g}",
+        f"{ks * 10:.3e} cm2/mL",
+        f"Vmax {2 / ks:.5g} L/m2",
+        f"viscosity {tr.viscosity_cP:.3g} cP",
+    ):
         with pytest.raises(AssertionError):
             _assert_clean(planted, hidden, "planted")
     _assert_clean("Filter area: 3.5 cm2, Set point: 30 psi", hidden, "harmless")

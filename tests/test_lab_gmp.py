@@ -27,7 +27,13 @@ def gamma_water(t_c):
 def _scenario(draws=None, sid="mab-sterile-filtration", integrity=None, **gmp):
     data = yaml.safe_load((shipped_scenarios_dir() / f"{sid}.yaml").read_text(encoding="utf-8"))
     data = copy.deepcopy(data)
-    data["gmp"]["draws"] = {"expired": 0, "not_wetted": 0, "defect": 0, "post_use_failure": 0, **(draws or {})}
+    data["gmp"]["draws"] = {
+        "expired": 0,
+        "not_wetted": 0,
+        "defect": 0,
+        "post_use_failure": 0,
+        **(draws or {}),
+    }
     if integrity:
         data["gmp"]["integrity"].update(integrity)
     data["gmp"].update(gmp)
@@ -61,13 +67,20 @@ def test_diffusion_limit_scaled_to_the_installed_area():
     assert correct_limit(sc.gmp.integrity, 20.0) == pytest.approx(0.72, rel=1e-12)
 
 
-@pytest.mark.parametrize("draws,expect", [
-    ({}, {"failures": 0, "replaced": 0, "post_failed": False}),
-    ({"not_wetted": 1}, {"failures": 1, "replaced": 0, "post_failed": False}),
-    ({"defect": 1}, {"failures": 4, "replaced": 2, "post_failed": False}),  # two defective devices, the third sound
-    ({"expired": 1}, {"failures": 0, "replaced": 1, "post_failed": False}),
-    ({"post_use_failure": 1}, {"failures": 0, "replaced": 0, "post_failed": True}),
-], ids=["sound", "not-wetted", "defect", "expired", "post-use-failure"])
+@pytest.mark.parametrize(
+    "draws,expect",
+    [
+        ({}, {"failures": 0, "replaced": 0, "post_failed": False}),
+        ({"not_wetted": 1}, {"failures": 1, "replaced": 0, "post_failed": False}),
+        (
+            {"defect": 1},
+            {"failures": 4, "replaced": 2, "post_failed": False},
+        ),  # two defective devices, the third sound
+        ({"expired": 1}, {"failures": 0, "replaced": 1, "post_failed": False}),
+        ({"post_use_failure": 1}, {"failures": 0, "replaced": 0, "post_failed": True}),
+    ],
+    ids=["sound", "not-wetted", "defect", "expired", "post-use-failure"],
+)
 def test_the_sop_handles_every_draw_without_a_mistake(tmp_path, draws, expect):
     sc = _scenario(draws)
     desk = Desk(sc, 5, tmp_path)
@@ -135,15 +148,28 @@ def test_mistakes_are_named():
     act("record_result", test=t["test"], limit=3.45, verdict="fail")  # the uncorrected specification
     act("rewet", volume_L=5, back_pressure_bar=0.5)  # no set-up check, too little volume
     t = act("integrity_test", stage="pre")
-    act("record_result", test=t["test"], limit=round(correct_limit(sc.gmp.integrity, 25.0), 4), verdict="pass")
+    act(
+        "record_result", test=t["test"], limit=round(correct_limit(sc.gmp.integrity, 25.0), 4), verdict="pass"
+    )
     act("filter")
     t = act("integrity_test", stage="post")  # before the product was flushed out
-    act("record_result", test=t["test"], limit=round(correct_limit(sc.gmp.integrity, 25.0), 4), verdict="fail")
+    act(
+        "record_result", test=t["test"], limit=round(correct_limit(sc.gmp.integrity, 25.0), 4), verdict="fail"
+    )
     act("replace")  # does not fix a post-use failure
     act("sign", meaning="performed")
     codes = {m.code for m in _replay(a).mistakes}
-    assert {"limit_uncorrected", "no_setup_check", "rewet_method", "order", "replace_after_post", "not_rejected",
-            "no_deviation", "flush_out_short", "released_failed_batch"} <= codes
+    assert {
+        "limit_uncorrected",
+        "no_setup_check",
+        "rewet_method",
+        "order",
+        "replace_after_post",
+        "not_rejected",
+        "no_deviation",
+        "flush_out_short",
+        "released_failed_batch",
+    } <= codes
     g = _replay(a)
     assert [m.code for m in g.critical] == ["released_failed_batch"]
 
@@ -151,9 +177,18 @@ def test_mistakes_are_named():
 def test_records_are_contemporaneous_and_closed_by_the_signature():
     a = Attempt(_scenario(), 6, started_at=T0)
     lab = a.device_label()
-    a.act("verify", by="kim", at=T0 + dt.timedelta(hours=1), part_number=lab["part_number"], lot=lab["lot"],
-          expiry=lab["expiry"], decision="accept")
-    a.act("install", by="kim", at=T0 + dt.timedelta(minutes=30), vented=True)  # dated before the previous entry
+    a.act(
+        "verify",
+        by="kim",
+        at=T0 + dt.timedelta(hours=1),
+        part_number=lab["part_number"],
+        lot=lab["lot"],
+        expiry=lab["expiry"],
+        decision="accept",
+    )
+    a.act(
+        "install", by="kim", at=T0 + dt.timedelta(minutes=30), vented=True
+    )  # dated before the previous entry
     a.act("sign", by="kim", at=T0 + dt.timedelta(hours=2), meaning="performed")
     a.act("flush", by="kim", at=T0 + dt.timedelta(hours=3), volume_L=10)
     codes = [m.code for m in _replay(a).mistakes]

@@ -21,10 +21,23 @@ PSI = 0.0689475729
 FORMATS = read_catalog(None)
 
 
-@pytest.mark.parametrize("ratio,expected", [
-    (1.0, 1.0), (1.05, 1.0), (0.95, 1.0), (1.175, 0.5), (1.30, 0.0), (1.5, 0.0), (0.925, 0.5), (0.90, 0.0),
-    (0.5, 0.0), (1.10, 0.8), (0.94, 0.8), (math.inf, 0.0),
-])
+@pytest.mark.parametrize(
+    "ratio,expected",
+    [
+        (1.0, 1.0),
+        (1.05, 1.0),
+        (0.95, 1.0),
+        (1.175, 0.5),
+        (1.30, 0.0),
+        (1.5, 0.0),
+        (0.925, 0.5),
+        (0.90, 0.0),
+        (0.5, 0.0),
+        (1.10, 0.8),
+        (0.94, 0.8),
+        (math.inf, 0.0),
+    ],
+)
 def test_area_curve(ratio, expected):
     # full marks within ±5 %, linear to zero at +30 % and at −10 % (the grading rule)
     assert area_fraction(ratio) == pytest.approx(expected, abs=1e-12)
@@ -40,8 +53,10 @@ def test_true_minimum_area_standard_blocking_closed_form():
 
 
 def test_true_minimum_area_complete_blocking_with_a_v90_limit():
-    sc = fixed_scenario({"mechanism": "complete", "permeability": "800 LMH/bar", "sigma_m2_per_L": 0.006},
-                        sid="lv-harvest-filtration")
+    sc = fixed_scenario(
+        {"mechanism": "complete", "permeability": "800 LMH/bar", "sigma_m2_per_L": 0.006},
+        sid="lv-harvest-filtration",
+    )
     tr = draw_truth(sc, 0)
     j0 = 800 * 10 * PSI / 1.25
     v_time = (1 - math.exp(-0.006 * j0 * 1.0)) / 0.006  # V(1 h) = (1 − e^(−σ·J0·t))/σ
@@ -50,23 +65,36 @@ def test_true_minimum_area_complete_blocking_with_a_v90_limit():
 
 
 def test_true_minimum_area_constant_flux_cake_closed_form():
-    sc = fixed_scenario({"mechanism": "cake", "permeability": "1300 LMH/bar", "beta_m2_per_L": 0.01},
-                        sid="cho-depth-constant-flux")
+    sc = fixed_scenario(
+        {"mechanism": "cake", "permeability": "1300 LMH/bar", "beta_m2_per_L": 0.01},
+        sid="cho-depth-constant-flux",
+    )
     tr = draw_truth(sc, 0)
     p0 = 150 * 1.25 / 1300  # P0 = J·μ/Lp
     v_star = (20 * PSI / p0 - 1) / 0.01  # P0·(1 + β·V*) = Pmax
     assert true_min_area(sc, tr, "Depth filter, two-layer") == pytest.approx(2000 / v_star, rel=1e-9)
 
 
-@pytest.mark.parametrize("sid", ["mab-sterile-filtration", "lv-harvest-filtration", "cho-depth-constant-flux"])
+@pytest.mark.parametrize(
+    "sid", ["mab-sterile-filtration", "lv-harvest-filtration", "cho-depth-constant-flux"]
+)
 def test_the_true_model_is_always_credited(sid):
     sc = load_scenario(sid)
     for seed in (0, 1):
         tr = draw_truth(sc, seed)
         name = sc.task.filters[0]
         ratios = credited_mechanisms(sc, tr, name)
-        assert set(ratios) == {"complete", "intermediate", "standard", "cake", "cake-complete", "cake-intermediate",
-                               "complete-standard", "intermediate-standard", "cake-standard"}
+        assert set(ratios) == {
+            "complete",
+            "intermediate",
+            "standard",
+            "cake",
+            "cake-complete",
+            "cake-intermediate",
+            "complete-standard",
+            "intermediate-standard",
+            "cake-standard",
+        }
         assert ratios[tr.of(name).mechanism] == pytest.approx(1.0, abs=1e-3)
 
 
@@ -82,8 +110,14 @@ def test_filter_cost_per_batch_from_the_catalog_by_hand():
 
 
 def _answer(sc, **kw):
-    base = {"mechanism": "standard", "min_area": "2 m2", "format": "Capsule 10 in", "count": 5,
-            "safety_factor": 1.5, "safety_factor_reason": "lot-variability"}
+    base = {
+        "mechanism": "standard",
+        "min_area": "2 m2",
+        "format": "Capsule 10 in",
+        "count": 5,
+        "safety_factor": 1.5,
+        "safety_factor_reason": "lot-variability",
+    }
     base.update(kw)
     return parse_answer({k: v for k, v in base.items() if v is not None}, sc)
 
@@ -101,7 +135,9 @@ def standard():
 
 def test_parts_points_and_objectives(standard):
     sc, a = standard
-    g = _grade(sc, _answer(sc, min_area=f"{a:.6g} m2", count=math.ceil(a * 1.5 / 0.69)), usage=Usage(100, 2, 50))
+    g = _grade(
+        sc, _answer(sc, min_area=f"{a:.6g} m2", count=math.ceil(a * 1.5 / 0.69)), usage=Usage(100, 2, 50)
+    )
     parts = {p.name: p for p in g.parts}
     assert list(parts) == ["mechanism", "area", "safety_factor", "format", "efficiency", "gmp"]
     assert [p.max for p in g.parts] == [25, 30, 10, 5, 10, 20]  # default weights, sum 100
@@ -122,18 +158,36 @@ def test_area_feedback_uses_the_trainees_numbers(standard):
 
 def test_installed_area_below_the_true_minimum_is_critical(standard):
     sc, a = standard
-    g = _grade(sc, _answer(sc, min_area=f"{0.6 * a:.6g} m2", safety_factor=1.3, format="Capsule 10 in",
-                           count=math.ceil(0.6 * a * 1.3 / 0.69)))
+    g = _grade(
+        sc,
+        _answer(
+            sc,
+            min_area=f"{0.6 * a:.6g} m2",
+            safety_factor=1.3,
+            format="Capsule 10 in",
+            count=math.ceil(0.6 * a * 1.3 / 0.69),
+        ),
+    )
     assert not g.passed and g.score <= sc.grading.critical_cap
     assert "would not finish the batch" in g.critical_errors[0]
 
 
-@pytest.mark.parametrize("sf,reason,points", [(1.5, "scale-up", 10), (2.5, "scale-up", 0), (1.5, "round-number", 0),
-                                              (1.5, None, 0)])
+@pytest.mark.parametrize(
+    "sf,reason,points",
+    [(1.5, "scale-up", 10), (2.5, "scale-up", 0), (1.5, "round-number", 0), (1.5, None, 0)],
+)
 def test_safety_factor_inside_the_range_and_with_a_reason(standard, sf, reason, points):
     sc, a = standard
-    g = _grade(sc, _answer(sc, min_area=f"{a:.6g} m2", safety_factor=sf, safety_factor_reason=reason,
-                           count=math.ceil(a * sf / 0.69)))
+    g = _grade(
+        sc,
+        _answer(
+            sc,
+            min_area=f"{a:.6g} m2",
+            safety_factor=sf,
+            safety_factor_reason=reason,
+            count=math.ceil(a * sf / 0.69),
+        ),
+    )
     assert next(p for p in g.parts if p.name == "safety_factor").score == points
 
 
@@ -151,8 +205,16 @@ def test_efficiency_is_gated_on_the_area(standard):
     used = Usage(feed_mL=100, bench_h=0.75 * 12, money=50)
     good = _grade(sc, _answer(sc, min_area=f"{a:.6g} m2", count=math.ceil(a * 1.5 / 0.69)), usage=used)
     assert next(p for p in good.parts if p.name == "efficiency").score == pytest.approx(5)
-    cheap = _grade(sc, _answer(sc, min_area=f"{3 * a:.6g} m2", count=math.ceil(3 * a * 1.5 / 0.69) % 10 or 1,
-                               format="Cartridge 30 in"), usage=Usage(0, 0, 0))
+    cheap = _grade(
+        sc,
+        _answer(
+            sc,
+            min_area=f"{3 * a:.6g} m2",
+            count=math.ceil(3 * a * 1.5 / 0.69) % 10 or 1,
+            format="Cartridge 30 in",
+        ),
+        usage=Usage(0, 0, 0),
+    )
     eff = next(p for p in cheap.parts if p.name == "efficiency")
     assert eff.score == 0 and "guessing cheaply earns nothing" in eff.feedback
 
@@ -207,22 +269,40 @@ def test_prefilter_answers():
             _answer(sc, prefilter=bad)
         assert e.value.field == "prefilter"
     with pytest.raises(InputError) as e:
-        parse_answer({"mechanism": "standard", "min_area": "2 m2", "format": "Capsule 10 in", "count": 5,
-                      "safety_factor": 1.5}, sc)
+        parse_answer(
+            {
+                "mechanism": "standard",
+                "min_area": "2 m2",
+                "format": "Capsule 10 in",
+                "count": 5,
+                "safety_factor": 1.5,
+            },
+            sc,
+        )
     assert e.value.field == "prefilter"
 
 
 def test_prefilter_part_grades_the_cost_per_batch():
     sc = load_scenario("mab-prefilter-decision")
     tr = draw_truth(sc, 0)
-    costs = {c: filter_cost_per_batch(sc, FORMATS, c, true_min_area(sc, tr, c), 1.5)["cost"] for c in sc.task.filters}
+    costs = {
+        c: filter_cost_per_batch(sc, FORMATS, c, true_min_area(sc, tr, c), 1.5)["cost"]
+        for c in sc.task.filters
+    }
     best = min(costs, key=costs.get)
     other = max(costs, key=costs.get)
     for config, full in ((best, True), (other, costs[other] / costs[best] <= 1.05)):
         pre = sc.filter(config).prefilter
-        ans = Answer(mechanism="complete", min_area_m2=true_min_area(sc, tr, config), format="Cartridge 30 in",
-                     count=5, safety_factor=1.5, safety_factor_reason="scale-up", filter=config,
-                     prefilter=None if pre is None else {"name": pre.name, "area_ratio": pre.area_ratio})
+        ans = Answer(
+            mechanism="complete",
+            min_area_m2=true_min_area(sc, tr, config),
+            format="Cartridge 30 in",
+            count=5,
+            safety_factor=1.5,
+            safety_factor_reason="scale-up",
+            filter=config,
+            prefilter=None if pre is None else {"name": pre.name, "area_ratio": pre.area_ratio},
+        )
         g = grade_answer(sc, tr, ans, formats=FORMATS)
         part = next(p for p in g.parts if p.name == "prefilter")
         assert (part.score == pytest.approx(part.max)) is full
@@ -233,6 +313,14 @@ def test_grade_json_shape():
     sc = load_scenario("mab-sterile-filtration")
     a = Attempt(sc, 1)
     d = a.submit(_answer(sc), formats=FORMATS).to_dict()
-    assert {"score", "parts", "passed", "pass_mark", "critical_errors", "grader_version", "version_hash"} <= set(d)
+    assert {
+        "score",
+        "parts",
+        "passed",
+        "pass_mark",
+        "critical_errors",
+        "grader_version",
+        "version_hash",
+    } <= set(d)
     assert all(set(p) >= {"name", "score", "max", "feedback", "objective"} for p in d["parts"])
     assert d["record"] == "TRAINING - SIMULATED"

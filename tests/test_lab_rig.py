@@ -29,8 +29,11 @@ def _scenario(truth: dict, *, rig: dict | None = None, sid="mab-sterile-filtrati
     for key in ("solids", "reference_solids"):  # constants as stated, not scaled by a drawn solids content
         data["feed"].pop(key, None)
     data["filters"][0]["truth"] = truth
-    quiet = {"balance": {"resolution": "0.0001 mL" if data["rig"].get("filtrate") == "volume" else "0.0001 g"},
-             "pressure": {}, "startup": "0 s"}
+    quiet = {
+        "balance": {"resolution": "0.0001 mL" if data["rig"].get("filtrate") == "volume" else "0.0001 g"},
+        "pressure": {},
+        "startup": "0 s",
+    }
     data["rig"].update(quiet)
     data["rig"].update(rig or {})
     if budget:
@@ -49,7 +52,9 @@ def _run(sc, tmp_path, name="run.csv", seed=0, **options):
 def test_noise_free_standard_blocking_file_reads_back_the_closed_form(tmp_path):
     # Lp 1000 LMH/bar, 30 psi, 1.25 cP: J0 = 1000·2.0684/1.25 = 1654.7 L/m²/h (Darcy)
     sc = _scenario({"mechanism": "standard", "permeability": "1000 LMH/bar", "ks_m2_per_L": 0.002})
-    _, run, path = _run(sc, tmp_path, filter="PES 0.2 um", area="3.5 cm2", pressure="30 psi", duration="60 min")
+    _, run, path = _run(
+        sc, tmp_path, filter="PES 0.2 um", area="3.5 cm2", pressure="30 psi", duration="60 min"
+    )
     tr = read_trial(path)
     j0 = 1000 * 30 * PSI / 1.25
     expected = j0 * tr.t_h / (1 + 0.002 * j0 * tr.t_h / 2)  # V = J0·t/(1 + ks·J0·t/2), Hermia n = 3/2
@@ -61,9 +66,13 @@ def test_noise_free_standard_blocking_file_reads_back_the_closed_form(tmp_path):
 
 def test_startup_pressurisation_is_the_models_law_in_warped_time(tmp_path):
     # P(t) = P(1 − e^(−t/τ)) gives V(t) = V_cake(s), s = t − τ(1 − e^(−t/τ)) (dV/dt = J0·P(t)/P/r(V))
-    sc = _scenario({"mechanism": "cake", "permeability": "1000 LMH/bar", "beta_m2_per_L": 0.02},
-                   rig={"startup": "60 s", "log_interval": "15 s"})
-    _, run, path = _run(sc, tmp_path, filter="PES 0.2 um", area="13.8 cm2", pressure="30 psi", duration="20 min")
+    sc = _scenario(
+        {"mechanism": "cake", "permeability": "1000 LMH/bar", "beta_m2_per_L": 0.02},
+        rig={"startup": "60 s", "log_interval": "15 s"},
+    )
+    _, run, path = _run(
+        sc, tmp_path, filter="PES 0.2 um", area="13.8 cm2", pressure="30 psi", duration="20 min"
+    )
     tr = read_trial(path)
     j0 = 1000 * 30 * PSI / 1.25
     kc = 0.02 / j0
@@ -77,12 +86,18 @@ def test_startup_pressurisation_is_the_models_law_in_warped_time(tmp_path):
 
 
 def test_balance_tare_density_and_drift(tmp_path):
-    sc = _scenario({"mechanism": "standard", "permeability": "1000 LMH/bar", "ks_m2_per_L": 0.002},
-                   sid="cho-centrate-clarification",
-                   rig={"balance": {"resolution": "0.0001 g", "tare": "2.5 g", "drift": "0.6 g/h"}, "pressure": {},
-                        "startup": "0 s"})
-    _, run, path = _run(sc, tmp_path, filter="PES 0.45/0.2 um", area="3.5 cm2", pressure="15 psi",
-                        duration="30 min")
+    sc = _scenario(
+        {"mechanism": "standard", "permeability": "1000 LMH/bar", "ks_m2_per_L": 0.002},
+        sid="cho-centrate-clarification",
+        rig={
+            "balance": {"resolution": "0.0001 g", "tare": "2.5 g", "drift": "0.6 g/h"},
+            "pressure": {},
+            "startup": "0 s",
+        },
+    )
+    _, run, path = _run(
+        sc, tmp_path, filter="PES 0.45/0.2 um", area="3.5 cm2", pressure="15 psi", duration="30 min"
+    )
     text = path.read_text()
     assert "Density: 1.02 g/mL" in text
     first = float(text.split("Time (min)")[1].splitlines()[1].split(",")[1])
@@ -97,11 +112,14 @@ def test_balance_tare_density_and_drift(tmp_path):
 
 
 def test_constant_flux_pressure_is_darcy_times_resistance(tmp_path):
-    sc = _scenario({"mechanism": "cake", "permeability": "1300 LMH/bar", "beta_m2_per_L": 0.01},
-                   sid="cho-depth-constant-flux",
-                   rig={"pressure": {}, "balance": {"resolution": "0.0001 g"}, "startup": "0 s", "flow_noise": 0})
-    _, run, path = _run(sc, tmp_path, filter="Depth filter, two-layer", area="23 cm2", flux="150 LMH",
-                        duration="60 min")
+    sc = _scenario(
+        {"mechanism": "cake", "permeability": "1300 LMH/bar", "beta_m2_per_L": 0.01},
+        sid="cho-depth-constant-flux",
+        rig={"pressure": {}, "balance": {"resolution": "0.0001 g"}, "startup": "0 s", "flow_noise": 0},
+    )
+    _, run, path = _run(
+        sc, tmp_path, filter="Depth filter, two-layer", area="23 cm2", flux="150 LMH", duration="60 min"
+    )
     tr = read_trial(path)
     assert tr.mode == "constant-flux"
     v = 150 * tr.t_h
@@ -116,8 +134,15 @@ def test_stops_at_the_flux_decay_of_complete_blocking(tmp_path):
     # complete blocking: J/J0 = 1 − σV and V = (1 − e^(−σ·J0·t))/σ, so J/J0 = e^(−σ·J0·t):
     # a 90 % flux decay is reached at t = ln(10)/(σ·J0)
     sc = _scenario({"mechanism": "complete", "permeability": "1000 LMH/bar", "sigma_m2_per_L": 0.005})
-    _, run, _ = _run(sc, tmp_path, filter="PES 0.2 um", area="3.5 cm2", pressure="30 psi", duration="120 min",
-                     stop_flux_decay="90%")
+    _, run, _ = _run(
+        sc,
+        tmp_path,
+        filter="PES 0.2 um",
+        area="3.5 cm2",
+        pressure="30 psi",
+        duration="120 min",
+        stop_flux_decay="90%",
+    )
     j0 = 1000 * 30 * PSI / 1.25
     t_stop = math.log(10) / (0.005 * j0)
     assert t_stop <= run.duration_h < t_stop + 1 / 60 + 1e-12
@@ -125,10 +150,20 @@ def test_stops_at_the_flux_decay_of_complete_blocking(tmp_path):
 
 
 def test_constant_flux_run_stops_at_the_pressure_limit(tmp_path):
-    sc = _scenario({"mechanism": "cake", "permeability": "1300 LMH/bar", "beta_m2_per_L": 0.01},
-                   sid="cho-depth-constant-flux", rig={"pressure": {}, "startup": "0 s", "flow_noise": 0})
-    _, run, _ = _run(sc, tmp_path, filter="Depth filter, two-layer", area="5 cm2", flux="150 LMH",
-                     duration="8 h", stop_pressure="20 psi")
+    sc = _scenario(
+        {"mechanism": "cake", "permeability": "1300 LMH/bar", "beta_m2_per_L": 0.01},
+        sid="cho-depth-constant-flux",
+        rig={"pressure": {}, "startup": "0 s", "flow_noise": 0},
+    )
+    _, run, _ = _run(
+        sc,
+        tmp_path,
+        filter="Depth filter, two-layer",
+        area="5 cm2",
+        flux="150 LMH",
+        duration="8 h",
+        stop_pressure="20 psi",
+    )
     # P = P0(1 + βV) reaches 20 psi at V = (20 psi/P0 − 1)/β, i.e. t = V/J
     p0 = 150 * 1.25 / 1300
     t_stop = (20 * PSI / p0 - 1) / 0.01 / 150
@@ -139,8 +174,11 @@ def test_constant_flux_run_stops_at_the_pressure_limit(tmp_path):
 def test_xlsx_export_with_time_in_seconds_reads_back(tmp_path):
     sc = load_scenario("plasma-virus-filtration")
     a = Attempt(sc, 4)
-    run = a.run(parse_run_request(sc, filter="PVDF 20 nm virus filter", area="3.1 cm2", pressure="2 bar",
-                                  duration="60 min"))
+    run = a.run(
+        parse_run_request(
+            sc, filter="PVDF 20 nm virus filter", area="3.1 cm2", pressure="2 bar", duration="60 min"
+        )
+    )
     path = write_rig_file(sc, run, tmp_path / "run.xlsx")
     tr = read_trial(path)
     assert tr.meta["units"]["time"] == "s" and tr.points == 31
@@ -151,8 +189,9 @@ def test_xlsx_export_with_time_in_seconds_reads_back(tmp_path):
 def test_every_file_and_plot_is_marked_training():
     sc = load_scenario("cho-centrate-clarification")
     a = Attempt(sc, 1)
-    run = a.run(parse_run_request(sc, filter="PES 0.45/0.2 um", area="3.5 cm2", pressure="15 psi",
-                                  duration="20 min"))
+    run = a.run(
+        parse_run_request(sc, filter="PES 0.45/0.2 um", area="3.5 cm2", pressure="15 psi", duration="20 min")
+    )
     text = rig_file_bytes(sc, run, "csv").decode()
     assert text.startswith("Record: TRAINING - SIMULATED")
     page = run_plot_html(sc, run)
@@ -161,39 +200,58 @@ def test_every_file_and_plot_is_marked_training():
 
 
 def test_budget_is_a_hard_limit_and_refusals_name_the_reason(tmp_path):
-    sc = _scenario({"mechanism": "standard", "permeability": "1000 LMH/bar", "ks_m2_per_L": 0.002},
-                   budget={"feed": "150 mL", "bench_time": "2 h", "money": 1000})
+    sc = _scenario(
+        {"mechanism": "standard", "permeability": "1000 LMH/bar", "ks_m2_per_L": 0.002},
+        budget={"feed": "150 mL", "bench_time": "2 h", "money": 1000},
+    )
     a = Attempt(sc, 0)
     with pytest.raises(RefusedError) as e:
         a.run(parse_run_request(sc, filter="PES 0.2 um", area="3.5 cm2", pressure="30 psi", duration="2 h"))
     assert e.value.reason == "bench_time" and "0.25 h set-up" in str(e.value)
     # the feed vessel empties: the run stops there and never uses more than the budget
-    run = a.run(parse_run_request(sc, filter="PES 0.2 um", area="13.8 cm2", pressure="30 psi", duration="60 min"))
+    run = a.run(
+        parse_run_request(sc, filter="PES 0.2 um", area="13.8 cm2", pressure="30 psi", duration="60 min")
+    )
     assert run.stopped == "feed exhausted"
     first = a.used
     assert first.feed_mL <= 150 + 1e-9
     # small runs until the feed is gone: each refused run names the feed; the total never exceeds 150 mL
     with pytest.raises(RefusedError) as e:
         for _ in range(20):
-            a.run(parse_run_request(sc, filter="PES 0.2 um", area="3.5 cm2", pressure="30 psi", duration="5 min"))
+            a.run(
+                parse_run_request(
+                    sc, filter="PES 0.2 um", area="3.5 cm2", pressure="30 psi", duration="5 min"
+                )
+            )
     assert e.value.reason == "feed" and "hold-up of 5 mL" in str(e.value)
     assert a.used.feed_mL <= 150 + 1e-9 and a.budget_left.feed_mL >= -1e-9
     # money: the first run cost the 22 USD disc plus its feed at 0.2 USD/mL
     assert first.money == pytest.approx(22 + first.feed_mL * 0.2)
-    rich = _scenario({"mechanism": "standard", "permeability": "1000 LMH/bar", "ks_m2_per_L": 0.002},
-                     budget={"feed": "1000 mL", "bench_time": "10 h", "money": 20})
+    rich = _scenario(
+        {"mechanism": "standard", "permeability": "1000 LMH/bar", "ks_m2_per_L": 0.002},
+        budget={"feed": "1000 mL", "bench_time": "10 h", "money": 20},
+    )
     with pytest.raises(RefusedError) as e:
-        Attempt(rich, 0).run(parse_run_request(rich, filter="PES 0.2 um", area="13.8 cm2", pressure="30 psi",
-                                               duration="10 min"))
+        Attempt(rich, 0).run(
+            parse_run_request(
+                rich, filter="PES 0.2 um", area="13.8 cm2", pressure="30 psi", duration="10 min"
+            )
+        )
     # at least the 22 USD disc and the rig's 5 mL hold-up at 0.2 USD/mL = 23 USD
-    assert e.value.reason == "money" and "costs at least 23 USD" in str(e.value) and "20 USD left" in str(e.value)
+    assert (
+        e.value.reason == "money"
+        and "costs at least 23 USD" in str(e.value)
+        and "20 USD left" in str(e.value)
+    )
 
 
 def test_usage_adds_up():
     sc = load_scenario("mab-sterile-filtration")
     a = Attempt(sc, 2)
-    runs = [a.run(parse_run_request(sc, filter="PES 0.2 um", area="3.5 cm2", pressure="30 psi", duration=d))
-            for d in ("10 min", "20 min")]
+    runs = [
+        a.run(parse_run_request(sc, filter="PES 0.2 um", area="3.5 cm2", pressure="30 psi", duration=d))
+        for d in ("10 min", "20 min")
+    ]
     hold, setup = 5.0, 0.25
     assert a.used.feed_mL == pytest.approx(sum(r.collected_mL + hold for r in runs))
     assert a.used.bench_h == pytest.approx(2 * setup + 30 / 60)
@@ -220,6 +278,12 @@ def test_bad_run_requests_name_the_option(change, field):
 
 
 def test_run_request_round_trip():
-    req = RunRequest(filter="PES 0.2 um", area_m2=3.5e-4, mode="constant-pressure", duration_h=0.5,
-                     pressure_bar=2.0, stop_flux_decay=0.9)
+    req = RunRequest(
+        filter="PES 0.2 um",
+        area_m2=3.5e-4,
+        mode="constant-pressure",
+        duration_h=0.5,
+        pressure_bar=2.0,
+        stop_flux_decay=0.9,
+    )
     assert RunRequest.from_dict(req.to_dict()) == req

@@ -69,7 +69,7 @@ def test_distributions_against_their_definitions():
     # log-uniform: ln x uniform between ln a and ln b; the median is the geometric mean
     lu = Dist("loguniform", 1e-3, 4e-3)
     assert lu.at(0.5) == pytest.approx(2e-3, rel=1e-12)
-    assert lu.at(0.25) == pytest.approx(1e-3 * 4 ** 0.25, rel=1e-12)
+    assert lu.at(0.25) == pytest.approx(1e-3 * 4**0.25, rel=1e-12)
     assert Dist("uniform", 17.0, 26.0).at(0.5) == pytest.approx(21.5)
     rng = np.random.default_rng(0)
     draws = np.array([d.draw(rng) for _ in range(4000)])
@@ -99,7 +99,9 @@ def test_fit_params_follow_darcy_and_the_invariant_constants():
     if "sigma_m2_per_L" in ft.constants:
         assert p["kb_per_h"] == pytest.approx(ft.constants["sigma_m2_per_L"] * j0, rel=1e-12)  # kb = σ·J0
     if "beta_m2_per_L" in ft.constants:
-        assert p["kc_h_m4_per_L2"] == pytest.approx(ft.constants["beta_m2_per_L"] / j0, rel=1e-12)  # kc = β/J0
+        assert p["kc_h_m4_per_L2"] == pytest.approx(
+            ft.constants["beta_m2_per_L"] / j0, rel=1e-12
+        )  # kc = β/J0
     cf = tr.fit_params(name, flux_LMH=150.0)
     assert cf["P0_bar"] == pytest.approx(150.0 * tr.viscosity_cP / ft.permeability_LMH_per_bar, rel=1e-12)
     # the resistance r(V) does not depend on the operating point: the same at 10 psi and at 40 psi
@@ -171,8 +173,11 @@ def test_bad_scenarios_name_the_key(what, path, value, field):
 def test_every_model_can_be_a_truth():
     data = _data()
     consts = {"sigma_m2_per_L": 0.002, "ki_m2_per_L": 0.002, "ks_m2_per_L": 0.002, "beta_m2_per_L": 0.01}
-    data["filters"][0]["truth"] = {"mechanism": {"choice": list(MODEL_NAMES)}, "permeability": "1000 LMH/bar",
-                                   **consts}
+    data["filters"][0]["truth"] = {
+        "mechanism": {"choice": list(MODEL_NAMES)},
+        "permeability": "1000 LMH/bar",
+        **consts,
+    }
     sc = parse_scenario(data)
     seen = {draw_truth(sc, s).of("PES 0.2 um").mechanism for s in range(300)}
     assert seen == set(MODEL_NAMES)

@@ -19,7 +19,15 @@ from fluxwise.io import read_trial
 from fluxwise.io.lab_scenario import list_scenarios, load_scenario
 from fluxwise.training import draw_truth
 from fluxwise.training.grading import credited_mechanisms_batch
-from lab_trainee import Desk, accepts_failed_tests, good_trainees, linear_vmax, random_mechanism, short_run, size
+from lab_trainee import (
+    Desk,
+    accepts_failed_tests,
+    good_trainees,
+    linear_vmax,
+    random_mechanism,
+    short_run,
+    size,
+)
 
 FULL = os.environ.get("FLUXWISE_LAB_FULL") == "1"
 SCENARIOS = [s.id for s in list_scenarios()]
@@ -48,15 +56,21 @@ def test_a_good_scripted_trainee_scores_at_least_90_on_95_percent_of_seeds(sid, 
         left = desk.budget_left()
         assert min(left.values()) >= -1e-9  # within budget
         gmp = next(p for p in g["parts"] if p["name"] == "gmp")
-        assert gmp["score"] == gmp["max"] and not g["critical_errors"], gmp["feedback"]  # GMP steps done right
+        assert gmp["score"] == gmp["max"] and not g["critical_errors"], gmp[
+            "feedback"
+        ]  # GMP steps done right
         assert g["passed"] == (g["score"] >= g["pass_mark"])
 
 
 def test_a_random_mechanism_fails_when_it_is_not_credited(tmp_path):
     rng = np.random.default_rng(2026)
     caught = 0
-    for sid in ("lv-harvest-filtration", "mab-prefilter-decision", "cho-centrate-clarification",
-                "mab-sterile-filtration"):
+    for sid in (
+        "lv-harvest-filtration",
+        "mab-prefilter-decision",
+        "cho-centrate-clarification",
+        "mab-sterile-filtration",
+    ):
         sc = load_scenario(sid)
         seeds = range(100, 112)
         _warm_grader(sc, seeds)
@@ -69,10 +83,13 @@ def test_a_random_mechanism_fails_when_it_is_not_credited(tmp_path):
     assert caught >= 8  # the random picks that a fit of the truth does not support (about a quarter)
 
 
-@pytest.mark.parametrize("sid,mistake", [
-    ("cho-centrate-clarification", "assumes a plateau that a cake never reaches"),
-    ("lv-harvest-filtration", "overstates capacity, and this filter would not finish the batch"),
-])
+@pytest.mark.parametrize(
+    "sid,mistake",
+    [
+        ("cho-centrate-clarification", "assumes a plateau that a cake never reaches"),
+        ("lv-harvest-filtration", "overstates capacity, and this filter would not finish the batch"),
+    ],
+)
 def test_a_linear_vmax_fails_on_cake_and_on_complete_blocking(sid, mistake, tmp_path):
     sc = load_scenario(sid)
     for _, g in linear_vmax(sc, range(5), tmp_path):

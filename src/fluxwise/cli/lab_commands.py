@@ -21,9 +21,14 @@ _LABEL = "TRAINING - SIMULATED"
 
 
 @main.group()
-@click.option("--scenarios", "scenario_dirs", multiple=True, type=click.Path(file_okay=False),
-              help="A folder of installed scenarios (YAML) besides the shipped ones; repeatable "
-                   "(also FLUXWISE_LAB_SCENARIOS).")
+@click.option(
+    "--scenarios",
+    "scenario_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="A folder of installed scenarios (YAML) besides the shipped ones; repeatable "
+    "(also FLUXWISE_LAB_SCENARIOS).",
+)
 @click.pass_context
 def lab(ctx, scenario_dirs):
     """The virtual filtration lab: simulated trials from a hidden truth, graded answers.
@@ -49,8 +54,10 @@ def _open_attempt(sc, attempt_path, seed, mode, trainee):
     data = read_attempt(attempt_path) if attempt_path else None
     if data is not None:
         if seed is not None and int(data.get("seed", -1)) != seed:
-            raise InputError(f"the attempt in {attempt_path} was drawn with another seed than --seed {seed}",
-                             field="--seed")
+            raise InputError(
+                f"the attempt in {attempt_path} was drawn with another seed than --seed {seed}",
+                field="--seed",
+            )
         return Attempt.from_dict(data, sc, formats=None if not data.get("answer") else scenario_formats(sc))
     if seed is None:
         raise InputError("give --seed N (or an existing --attempt FILE)", field="--seed")
@@ -65,15 +72,25 @@ def _save(attempt, attempt_path):
 
 
 def _budget_text(sc, left) -> str:
-    return (f"feed {left.feed_mL:.4g} mL, bench time {left.bench_h:.3g} h, money {left.money:.4g} "
-            f"{sc.currency}")
+    return (
+        f"feed {left.feed_mL:.4g} mL, bench time {left.bench_h:.3g} h, money {left.money:.4g} {sc.currency}"
+    )
 
 
 _attempt_opts = [
-    click.option("--attempt", "attempt_path", type=click.Path(dir_okay=False),
-                 help="Attempt file (JSON) that keeps runs, actions, budget and grade between commands."),
-    click.option("--mode", type=click.Choice(["practice", "assessment"]), default="practice", show_default=True,
-                 help="Mode of a new attempt."),
+    click.option(
+        "--attempt",
+        "attempt_path",
+        type=click.Path(dir_okay=False),
+        help="Attempt file (JSON) that keeps runs, actions, budget and grade between commands.",
+    ),
+    click.option(
+        "--mode",
+        type=click.Choice(["practice", "assessment"]),
+        default="practice",
+        show_default=True,
+        help="Mode of a new attempt.",
+    ),
     click.option("--trainee", default=None, help="Who makes a new attempt (records are attributable)."),
 ]
 
@@ -96,8 +113,16 @@ def scenarios_cmd(as_json):
     if as_json:
         echo_json(views)
         return
-    rows = [[v["id"], v["level"], ", ".join(f["name"] for f in v["filters"]), ", ".join(v["modes"]),
-             f"{v['budget']['feed']}, {v['budget']['bench_time']}, {v['budget']['money']}"] for v in views]
+    rows = [
+        [
+            v["id"],
+            v["level"],
+            ", ".join(f["name"] for f in v["filters"]),
+            ", ".join(v["modes"]),
+            f"{v['budget']['feed']}, {v['budget']['bench_time']}, {v['budget']['money']}",
+        ]
+        for v in views
+    ]
     click.echo(table(rows, ["id", "level", "filters", "rig modes", "budget"], ["<", "<", "<", "<", "<"]))
     for v in views:
         click.echo(f"\n{v['id']} — {v['title']}\n  task: {' '.join(v['task']['text'].split())}")
@@ -115,13 +140,37 @@ def scenarios_cmd(as_json):
 @click.option("--stop-pressure", help='Stop when the pressure reaches this, e.g. "25 psi".')
 @click.option("--stop-volume", help='Stop after this filtrate volume, e.g. "200 mL".')
 @click.option("--feed", help='Feed charged to the vessel, e.g. "250 mL" (default: all that is left).')
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="Rig file to write (.csv or .xlsx), as fluxwise fit reads it.")
-@click.option("--plot", type=click.Path(dir_okay=False), help="Also write the quick plots (self-contained .html).")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Rig file to write (.csv or .xlsx), as fluxwise fit reads it.",
+)
+@click.option(
+    "--plot", type=click.Path(dir_okay=False), help="Also write the quick plots (self-contained .html)."
+)
 @attempt_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def run_cmd(scenario, seed, filter_name, area, pressure, flux, duration, stop_flux_decay, stop_pressure,
-            stop_volume, feed, output, plot, attempt_path, mode, trainee, as_json):
+def run_cmd(
+    scenario,
+    seed,
+    filter_name,
+    area,
+    pressure,
+    flux,
+    duration,
+    stop_flux_decay,
+    stop_pressure,
+    stop_volume,
+    feed,
+    output,
+    plot,
+    attempt_path,
+    mode,
+    trainee,
+    as_json,
+):
     """Run one experiment on the simulated rig and write its rig file; print the budget left."""
     from ..errors import InputError
     from ..io.lab_files import parse_run_request, write_rig_file
@@ -129,12 +178,22 @@ def run_cmd(scenario, seed, filter_name, area, pressure, flux, duration, stop_fl
     sc = _scenario(scenario)
     out = Path(output)
     if out.suffix.lower() not in (".csv", ".xlsx"):
-        raise InputError(f"the rig file is written as .csv or .xlsx, not '{out.suffix or '(none)'}'",
-                         field="--output")
+        raise InputError(
+            f"the rig file is written as .csv or .xlsx, not '{out.suffix or '(none)'}'", field="--output"
+        )
     attempt = _open_attempt(sc, attempt_path, seed, mode, trainee)
-    req = parse_run_request(sc, filter=filter_name, area=area, duration=duration, pressure=pressure, flux=flux,
-                            stop_flux_decay=stop_flux_decay, stop_pressure=stop_pressure,
-                            stop_volume=stop_volume, feed=feed)
+    req = parse_run_request(
+        sc,
+        filter=filter_name,
+        area=area,
+        duration=duration,
+        pressure=pressure,
+        flux=flux,
+        stop_flux_decay=stop_flux_decay,
+        stop_pressure=stop_pressure,
+        stop_volume=stop_volume,
+        feed=feed,
+    )
     run = attempt.run(req)
     write_rig_file(sc, run, out)
     if plot:
@@ -144,16 +203,30 @@ def run_cmd(scenario, seed, filter_name, area, pressure, flux, duration, stop_fl
     _save(attempt, attempt_path)
     left = attempt.budget_left
     if as_json:
-        echo_json({"record": _LABEL, "scenario": sc.id, "file": str(out), "plot": plot, "run": run.summary(),
-                   "budget_left": left.to_dict(), "used": attempt.used.to_dict()})
+        echo_json(
+            {
+                "record": _LABEL,
+                "scenario": sc.id,
+                "file": str(out),
+                "plot": plot,
+                "run": run.summary(),
+                "budget_left": left.to_dict(),
+                "used": attempt.used.to_dict(),
+            }
+        )
         return
     r = run.summary()
-    sp = (f"{req.pressure_bar / sc.rig.pressure_unit_bar:.4g} {sc.rig.pressure_unit}" if req.pressure_bar
-          else f"{req.flux_LMH:.4g} LMH")
+    sp = (
+        f"{req.pressure_bar / sc.rig.pressure_unit_bar:.4g} {sc.rig.pressure_unit}"
+        if req.pressure_bar
+        else f"{req.flux_LMH:.4g} LMH"
+    )
     click.echo(_LABEL)
-    click.echo(f"Run {r['run']}: {r['filter']}, {req.area_m2 * 1e4:.4g} cm2, {req.mode} at {sp}, "
-               f"{r['duration_h'] * 60:.4g} min ({r['stopped']}), {r['points']} readings, "
-               f"{r['filtrate_mL']:.4g} mL filtrate")
+    click.echo(
+        f"Run {r['run']}: {r['filter']}, {req.area_m2 * 1e4:.4g} cm2, {req.mode} at {sp}, "
+        f"{r['duration_h'] * 60:.4g} min ({r['stopped']}), {r['points']} readings, "
+        f"{r['filtrate_mL']:.4g} mL filtrate"
+    )
     click.echo(f"Wrote {out}" + (f" and {plot}" if plot else ""))
     click.echo(f"Budget left: {_budget_text(sc, left)}")
 
@@ -208,8 +281,13 @@ def act_cmd(scenario, action, fields, by, at, seed, attempt_path, mode, trainee,
 
 @lab.command("status")
 @click.argument("scenario")
-@click.option("--attempt", "attempt_path", required=True, type=click.Path(dir_okay=False, exists=True),
-              help="Attempt file (JSON).")
+@click.option(
+    "--attempt",
+    "attempt_path",
+    required=True,
+    type=click.Path(dir_okay=False, exists=True),
+    help="Attempt file (JSON).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def status_cmd(scenario, attempt_path, as_json):
     """What the trainee may see of an attempt now: runs, budget, device label, actions, grade."""
@@ -224,8 +302,10 @@ def status_cmd(scenario, attempt_path, as_json):
         click.echo(f"  run {r['run']}: {r['filter']}, {r['duration_h'] * 60:.4g} min, {r['stopped']}")
     click.echo(f"  budget left: {_budget_text(sc, attempt.budget_left)}")
     lab_ = view["device_label"]
-    click.echo(f"  device in hand: {lab_['device']}, part {lab_['part_number']}, lot {lab_['lot']}, "
-               f"expiry {lab_['expiry']} (process date {lab_['process_date']})")
+    click.echo(
+        f"  device in hand: {lab_['device']}, part {lab_['part_number']}, lot {lab_['lot']}, "
+        f"expiry {lab_['expiry']} (process date {lab_['process_date']})"
+    )
     click.echo(f"  GMP actions recorded: {len(view['actions'])}")
     if "grade" in view:
         click.echo(f"  score {view['grade']['score']:.1f}/100")
@@ -234,8 +314,13 @@ def status_cmd(scenario, attempt_path, as_json):
 @lab.command("grade")
 @click.argument("scenario")
 @click.option("--seed", type=click.IntRange(min=0), help="The truth's seed.")
-@click.option("--answer", "answer_path", required=True, type=click.Path(dir_okay=False),
-              help="Answer file (YAML or JSON): mechanism, min_area, format, count, safety_factor, ...")
+@click.option(
+    "--answer",
+    "answer_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Answer file (YAML or JSON): mechanism, min_area, format, count, safety_factor, ...",
+)
 @attempt_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def grade_cmd(scenario, seed, answer_path, attempt_path, mode, trainee, as_json):

@@ -34,11 +34,32 @@ from ..training.scenario import Scenario
 from ..trial import CONSTANT_FLUX, CONSTANT_PRESSURE
 from ..units import parse_quantity
 
-__all__ = ["parse_run_request", "parse_action", "parse_answer", "read_answer", "write_rig_file", "rig_file_bytes",
-           "read_attempt", "write_attempt", "ANSWER_KEYS", "MAX_ANSWER_BYTES"]
+__all__ = [
+    "parse_run_request",
+    "parse_action",
+    "parse_answer",
+    "read_answer",
+    "write_rig_file",
+    "rig_file_bytes",
+    "read_attempt",
+    "write_attempt",
+    "ANSWER_KEYS",
+    "MAX_ANSWER_BYTES",
+]
 
-ANSWER_KEYS = ("mechanism", "min_area", "format", "count", "safety_factor", "safety_factor_reason", "vmax",
-               "params", "filter", "prefilter", "integrity")
+ANSWER_KEYS = (
+    "mechanism",
+    "min_area",
+    "format",
+    "count",
+    "safety_factor",
+    "safety_factor_reason",
+    "vmax",
+    "params",
+    "filter",
+    "prefilter",
+    "integrity",
+)
 MAX_ANSWER_BYTES = 64 * 1024
 
 
@@ -61,8 +82,20 @@ def _fraction(value, field) -> float | None:
     return x
 
 
-def parse_run_request(scenario: Scenario, *, filter: str, area, duration, pressure=None, flux=None, mode=None,
-                      stop_flux_decay=None, stop_pressure=None, stop_volume=None, feed=None) -> RunRequest:
+def parse_run_request(
+    scenario: Scenario,
+    *,
+    filter: str,
+    area,
+    duration,
+    pressure=None,
+    flux=None,
+    mode=None,
+    stop_flux_decay=None,
+    stop_pressure=None,
+    stop_volume=None,
+    feed=None,
+) -> RunRequest:
     """One experiment from user text (units required): see the module docstring."""
     if not filter or not str(filter).strip():
         raise InputError("name the filter to test", field="filter")
@@ -74,24 +107,35 @@ def parse_run_request(scenario: Scenario, *, filter: str, area, duration, pressu
     j = _q(flux, "flux", "flux")
     if mode is None:
         if (p is None) == (j is None):
-            raise InputError("give either a pressure (constant-pressure run) or a flux (constant-flux run)",
-                             field="pressure" if p is None else "flux")
+            raise InputError(
+                "give either a pressure (constant-pressure run) or a flux (constant-flux run)",
+                field="pressure" if p is None else "flux",
+            )
         mode = CONSTANT_PRESSURE if p is not None else CONSTANT_FLUX
     elif mode not in (CONSTANT_PRESSURE, CONSTANT_FLUX):
         raise InputError(f"unknown mode '{mode}' (expected constant-pressure or constant-flux)", field="mode")
     f = scenario.filter(filter)
     feed_mL = _q(feed, "volume", "feed")
     stop_mL = _q(stop_volume, "volume", "stop_volume")
-    return RunRequest(filter=f.name if f is not None else str(filter).strip(), area_m2=_q(area, "area", "area"),
-                      mode=mode, duration_h=_q(duration, "time", "duration"), pressure_bar=p, flux_LMH=j,
-                      stop_flux_decay=_fraction(stop_flux_decay, "stop_flux_decay"),
-                      stop_pressure_bar=_q(stop_pressure, "pressure", "stop_pressure"),
-                      stop_volume_mL=None if stop_mL is None else stop_mL * 1000.0,
-                      feed_mL=None if feed_mL is None else feed_mL * 1000.0)
+    return RunRequest(
+        filter=f.name if f is not None else str(filter).strip(),
+        area_m2=_q(area, "area", "area"),
+        mode=mode,
+        duration_h=_q(duration, "time", "duration"),
+        pressure_bar=p,
+        flux_LMH=j,
+        stop_flux_decay=_fraction(stop_flux_decay, "stop_flux_decay"),
+        stop_pressure_bar=_q(stop_pressure, "pressure", "stop_pressure"),
+        stop_volume_mL=None if stop_mL is None else stop_mL * 1000.0,
+        feed_mL=None if feed_mL is None else feed_mL * 1000.0,
+    )
 
 
 #: user-facing action fields -> (engine field, unit kind, factor to the engine's unit)
-_ACTION_QUANTITIES = {"volume": ("volume_L", "volume", 1.0), "back_pressure": ("back_pressure_bar", "pressure", 1.0)}
+_ACTION_QUANTITIES = {
+    "volume": ("volume_L", "volume", 1.0),
+    "back_pressure": ("back_pressure_bar", "pressure", 1.0),
+}
 
 
 def parse_action(scenario: Scenario, action: str, fields: Mapping) -> dict:
@@ -118,6 +162,7 @@ def parse_action(scenario: Scenario, action: str, fields: Mapping) -> dict:
 
 # ------------------------------------------------------------------------------- answers
 
+
 def read_answer(path, scenario: Scenario) -> Answer:
     """Read an answer file (YAML or JSON)."""
     p = Path(path)
@@ -135,6 +180,7 @@ def read_answer(path, scenario: Scenario) -> Answer:
 
 def parse_answer(data, scenario: Scenario, *, source: str | None = None) -> Answer:
     """Check and convert an answer mapping; every error names the key."""
+
     def err(key, msg, cls=InputError):
         return cls(msg, source=source, field=key)
 
@@ -180,7 +226,9 @@ def parse_answer(data, scenario: Scenario, *, source: str | None = None) -> Answ
         if extra:
             raise err(f"safety_factor.{sorted(extra)[0]}", "unknown key (expected value and reason)")
         if reason is not None and sf_raw.get("reason") is not None:
-            raise err("safety_factor_reason", "give the reason once (safety_factor.reason or safety_factor_reason)")
+            raise err(
+                "safety_factor_reason", "give the reason once (safety_factor.reason or safety_factor_reason)"
+            )
         reason = sf_raw.get("reason", reason)
         sf_raw = sf_raw.get("value")
         sf_key = "safety_factor.value"
@@ -195,8 +243,11 @@ def parse_answer(data, scenario: Scenario, *, source: str | None = None) -> Answ
     if reason is not None:
         reason = str(reason).strip()
         if reason not in scenario.safety_factor.reasons:
-            raise err("safety_factor_reason", f"'{reason}' is not a reason of this scenario (reasons: "
-                                              f"{', '.join(scenario.safety_factor.reasons)})")
+            raise err(
+                "safety_factor_reason",
+                f"'{reason}' is not a reason of this scenario (reasons: "
+                f"{', '.join(scenario.safety_factor.reasons)})",
+            )
     params = data.get("params")
     if params is not None:
         if not isinstance(params, Mapping):
@@ -205,7 +256,9 @@ def parse_answer(data, scenario: Scenario, *, source: str | None = None) -> Answ
         clean = {}
         for k, v in params.items():
             if k not in allowed:
-                raise err(f"params.{k}", f"not a parameter of '{mech}' (it has: {', '.join(sorted(allowed))})")
+                raise err(
+                    f"params.{k}", f"not a parameter of '{mech}' (it has: {', '.join(sorted(allowed))})"
+                )
             try:
                 clean[k] = float(v)
             except (TypeError, ValueError):
@@ -235,16 +288,23 @@ def parse_answer(data, scenario: Scenario, *, source: str | None = None) -> Answ
                 ratio = float(pf.get("area_ratio", "nan"))
             except (TypeError, ValueError):
                 raise err("prefilter.area_ratio", f"'{pf.get('area_ratio')}' is not a number") from None
-            matches = [nm for nm in task.filters if (p := scenario.filter(nm).prefilter) is not None
-                       and p.name.casefold() == name.casefold()
-                       and (not math.isfinite(ratio) or abs(p.area_ratio / ratio - 1) < 0.01)]
+            matches = [
+                nm
+                for nm in task.filters
+                if (p := scenario.filter(nm).prefilter) is not None
+                and p.name.casefold() == name.casefold()
+                and (not math.isfinite(ratio) or abs(p.area_ratio / ratio - 1) < 0.01)
+            ]
             prefilter = {"name": name, "area_ratio": ratio}
         else:
             raise err("prefilter", f"expected 'none' or {{name, area_ratio}}, got {pf!r}")
         if not matches:
-            options = ", ".join("none" if scenario.filter(nm).prefilter is None else
-                                f"{scenario.filter(nm).prefilter.name} at {scenario.filter(nm).prefilter.area_ratio:g}"
-                                for nm in task.filters)
+            options = ", ".join(
+                "none"
+                if scenario.filter(nm).prefilter is None
+                else f"{scenario.filter(nm).prefilter.name} at {scenario.filter(nm).prefilter.area_ratio:g}"
+                for nm in task.filters
+            )
             raise err("prefilter", f"no configuration of this task has that prefilter (options: {options})")
         if config is not None and config != matches[0]:
             raise err("filter", f"'{config}' does not go with the prefilter answer ('{matches[0]}')")
@@ -253,13 +313,26 @@ def parse_answer(data, scenario: Scenario, *, source: str | None = None) -> Answ
         raise err("prefilter", "this task has no prefilter decision")
     integ = data.get("integrity")
     if integ is not None and not isinstance(integ, Mapping):
-        raise err("integrity", "expected a mapping, e.g. {method: bubble-point, limit: '3.2 bar', result: pass}")
-    return Answer(mechanism=mech, min_area_m2=area, format=str(data["format"]).strip(), count=int(n),
-                  safety_factor=sf, safety_factor_reason=reason, filter=config, prefilter=prefilter,
-                  vmax_L_per_m2=vmax, params=params, integrity=None if integ is None else dict(integ))
+        raise err(
+            "integrity", "expected a mapping, e.g. {method: bubble-point, limit: '3.2 bar', result: pass}"
+        )
+    return Answer(
+        mechanism=mech,
+        min_area_m2=area,
+        format=str(data["format"]).strip(),
+        count=int(n),
+        safety_factor=sf,
+        safety_factor_reason=reason,
+        filter=config,
+        prefilter=prefilter,
+        vmax_L_per_m2=vmax,
+        params=params,
+        integrity=None if integ is None else dict(integ),
+    )
 
 
 # ------------------------------------------------------------------------------- rig files
+
 
 def _clean(text: str) -> str:
     """Metadata values without the characters a CSV reader would split on."""
@@ -305,12 +378,15 @@ def write_rig_file(scenario: Scenario, run: RigRun, path) -> Path:
     p = Path(path)
     ext = p.suffix.lower().lstrip(".")
     if ext not in ("csv", "xlsx"):
-        raise InputError(f"a rig file is written as .csv or .xlsx, not '{p.suffix or '(none)'}'", field="output")
+        raise InputError(
+            f"a rig file is written as .csv or .xlsx, not '{p.suffix or '(none)'}'", field="output"
+        )
     p.write_bytes(rig_file_bytes(scenario, run, ext))
     return p
 
 
 # ------------------------------------------------------------------------------- attempts
+
 
 def read_attempt(path) -> dict | None:
     """An attempt's JSON (None when the file does not exist yet)."""

@@ -49,18 +49,46 @@ from ..training.scenario import (
 from ..trial import CONSTANT_PRESSURE, MODES
 from ..units import Q_, parse_quantity, parse_unit, ureg
 
-__all__ = ["read_scenario", "parse_scenario", "load_scenario", "list_scenarios", "scenario_dirs",
-           "shipped_scenarios_dir", "scenario_formats", "version_hash", "MAX_SCENARIO_BYTES", "ENV_DIRS"]
+__all__ = [
+    "read_scenario",
+    "parse_scenario",
+    "load_scenario",
+    "list_scenarios",
+    "scenario_dirs",
+    "shipped_scenarios_dir",
+    "scenario_formats",
+    "version_hash",
+    "MAX_SCENARIO_BYTES",
+    "ENV_DIRS",
+]
 
 MAX_SCENARIO_BYTES = 256 * 1024
 ENV_DIRS = "FLUXWISE_LAB_SCENARIOS"
 
-DEFAULT_WEIGHTS = {"mechanism": 25, "area": 30, "safety_factor": 10, "format": 5, "prefilter": 10,
-                   "efficiency": 10, "gmp": 20}
-DEFAULT_OBJECTIVES = {"mechanism": "identify-mechanism", "area": "size-filter", "safety_factor": "justify-margin",
-                      "format": "choose-format", "prefilter": "design-train", "efficiency": "plan-experiments",
-                      "gmp": "gmp-filter-use"}
-_CUSTOM_UNITS = {"permeability": "L/m**2/h/bar", "viscosity": "mPa*s", "mass_rate": "g/h", "volume_rate": "mL/h"}
+DEFAULT_WEIGHTS = {
+    "mechanism": 25,
+    "area": 30,
+    "safety_factor": 10,
+    "format": 5,
+    "prefilter": 10,
+    "efficiency": 10,
+    "gmp": 20,
+}
+DEFAULT_OBJECTIVES = {
+    "mechanism": "identify-mechanism",
+    "area": "size-filter",
+    "safety_factor": "justify-margin",
+    "format": "choose-format",
+    "prefilter": "design-train",
+    "efficiency": "plan-experiments",
+    "gmp": "gmp-filter-use",
+}
+_CUSTOM_UNITS = {
+    "permeability": "L/m**2/h/bar",
+    "viscosity": "mPa*s",
+    "mass_rate": "g/h",
+    "volume_rate": "mL/h",
+}
 
 
 def shipped_scenarios_dir() -> Path:
@@ -85,6 +113,7 @@ def version_hash(data) -> str:
 
 # ------------------------------------------------------------------------------- field reading
 
+
 class _Node:
     """A mapping read key by key; every error names the file and the key path."""
 
@@ -96,7 +125,9 @@ class _Node:
         if allowed is not None:
             for key in data:
                 if key not in allowed:
-                    raise self.error(str(key), f"unknown key '{key}' (keys here: {', '.join(sorted(allowed))})")
+                    raise self.error(
+                        str(key), f"unknown key '{key}' (keys here: {', '.join(sorted(allowed))})"
+                    )
 
     def at(self, key) -> str:
         if key is None:
@@ -134,8 +165,9 @@ class _Node:
             raise self.error(key, f"'{v}' is not one of: {', '.join(options)}")
         return v
 
-    def number(self, key, *, required=False, default=None, low=None, high=None, positive=False,
-               integer=False) -> float | None:
+    def number(
+        self, key, *, required=False, default=None, low=None, high=None, positive=False, integer=False
+    ) -> float | None:
         v = self.raw(key, required=required)
         if v is None:
             return default
@@ -160,8 +192,18 @@ class _Node:
             raise self.error(key, f"must be a whole number, got {v!r}")
         return int(x) if integer else x
 
-    def quantity(self, key, kind, *, required=False, default=None, positive=True, allow_zero=False,
-                 value=None, example=None):
+    def quantity(
+        self,
+        key,
+        kind,
+        *,
+        required=False,
+        default=None,
+        positive=True,
+        allow_zero=False,
+        value=None,
+        example=None,
+    ):
         v = self.raw(key, required=required) if value is None else value
         if v is None:
             return default
@@ -183,13 +225,25 @@ class _Node:
 
 def _kind(v) -> str:
     return {dict: "a mapping", list: "a list", str: f"text '{v}'", bool: f"{v}".lower()}.get(
-        type(v), f"{type(v).__name__} {v!r}")
+        type(v), f"{type(v).__name__} {v!r}"
+    )
 
 
-_EXAMPLES = {"pressure": "30 psi", "time": "4 h", "volume": "2000 L", "area": "13.8 cm2", "flux": "150 LMH",
-             "temperature": "20 degC", "density": "1.03 g/mL", "mass": "0.01 g", "surface_tension": "30 mN/m",
-             "permeability": "1500 LMH/bar", "viscosity": "1.4 cP", "mass_rate": "0.05 g/h",
-             "volume_rate": "0.05 mL/h"}
+_EXAMPLES = {
+    "pressure": "30 psi",
+    "time": "4 h",
+    "volume": "2000 L",
+    "area": "13.8 cm2",
+    "flux": "150 LMH",
+    "temperature": "20 degC",
+    "density": "1.03 g/mL",
+    "mass": "0.01 g",
+    "surface_tension": "30 mN/m",
+    "permeability": "1500 LMH/bar",
+    "viscosity": "1.4 cP",
+    "mass_rate": "0.05 g/h",
+    "volume_rate": "0.05 mL/h",
+}
 
 
 def _parse(v, kind, node: _Node, key, example=None) -> float:
@@ -211,8 +265,11 @@ def _parse(v, kind, node: _Node, key, example=None) -> float:
         except UnitError as exc:
             raise node.error(key, exc.message, UnitError) from None
         if unit.dimensionality != target.dimensionality:
-            raise node.error(key, f"unit '{parts[1]}' is not a {kind.replace('_', ' ')} unit (expected e.g. "
-                                  f"'{ex}')", UnitError)
+            raise node.error(
+                key,
+                f"unit '{parts[1]}' is not a {kind.replace('_', ' ')} unit (expected e.g. '{ex}')",
+                UnitError,
+            )
         return float(Q_(mag, unit).to(target).magnitude)
     try:
         return parse_quantity(v, kind, field=node.at(key), source=node.source)
@@ -251,20 +308,42 @@ def _dist(node: _Node, key, kind, *, required=True, scale="log", example=None, p
 
 # ------------------------------------------------------------------------------- sections
 
-_TOP = {"id", "title", "level", "description", "currency", "objectives", "feed", "filters", "rig", "budget",
-        "task", "safety_factor", "gmp", "grading", "assessment"}
+_TOP = {
+    "id",
+    "title",
+    "level",
+    "description",
+    "currency",
+    "objectives",
+    "feed",
+    "filters",
+    "rig",
+    "budget",
+    "task",
+    "safety_factor",
+    "gmp",
+    "grading",
+    "assessment",
+}
 
 
 def _feed(n: _Node) -> Feed:
     solids = _dist(n, "solids", None, required=False, positive=True)
     ref = n.number("reference_solids", positive=True) if n.has("reference_solids") else None
     if (solids is None) != (ref is None):
-        raise n.error("reference_solids" if ref is None else "solids",
-                      "solids and reference_solids go together (the constants are stated at reference_solids)")
-    return Feed(name=n.text("name", required=True), viscosity_cP=_dist(n, "viscosity", "viscosity"),
-                density_g_per_mL=n.quantity("density", "density", default=1.0),
-                price_per_mL=n.number("price_per_mL", default=0.0, low=0.0),
-                solids=solids, reference_solids=ref, solids_unit=n.text("solids_unit", default=""))
+        raise n.error(
+            "reference_solids" if ref is None else "solids",
+            "solids and reference_solids go together (the constants are stated at reference_solids)",
+        )
+    return Feed(
+        name=n.text("name", required=True),
+        viscosity_cP=_dist(n, "viscosity", "viscosity"),
+        density_g_per_mL=n.quantity("density", "density", default=1.0),
+        price_per_mL=n.number("price_per_mL", default=0.0, low=0.0),
+        solids=solids,
+        reference_solids=ref,
+        solids_unit=n.text("solids_unit", default=""),
+    )
 
 
 def _variants(n: _Node) -> tuple:
@@ -302,15 +381,25 @@ def _variants(n: _Node) -> tuple:
                 raise v.error("mechanism.weights", f"must be positive, got {w}")
             for k in constants_for(name):
                 if k not in consts:
-                    raise v.error(k, f"missing: model '{name}' needs {', '.join(constants_for(name))} "
-                                     f"(pressure-invariant constants, m²/L)")
-            out.append(TruthVariant(mechanism=name, weight=base_w * w, permeability=perm,
-                                    constants={k: consts[k] for k in constants_for(name)}))
+                    raise v.error(
+                        k,
+                        f"missing: model '{name}' needs {', '.join(constants_for(name))} "
+                        f"(pressure-invariant constants, m²/L)",
+                    )
+            out.append(
+                TruthVariant(
+                    mechanism=name,
+                    weight=base_w * w,
+                    permeability=perm,
+                    constants={k: consts[k] for k in constants_for(name)},
+                )
+            )
         needed = {k for name, _ in pairs for k in constants_for(name)}
         for k in consts:
             if k not in needed:
-                raise v.error(k, f"not used by {', '.join(p[0] for p in pairs)} (it needs "
-                                 f"{', '.join(sorted(needed))})")
+                raise v.error(
+                    k, f"not used by {', '.join(p[0] for p in pairs)} (it needs {', '.join(sorted(needed))})"
+                )
     return tuple(out)
 
 
@@ -319,8 +408,12 @@ def _filters(raw, source) -> tuple:
         raise InputError("expected a list of filters", source=source, field="filters")
     out, seen = [], set()
     for i, item in enumerate(raw):
-        n = _Node(item, source, f"filters[{i}]", {"name", "description", "discs", "truth", "prefilter",
-                                                  "max_pressure"})
+        n = _Node(
+            item,
+            source,
+            f"filters[{i}]",
+            {"name", "description", "discs", "truth", "prefilter", "max_pressure"},
+        )
         name = n.text("name", required=True)
         if name.casefold() in seen:
             raise n.error("name", f"filter '{name}' is listed twice")
@@ -332,16 +425,27 @@ def _filters(raw, source) -> tuple:
         for j, d in enumerate(discs_raw):
             dn = _Node(d, source, n.at(f"discs[{j}]"), {"area", "price"})
             a = dn.quantity("area", "area", required=True)
-            discs.append(Disc(area_m2=a, price=dn.number("price", default=0.0, low=0.0), label=str(dn.raw("area"))))
+            discs.append(
+                Disc(area_m2=a, price=dn.number("price", default=0.0, low=0.0), label=str(dn.raw("area")))
+            )
         pre = None
         if n.has("prefilter"):
             pn = n.node("prefilter", {"name", "area_ratio", "price_per_m2"})
-            pre = Prefilter(name=pn.text("name", required=True),
-                            area_ratio=pn.number("area_ratio", required=True, positive=True),
-                            price_per_m2=pn.number("price_per_m2", default=0.0, low=0.0))
-        out.append(FilterSpec(name=name, description=n.text("description", default=""), discs=tuple(discs),
-                              variants=_variants(n), prefilter=pre,
-                              max_pressure_bar=n.quantity("max_pressure", "pressure")))
+            pre = Prefilter(
+                name=pn.text("name", required=True),
+                area_ratio=pn.number("area_ratio", required=True, positive=True),
+                price_per_m2=pn.number("price_per_m2", default=0.0, low=0.0),
+            )
+        out.append(
+            FilterSpec(
+                name=name,
+                description=n.text("description", default=""),
+                discs=tuple(discs),
+                variants=_variants(n),
+                prefilter=pre,
+                max_pressure_bar=n.quantity("max_pressure", "pressure"),
+            )
+        )
     return tuple(out)
 
 
@@ -367,12 +471,17 @@ def _rig(n: _Node) -> Rig:
         sign = -1.0 if text.startswith("-") else 1.0
         drift_val = sign * _parse(text.lstrip("+-").strip(), rkind, bal, "drift")
     return Rig(
-        modes=tuple(modes), log_interval_h=n.quantity("log_interval", "time", required=True),
-        time_unit=time_unit, time_unit_h={"s": 1 / 3600, "min": 1 / 60, "h": 1.0}[time_unit], filtrate=filtrate,
-        pressure_unit=p_unit, pressure_unit_bar=p_factor,
+        modes=tuple(modes),
+        log_interval_h=n.quantity("log_interval", "time", required=True),
+        time_unit=time_unit,
+        time_unit_h={"s": 1 / 3600, "min": 1 / 60, "h": 1.0}[time_unit],
+        filtrate=filtrate,
+        pressure_unit=p_unit,
+        pressure_unit_bar=p_factor,
         balance_resolution=bal.quantity("resolution", qkind, default=0.01 / scale) * scale,
         balance_noise=bal.quantity("noise", qkind, default=0.0, allow_zero=True) * scale,
-        balance_drift_per_h=drift_val, tare=bal.quantity("tare", qkind, default=0.0, allow_zero=True) * scale,
+        balance_drift_per_h=drift_val,
+        tare=bal.quantity("tare", qkind, default=0.0, allow_zero=True) * scale,
         pressure_noise_bar=pres.quantity("noise", "pressure", default=0.0, allow_zero=True),
         pressure_resolution_bar=pres.quantity("resolution", "pressure", default=0.0, allow_zero=True),
         flow_noise=n.number("flow_noise", default=0.0, low=0.0, high=0.5),
@@ -380,7 +489,8 @@ def _rig(n: _Node) -> Rig:
         hold_up_mL=n.quantity("hold_up", "volume", default=0.0, allow_zero=True) * 1000.0,
         setup_time_h=n.quantity("setup_time", "time", default=0.0, allow_zero=True),
         export=n.choice("export", ("csv", "xlsx"), default="csv"),
-        max_duration_h=n.quantity("max_duration", "time", default=24.0))
+        max_duration_h=n.quantity("max_duration", "time", default=24.0),
+    )
 
 
 def _task(n: _Node, filters) -> Task:
@@ -396,27 +506,44 @@ def _task(n: _Node, filters) -> Task:
             raise n.error("filters", f"'{nm}' is not a filter of this scenario (filters: {', '.join(known)})")
     pre = n.bool("prefilter_decision")
     if pre and (len(names) < 2 or not any(known[nm].prefilter for nm in names)):
-        raise n.error("prefilter_decision", "a prefilter decision needs at least two task filters, one of them "
-                                            "with a prefilter")
-    t = Task(text=n.text("text", required=True), filters=tuple(names),
-             batch_volume_L=n.quantity("batch_volume", "volume", required=True), mode=mode,
-             process_time_h=n.quantity("process_time", "time"), pressure_bar=n.quantity("pressure", "pressure"),
-             flux_LMH=n.quantity("flux", "flux"), max_pressure_bar=n.quantity("max_pressure", "pressure"),
-             temperature_c=n.quantity("temperature", "temperature", default=20.0),
-             flux_decay_limit=n.number("flux_decay_limit", low=0.01, high=0.99),
-             catalog=n.text("catalog", default="default"), prefilter_decision=pre)
+        raise n.error(
+            "prefilter_decision",
+            "a prefilter decision needs at least two task filters, one of them with a prefilter",
+        )
+    t = Task(
+        text=n.text("text", required=True),
+        filters=tuple(names),
+        batch_volume_L=n.quantity("batch_volume", "volume", required=True),
+        mode=mode,
+        process_time_h=n.quantity("process_time", "time"),
+        pressure_bar=n.quantity("pressure", "pressure"),
+        flux_LMH=n.quantity("flux", "flux"),
+        max_pressure_bar=n.quantity("max_pressure", "pressure"),
+        temperature_c=n.quantity("temperature", "temperature", default=20.0),
+        flux_decay_limit=n.number("flux_decay_limit", low=0.01, high=0.99),
+        catalog=n.text("catalog", default="default"),
+        prefilter_decision=pre,
+    )
     if mode == CONSTANT_PRESSURE:
         if t.pressure_bar is None:
-            raise n.error("pressure", "missing required key (the process pressure of a constant-pressure task)")
+            raise n.error(
+                "pressure", "missing required key (the process pressure of a constant-pressure task)"
+            )
         if t.process_time_h is None:
-            raise n.error("process_time", "missing required key (constant-pressure sizing needs the process time)")
+            raise n.error(
+                "process_time", "missing required key (constant-pressure sizing needs the process time)"
+            )
         if t.flux_LMH is not None or t.max_pressure_bar is not None:
-            raise n.error("flux" if t.flux_LMH is not None else "max_pressure",
-                          "a constant-pressure task states pressure and process_time, not flux or max_pressure")
+            raise n.error(
+                "flux" if t.flux_LMH is not None else "max_pressure",
+                "a constant-pressure task states pressure and process_time, not flux or max_pressure",
+            )
     else:
         if t.flux_LMH is None or t.max_pressure_bar is None:
-            raise n.error("flux" if t.flux_LMH is None else "max_pressure",
-                          "missing required key (a constant-flux task states flux and max_pressure)")
+            raise n.error(
+                "flux" if t.flux_LMH is None else "max_pressure",
+                "missing required key (a constant-flux task states flux and max_pressure)",
+            )
         if t.pressure_bar is not None:
             raise n.error("pressure", "a constant-flux task states flux and max_pressure, not pressure")
         if t.flux_decay_limit is not None:
@@ -453,14 +580,29 @@ def _fluid(n: _Node, key) -> tuple[str, float | None]:
     if v is None or (isinstance(v, str) and v.strip().lower() in ("water", "wfi")):
         return "water", None
     if isinstance(v, str):
-        raise n.error(key, f"fluid '{v}': give {{name, surface_tension}} (fluxwise knows water only, IAPWS R1-76)")
+        raise n.error(
+            key, f"fluid '{v}': give {{name, surface_tension}} (fluxwise knows water only, IAPWS R1-76)"
+        )
     f = n.node(key, {"name", "surface_tension"})
     return f.text("name", required=True), f.quantity("surface_tension", "surface_tension", required=True)
 
 
 def _gmp(n: _Node) -> GMPSpec:
-    i = n.node("integrity", {"method", "spec", "spec_temperature", "spec_fluid", "test_fluid", "test_temperature",
-                             "test_pressure", "reference_area", "area"}, required=True)
+    i = n.node(
+        "integrity",
+        {
+            "method",
+            "spec",
+            "spec_temperature",
+            "spec_fluid",
+            "test_fluid",
+            "test_temperature",
+            "test_pressure",
+            "reference_area",
+            "area",
+        },
+        required=True,
+    )
     method = i.choice("method", ("bubble-point", "diffusion"), required=True)
     if method == "bubble-point":
         spec = i.quantity("spec", "pressure", required=True)
@@ -470,35 +612,54 @@ def _gmp(n: _Node) -> GMPSpec:
     else:
         spec = _parse_flow(i, "spec")
         if not (i.has("reference_area") and i.has("area")):
-            raise i.error("reference_area" if not i.has("reference_area") else "area",
-                          "a diffusion test needs reference_area (of the specification) and area (installed)")
+            raise i.error(
+                "reference_area" if not i.has("reference_area") else "area",
+                "a diffusion test needs reference_area (of the specification) and area (installed)",
+            )
     spec_fluid, spec_gamma = _fluid(i, "spec_fluid")
     test_fluid, test_gamma = _fluid(i, "test_fluid")
     integrity = IntegritySpec(
-        method=method, spec=spec, spec_temperature_c=i.quantity("spec_temperature", "temperature", default=20.0),
-        spec_fluid=spec_fluid, spec_surface_tension=spec_gamma, test_fluid=test_fluid,
+        method=method,
+        spec=spec,
+        spec_temperature_c=i.quantity("spec_temperature", "temperature", default=20.0),
+        spec_fluid=spec_fluid,
+        spec_surface_tension=spec_gamma,
+        test_fluid=test_fluid,
         test_surface_tension=test_gamma,
         test_temperature_c=_dist(i, "test_temperature", "temperature", required=False, scale="linear")
         or Dist("fixed", 20.0),
         test_pressure_bar=i.quantity("test_pressure", "pressure"),
-        reference_area_m2=i.quantity("reference_area", "area"), area_m2=i.quantity("area", "area"))
-    d = n.node("draws", {"expired", "not_wetted", "defect", "post_use_failure"}) or _Node({}, n.source, n.at("draws"))
-    p = {k: d.number(k, default=0.0, low=0.0, high=1.0) for k in ("expired", "not_wetted", "defect",
-                                                                   "post_use_failure")}
+        reference_area_m2=i.quantity("reference_area", "area"),
+        area_m2=i.quantity("area", "area"),
+    )
+    d = n.node("draws", {"expired", "not_wetted", "defect", "post_use_failure"}) or _Node(
+        {}, n.source, n.at("draws")
+    )
+    p = {
+        k: d.number(k, default=0.0, low=0.0, high=1.0)
+        for k in ("expired", "not_wetted", "defect", "post_use_failure")
+    }
     if p["not_wetted"] + p["defect"] > 1:
         raise d.error("defect", "not_wetted + defect must be at most 1")
     dev = n.raw("deviation_on")
     dev = ["rejection", "post_use_failure"] if dev is None else dev
     if not isinstance(dev, list) or any(x not in ("rewet", "rejection", "post_use_failure") for x in dev):
         raise n.error("deviation_on", "expected a list of: rewet, rejection, post_use_failure")
-    return GMPSpec(device=n.text("device", required=True), part_number=n.text("part_number", required=True),
-                   integrity=integrity, sterilise=n.bool("sterilise"),
-                   flush_L=n.quantity("flush", "volume", default=0.0, allow_zero=True),
-                   rewet_L=n.quantity("rewet", "volume", default=0.0, allow_zero=True),
-                   back_pressure_bar=n.quantity("back_pressure", "pressure", default=0.0, allow_zero=True),
-                   flush_out_L=n.quantity("flush_out", "volume", default=0.0, allow_zero=True),
-                   p_expired=p["expired"], p_not_wetted=p["not_wetted"], p_defect=p["defect"],
-                   p_post_failure=p["post_use_failure"], deviation_on=tuple(dev))
+    return GMPSpec(
+        device=n.text("device", required=True),
+        part_number=n.text("part_number", required=True),
+        integrity=integrity,
+        sterilise=n.bool("sterilise"),
+        flush_L=n.quantity("flush", "volume", default=0.0, allow_zero=True),
+        rewet_L=n.quantity("rewet", "volume", default=0.0, allow_zero=True),
+        back_pressure_bar=n.quantity("back_pressure", "pressure", default=0.0, allow_zero=True),
+        flush_out_L=n.quantity("flush_out", "volume", default=0.0, allow_zero=True),
+        p_expired=p["expired"],
+        p_not_wetted=p["not_wetted"],
+        p_defect=p["defect"],
+        p_post_failure=p["post_use_failure"],
+        deviation_on=tuple(dev),
+    )
 
 
 def _parse_flow(n: _Node, key) -> float:
@@ -524,17 +685,24 @@ def _grading(n: _Node | None, source, objectives: dict, prefilter: bool) -> Grad
     for p in parts:
         if objs[p] not in objectives:
             field = "objectives" if o is None or p not in o.data else f"objectives.{p}"
-            raise n.error(field, f"part '{p}' names objective '{objs[p]}', which is not in the scenario's "
-                                 f"objectives ({', '.join(objectives) or 'none'})")
+            raise n.error(
+                field,
+                f"part '{p}' names objective '{objs[p]}', which is not in the scenario's "
+                f"objectives ({', '.join(objectives) or 'none'})",
+            )
     e = n.node("efficiency", {"full_at", "zero_at"}) or _Node({}, source, n.at("efficiency"))
     full = e.number("full_at", default=0.5, low=0.0, high=1.0)
     zero = e.number("zero_at", default=1.0, low=0.0, high=1.0)
     if zero <= full:
         raise e.error("zero_at", f"must be above full_at ({full:g})")
-    return GradingSpec(weights=weights, objectives={p: objs[p] for p in parts},
-                       pass_mark=n.number("pass_mark", default=80.0, low=0.0, high=100.0),
-                       critical_cap=n.number("critical_cap", default=40.0, low=0.0, high=100.0),
-                       efficiency_full_at=full, efficiency_zero_at=zero)
+    return GradingSpec(
+        weights=weights,
+        objectives={p: objs[p] for p in parts},
+        pass_mark=n.number("pass_mark", default=80.0, low=0.0, high=100.0),
+        critical_cap=n.number("critical_cap", default=40.0, low=0.0, high=100.0),
+        efficiency_full_at=full,
+        efficiency_zero_at=zero,
+    )
 
 
 def parse_scenario(data, *, source: str = "<scenario>") -> Scenario:
@@ -542,38 +710,113 @@ def parse_scenario(data, *, source: str = "<scenario>") -> Scenario:
     top = _Node(data, source, "", _TOP)
     sid = top.text("id", required=True)
     if not sid or any(c.isspace() or c in "/\\" for c in sid):
-        raise top.error("id", f"'{sid}' must be one word without spaces or slashes (e.g. mab-sterile-filtration)")
+        raise top.error(
+            "id", f"'{sid}' must be one word without spaces or slashes (e.g. mab-sterile-filtration)"
+        )
     objectives = top.node("objectives", required=True)
     objs = {str(k): objectives.text(k, required=True) for k in objectives.data}
     filters = _filters(top.raw("filters", required=True), source)
-    rig = _rig(top.node("rig", {"modes", "log_interval", "time_unit", "filtrate", "pressure_unit", "balance",
-                                   "pressure", "flow_noise", "startup", "hold_up", "setup_time", "export",
-                                   "max_duration"}, required=True))
+    rig = _rig(
+        top.node(
+            "rig",
+            {
+                "modes",
+                "log_interval",
+                "time_unit",
+                "filtrate",
+                "pressure_unit",
+                "balance",
+                "pressure",
+                "flow_noise",
+                "startup",
+                "hold_up",
+                "setup_time",
+                "export",
+                "max_duration",
+            },
+            required=True,
+        )
+    )
     b = top.node("budget", {"feed", "bench_time", "money"}, required=True)
-    budget = Budget(feed_mL=b.quantity("feed", "volume", required=True) * 1000.0,
-                    bench_h=b.quantity("bench_time", "time", required=True),
-                    money=b.number("money", required=True, positive=True))
-    task = _task(top.node("task", {"text", "filters", "batch_volume", "mode", "process_time", "pressure", "flux",
-                                   "max_pressure", "temperature", "flux_decay_limit", "catalog",
-                                   "prefilter_decision"}, required=True), filters)
+    budget = Budget(
+        feed_mL=b.quantity("feed", "volume", required=True) * 1000.0,
+        bench_h=b.quantity("bench_time", "time", required=True),
+        money=b.number("money", required=True, positive=True),
+    )
+    task = _task(
+        top.node(
+            "task",
+            {
+                "text",
+                "filters",
+                "batch_volume",
+                "mode",
+                "process_time",
+                "pressure",
+                "flux",
+                "max_pressure",
+                "temperature",
+                "flux_decay_limit",
+                "catalog",
+                "prefilter_decision",
+            },
+            required=True,
+        ),
+        filters,
+    )
     if task.mode not in rig.modes:
         raise top.error("rig.modes", f"the task is {task.mode}: the rig must offer that mode")
     a = top.node("assessment", {"attempts", "time_limit"}) or _Node({}, source, "assessment")
     sc = Scenario(
-        id=sid, title=top.text("title", required=True),
-        level=top.choice("level", LEVELS, required=True), description=top.text("description", default=""),
-        feed=_feed(top.node("feed", {"name", "viscosity", "density", "price_per_mL", "solids", "reference_solids",
-                                     "solids_unit"}, required=True)),
-        filters=filters, rig=rig, budget=budget, task=task,
+        id=sid,
+        title=top.text("title", required=True),
+        level=top.choice("level", LEVELS, required=True),
+        description=top.text("description", default=""),
+        feed=_feed(
+            top.node(
+                "feed",
+                {"name", "viscosity", "density", "price_per_mL", "solids", "reference_solids", "solids_unit"},
+                required=True,
+            )
+        ),
+        filters=filters,
+        rig=rig,
+        budget=budget,
+        task=task,
         safety_factor=_safety(top.node("safety_factor", {"range", "reasons", "show_range"}, required=True)),
-        gmp=_gmp(top.node("gmp", {"device", "part_number", "sterilise", "flush", "rewet", "back_pressure",
-                                  "flush_out", "integrity", "draws", "deviation_on"}, required=True)),
-        grading=_grading(top.node("grading", {"weights", "objectives", "pass_mark", "critical_cap", "efficiency"}),
-                         source, objs, task.prefilter_decision),
-        assessment=AssessmentSpec(attempts=a.number("attempts", default=3, low=1, integer=True),
-                                  time_limit_h=a.quantity("time_limit", "time")),
-        objectives=objs, currency=top.text("currency", default="USD"), version_hash=version_hash(data),
-        source=source)
+        gmp=_gmp(
+            top.node(
+                "gmp",
+                {
+                    "device",
+                    "part_number",
+                    "sterilise",
+                    "flush",
+                    "rewet",
+                    "back_pressure",
+                    "flush_out",
+                    "integrity",
+                    "draws",
+                    "deviation_on",
+                },
+                required=True,
+            )
+        ),
+        grading=_grading(
+            top.node("grading", {"weights", "objectives", "pass_mark", "critical_cap", "efficiency"}),
+            source,
+            objs,
+            task.prefilter_decision,
+        ),
+        assessment=AssessmentSpec(
+            attempts=a.number("attempts", default=3, low=1, integer=True),
+            time_limit_h=a.quantity("time_limit", "time"),
+        ),
+        objectives=objs,
+        currency=top.text("currency", default="USD"),
+        version_hash=version_hash(data),
+        source=source,
+    )
     return sc
 
 
@@ -603,8 +846,9 @@ def list_scenarios(extra_dirs=()) -> list[Scenario]:
         for f in sorted(d.glob("*.y*ml")):
             sc = read_scenario(f)
             if sc.id in found:
-                raise InputError(f"scenario id '{sc.id}' is also defined in {where[sc.id]}", source=str(f),
-                                 field="id")
+                raise InputError(
+                    f"scenario id '{sc.id}' is also defined in {where[sc.id]}", source=str(f), field="id"
+                )
             found[sc.id], where[sc.id] = sc, str(f)
     return sorted(found.values(), key=lambda s: (LEVELS.index(s.level), s.id))
 

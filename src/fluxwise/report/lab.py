@@ -26,8 +26,13 @@ _LAYOUT = dict(template="plotly_white", height=380, margin=dict(l=70, r=20, t=50
 def run_figures(scenario, run) -> list[tuple[str, go.Figure, list[str], list[list]]]:
     """(title, figure, table headers, table rows) for each quick plot of a run."""
     q = quick_views(scenario, run)
-    t, v, j, tv, p = (q["time_h"], q["throughput_L_per_m2"], q["flux_LMH"], q["t_over_V_h_m2_per_L"],
-                      q["pressure_bar"])
+    t, v, j, tv, p = (
+        q["time_h"],
+        q["throughput_L_per_m2"],
+        q["flux_LMH"],
+        q["t_over_V_h_m2_per_L"],
+        q["pressure_bar"],
+    )
     out = []
 
     def fig(x, y, xt, yt, title):
@@ -36,20 +41,41 @@ def run_figures(scenario, run) -> list[tuple[str, go.Figure, list[str], list[lis
         f.update_layout(title=title, xaxis_title=xt, yaxis_title=yt, **_LAYOUT)
         return f
 
-    out.append(("Throughput vs time", fig(t * 60, v, "time [min]", "throughput V [L/m²]", "Throughput vs time"),
-                ["time [min]", "V [L/m²]"], [[f"{a * 60:.4g}", f"{b:.4g}"] for a, b in zip(t, v, strict=True)]))
+    out.append(
+        (
+            "Throughput vs time",
+            fig(t * 60, v, "time [min]", "throughput V [L/m²]", "Throughput vs time"),
+            ["time [min]", "V [L/m²]"],
+            [[f"{a * 60:.4g}", f"{b:.4g}"] for a, b in zip(t, v, strict=True)],
+        )
+    )
     if run.request.mode == CONSTANT_PRESSURE:
-        out.append(("Flux vs throughput", fig(v, j, "throughput V [L/m²]", "flux J [L/m²/h]", "Flux vs throughput"),
-                    ["V [L/m²]", "J [L/m²/h]"], [[f"{a:.4g}", f"{b:.4g}"] for a, b in zip(v, j, strict=True)]))
+        out.append(
+            (
+                "Flux vs throughput",
+                fig(v, j, "throughput V [L/m²]", "flux J [L/m²/h]", "Flux vs throughput"),
+                ["V [L/m²]", "J [L/m²/h]"],
+                [[f"{a:.4g}", f"{b:.4g}"] for a, b in zip(v, j, strict=True)],
+            )
+        )
         ok = np.isfinite(tv)
-        out.append(("t/V vs t (Vmax plot)",
-                    fig(t[ok] * 60, tv[ok] * 60, "time [min]", "t/V [min·m²/L]", "t/V vs t (Vmax plot)"),
-                    ["time [min]", "t/V [min·m²/L]"],
-                    [[f"{a * 60:.4g}", f"{b * 60:.4g}"] for a, b in zip(t[ok], tv[ok], strict=True)]))
+        out.append(
+            (
+                "t/V vs t (Vmax plot)",
+                fig(t[ok] * 60, tv[ok] * 60, "time [min]", "t/V [min·m²/L]", "t/V vs t (Vmax plot)"),
+                ["time [min]", "t/V [min·m²/L]"],
+                [[f"{a * 60:.4g}", f"{b * 60:.4g}"] for a, b in zip(t[ok], tv[ok], strict=True)],
+            )
+        )
     else:
-        out.append(("Pressure vs throughput", fig(v, p, "throughput V [L/m²]", "pressure [bar]",
-                                                  "Pressure vs throughput"),
-                    ["V [L/m²]", "P [bar]"], [[f"{a:.4g}", f"{b:.4g}"] for a, b in zip(v, p, strict=True)]))
+        out.append(
+            (
+                "Pressure vs throughput",
+                fig(v, p, "throughput V [L/m²]", "pressure [bar]", "Pressure vs throughput"),
+                ["V [L/m²]", "P [bar]"],
+                [[f"{a:.4g}", f"{b:.4g}"] for a, b in zip(v, p, strict=True)],
+            )
+        )
     return out
 
 
@@ -57,19 +83,30 @@ def run_plot_html(scenario, run) -> str:
     """One self-contained HTML page with the quick plots and their data tables."""
     parts = []
     for title, f, headers, rows in run_figures(scenario, run):
-        table = ("<table><caption>" + html.escape(title) + " (data)</caption><thead><tr>"
-                 + "".join(f"<th scope='col'>{html.escape(h)}</th>" for h in headers) + "</tr></thead><tbody>"
-                 + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
-                 + "</tbody></table>")
-        parts.append(f"<section><h2>{html.escape(title)}</h2>"
-                     + f.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
-                     + f"<details><summary>Data table</summary>{table}</details></section>")
+        table = (
+            "<table><caption>"
+            + html.escape(title)
+            + " (data)</caption><thead><tr>"
+            + "".join(f"<th scope='col'>{html.escape(h)}</th>" for h in headers)
+            + "</tr></thead><tbody>"
+            + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
+            + "</tbody></table>"
+        )
+        parts.append(
+            f"<section><h2>{html.escape(title)}</h2>"
+            + f.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
+            + f"<details><summary>Data table</summary>{table}</details></section>"
+        )
     r = run.request
-    head = (f"Run {run.index + 1}: {html.escape(r.filter)}, {r.area_m2 * 1e4:.4g} cm², {r.mode.replace('-', ' ')}, "
-            f"{run.duration_h * 60:.4g} min ({html.escape(run.stopped)})")
-    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>" + html.escape(head) + "</title>"
-            "<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:1rem auto;padding:0 1rem}"
-            "table{border-collapse:collapse}td,th{border:1px solid #999;padding:2px 6px;text-align:right}"
-            ".label{font-weight:bold;color:#8a1c00}</style>"
-            f"<script>{get_plotlyjs()}</script></head><body><p class='label'>{RECORD_LABEL}</p>"
-            f"<h1>{head}</h1>" + "".join(parts) + "</body></html>")
+    head = (
+        f"Run {run.index + 1}: {html.escape(r.filter)}, {r.area_m2 * 1e4:.4g} cm², "
+        f"{r.mode.replace('-', ' ')}, {run.duration_h * 60:.4g} min ({html.escape(run.stopped)})"
+    )
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>" + html.escape(head) + "</title>"
+        "<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:1rem auto;padding:0 1rem}"
+        "table{border-collapse:collapse}td,th{border:1px solid #999;padding:2px 6px;text-align:right}"
+        ".label{font-weight:bold;color:#8a1c00}</style>"
+        f"<script>{get_plotlyjs()}</script></head><body><p class='label'>{RECORD_LABEL}</p>"
+        f"<h1>{head}</h1>" + "".join(parts) + "</body></html>"
+    )

@@ -39,19 +39,43 @@ from __future__ import annotations
 
 from .gmp import ACTIONS, SOP_STEPS, GmpState
 from .grading import (
-           GRADER_VERSION,
-           Answer,
-           Grade,
-           PartGrade,
-           credited_mechanisms,
-           grade_answer,
-           true_min_area,
+    GRADER_VERSION,
+    Answer,
+    Grade,
+    PartGrade,
+    credited_mechanisms,
+    grade_answer,
+    true_min_area,
 )
 from .lab import ASSESSMENT, PRACTICE, Attempt, ModePolicy, attempt_seed, derive_seed, public_scenario, reveal
 from .rig import RigRun, RunRequest, Usage, quick_views
 from .scenario import RECORD_LABEL, Scenario, Truth, draw_truth
 
-__all__ = ["ACTIONS", "SOP_STEPS", "GmpState", "GRADER_VERSION", "Answer", "Grade", "PartGrade",
-           "credited_mechanisms", "grade_answer", "true_min_area", "ASSESSMENT", "PRACTICE", "Attempt",
-           "ModePolicy", "attempt_seed", "derive_seed", "public_scenario", "reveal", "RigRun", "RunRequest",
-           "Usage", "quick_views", "RECORD_LABEL", "Scenario", "Truth", "draw_truth"]
+__all__ = [
+    "ACTIONS",
+    "SOP_STEPS",
+    "GmpState",
+    "GRADER_VERSION",
+    "Answer",
+    "Grade",
+    "PartGrade",
+    "credited_mechanisms",
+    "grade_answer",
+    "true_min_area",
+    "ASSESSMENT",
+    "PRACTICE",
+    "Attempt",
+    "ModePolicy",
+    "attempt_seed",
+    "derive_seed",
+    "public_scenario",
+    "reveal",
+    "RigRun",
+    "RunRequest",
+    "Usage",
+    "quick_views",
+    "RECORD_LABEL",
+    "Scenario",
+    "Truth",
+    "draw_truth",
+]

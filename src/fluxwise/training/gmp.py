@@ -51,8 +51,24 @@ from .scenario import RECORD_LABEL, STREAM_GMP, Scenario, rng_for
 
 __all__ = ["ACTIONS", "SOP_STEPS", "GmpState", "Mistake", "correct_limit", "sop_steps", "DEDUCTIONS"]
 
-ACTIONS = ("verify", "install", "flush", "sterilise", "integrity_test", "record_result", "check_setup", "rewet",
-           "reject", "replace", "deviation", "filter", "flush_out", "quarantine_batch", "correct", "sign")
+ACTIONS = (
+    "verify",
+    "install",
+    "flush",
+    "sterilise",
+    "integrity_test",
+    "record_result",
+    "check_setup",
+    "rewet",
+    "reject",
+    "replace",
+    "deviation",
+    "filter",
+    "flush_out",
+    "quarantine_batch",
+    "correct",
+    "sign",
+)
 
 SOP_STEPS = (
     ("verify", "Verify identity (part number), lot and expiry against the label"),
@@ -68,12 +84,31 @@ SOP_STEPS = (
 
 #: fraction of the GMP part lost per mistake (a critical error sets the part to 0)
 DEDUCTIONS = {
-    "order": 0.1, "not_verified": 0.2, "transcription": 0.1, "accepted_expired": 0.2, "not_vented": 0.1,
-    "flush_short": 0.1, "not_sterilised": 0.3, "limit_uncorrected": 0.15, "rejected_passing": 0.1,
-    "no_setup_check": 0.1, "rewet_method": 0.1, "extra_rewet": 0.2, "not_rejected": 0.1,
-    "no_deviation": 0.2, "flush_out_short": 0.1, "no_post_test": 0.3, "replace_after_post": 0.2,
-    "needless_quarantine": 0.1, "not_filtered": 0.5, "correction_reason": 0.1, "not_signed": 0.2,
-    "after_signature": 0.1, "backdated": 0.1, "unrecorded_test": 0.15, "answer_mismatch": 0.1,
+    "order": 0.1,
+    "not_verified": 0.2,
+    "transcription": 0.1,
+    "accepted_expired": 0.2,
+    "not_vented": 0.1,
+    "flush_short": 0.1,
+    "not_sterilised": 0.3,
+    "limit_uncorrected": 0.15,
+    "rejected_passing": 0.1,
+    "no_setup_check": 0.1,
+    "rewet_method": 0.1,
+    "extra_rewet": 0.2,
+    "not_rejected": 0.1,
+    "no_deviation": 0.2,
+    "flush_out_short": 0.1,
+    "no_post_test": 0.3,
+    "replace_after_post": 0.2,
+    "needless_quarantine": 0.1,
+    "not_filtered": 0.5,
+    "correction_reason": 0.1,
+    "not_signed": 0.2,
+    "after_signature": 0.1,
+    "backdated": 0.1,
+    "unrecorded_test": 0.15,
+    "answer_mismatch": 0.1,
 }
 
 
@@ -94,21 +129,35 @@ class Mistake:
 def sop_steps(scenario: Scenario) -> list[dict]:
     """The SOP as the trainee sees it, with this scenario's volumes and specification."""
     g, spec = scenario.gmp, scenario.gmp.integrity
-    details = {"flush": f"at least {g.flush_L:g} L", "sterilise": "required" if g.sterilise else "not required",
-               "pre_use_test": _spec_text(spec), "flush_out": f"at least {g.flush_out_L:g} L"}
-    return [{"step": k, "text": t, **({"detail": details[k]} if k in details else {})}
-            for k, t in SOP_STEPS if k != "sterilise" or g.sterilise]
+    details = {
+        "flush": f"at least {g.flush_L:g} L",
+        "sterilise": "required" if g.sterilise else "not required",
+        "pre_use_test": _spec_text(spec),
+        "flush_out": f"at least {g.flush_out_L:g} L",
+    }
+    return [
+        {"step": k, "text": t, **({"detail": details[k]} if k in details else {})}
+        for k, t in SOP_STEPS
+        if k != "sterilise" or g.sterilise
+    ]
 
 
 def _spec_text(spec) -> str:
     if spec.method == "bubble-point":
-        fluid = spec.spec_fluid if spec.spec_surface_tension is None else \
-            f"{spec.spec_fluid} ({spec.spec_surface_tension:g} mN/m)"
-        return (f"bubble point at least {spec.spec:.4g} bar in {fluid} at {spec.spec_temperature_c:g} °C; "
-                f"tested with {spec.test_fluid}"
-                + (f" ({spec.test_surface_tension:g} mN/m)" if spec.test_surface_tension is not None else ""))
-    return (f"diffusion at most {spec.spec * 1000 / 60:.4g} mL/min per {spec.reference_area_m2:.4g} m² "
-            f"(installed {spec.area_m2:.4g} m²)")
+        fluid = (
+            spec.spec_fluid
+            if spec.spec_surface_tension is None
+            else f"{spec.spec_fluid} ({spec.spec_surface_tension:g} mN/m)"
+        )
+        return (
+            f"bubble point at least {spec.spec:.4g} bar in {fluid} at {spec.spec_temperature_c:g} °C; "
+            f"tested with {spec.test_fluid}"
+            + (f" ({spec.test_surface_tension:g} mN/m)" if spec.test_surface_tension is not None else "")
+        )
+    return (
+        f"diffusion at most {spec.spec * 1000 / 60:.4g} mL/min per {spec.reference_area_m2:.4g} m² "
+        f"(installed {spec.area_m2:.4g} m²)"
+    )
 
 
 def correct_limit(spec, temperature_c: float) -> float:
@@ -116,15 +165,25 @@ def correct_limit(spec, temperature_c: float) -> float:
     area (L/h) — with :mod:`fluxwise.design.integrity`, the functions a scientist would use."""
     if spec.method == "bubble-point":
         if spec.test_surface_tension is not None or spec.spec_surface_tension is not None:
-            g_spec = spec.spec_surface_tension if spec.spec_surface_tension is not None else \
-                float(water_surface_tension(spec.spec_temperature_c))
-            g_test = spec.test_surface_tension if spec.test_surface_tension is not None else \
-                float(water_surface_tension(temperature_c))
-            return check_bubble_point(1.0, spec.spec, spec_surface_tension_mN_per_m=g_spec,
-                                      test_surface_tension_mN_per_m=g_test).limit
-        return check_bubble_point(1.0, spec.spec, spec_temperature_c=spec.spec_temperature_c,
-                                  test_temperature_c=temperature_c).limit
-    return check_diffusion(0.0, spec.spec, reference_area_m2=spec.reference_area_m2, area_m2=spec.area_m2).limit
+            g_spec = (
+                spec.spec_surface_tension
+                if spec.spec_surface_tension is not None
+                else float(water_surface_tension(spec.spec_temperature_c))
+            )
+            g_test = (
+                spec.test_surface_tension
+                if spec.test_surface_tension is not None
+                else float(water_surface_tension(temperature_c))
+            )
+            return check_bubble_point(
+                1.0, spec.spec, spec_surface_tension_mN_per_m=g_spec, test_surface_tension_mN_per_m=g_test
+            ).limit
+        return check_bubble_point(
+            1.0, spec.spec, spec_temperature_c=spec.spec_temperature_c, test_temperature_c=temperature_c
+        ).limit
+    return check_diffusion(
+        0.0, spec.spec, reference_area_m2=spec.reference_area_m2, area_m2=spec.area_m2
+    ).limit
 
 
 @dataclass
@@ -186,10 +245,15 @@ class GmpState:
         g = self.scenario.gmp
         rng = rng_for(self.scenario.id, self.seed, STREAM_GMP)
         u = rng.random(8)
-        self._draw = {"expired": u[0] < g.p_expired, "first": self._state(u[1], g),
-                      "second": self._state(u[2], g), "post": u[3] < g.p_post_failure,
-                      "lots": [int(x) for x in rng.integers(100000, 999999, 6)],
-                      "days": [int(x) for x in rng.integers(90, 720, 6)], "expired_days": int(rng.integers(3, 120))}
+        self._draw = {
+            "expired": u[0] < g.p_expired,
+            "first": self._state(u[1], g),
+            "second": self._state(u[2], g),
+            "post": u[3] < g.p_post_failure,
+            "lots": [int(x) for x in rng.integers(100000, 999999, 6)],
+            "days": [int(x) for x in rng.integers(90, 720, 6)],
+            "expired_days": int(rng.integers(3, 120)),
+        }
         self._rng = rng
         self.units.append(self._new_unit())
 
@@ -206,10 +270,15 @@ class GmpState:
         expired = i == 0 and self._draw["expired"]
         days = -self._draw["expired_days"] if expired else self._draw["days"][i % 6]
         g = self.scenario.gmp
-        label = {"device": g.device, "part_number": g.part_number,
-                 "lot": f"TR{self._draw['lots'][i % 6]}",
-                 "expiry": (self.process_date + _dt.timedelta(days=days)).isoformat()}
-        state = "ok" if expired else (self._draw["first"] if i == 0 else self._draw["second"] if i == 1 else "ok")
+        label = {
+            "device": g.device,
+            "part_number": g.part_number,
+            "lot": f"TR{self._draw['lots'][i % 6]}",
+            "expiry": (self.process_date + _dt.timedelta(days=days)).isoformat(),
+        }
+        state = (
+            "ok" if expired else (self._draw["first"] if i == 0 else self._draw["second"] if i == 1 else "ok")
+        )
         return _Unit(index=i, label=label, expired=expired, state=state)
 
     @property
@@ -245,13 +314,18 @@ class GmpState:
         self.seq += 1
         before = len(self.mistakes)
         if self.last_at is not None and at < self.last_at:
-            self._mistake("backdated", f"action {self.seq} ({action}) is dated {at.isoformat()}, before the "
-                                       f"previous entry ({self.last_at.isoformat()}): records are written "
-                                       f"when the work is done")
+            self._mistake(
+                "backdated",
+                f"action {self.seq} ({action}) is dated {at.isoformat()}, before the "
+                f"previous entry ({self.last_at.isoformat()}): records are written "
+                f"when the work is done",
+            )
         self.last_at = max(at, self.last_at) if self.last_at else at
         if self.signed is not None and action != "correct":
-            self._mistake("after_signature", f"action {self.seq} ({action}) was added after the record was "
-                                             f"signed (action {self.signed})")
+            self._mistake(
+                "after_signature",
+                f"action {self.seq} ({action}) was added after the record was signed (action {self.signed})",
+            )
         result = getattr(self, f"_do_{action}")(dict(params or {})) or {}
         result["mistakes"] = [m.to_dict() for m in self.mistakes[before:]]
         return result
@@ -290,27 +364,44 @@ class GmpState:
         decision = self._choice(p, "decision", ("accept", "reject"))
         wrong = [k for k, v in given.items() if v.casefold() != str(u.label[k]).casefold()]
         if wrong:
-            self._mistake("transcription", "the record does not match the label: " + "; ".join(
-                f"{k} recorded '{given[k]}', label '{u.label[k]}'" for k in wrong))
+            self._mistake(
+                "transcription",
+                "the record does not match the label: "
+                + "; ".join(f"{k} recorded '{given[k]}', label '{u.label[k]}'" for k in wrong),
+            )
         if decision == "accept" and u.expired:
-            self._mistake("accepted_expired", f"device lot {u.label['lot']} expired on {u.label['expiry']}, "
-                                              f"before the process date {self.process_date}: it must be "
-                                              f"rejected and replaced")
-        if decision == "accept" and given["part_number"].casefold() != self.scenario.gmp.part_number.casefold():
-            self._mistake("transcription", f"part number {given['part_number']} is not the SOP's "
-                                           f"{self.scenario.gmp.part_number}")
+            self._mistake(
+                "accepted_expired",
+                f"device lot {u.label['lot']} expired on {u.label['expiry']}, "
+                f"before the process date {self.process_date}: it must be "
+                f"rejected and replaced",
+            )
+        if (
+            decision == "accept"
+            and given["part_number"].casefold() != self.scenario.gmp.part_number.casefold()
+        ):
+            self._mistake(
+                "transcription",
+                f"part number {given['part_number']} is not the SOP's {self.scenario.gmp.part_number}",
+            )
         u.verified = decision
         self.done.setdefault("verify", self.seq)
 
     def _do_install(self, p):
         u = self.unit
-        self._order(u.verified == "accept", f"action {self.seq}: device installed before its identity, lot "
-                                            f"and expiry were verified and accepted")
+        self._order(
+            u.verified == "accept",
+            f"action {self.seq}: device installed before its identity, lot "
+            f"and expiry were verified and accepted",
+        )
         u.installed = True
         u.vented = bool(p.get("vented", False))
         if not u.vented:
-            self._mistake("not_vented", f"action {self.seq}: the housing was not vented (air left upstream "
-                                        f"blinds the membrane and falsifies the integrity test)")
+            self._mistake(
+                "not_vented",
+                f"action {self.seq}: the housing was not vented (air left upstream "
+                f"blinds the membrane and falsifies the integrity test)",
+            )
         self.done.setdefault("install", self.seq)
 
     def _do_flush(self, p):
@@ -331,8 +422,10 @@ class GmpState:
 
     def _do_check_setup(self, p):
         self.unit.setup_checked = True
-        return {"finding": "no leak found at the connections; o-ring seated as far as can be seen; test "
-                           "parameters as in the SOP"}
+        return {
+            "finding": "no leak found at the connections; o-ring seated as far as can be seen; test "
+            "parameters as in the SOP"
+        }
 
     def _do_rewet(self, p):
         u, g = self.unit, self.scenario.gmp
@@ -341,16 +434,25 @@ class GmpState:
         if u.failed_pre == 0:
             self._order(False, f"action {self.seq}: re-wet without a failed pre-use test")
         elif not u.setup_checked:
-            self._mistake("no_setup_check", f"action {self.seq}: re-wetted before checking the set-up (leaks, "
-                                            f"o-ring, specification corrected for fluid and temperature)")
+            self._mistake(
+                "no_setup_check",
+                f"action {self.seq}: re-wetted before checking the set-up (leaks, "
+                f"o-ring, specification corrected for fluid and temperature)",
+            )
         if vol + 1e-9 < g.rewet_L or bp + 1e-9 < g.back_pressure_bar:
-            self._mistake("rewet_method", f"re-wet with {vol:g} L at {bp:g} bar back-pressure; the vendor's "
-                                          f"method is at least {g.rewet_L:g} L at {g.back_pressure_bar:g} bar")
+            self._mistake(
+                "rewet_method",
+                f"re-wet with {vol:g} L at {bp:g} bar back-pressure; the vendor's "
+                f"method is at least {g.rewet_L:g} L at {g.back_pressure_bar:g} bar",
+            )
         u.rewets += 1
         if u.rewets > 1:
-            self._mistake("extra_rewet", f"action {self.seq}: a second re-wet of the same device: the SOP allows "
-                                         f"one re-wet and retest, then the device is rejected (testing into "
-                                         f"compliance)")
+            self._mistake(
+                "extra_rewet",
+                f"action {self.seq}: a second re-wet of the same device: the SOP allows "
+                f"one re-wet and retest, then the device is rejected (testing into "
+                f"compliance)",
+            )
         if u.state == "not_wetted":
             u.state = "ok"
 
@@ -358,11 +460,16 @@ class GmpState:
         stage = self._choice(p, "stage", ("pre", "post"))
         u, g, spec = self.unit, self.scenario.gmp, self.scenario.gmp.integrity
         if stage == "pre":
-            self._order(u.installed and u.flushed > 0, f"action {self.seq}: pre-use test before the device "
-                                                       f"was installed and flushed")
+            self._order(
+                u.installed and u.flushed > 0,
+                f"action {self.seq}: pre-use test before the device was installed and flushed",
+            )
             if g.sterilise and not u.sterilised:
-                self._mistake("not_sterilised", f"action {self.seq}: pre-use test before sterilisation: the "
-                                                f"SOP requires the test after sterilisation")
+                self._mistake(
+                    "not_sterilised",
+                    f"action {self.seq}: pre-use test before sterilisation: the "
+                    f"SOP requires the test after sterilisation",
+                )
             fails = u.state != "ok"
         else:
             self._order(self.filtered, f"action {self.seq}: post-use test before the batch was filtered")
@@ -382,8 +489,14 @@ class GmpState:
         else:
             self.post_failed = self.post_failed or fails
             self.done.setdefault("post_use_test", self.seq)
-        out = {"test": self.seq, "stage": stage, "method": spec.method, "fluid": spec.test_fluid,
-               "temperature_c": round(temp, 1), "device_lot": u.label["lot"]}
+        out = {
+            "test": self.seq,
+            "stage": stage,
+            "method": spec.method,
+            "fluid": spec.test_fluid,
+            "temperature_c": round(temp, 1),
+            "device_lot": u.label["lot"],
+        }
         if spec.method == "bubble-point":
             out.update(measured=round(measured, 3), unit="bar")
         else:
@@ -417,20 +530,32 @@ class GmpState:
         unit_txt = "bar" if bubble else "mL/min"
         if not limit > 0 or abs(limit / correct - 1.0) > 0.01:
             why = "corrected for the test fluid and temperature" if bubble else "scaled to the installed area"
-            self._mistake("limit_uncorrected", f"test {test.seq}: limit recorded {limit:.4g} {unit_txt}; the "
-                                               f"specification {why} is {correct:.4g} {unit_txt}")
+            self._mistake(
+                "limit_uncorrected",
+                f"test {test.seq}: limit recorded {limit:.4g} {unit_txt}; the "
+                f"specification {why} is {correct:.4g} {unit_txt}",
+            )
         measured_txt = f"{test.measured:.3f} bar" if bubble else f"{test.measured * 1000 / 60:.2f} mL/min"
         if verdict == "pass" and not test.passed:
-            self._mistake("accepted_failed_test", f"test {test.seq} ({test.stage}-use): 'pass' recorded, but "
-                                                  f"{measured_txt} fails the corrected limit of {correct:.4g} "
-                                                  f"{unit_txt}: accepting a failed integrity test",
-                          critical=True)
+            self._mistake(
+                "accepted_failed_test",
+                f"test {test.seq} ({test.stage}-use): 'pass' recorded, but "
+                f"{measured_txt} fails the corrected limit of {correct:.4g} "
+                f"{unit_txt}: accepting a failed integrity test",
+                critical=True,
+            )
         if verdict == "fail" and test.passed:
-            self._mistake("rejected_passing", f"test {test.seq}: 'fail' recorded, but {measured_txt} passes the "
-                                              f"corrected limit of {correct:.4g} {unit_txt}")
+            self._mistake(
+                "rejected_passing",
+                f"test {test.seq}: 'fail' recorded, but {measured_txt} passes the "
+                f"corrected limit of {correct:.4g} {unit_txt}",
+            )
         u = self.units[test.unit]
-        if test.stage == "pre" and test.unit == self.unit.index and test.seq == max(
-                s for s, x in self.tests.items() if x.unit == test.unit and x.stage == "pre"):
+        if (
+            test.stage == "pre"
+            and test.unit == self.unit.index
+            and test.seq == max(s for s, x in self.tests.items() if x.unit == test.unit and x.stage == "pre")
+        ):
             u.recorded_pass = verdict == "pass"
             if verdict == "pass" and u.failed_pre and "rewet" in self.scenario.gmp.deviation_on:
                 u.deviation_needed = "rewet"
@@ -443,9 +568,12 @@ class GmpState:
         verdict = self._choice(p, "verdict", ("pass", "fail"))
         limit = self._number(p, "limit")
         if test.recorded is not None:
-            self._mistake("overwrite", f"test {seq} already has a result (action {test.recorded}); recording it "
-                                       f"again overwrites it: correct a record with 'correct' and a reason",
-                          critical=True)
+            self._mistake(
+                "overwrite",
+                f"test {seq} already has a result (action {test.recorded}); recording it "
+                f"again overwrites it: correct a record with 'correct' and a reason",
+                critical=True,
+            )
         test.recorded = self.seq
         self._record(test, limit, verdict)
         self.done.setdefault("pre_use_test" if test.stage == "pre" else "post_use_record", self.seq)
@@ -454,8 +582,11 @@ class GmpState:
         target = int(self._number(p, "of"))
         reason = self._text(p, "reason", required=False)
         if not reason:
-            self._mistake("correction_reason", f"action {self.seq}: a correction without a reason (good "
-                                               f"documentation practice: original kept, reason, date, signature)")
+            self._mistake(
+                "correction_reason",
+                f"action {self.seq}: a correction without a reason (good "
+                f"documentation practice: original kept, reason, date, signature)",
+            )
         tests = [t for t in self.tests.values() if t.recorded == target]
         if tests and "verdict" in p:
             verdict = self._choice(p, "verdict", ("pass", "fail"))
@@ -472,12 +603,18 @@ class GmpState:
     def _do_replace(self, p):
         old = self.unit
         if self.filtered and self.post_failed:
-            self._mistake("replace_after_post", f"action {self.seq}: the device was replaced after a post-use "
-                                                f"failure; that does not fix it: the batch went through the "
-                                                f"failed filter (deviation and batch quarantine)")
+            self._mistake(
+                "replace_after_post",
+                f"action {self.seq}: the device was replaced after a post-use "
+                f"failure; that does not fix it: the batch went through the "
+                f"failed filter (deviation and batch quarantine)",
+            )
         if not old.rejected:
-            self._mistake("not_rejected", f"action {self.seq}: device lot {old.label['lot']} replaced without "
-                                          f"being rejected and quarantined")
+            self._mistake(
+                "not_rejected",
+                f"action {self.seq}: device lot {old.label['lot']} replaced without "
+                f"being rejected and quarantined",
+            )
         self.units.append(self._new_unit())
         return {"label": self.label()}
 
@@ -486,11 +623,13 @@ class GmpState:
         number = f"DEV-TR-{len(self.deviations) + 1:03d}"
         covered = {d["unit"] for d in self.deviations}
         after_post = self.post_failed and not any(d["after_post"] for d in self.deviations)
-        # a deviation covers the post-use failure, else the latest device that needs one, else the device in use
+        # a deviation covers the post-use failure, else the latest device that needs one, else the
+        # device in use
         pending = [u.index for u in self.units if u.deviation_needed and u.index not in covered]
         unit = self.unit.index if after_post or not pending else pending[-1]
-        self.deviations.append({"id": number, "unit": unit, "seq": self.seq, "description": text,
-                                "after_post": after_post})
+        self.deviations.append(
+            {"id": number, "unit": unit, "seq": self.seq, "description": text, "after_post": after_post}
+        )
         return {"deviation": number}
 
     def _do_filter(self, p):
@@ -499,27 +638,44 @@ class GmpState:
             self._order(False, f"action {self.seq}: the batch was already filtered")
             return {}
         if u.expired and u.verified == "accept":
-            self._mistake("expired_used", f"action {self.seq}: the batch was filtered through an expired device "
-                                          f"(lot {u.label['lot']}, expiry {u.label['expiry']})", critical=True)
+            self._mistake(
+                "expired_used",
+                f"action {self.seq}: the batch was filtered through an expired device "
+                f"(lot {u.label['lot']}, expiry {u.label['expiry']})",
+                critical=True,
+            )
         if u.verified is None:
-            self._mistake("not_verified", f"action {self.seq}: the device used was never verified (identity, lot, "
-                                          f"expiry)")
-        self._order(u.installed and u.vented, f"action {self.seq}: filtered through a device not installed and "
-                                              f"vented")
+            self._mistake(
+                "not_verified",
+                f"action {self.seq}: the device used was never verified (identity, lot, expiry)",
+            )
+        self._order(
+            u.installed and u.vented, f"action {self.seq}: filtered through a device not installed and vented"
+        )
         if u.flushed <= 0:
             self._order(False, f"action {self.seq}: filtered through a device that was not flushed")
         if g.sterilise and not u.sterilised:
-            self._mistake("not_sterilised", f"action {self.seq}: filtered through a device that was not sterilised")
+            self._mistake(
+                "not_sterilised", f"action {self.seq}: filtered through a device that was not sterilised"
+            )
         pre = [t for t in self.tests.values() if t.unit == u.index and t.stage == "pre"]
         if not pre:
-            self._mistake("no_pre_use_test", f"action {self.seq}: filtered without a pre-use integrity test",
-                          critical=True)
+            self._mistake(
+                "no_pre_use_test",
+                f"action {self.seq}: filtered without a pre-use integrity test",
+                critical=True,
+            )
         elif not pre[-1].passed:
-            self._mistake("used_failed_filter", f"action {self.seq}: filtered through a device whose last pre-use "
-                                                f"test failed (test {pre[-1].seq})", critical=True)
+            self._mistake(
+                "used_failed_filter",
+                f"action {self.seq}: filtered through a device whose last pre-use "
+                f"test failed (test {pre[-1].seq})",
+                critical=True,
+            )
         elif pre[-1].recorded is None:
-            self._mistake("unrecorded_test", f"action {self.seq}: filtered before the pre-use test result was "
-                                             f"recorded")
+            self._mistake(
+                "unrecorded_test", f"action {self.seq}: filtered before the pre-use test result was recorded"
+            )
         self.filtered = True
         self.done.setdefault("filter", self.seq)
 
@@ -527,16 +683,20 @@ class GmpState:
         vol = self._number(p, "volume_L")
         self._order(self.filtered, f"action {self.seq}: product flush-out before the batch was filtered")
         if vol + 1e-9 < self.scenario.gmp.flush_out_L:
-            self._mistake("flush_out_short", f"flush-out of {vol:g} L is below the SOP's "
-                                             f"{self.scenario.gmp.flush_out_L:g} L (product left in the device)")
+            self._mistake(
+                "flush_out_short",
+                f"flush-out of {vol:g} L is below the SOP's "
+                f"{self.scenario.gmp.flush_out_L:g} L (product left in the device)",
+            )
         self.flushed_out = True
         self.done.setdefault("flush_out", self.seq)
 
     def _do_quarantine_batch(self, p):
         self._text(p, "reason")
         if not self.post_failed:
-            self._mistake("needless_quarantine", f"action {self.seq}: batch quarantined without a failed post-use "
-                                                 f"test")
+            self._mistake(
+                "needless_quarantine", f"action {self.seq}: batch quarantined without a failed post-use test"
+            )
         self.batch_quarantined = True
         return {"batch": "quarantined"}
 
@@ -546,8 +706,12 @@ class GmpState:
             self.signed = self.seq
             self.done.setdefault("sign", self.seq)
             if self.post_failed and not self.batch_quarantined:
-                self._mistake("released_failed_batch", f"action {self.seq}: the record was signed after a post-use "
-                                                       f"failure without quarantining the batch", critical=True)
+                self._mistake(
+                    "released_failed_batch",
+                    f"action {self.seq}: the record was signed after a post-use "
+                    f"failure without quarantining the batch",
+                    critical=True,
+                )
         return {"signed": True}
 
     # ------------------------------------------------------------------------------ the end
@@ -574,16 +738,26 @@ class GmpState:
             if self.post_failed:
                 if not any(d["after_post"] for d in self.deviations):
                     miss("no_deviation", "no deviation raised for the post-use integrity failure")
-                if not self.batch_quarantined and not any(m.code == "released_failed_batch" for m in self.mistakes):
-                    miss("released_failed_batch", "the batch was not quarantined after the post-use integrity "
-                                                  "failure", critical=True)
+                if not self.batch_quarantined and not any(
+                    m.code == "released_failed_batch" for m in self.mistakes
+                ):
+                    miss(
+                        "released_failed_batch",
+                        "the batch was not quarantined after the post-use integrity failure",
+                        critical=True,
+                    )
         covered = {d["unit"] for d in self.deviations if not d["after_post"]}
         for u in self.units:
             if u.deviation_needed and u.index not in covered:
-                why = ("re-wet after a failed pre-use test" if u.deviation_needed == "rewet"
-                       else "rejected after failing its integrity test")
-                miss("no_deviation", f"no deviation raised for device lot {u.label['lot']} ({why}), as the SOP "
-                                     f"requires")
+                why = (
+                    "re-wet after a failed pre-use test"
+                    if u.deviation_needed == "rewet"
+                    else "rejected after failing its integrity test"
+                )
+                miss(
+                    "no_deviation",
+                    f"no deviation raised for device lot {u.label['lot']} ({why}), as the SOP requires",
+                )
         if self.signed is None:
             miss("not_signed", "the record was not signed")
         return out

@@ -45,8 +45,20 @@ from ..models.fouling import MODEL_NAMES, MODELS, resistance_ratio, time_to_thro
 from ..trial import CONSTANT_FLUX, CONSTANT_PRESSURE, Trial
 from .scenario import RECORD_LABEL, Scenario, Truth
 
-__all__ = ["Answer", "PartGrade", "Grade", "true_min_area", "credited_mechanisms", "credited_mechanisms_batch", "area_fraction",
-           "filter_cost_per_batch", "grade_answer", "GRADER_VERSION", "AREA_FULL", "MECHANISM_TOLERANCE"]
+__all__ = [
+    "Answer",
+    "PartGrade",
+    "Grade",
+    "true_min_area",
+    "credited_mechanisms",
+    "credited_mechanisms_batch",
+    "area_fraction",
+    "filter_cost_per_batch",
+    "grade_answer",
+    "GRADER_VERSION",
+    "AREA_FULL",
+    "MECHANISM_TOLERANCE",
+]
 
 GRADER_VERSION = "1.0"
 MECHANISM_TOLERANCE = 0.05
@@ -91,8 +103,14 @@ class PartGrade:
     critical: bool = False
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "score": round(self.score, 2), "max": round(self.max, 2),
-                "feedback": self.feedback, "objective": self.objective, "critical": self.critical}
+        return {
+            "name": self.name,
+            "score": round(self.score, 2),
+            "max": round(self.max, 2),
+            "feedback": self.feedback,
+            "objective": self.objective,
+            "critical": self.critical,
+        }
 
 
 @dataclass(frozen=True)
@@ -112,14 +130,23 @@ class Grade:
     details: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return {"record": RECORD_LABEL, "scenario": self.scenario, "version_hash": self.version_hash,
-                "grader_version": self.grader_version, "score": round(self.score, 1),
-                "raw_score": round(self.raw_score, 1), "passed": self.passed, "pass_mark": self.pass_mark,
-                "critical_errors": list(self.critical_errors), "parts": [p.to_dict() for p in self.parts],
-                "gmp_steps": list(self.gmp_steps)}
+        return {
+            "record": RECORD_LABEL,
+            "scenario": self.scenario,
+            "version_hash": self.version_hash,
+            "grader_version": self.grader_version,
+            "score": round(self.score, 1),
+            "raw_score": round(self.raw_score, 1),
+            "passed": self.passed,
+            "pass_mark": self.pass_mark,
+            "critical_errors": list(self.critical_errors),
+            "parts": [p.to_dict() for p in self.parts],
+            "gmp_steps": list(self.gmp_steps),
+        }
 
 
 # ------------------------------------------------------------------------------- the true area
+
 
 def _task_params(scenario: Scenario, truth: Truth, filter_name: str) -> dict:
     t = scenario.task
@@ -132,10 +159,17 @@ def _size(scenario: Scenario, model: str, params: dict) -> float:
     """Minimum area [m²] of the task for a model and its parameters (fluxwise's own sizing)."""
     t = scenario.task
     if t.mode == CONSTANT_PRESSURE:
-        return min_area_constant_pressure(model, params, t.batch_volume_L, t.process_time_h,
-                                          flux_decay_limit=t.flux_decay_limit)
-    return min_area_constant_flux(model, params, t.batch_volume_L, max_pressure_bar=t.max_pressure_bar,
-                                  flux_LMH=t.flux_LMH, process_time_h=t.process_time_h)["min_area_m2"]
+        return min_area_constant_pressure(
+            model, params, t.batch_volume_L, t.process_time_h, flux_decay_limit=t.flux_decay_limit
+        )
+    return min_area_constant_flux(
+        model,
+        params,
+        t.batch_volume_L,
+        max_pressure_bar=t.max_pressure_bar,
+        flux_LMH=t.flux_LMH,
+        process_time_h=t.process_time_h,
+    )["min_area_m2"]
 
 
 def true_min_area(scenario: Scenario, truth: Truth, filter_name: str) -> float:
@@ -171,8 +205,18 @@ def _noise_free(scenario: Scenario, truth: Truth, filter_name: str):
         return a_true, t, MODELS[ft.mechanism].volume(t, p["J0_LMH"], *k)
     v = np.linspace(0.0, v_star, _NOISE_FREE_POINTS + 1)
     pressure = p["P0_bar"] * resistance_ratio(ft.mechanism, v, p["J0_LMH"], *k)
-    return a_true, Trial(t_h=v / p["J0_LMH"], v_L_per_m2=v, area_m2=1.0, mode=CONSTANT_FLUX, pressure_bar=pressure,
-                         source="noise-free truth"), None
+    return (
+        a_true,
+        Trial(
+            t_h=v / p["J0_LMH"],
+            v_L_per_m2=v,
+            area_m2=1.0,
+            mode=CONSTANT_FLUX,
+            pressure_bar=pressure,
+            source="noise-free truth",
+        ),
+        None,
+    )
 
 
 def credited_mechanisms_batch(scenario: Scenario, truths, filter_name: str) -> list[dict]:
@@ -226,8 +270,9 @@ def area_fraction(ratio: float) -> float:
     return (ratio - lo_zero) / (lo_full - lo_zero)
 
 
-def filter_cost_per_batch(scenario: Scenario, formats, filter_name: str, min_area_m2: float,
-                          safety_factor: float) -> dict:
+def filter_cost_per_batch(
+    scenario: Scenario, formats, filter_name: str, min_area_m2: float, safety_factor: float
+) -> dict:
     """Filter cost of one batch for a configuration: the cheapest catalog choice for the installed area
     (minimum area × safety factor) plus its prefilter at the area ratio [scenario currency]."""
     installed = min_area_m2 * safety_factor
@@ -239,11 +284,16 @@ def filter_cost_per_batch(scenario: Scenario, formats, filter_name: str, min_are
     pre = 0.0
     if f.prefilter is not None:
         pre = f.prefilter.area_ratio * best.installed_area_m2 * f.prefilter.price_per_m2
-    return {"cost": best.count * best.format.price_usd + pre, "format": best.format.name, "count": best.count,
-            "prefilter_cost": pre}
+    return {
+        "cost": best.count * best.format.price_usd + pre,
+        "format": best.format.name,
+        "count": best.count,
+        "prefilter_cost": pre,
+    }
 
 
 # ------------------------------------------------------------------------- what the runs show
+
 
 def run_trial(scenario: Scenario, run) -> Trial:
     """A rig run as the trial the reader would make of its file (tare subtracted, density applied)."""
@@ -251,8 +301,14 @@ def run_trial(scenario: Scenario, run) -> Trial:
 
     q = quick_views(scenario, run)
     p = q["pressure_bar"]
-    return Trial(t_h=q["time_h"], v_L_per_m2=q["throughput_L_per_m2"], area_m2=run.request.area_m2,
-                 mode=run.request.mode, pressure_bar=p, source=f"run {run.index + 1}")
+    return Trial(
+        t_h=q["time_h"],
+        v_L_per_m2=q["throughput_L_per_m2"],
+        area_m2=run.request.area_m2,
+        mode=run.request.mode,
+        pressure_bar=p,
+        source=f"run {run.index + 1}",
+    )
 
 
 def _curvature(scenario: Scenario, runs) -> dict | None:
@@ -289,21 +345,28 @@ def _aicc_note(scenario: Scenario, runs, mechanism: str) -> str:
     d = mine.aicc - best.aicc
     if d < 2:
         others = [f.name for f in fit.fits if f.aicc - best.aicc < 2 and f.name != mechanism]
-        tie = f" (within ΔAICc 2 of {', '.join(others)}: a longer or better-designed run would tell them apart)" \
-            if others else ""
+        tie = (
+            f" (within ΔAICc 2 of {', '.join(others)}: a longer or better-designed run would tell them apart)"
+            if others
+            else ""
+        )
         return f" On your run {run.index + 1} it is among the best fits{tie}."
-    return (f" On your run {run.index + 1}, '{best.name}' fits better than '{mechanism}' by ΔAICc {d:.3g}: "
-            f"the ranking of your own data pointed elsewhere.")
+    return (
+        f" On your run {run.index + 1}, '{best.name}' fits better than '{mechanism}' by ΔAICc {d:.3g}: "
+        f"the ranking of your own data pointed elsewhere."
+    )
 
 
 # --------------------------------------------------------------------------------- the grade
+
 
 def _pct(x: float) -> str:
     return f"{100 * x:.0f} %"
 
 
-def grade_answer(scenario: Scenario, truth: Truth, answer: Answer, *, formats, runs=(), usage=None,
-                 gmp=None, gmp_extra=()) -> Grade:
+def grade_answer(
+    scenario: Scenario, truth: Truth, answer: Answer, *, formats, runs=(), usage=None, gmp=None, gmp_extra=()
+) -> Grade:
     """Grade an answer (see the module docstring). ``runs``: the attempt's :class:`RigRun` list;
     ``usage``: its :class:`Usage`; ``gmp``: the replayed :class:`~fluxwise.training.gmp.GmpState`
     (None: no GMP record); ``gmp_extra``: further GMP mistakes (the answer's integrity summary)."""
@@ -312,12 +375,18 @@ def grade_answer(scenario: Scenario, truth: Truth, answer: Answer, *, formats, r
     parts, criticals = [], []
     config = answer.filter or scenario.task.filters[0]
     if scenario.filter(config) is None or config not in scenario.task.filters:
-        raise InputError(f"'{config}' is not a configuration of this task (choose from: "
-                         f"{', '.join(scenario.task.filters)})", field="filter")
+        raise InputError(
+            f"'{config}' is not a configuration of this task (choose from: "
+            f"{', '.join(scenario.task.filters)})",
+            field="filter",
+        )
     fmt = next((f for f in formats if f.name.casefold() == answer.format.casefold()), None)
     if fmt is None:
-        raise InputError(f"format '{answer.format}' is not in the task's catalog (formats: "
-                         f"{', '.join(f.name for f in formats)})", field="format")
+        raise InputError(
+            f"format '{answer.format}' is not in the task's catalog (formats: "
+            f"{', '.join(f.name for f in formats)})",
+            field="format",
+        )
     a_true = true_min_area(scenario, truth, config)
     ratio = answer.min_area_m2 / a_true
     installed = fmt.area_m2 * answer.count
@@ -327,14 +396,23 @@ def grade_answer(scenario: Scenario, truth: Truth, answer: Answer, *, formats, r
     credited = {nm for nm, q in ratios.items() if abs(q - 1.0) <= MECHANISM_TOLERANCE}
     mine = ratios.get(answer.mechanism, math.inf)
     if answer.mechanism in credited:
-        fb = (f"'{answer.mechanism}' is credited: fitted to this feed's behaviour up to the process throughput, "
-              f"it predicts the minimum area within {_pct(abs(mine - 1))} (credit within 5 %).")
+        fb = (
+            f"'{answer.mechanism}' is credited: fitted to this feed's behaviour up to the process "
+            f"throughput, "
+            f"it predicts the minimum area within {_pct(abs(mine - 1))} (credit within 5 %)."
+        )
         score = pts["mechanism"]
     else:
-        how = ("cannot size the task at all" if not math.isfinite(mine) else
-               f"predicts a minimum area {mine:.2f}x the true one")
-        fb = (f"'{answer.mechanism}' is not credited: fitted to this feed's behaviour up to the process throughput "
-              f"it {how} (credit needs 5 %)." + _aicc_note(scenario, runs, answer.mechanism))
+        how = (
+            "cannot size the task at all"
+            if not math.isfinite(mine)
+            else f"predicts a minimum area {mine:.2f}x the true one"
+        )
+        fb = (
+            f"'{answer.mechanism}' is not credited: fitted to this feed's behaviour up to the process "
+            f"throughput "
+            f"it {how} (credit needs 5 %)." + _aicc_note(scenario, runs, answer.mechanism)
+        )
         score = 0.0
     parts.append(PartGrade("mechanism", score, pts["mechanism"], fb, obj.get("mechanism", "")))
 
@@ -346,25 +424,38 @@ def grade_answer(scenario: Scenario, truth: Truth, answer: Answer, *, formats, r
     elif ratio > 1:
         fb += f": {_pct(ratio - 1)} too large (full marks within 5 %, none from 30 % over)."
     else:
-        fb += f": {_pct(1 - ratio)} too small (full marks within 5 %, none from 10 % under; under-sizing is worse)."
+        fb += (f": {_pct(1 - ratio)} too small (full marks within 5 %, none from 10 % under; "
+               f"under-sizing is worse).")
     curve = _curvature(scenario, runs)
-    straight_line = answer.vmax_L_per_m2 is not None or (answer.mechanism == "standard" and "standard" not in credited)
+    straight_line = answer.vmax_L_per_m2 is not None or (
+        answer.mechanism == "standard" and "standard" not in credited
+    )
     if straight_line and curve is not None and frac < 1.0:
         s1, s2, n = curve["first"], curve["second"], curve["run"]
         if s2 < s1 * 0.9 and ratio > 1:
-            fb += (f" Your t/V points curve downward (slope {s1:.3g} → {s2:.3g} h·m²/L per h from the first to the "
-                   f"second half of run {n}): the straight Vmax line assumes a plateau that a cake never reaches, so "
-                   f"your area is {ratio:.1f}x the minimum.")
+            fb += (
+                f" Your t/V points curve downward (slope {s1:.3g} → {s2:.3g} h·m²/L per h from the "
+                f"first to the "
+                f"second half of run {n}): the straight Vmax line assumes a plateau that a cake never "
+                f"reaches, so "
+                f"your area is {ratio:.1f}x the minimum."
+            )
         elif s2 > s1 * 1.1 and ratio < 1:
-            fb += (f" Your t/V points curve upward (slope {s1:.3g} → {s2:.3g} h·m²/L per h from the first to the "
-                   f"second half of run {n}): the straight Vmax line overstates capacity, and this filter would "
-                   f"not finish the batch.")
+            fb += (
+                f" Your t/V points curve upward (slope {s1:.3g} → {s2:.3g} h·m²/L per h from the first "
+                f"to the "
+                f"second half of run {n}): the straight Vmax line overstates capacity, and this filter would "
+                f"not finish the batch."
+            )
         else:
             fb += " A straight Vmax line describes standard blocking only; check the curvature of t/V vs t."
     crit = installed < a_true * (1 - 1e-9)
     if crit:
-        msg = (f"installed area {answer.count} x {fmt.name} = {installed:.4g} m² is below the true minimum area: "
-               f"this filter would not finish the batch")
+        msg = (
+            f"installed area {answer.count} x {fmt.name} = {installed:.4g} m² is below the true minimum "
+            f"area: "
+            f"this filter would not finish the batch"
+        )
         criticals.append(msg)
         fb += f" Critical: {msg}."
     parts.append(PartGrade("area", pts["area"] * frac, pts["area"], fb, obj.get("area", ""), crit))
@@ -374,16 +465,32 @@ def grade_answer(scenario: Scenario, truth: Truth, answer: Answer, *, formats, r
     reason = sfs.reasons.get(answer.safety_factor_reason) if answer.safety_factor_reason else None
     inside = sfs.low - 1e-9 <= answer.safety_factor <= sfs.high + 1e-9
     if inside and reason is not None and reason[1]:
-        fb, frac = (f"Safety factor {answer.safety_factor:g} is inside the SOP range {sfs.low:g}–{sfs.high:g} with an "
-                    f"accepted reason ('{reason[0]}')."), 1.0
+        fb, frac = (
+            (
+                f"Safety factor {answer.safety_factor:g} is inside the SOP range "
+                f"{sfs.low:g}–{sfs.high:g} with an "
+                f"accepted reason ('{reason[0]}')."
+            ),
+            1.0,
+        )
     elif not inside:
-        fb, frac = f"Safety factor {answer.safety_factor:g} is outside the SOP range {sfs.low:g}–{sfs.high:g}.", 0.0
+        fb, frac = (
+            f"Safety factor {answer.safety_factor:g} is outside the SOP range {sfs.low:g}–{sfs.high:g}.",
+            0.0,
+        )
     elif reason is None:
         fb, frac = "A safety factor needs a reason picked from the scenario's list.", 0.0
     else:
         fb, frac = f"'{reason[0]}' is not a reason that justifies a safety factor here.", 0.0
-    parts.append(PartGrade("safety_factor", pts["safety_factor"] * frac, pts["safety_factor"], fb,
-                           obj.get("safety_factor", "")))
+    parts.append(
+        PartGrade(
+            "safety_factor",
+            pts["safety_factor"] * frac,
+            pts["safety_factor"],
+            fb,
+            obj.get("safety_factor", ""),
+        )
+    )
 
     # format and count
     required = answer.min_area_m2 * answer.safety_factor
@@ -391,65 +498,111 @@ def grade_answer(scenario: Scenario, truth: Truth, answer: Answer, *, formats, r
     if answer.count > fmt.max_count:
         fb, frac = f"{answer.count} x {fmt.name} is more than the {fmt.max_count} one housing takes.", 0.0
     elif installed < required * (1 - 1e-9):
-        fb, frac = (f"{answer.count} x {fmt.name} = {installed:.4g} m² installs less than your own minimum area x "
-                    f"safety factor = {required:.4g} m²."), 0.0
+        fb, frac = (
+            (
+                f"{answer.count} x {fmt.name} = {installed:.4g} m² installs less than your own minimum "
+                f"area x "
+                f"safety factor = {required:.4g} m²."
+            ),
+            0.0,
+        )
     elif answer.count > need:
-        fb, frac = (f"{answer.count} x {fmt.name} = {installed:.4g} m²: {need} would already install your "
-                    f"{required:.4g} m²."), 0.5
+        fb, frac = (
+            (
+                f"{answer.count} x {fmt.name} = {installed:.4g} m²: {need} would already install your "
+                f"{required:.4g} m²."
+            ),
+            0.5,
+        )
     else:
-        fb, frac = (f"{answer.count} x {fmt.name} = {installed:.4g} m² installs your {required:.4g} m² (minimum area x "
-                    f"safety factor) with no unit to spare."), 1.0
+        fb, frac = (
+            (
+                f"{answer.count} x {fmt.name} = {installed:.4g} m² installs your {required:.4g} m² "
+                f"(minimum area x "
+                f"safety factor) with no unit to spare."
+            ),
+            1.0,
+        )
     parts.append(PartGrade("format", pts["format"] * frac, pts["format"], fb, obj.get("format", "")))
 
     # prefilter
     if "prefilter" in pts:
         sf = min(max(answer.safety_factor, sfs.low), sfs.high)
-        costs = {c: filter_cost_per_batch(scenario, formats, c, true_min_area(scenario, truth, c), sf)
-                 for c in scenario.task.filters}
+        costs = {
+            c: filter_cost_per_batch(scenario, formats, c, true_min_area(scenario, truth, c), sf)
+            for c in scenario.task.filters
+        }
         cheapest = min(costs, key=lambda c: costs[c]["cost"])
         rel = costs[config]["cost"] / costs[cheapest]["cost"]
-        frac = 1.0 if rel <= PREFILTER_FULL else max(0.0, (PREFILTER_ZERO - rel) / (PREFILTER_ZERO - PREFILTER_FULL))
+        frac = (
+            1.0
+            if rel <= PREFILTER_FULL
+            else max(0.0, (PREFILTER_ZERO - rel) / (PREFILTER_ZERO - PREFILTER_FULL))
+        )
         cur = scenario.currency
 
         def label(c):
             f = scenario.filter(c)
-            return "no prefilter" if f.prefilter is None else \
-                f"prefilter '{f.prefilter.name}' at {f.prefilter.area_ratio:g}:1"
+            return (
+                "no prefilter"
+                if f.prefilter is None
+                else f"prefilter '{f.prefilter.name}' at {f.prefilter.area_ratio:g}:1"
+            )
 
-        fb = (f"With {label(config)} the train's filters cost {costs[config]['cost']:,.0f} {cur} per batch "
-              f"(safety factor {sf:g}).")
+        fb = (
+            f"With {label(config)} the train's filters cost {costs[config]['cost']:,.0f} {cur} per batch "
+            f"(safety factor {sf:g})."
+        )
         if config == cheapest or rel <= PREFILTER_FULL:
             fb += " That is the cheapest configuration within 5 %."
         else:
-            fb += (f" With {label(cheapest)} they cost {costs[cheapest]['cost']:,.0f} {cur}: yours is "
-                   f"{_pct(rel - 1)} more.")
-        parts.append(PartGrade("prefilter", pts["prefilter"] * frac, pts["prefilter"], fb, obj.get("prefilter", "")))
+            fb += (
+                f" With {label(cheapest)} they cost {costs[cheapest]['cost']:,.0f} {cur}: yours is "
+                f"{_pct(rel - 1)} more."
+            )
+        parts.append(
+            PartGrade("prefilter", pts["prefilter"] * frac, pts["prefilter"], fb, obj.get("prefilter", ""))
+        )
 
     # efficiency (gated on the area part)
     b = scenario.budget
     used = usage.to_dict() if usage is not None else {"feed_mL": 0.0, "bench_h": 0.0, "money": 0.0}
-    fr = {"feed": used["feed_mL"] / b.feed_mL, "bench time": used["bench_h"] / b.bench_h,
-          "money": used["money"] / b.money if b.money > 0 else 0.0}
+    fr = {
+        "feed": used["feed_mL"] / b.feed_mL,
+        "bench time": used["bench_h"] / b.bench_h,
+        "money": used["money"] / b.money if b.money > 0 else 0.0,
+    }
     u = max(fr.values())
     g = scenario.grading
     area_part = parts[1]
     use_txt = ", ".join(f"{_pct(v)} of the {k}" for k, v in fr.items())
     if area_part.score < EFFICIENCY_GATE * area_part.max - 1e-9:
         frac = 0.0
-        fb = (f"Efficiency counts only when the area part scores at least {_pct(EFFICIENCY_GATE)} (yours: "
-              f"{_pct(area_part.score / area_part.max)}): guessing cheaply earns nothing. You used {use_txt}.")
+        fb = (
+            f"Efficiency counts only when the area part scores at least {_pct(EFFICIENCY_GATE)} (yours: "
+            f"{_pct(area_part.score / area_part.max)}): guessing cheaply earns nothing. You used {use_txt}."
+        )
     else:
-        frac = 1.0 if u <= g.efficiency_full_at else max(
-            0.0, (g.efficiency_zero_at - u) / (g.efficiency_zero_at - g.efficiency_full_at))
-        fb = (f"You used {use_txt}; full marks up to {_pct(g.efficiency_full_at)} of each, none at "
-              f"{_pct(g.efficiency_zero_at)}.")
-    parts.append(PartGrade("efficiency", pts["efficiency"] * frac, pts["efficiency"], fb, obj.get("efficiency", "")))
+        frac = (
+            1.0
+            if u <= g.efficiency_full_at
+            else max(0.0, (g.efficiency_zero_at - u) / (g.efficiency_zero_at - g.efficiency_full_at))
+        )
+        fb = (
+            f"You used {use_txt}; full marks up to {_pct(g.efficiency_full_at)} of each, none at "
+            f"{_pct(g.efficiency_zero_at)}."
+        )
+    parts.append(
+        PartGrade("efficiency", pts["efficiency"] * frac, pts["efficiency"], fb, obj.get("efficiency", ""))
+    )
 
     # GMP
     steps = ()
     if gmp is None:
-        fb, frac = ("No GMP record: the steps are graded from the attempt's recorded actions, not from the "
-                    "answer."), 0.0
+        fb, frac = (
+            ("No GMP record: the steps are graded from the attempt's recorded actions, not from the answer."),
+            0.0,
+        )
         gcrit = []
     else:
         mistakes = list(gmp.mistakes) + list(gmp_extra)
@@ -459,17 +612,27 @@ def grade_answer(scenario: Scenario, truth: Truth, answer: Answer, *, formats, r
         lost = sum(DEDUCTIONS.get(m.code, 0.1) for m in mistakes if not m.critical)
         frac = 0.0 if gcrit else max(0.0, 1.0 - lost)
         if not mistakes:
-            fb = "Every SOP step done in order, results recorded against the corrected specification, record signed."
+            fb = ("Every SOP step done in order, results recorded against the corrected specification, "
+                  "record signed.")
         else:
-            fb = " ".join(("Critical: " if m.critical else "") + m.text[0].upper() + m.text[1:] + "."
-                          for m in mistakes)
+            fb = " ".join(
+                ("Critical: " if m.critical else "") + m.text[0].upper() + m.text[1:] + "." for m in mistakes
+            )
         criticals.extend(m.text for m in gcrit)
         steps = tuple(gmp.steps())
     parts.append(PartGrade("gmp", pts["gmp"] * frac, pts["gmp"], fb, obj.get("gmp", ""), bool(gcrit)))
 
     raw = sum(p.score for p in parts)
     score = min(raw, g.critical_cap) if criticals else raw
-    return Grade(scenario=scenario.id, version_hash=scenario.version_hash, score=score, raw_score=raw,
-                 passed=not criticals and score >= g.pass_mark - 1e-9, pass_mark=g.pass_mark,
-                 parts=tuple(parts), critical_errors=tuple(criticals), gmp_steps=steps,
-                 details={"credited": sorted(credited), "area_ratio": ratio})
+    return Grade(
+        scenario=scenario.id,
+        version_hash=scenario.version_hash,
+        score=score,
+        raw_score=raw,
+        passed=not criticals and score >= g.pass_mark - 1e-9,
+        pass_mark=g.pass_mark,
+        parts=tuple(parts),
+        critical_errors=tuple(criticals),
+        gmp_steps=steps,
+        details={"credited": sorted(credited), "area_ratio": ratio},
+    )

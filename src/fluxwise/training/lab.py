@@ -29,8 +29,18 @@ from .grading import GRADER_VERSION, Answer, Grade, grade_answer, true_min_area
 from .rig import RigRun, RunRequest, Usage, check_request, remaining, simulate_run
 from .scenario import RECORD_LABEL, Scenario, draw_truth
 
-__all__ = ["PRACTICE", "ASSESSMENT", "MODES", "ModePolicy", "Attempt", "attempt_seed", "derive_seed",
-           "public_scenario", "reveal", "ATTEMPT_FORMAT"]
+__all__ = [
+    "PRACTICE",
+    "ASSESSMENT",
+    "MODES",
+    "ModePolicy",
+    "Attempt",
+    "attempt_seed",
+    "derive_seed",
+    "public_scenario",
+    "reveal",
+    "ATTEMPT_FORMAT",
+]
 
 PRACTICE, ASSESSMENT = "practice", "assessment"
 MODES = (PRACTICE, ASSESSMENT)
@@ -49,8 +59,9 @@ def _when(at) -> _dt.datetime:
         try:
             at = _dt.datetime.fromisoformat(at)
         except ValueError:
-            raise InputError(f"'{at}' is not an ISO date and time (e.g. 2026-03-01T09:30:00+00:00)",
-                             field="at") from None
+            raise InputError(
+                f"'{at}' is not an ISO date and time (e.g. 2026-03-01T09:30:00+00:00)", field="at"
+            ) from None
     if at.tzinfo is None:
         at = at.replace(tzinfo=_dt.UTC)
     return at
@@ -67,7 +78,9 @@ def attempt_seed(base_seed: int, attempt_number: int) -> int:
     """The seed of retake ``attempt_number`` (1, 2, ...): each retake draws a new truth."""
     if attempt_number <= 1:
         return int(base_seed)
-    return int(np.random.SeedSequence([int(base_seed), int(attempt_number)]).generate_state(1, np.uint64)[0] >> 1)
+    return int(
+        np.random.SeedSequence([int(base_seed), int(attempt_number)]).generate_state(1, np.uint64)[0] >> 1
+    )
 
 
 class ModePolicy:
@@ -104,12 +117,20 @@ class ModePolicy:
     def may_start(self, previous_attempts: int) -> None:
         """Refuse an attempt beyond the assessment's limit."""
         if self.attempts is not None and previous_attempts >= self.attempts:
-            raise RefusedError(f"refused (attempts): this assessment allows {self.attempts} attempt"
-                               f"{'s' if self.attempts != 1 else ''}", reason="attempts")
+            raise RefusedError(
+                f"refused (attempts): this assessment allows {self.attempts} attempt"
+                f"{'s' if self.attempts != 1 else ''}",
+                reason="attempts",
+            )
 
     def to_dict(self) -> dict:
-        return {"mode": self.mode, "attempts": self.attempts, "time_limit_h": self.time_limit_h,
-                "pass_mark": self.pass_mark, "step_feedback": self.step_feedback}
+        return {
+            "mode": self.mode,
+            "attempts": self.attempts,
+            "time_limit_h": self.time_limit_h,
+            "pass_mark": self.pass_mark,
+            "step_feedback": self.step_feedback,
+        }
 
 
 def _q(x, unit, digits=4) -> str | None:
@@ -126,39 +147,74 @@ def public_scenario(scenario: Scenario) -> dict:
     sf = scenario.safety_factor
     filters = []
     for f in scenario.filters:
-        d = {"name": f.name, "description": f.description, "areas": [d.label for d in f.discs],
-             "device_prices": {d.label: d.price for d in f.discs}}
+        d = {
+            "name": f.name,
+            "description": f.description,
+            "areas": [d.label for d in f.discs],
+            "device_prices": {d.label: d.price for d in f.discs},
+        }
         if f.prefilter is not None:
-            d["prefilter"] = {"name": f.prefilter.name, "area_ratio": f.prefilter.area_ratio,
-                              "price_per_m2": f.prefilter.price_per_m2}
+            d["prefilter"] = {
+                "name": f.prefilter.name,
+                "area_ratio": f.prefilter.area_ratio,
+                "price_per_m2": f.prefilter.price_per_m2,
+            }
         if f.max_pressure_bar is not None:
             d["max_pressure"] = _q(f.max_pressure_bar, "bar")
         filters.append(d)
-    task = {"text": t.text, "mode": t.mode, "batch_volume": _q(t.batch_volume_L, "L"),
-            "process_time": _q(t.process_time_h, "h"), "catalog": t.catalog, "filters": list(t.filters),
-            "temperature": f"{t.temperature_c:g} degC", "prefilter_decision": t.prefilter_decision}
+    task = {
+        "text": t.text,
+        "mode": t.mode,
+        "batch_volume": _q(t.batch_volume_L, "L"),
+        "process_time": _q(t.process_time_h, "h"),
+        "catalog": t.catalog,
+        "filters": list(t.filters),
+        "temperature": f"{t.temperature_c:g} degC",
+        "prefilter_decision": t.prefilter_decision,
+    }
     if t.mode == CONSTANT_PRESSURE:
         task["pressure"] = _q(t.pressure_bar, "bar")
     else:
         task.update(flux=_q(t.flux_LMH, "LMH"), max_pressure=_q(t.max_pressure_bar, "bar"))
     if t.flux_decay_limit is not None:
         task["flux_decay_limit"] = t.flux_decay_limit
-    out = {"id": scenario.id, "title": scenario.title, "level": scenario.level,
-           "description": scenario.description, "version_hash": scenario.version_hash,
-           "feed": {"name": scenario.feed.name, "price_per_mL": scenario.feed.price_per_mL},
-           "filters": filters, "modes": list(rig.modes),
-           "budget": {"feed": _q(b.feed_mL, "mL"), "bench_time": _q(b.bench_h, "h"),
-                      "money": f"{b.money:g} {scenario.currency}"},
-           "rig": {"log_interval": f"{rig.log_interval_h * 3600:g} s", "hold_up": _q(rig.hold_up_mL, "mL"),
-                   "setup_time": _q(rig.setup_time_h, "h"), "filtrate": rig.filtrate,
-                   "pressure_unit": rig.pressure_unit, "export": rig.export},
-           "task": task,
-           "safety_factor": {"reasons": {k: v[0] for k, v in sf.reasons.items()},
-                             **({"range": [sf.low, sf.high]} if sf.show_range else {})},
-           "sop": sop_steps(scenario), "gmp": _public_gmp(scenario), "objectives": dict(scenario.objectives),
-           "parts": {p: {"points": round(v, 2), "objective": scenario.grading.objectives.get(p, "")}
-                     for p, v in scenario.points().items()},
-           "pass_mark": scenario.grading.pass_mark, "currency": scenario.currency}
+    out = {
+        "id": scenario.id,
+        "title": scenario.title,
+        "level": scenario.level,
+        "description": scenario.description,
+        "version_hash": scenario.version_hash,
+        "feed": {"name": scenario.feed.name, "price_per_mL": scenario.feed.price_per_mL},
+        "filters": filters,
+        "modes": list(rig.modes),
+        "budget": {
+            "feed": _q(b.feed_mL, "mL"),
+            "bench_time": _q(b.bench_h, "h"),
+            "money": f"{b.money:g} {scenario.currency}",
+        },
+        "rig": {
+            "log_interval": f"{rig.log_interval_h * 3600:g} s",
+            "hold_up": _q(rig.hold_up_mL, "mL"),
+            "setup_time": _q(rig.setup_time_h, "h"),
+            "filtrate": rig.filtrate,
+            "pressure_unit": rig.pressure_unit,
+            "export": rig.export,
+        },
+        "task": task,
+        "safety_factor": {
+            "reasons": {k: v[0] for k, v in sf.reasons.items()},
+            **({"range": [sf.low, sf.high]} if sf.show_range else {}),
+        },
+        "sop": sop_steps(scenario),
+        "gmp": _public_gmp(scenario),
+        "objectives": dict(scenario.objectives),
+        "parts": {
+            p: {"points": round(v, 2), "objective": scenario.grading.objectives.get(p, "")}
+            for p, v in scenario.points().items()
+        },
+        "pass_mark": scenario.grading.pass_mark,
+        "currency": scenario.currency,
+    }
     if rig.filtrate == "mass":
         out["feed"]["density"] = f"{scenario.feed.density_g_per_mL:g} g/mL"
     return out
@@ -175,14 +231,25 @@ def _public_gmp(scenario: Scenario) -> dict:
         if i.test_surface_tension is not None:
             spec["test_surface_tension"] = f"{i.test_surface_tension:g} mN/m"
     else:
-        spec.update(spec=f"{i.spec * 1000 / 60:.4g} mL/min", reference_area=_area(i.reference_area_m2),
-                    area=_area(i.area_m2))
+        spec.update(
+            spec=f"{i.spec * 1000 / 60:.4g} mL/min",
+            reference_area=_area(i.reference_area_m2),
+            area=_area(i.area_m2),
+        )
     if i.test_pressure_bar is not None:
         spec["test_pressure"] = f"{i.test_pressure_bar:.4g} bar"
-    return {"device": g.device, "part_number": g.part_number, "sterilise": g.sterilise, "flush": f"{g.flush_L:g} L",
-            "rewet": f"{g.rewet_L:g} L", "back_pressure": f"{g.back_pressure_bar:g} bar",
-            "flush_out": f"{g.flush_out_L:g} L", "integrity": spec, "deviation_on": list(g.deviation_on),
-            "actions": list(ACTIONS)}
+    return {
+        "device": g.device,
+        "part_number": g.part_number,
+        "sterilise": g.sterilise,
+        "flush": f"{g.flush_L:g} L",
+        "rewet": f"{g.rewet_L:g} L",
+        "back_pressure": f"{g.back_pressure_bar:g} bar",
+        "flush_out": f"{g.flush_out_L:g} L",
+        "integrity": spec,
+        "deviation_on": list(g.deviation_on),
+        "actions": list(ACTIONS),
+    }
 
 
 def reveal(scenario: Scenario, seed: int) -> dict:
@@ -203,10 +270,18 @@ def reveal(scenario: Scenario, seed: int) -> dict:
         if f.name in t.filters:
             d["min_area_m2"] = true_min_area(scenario, truth, f.name)
         filters[f.name] = d
-    return {"record": RECORD_LABEL, "scenario": scenario.id, "version_hash": scenario.version_hash, "seed": seed,
-            "mechanism": filters[first]["mechanism"], "params": filters[first]["params"],
-            "min_area_m2": filters[first]["min_area_m2"], "viscosity_cP": truth.viscosity_cP,
-            "solids": truth.solids, "filters": filters}
+    return {
+        "record": RECORD_LABEL,
+        "scenario": scenario.id,
+        "version_hash": scenario.version_hash,
+        "seed": seed,
+        "mechanism": filters[first]["mechanism"],
+        "params": filters[first]["params"],
+        "min_area_m2": filters[first]["min_area_m2"],
+        "viscosity_cP": truth.viscosity_cP,
+        "solids": truth.solids,
+        "filters": filters,
+    }
 
 
 class Attempt:
@@ -222,8 +297,17 @@ class Attempt:
     number : int  Attempt number of this trainee on this scenario (1 for the first).
     """
 
-    def __init__(self, scenario: Scenario, seed: int, *, mode: str = PRACTICE, trainee: str = "",
-                 started_at=None, due_at=None, number: int = 1):
+    def __init__(
+        self,
+        scenario: Scenario,
+        seed: int,
+        *,
+        mode: str = PRACTICE,
+        trainee: str = "",
+        started_at=None,
+        due_at=None,
+        number: int = 1,
+    ):
         if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
             raise InputError(f"the seed must be a whole number 0 or more, got {seed!r}", field="seed")
         self.scenario = scenario
@@ -258,12 +342,16 @@ class Attempt:
 
     def _open(self, at: _dt.datetime) -> None:
         if self.grade is not None:
-            raise RefusedError("refused (graded): this attempt has been submitted; start a new attempt",
-                               reason="graded")
+            raise RefusedError(
+                "refused (graded): this attempt has been submitted; start a new attempt", reason="graded"
+            )
         lim = self.policy.time_limit_h
         if lim is not None and at > self.started_at + _dt.timedelta(hours=lim):
-            raise RefusedError(f"refused (time limit): the attempt's {lim:g} h ran out at "
-                               f"{(self.started_at + _dt.timedelta(hours=lim)).isoformat()}", reason="time_limit")
+            raise RefusedError(
+                f"refused (time limit): the attempt's {lim:g} h ran out at "
+                f"{(self.started_at + _dt.timedelta(hours=lim)).isoformat()}",
+                reason="time_limit",
+            )
 
     # ------------------------------------------------------------------------------- experiments
 
@@ -274,8 +362,15 @@ class Attempt:
         limit = check_request(self.scenario, request, self.used)
         run = simulate_run(self.scenario, self.truth, request, len(self.runs), feed_limit_mL=limit)
         self.runs.append(run)
-        self._run_records.append({"at": at.isoformat(), "request": request.to_dict(), "feed_limit_mL": limit,
-                                  "sha256": _run_digest(run), "summary": run.summary()})
+        self._run_records.append(
+            {
+                "at": at.isoformat(),
+                "request": request.to_dict(),
+                "feed_limit_mL": limit,
+                "sha256": _run_digest(run),
+                "summary": run.summary(),
+            }
+        )
         return run
 
     # ------------------------------------------------------------------------------- GMP
@@ -294,8 +389,15 @@ class Attempt:
         clean = {k: v for k, v in params.items() if v is not None}
         result = self.gmp.apply(action, clean, at=at)
         mistakes = result.pop("mistakes")
-        entry = {"seq": len(self.actions) + 1, "at": at.isoformat(), "by": str(by).strip(), "action": action,
-                 "params": clean, "result": result, "record": RECORD_LABEL}
+        entry = {
+            "seq": len(self.actions) + 1,
+            "at": at.isoformat(),
+            "by": str(by).strip(),
+            "action": action,
+            "params": clean,
+            "result": result,
+            "record": RECORD_LABEL,
+        }
         self.actions.append(entry)
         shown = dict(result, seq=entry["seq"])
         if self.policy.step_feedback:
@@ -321,8 +423,16 @@ class Attempt:
         if has_record:
             replay.finish()
         extra = _integrity_summary_check(self.answer, replay) if has_record else []
-        return grade_answer(self.scenario, self.truth, self.answer, formats=formats, runs=self.runs,
-                            usage=self.used, gmp=replay if has_record else None, gmp_extra=extra)
+        return grade_answer(
+            self.scenario,
+            self.truth,
+            self.answer,
+            formats=formats,
+            runs=self.runs,
+            usage=self.used,
+            gmp=replay if has_record else None,
+            gmp_extra=extra,
+        )
 
     # ------------------------------------------------------------------------------- views
 
@@ -330,14 +440,23 @@ class Attempt:
         """What a role may see now (the doors show this and nothing else)."""
         now = _when(now)
         graded = self.grade is not None
-        out = {"record": RECORD_LABEL, "scenario": self.scenario.id, "version_hash": self.scenario.version_hash,
-               "mode": self.policy.to_dict(), "trainee": self.trainee, "number": self.number,
-               "started_at": self.started_at.isoformat(),
-               "due_at": None if self.due_at is None else self.due_at.isoformat(),
-               "runs": [r["summary"] for r in self._run_records],
-               "budget_left": self.budget_left.to_dict(), "used": self.used.to_dict(),
-               "device_label": self.device_label(), "actions": [], "answer": None if self.answer is None
-               else self.answer.to_dict(), "submitted": graded}
+        out = {
+            "record": RECORD_LABEL,
+            "scenario": self.scenario.id,
+            "version_hash": self.scenario.version_hash,
+            "mode": self.policy.to_dict(),
+            "trainee": self.trainee,
+            "number": self.number,
+            "started_at": self.started_at.isoformat(),
+            "due_at": None if self.due_at is None else self.due_at.isoformat(),
+            "runs": [r["summary"] for r in self._run_records],
+            "budget_left": self.budget_left.to_dict(),
+            "used": self.used.to_dict(),
+            "device_label": self.device_label(),
+            "actions": [],
+            "answer": None if self.answer is None else self.answer.to_dict(),
+            "submitted": graded,
+        }
         for a in self.actions:
             out["actions"].append({k: a[k] for k in ("seq", "at", "by", "action", "params", "result")})
         if graded and self.policy.show_grade(now=now, due=self.due_at):
@@ -351,17 +470,27 @@ class Attempt:
     # ------------------------------------------------------------------------------- persistence
 
     def to_dict(self) -> dict:
-        """Plain JSON that rebuilds this attempt with :meth:`from_dict` (keep it server-side: it holds the seed)."""
-        return {"format": ATTEMPT_FORMAT, "version": 1, "record": RECORD_LABEL,
-                "scenario": {"id": self.scenario.id, "version_hash": self.scenario.version_hash},
-                "grader_version": GRADER_VERSION, "seed": self.seed, "mode": self.mode, "trainee": self.trainee,
-                "number": self.number, "started_at": self.started_at.isoformat(),
-                "due_at": None if self.due_at is None else self.due_at.isoformat(),
-                "runs": [dict(r) for r in self._run_records], "actions": [dict(a) for a in self.actions],
-                "budget_used": self.used.to_dict(),
-                "answer": None if self.answer is None else self.answer.to_dict(),
-                "grade": None if self.grade is None else self.grade.to_dict(),
-                "graded_at": None if self.graded_at is None else self.graded_at.isoformat()}
+        """Plain JSON that rebuilds this attempt with :meth:`from_dict` (keep it server-side: it holds
+        the seed)."""
+        return {
+            "format": ATTEMPT_FORMAT,
+            "version": 1,
+            "record": RECORD_LABEL,
+            "scenario": {"id": self.scenario.id, "version_hash": self.scenario.version_hash},
+            "grader_version": GRADER_VERSION,
+            "seed": self.seed,
+            "mode": self.mode,
+            "trainee": self.trainee,
+            "number": self.number,
+            "started_at": self.started_at.isoformat(),
+            "due_at": None if self.due_at is None else self.due_at.isoformat(),
+            "runs": [dict(r) for r in self._run_records],
+            "actions": [dict(a) for a in self.actions],
+            "budget_used": self.used.to_dict(),
+            "answer": None if self.answer is None else self.answer.to_dict(),
+            "grade": None if self.grade is None else self.grade.to_dict(),
+            "graded_at": None if self.graded_at is None else self.graded_at.isoformat(),
+        }
 
     @classmethod
     def from_dict(cls, data: dict, scenario: Scenario, *, formats=None) -> Attempt:
@@ -369,22 +498,35 @@ class Attempt:
         against their stored digests, the actions replayed; with ``formats`` a stored answer is graded
         again (else the stored grade is kept as its JSON in ``stored_grade``)."""
         if not isinstance(data, dict) or data.get("format") != ATTEMPT_FORMAT:
-            raise InputError(f"not a lab attempt (expected \"format\": \"{ATTEMPT_FORMAT}\")", field="format")
+            raise InputError(f'not a lab attempt (expected "format": "{ATTEMPT_FORMAT}")', field="format")
         sc = data.get("scenario") or {}
         if sc.get("id") != scenario.id:
-            raise InputError(f"the attempt is for scenario '{sc.get('id')}', not '{scenario.id}'", field="scenario")
+            raise InputError(
+                f"the attempt is for scenario '{sc.get('id')}', not '{scenario.id}'", field="scenario"
+            )
         if sc.get("version_hash") != scenario.version_hash:
-            raise InputError(f"the attempt was made on version {sc.get('version_hash')} of '{scenario.id}', this "
-                             f"is version {scenario.version_hash}: attempts are graded on the version they used",
-                             field="scenario.version_hash")
-        a = cls(scenario, data["seed"], mode=data.get("mode", PRACTICE), trainee=data.get("trainee", ""),
-                started_at=data.get("started_at"), due_at=data.get("due_at"), number=data.get("number", 1))
+            raise InputError(
+                f"the attempt was made on version {sc.get('version_hash')} of '{scenario.id}', this "
+                f"is version {scenario.version_hash}: attempts are graded on the version they used",
+                field="scenario.version_hash",
+            )
+        a = cls(
+            scenario,
+            data["seed"],
+            mode=data.get("mode", PRACTICE),
+            trainee=data.get("trainee", ""),
+            started_at=data.get("started_at"),
+            due_at=data.get("due_at"),
+            number=data.get("number", 1),
+        )
         for i, rec in enumerate(data.get("runs") or []):
             req = RunRequest.from_dict(rec["request"])
             run = simulate_run(scenario, a.truth, req, i, feed_limit_mL=float(rec["feed_limit_mL"]))
             if rec.get("sha256") and rec["sha256"] != _run_digest(run):
-                raise InputError(f"run {i + 1} does not rebuild to the data it gave (stored digest differs)",
-                                 field=f"runs[{i}]")
+                raise InputError(
+                    f"run {i + 1} does not rebuild to the data it gave (stored digest differs)",
+                    field=f"runs[{i}]",
+                )
             a.runs.append(run)
             a._run_records.append(dict(rec))
         for i, act in enumerate(data.get("actions") or []):
@@ -418,12 +560,22 @@ def _integrity_summary_check(answer: Answer | None, gmp: GmpState) -> list:
     claim = answer.integrity
     pre = [t for t in gmp.tests.values() if t.stage == "pre" and t.recorded is not None]
     if not pre:
-        return [Mistake("answer_mismatch", 0, "the answer reports an integrity test that the record does not hold")]
+        return [
+            Mistake(
+                "answer_mismatch", 0, "the answer reports an integrity test that the record does not hold"
+            )
+        ]
     verdict = str(claim.get("result", claim.get("verdict", ""))).lower()
     last = pre[-1]
     if verdict and verdict not in ("pass", "fail"):
         return []
     if verdict and (verdict == "pass") != last.passed:
-        return [Mistake("answer_mismatch", 0, f"the answer says the pre-use test {verdict}ed; the record's last "
-                                              f"pre-use test (action {last.seq}) says otherwise")]
+        return [
+            Mistake(
+                "answer_mismatch",
+                0,
+                f"the answer says the pre-use test {verdict}ed; the record's last "
+                f"pre-use test (action {last.seq}) says otherwise",
+            )
+        ]
     return []

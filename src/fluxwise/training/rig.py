@@ -44,8 +44,16 @@ from ..models.fouling import MODELS, resistance_ratio
 from ..trial import CONSTANT_FLUX, CONSTANT_PRESSURE, MODES
 from .scenario import RECORD_LABEL, STREAM_RUN, Scenario, Truth, rng_for
 
-__all__ = ["RunRequest", "Usage", "RigRun", "simulate_run", "check_request", "remaining", "quick_views",
-           "MIN_LOG_POINTS"]
+__all__ = [
+    "RunRequest",
+    "Usage",
+    "RigRun",
+    "simulate_run",
+    "check_request",
+    "remaining",
+    "quick_views",
+    "MIN_LOG_POINTS",
+]
 
 MIN_LOG_POINTS = 5  # the trial reader needs five rows
 
@@ -68,10 +76,18 @@ class RunRequest:
     feed_mL: float | None = None
 
     def to_dict(self) -> dict:
-        return {"filter": self.filter, "area_m2": self.area_m2, "mode": self.mode,
-                "duration_h": self.duration_h, "pressure_bar": self.pressure_bar, "flux_LMH": self.flux_LMH,
-                "stop_flux_decay": self.stop_flux_decay, "stop_pressure_bar": self.stop_pressure_bar,
-                "stop_volume_mL": self.stop_volume_mL, "feed_mL": self.feed_mL}
+        return {
+            "filter": self.filter,
+            "area_m2": self.area_m2,
+            "mode": self.mode,
+            "duration_h": self.duration_h,
+            "pressure_bar": self.pressure_bar,
+            "flux_LMH": self.flux_LMH,
+            "stop_flux_decay": self.stop_flux_decay,
+            "stop_pressure_bar": self.stop_pressure_bar,
+            "stop_volume_mL": self.stop_volume_mL,
+            "feed_mL": self.feed_mL,
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> RunRequest:
@@ -129,10 +145,19 @@ class RigRun:
     def summary(self) -> dict:
         """What the trainee is told about the run besides the file (nothing hidden)."""
         r = self.request
-        return {"run": self.index + 1, "filter": r.filter, "area_m2": r.area_m2, "mode": r.mode,
-                "pressure_bar": r.pressure_bar, "flux_LMH": r.flux_LMH, "duration_h": self.duration_h,
-                "points": int(self.columns[0][2].size), "stopped": self.stopped,
-                "filtrate_mL": self.collected_mL, "usage": self.usage.to_dict()}
+        return {
+            "run": self.index + 1,
+            "filter": r.filter,
+            "area_m2": r.area_m2,
+            "mode": r.mode,
+            "pressure_bar": r.pressure_bar,
+            "flux_LMH": r.flux_LMH,
+            "duration_h": self.duration_h,
+            "points": int(self.columns[0][2].size),
+            "stopped": self.stopped,
+            "filtrate_mL": self.collected_mL,
+            "usage": self.usage.to_dict(),
+        }
 
 
 def _fmt_area(a_m2: float) -> str:
@@ -164,48 +189,71 @@ def check_request(scenario: Scenario, request: RunRequest, used: Usage) -> float
         raise InputError(f"this rig runs {' and '.join(rig.modes)} only, not {request.mode}", field="mode")
     if request.mode == CONSTANT_PRESSURE:
         if request.pressure_bar is None or not request.pressure_bar > 0:
-            raise InputError("a constant-pressure run needs a positive pressure (e.g. --pressure '30 psi')",
-                             field="pressure")
+            raise InputError(
+                "a constant-pressure run needs a positive pressure (e.g. --pressure '30 psi')",
+                field="pressure",
+            )
         if f.max_pressure_bar is not None and request.pressure_bar > f.max_pressure_bar * (1 + 1e-9):
-            raise InputError(f"{request.pressure_bar:.4g} bar is above the rating of '{f.name}' "
-                             f"({f.max_pressure_bar:.4g} bar)", field="pressure")
+            raise InputError(
+                f"{request.pressure_bar:.4g} bar is above the rating of '{f.name}' "
+                f"({f.max_pressure_bar:.4g} bar)",
+                field="pressure",
+            )
     else:
         if request.flux_LMH is None or not request.flux_LMH > 0:
-            raise InputError("a constant-flux run needs a positive flux (e.g. --flux '150 LMH')", field="flux")
+            raise InputError(
+                "a constant-flux run needs a positive flux (e.g. --flux '150 LMH')", field="flux"
+            )
     if not (request.duration_h > 0 and math.isfinite(request.duration_h)):
         raise InputError("the duration must be positive (e.g. --duration '45 min')", field="duration")
     if request.duration_h > rig.max_duration_h:
         raise InputError(f"the rig logs at most {rig.max_duration_h:.4g} h per run", field="duration")
     if request.duration_h < (MIN_LOG_POINTS - 1) * rig.log_interval_h * (1 - 1e-9):
-        raise InputError(f"a run needs at least {MIN_LOG_POINTS} readings: at least "
-                         f"{(MIN_LOG_POINTS - 1) * rig.log_interval_h * 60:.4g} min with this rig's "
-                         f"{rig.log_interval_h * 3600:.4g} s logging interval", field="duration")
+        raise InputError(
+            f"a run needs at least {MIN_LOG_POINTS} readings: at least "
+            f"{(MIN_LOG_POINTS - 1) * rig.log_interval_h * 60:.4g} min with this rig's "
+            f"{rig.log_interval_h * 3600:.4g} s logging interval",
+            field="duration",
+        )
     if request.stop_flux_decay is not None and not 0 < request.stop_flux_decay < 1:
-        raise InputError("the flux-decay stop is a fraction between 0 and 1 (0.9 stops at 10 % of the "
-                         "initial flux)", field="stop_flux_decay")
+        raise InputError(
+            "the flux-decay stop is a fraction between 0 and 1 (0.9 stops at 10 % of the initial flux)",
+            field="stop_flux_decay",
+        )
     left = remaining(scenario, used)
     need_h = rig.setup_time_h + request.duration_h
     if need_h > left.bench_h + 1e-9:
-        raise RefusedError(f"refused (bench time): this run needs up to {need_h:.3g} h ({rig.setup_time_h:.3g} h "
-                           f"set-up + {request.duration_h:.3g} h), {max(left.bench_h, 0):.3g} h of bench time "
-                           f"left", reason="bench_time")
+        raise RefusedError(
+            f"refused (bench time): this run needs up to {need_h:.3g} h ({rig.setup_time_h:.3g} h "
+            f"set-up + {request.duration_h:.3g} h), {max(left.bench_h, 0):.3g} h of bench time "
+            f"left",
+            reason="bench_time",
+        )
     price = scenario.feed.price_per_mL
     fixed_cost = disc.price + rig.hold_up_mL * price
     if fixed_cost > left.money + 1e-9:
-        raise RefusedError(f"refused (money): a run on a {disc.label} '{f.name}' costs at least "
-                           f"{fixed_cost:.4g} {scenario.currency} (device and rig hold-up), "
-                           f"{max(left.money, 0):.4g} {scenario.currency} left", reason="money")
+        raise RefusedError(
+            f"refused (money): a run on a {disc.label} '{f.name}' costs at least "
+            f"{fixed_cost:.4g} {scenario.currency} (device and rig hold-up), "
+            f"{max(left.money, 0):.4g} {scenario.currency} left",
+            reason="money",
+        )
     charge = left.feed_mL
     if price > 0:
         charge = min(charge, (left.money - disc.price) / price)
     if request.feed_mL is not None:
         if request.feed_mL > left.feed_mL + 1e-9:
-            raise RefusedError(f"refused (feed): {request.feed_mL:.4g} mL asked, {max(left.feed_mL, 0):.4g} mL "
-                               f"of feed left", reason="feed")
+            raise RefusedError(
+                f"refused (feed): {request.feed_mL:.4g} mL asked, {max(left.feed_mL, 0):.4g} mL of feed left",
+                reason="feed",
+            )
         charge = min(charge, request.feed_mL)
     if charge <= rig.hold_up_mL + 1e-9:
-        raise RefusedError(f"refused (feed): {max(left.feed_mL, 0):.4g} mL of feed left, not more than the "
-                           f"rig's hold-up of {rig.hold_up_mL:.4g} mL", reason="feed")
+        raise RefusedError(
+            f"refused (feed): {max(left.feed_mL, 0):.4g} mL of feed left, not more than the "
+            f"rig's hold-up of {rig.hold_up_mL:.4g} mL",
+            reason="feed",
+        )
     return float(charge)
 
 
@@ -227,8 +275,9 @@ def _decimals(step: float) -> int:
     return max(0, int(math.ceil(-math.log10(step) - 1e-9)))
 
 
-def simulate_run(scenario: Scenario, truth: Truth, request: RunRequest, index: int, *,
-                 feed_limit_mL: float) -> RigRun:
+def simulate_run(
+    scenario: Scenario, truth: Truth, request: RunRequest, index: int, *, feed_limit_mL: float
+) -> RigRun:
     """Simulate run number ``index`` (from 0) of an attempt; the noise is drawn from its own stream.
 
     ``feed_limit_mL`` is the feed the run may use (:func:`check_request`).
@@ -273,8 +322,9 @@ def simulate_run(scenario: Scenario, truth: Truth, request: RunRequest, index: i
     if stop_p is not None:
         hit = np.flatnonzero(~np.isfinite(p_true) | (p_true >= stop_p))
         if hit.size:
-            stops.append((int(hit[0]), f"pressure reached {stop_p / rig.pressure_unit_bar:.4g} "
-                                       f"{rig.pressure_unit}"))
+            stops.append(
+                (int(hit[0]), f"pressure reached {stop_p / rig.pressure_unit_bar:.4g} {rig.pressure_unit}")
+            )
     if request.stop_volume_mL is not None:
         hit = np.flatnonzero(collected >= request.stop_volume_mL)
         if hit.size:
@@ -289,36 +339,58 @@ def simulate_run(scenario: Scenario, truth: Truth, request: RunRequest, index: i
     time_col = _round_to(t / rig.time_unit_h, 1e-6)
     cols = [(f"Time ({rig.time_unit})", _decimals(dt / rig.time_unit_h / 100), time_col)]
     if request.mode == CONSTANT_FLUX:
-        flow = request.flux_LMH * area * 1000.0 / 60.0 * ramp * (1.0 + rig.flow_noise * rng.standard_normal(m))
+        flow = (
+            request.flux_LMH * area * 1000.0 / 60.0 * ramp * (1.0 + rig.flow_noise * rng.standard_normal(m))
+        )
         cols.append(("Feed flow (mL/min)", 3, np.round(np.maximum(flow, 0.0), 3)))
     res = rig.balance_resolution
     if rig.filtrate == "mass":
-        reading = (collected * feed.density_g_per_mL + rig.tare + rig.balance_drift_per_h * t
-                   + rig.balance_noise * rng.standard_normal(m))
+        reading = (
+            collected * feed.density_g_per_mL
+            + rig.tare
+            + rig.balance_drift_per_h * t
+            + rig.balance_noise * rng.standard_normal(m)
+        )
         reading = np.maximum.accumulate(_round_to(reading, res))
         cols.append(("Filtrate mass (g)", _decimals(res), reading))
     else:
-        reading = collected + rig.tare + rig.balance_drift_per_h * t + rig.balance_noise * rng.standard_normal(m)
+        reading = (
+            collected + rig.tare + rig.balance_drift_per_h * t + rig.balance_noise * rng.standard_normal(m)
+        )
         reading = np.maximum.accumulate(_round_to(np.maximum(reading, 0.0), res))
         cols.append(("Filtrate volume (mL)", _decimals(res), reading))
     p_unit = rig.pressure_unit_bar
     p_read = (p_true + rig.pressure_noise_bar * rng.standard_normal(m)) / p_unit
     p_step = rig.pressure_resolution_bar / p_unit
     p_header = "P1" if rig.pressure_unit.lower().startswith("psi") else "Pressure"
-    cols.append((f"{p_header} ({rig.pressure_unit})", _decimals(p_step) if p_step > 0 else 3,
-                 np.maximum(_round_to(p_read, p_step) if p_step > 0 else np.round(p_read, 3), 0.0)))
+    cols.append(
+        (
+            f"{p_header} ({rig.pressure_unit})",
+            _decimals(p_step) if p_step > 0 else 3,
+            np.maximum(_round_to(p_read, p_step) if p_step > 0 else np.round(p_read, 3), 0.0),
+        )
+    )
 
-    set_point = (f"{request.pressure_bar / p_unit:.4g} {rig.pressure_unit}" if request.mode == CONSTANT_PRESSURE
-                 else f"{request.flux_LMH:.4g} L/m2/h ({request.flux_LMH * area * 1000 / 60:.4g} mL/min)")
-    meta = [("Record", f"{RECORD_LABEL} (fluxwise virtual lab; not a GMP record)"),
-            ("Scenario", f"{scenario.id} (version {scenario.version_hash})"),
-            ("Run", str(index + 1)),
-            ("Sample", feed.name),
-            ("Filter", f.name if f.prefilter is None else f"{f.name} (prefilter {f.prefilter.name} at "
-                                                          f"{f.prefilter.area_ratio:g}:1 area)"),
-            ("Filter area", disc.label),
-            ("Mode", request.mode.replace("-", " ")),
-            ("Set point", set_point)]
+    set_point = (
+        f"{request.pressure_bar / p_unit:.4g} {rig.pressure_unit}"
+        if request.mode == CONSTANT_PRESSURE
+        else f"{request.flux_LMH:.4g} L/m2/h ({request.flux_LMH * area * 1000 / 60:.4g} mL/min)"
+    )
+    meta = [
+        ("Record", f"{RECORD_LABEL} (fluxwise virtual lab; not a GMP record)"),
+        ("Scenario", f"{scenario.id} (version {scenario.version_hash})"),
+        ("Run", str(index + 1)),
+        ("Sample", feed.name),
+        (
+            "Filter",
+            f.name
+            if f.prefilter is None
+            else f"{f.name} (prefilter {f.prefilter.name} at {f.prefilter.area_ratio:g}:1 area)",
+        ),
+        ("Filter area", disc.label),
+        ("Mode", request.mode.replace("-", " ")),
+        ("Set point", set_point),
+    ]
     if rig.filtrate == "mass":
         meta.append(("Density", f"{feed.density_g_per_mL:.4g} g/mL"))
         meta.append(("Balance", f"readability {res:g} g; filtrate logged as running maximum"))
@@ -326,10 +398,19 @@ def simulate_run(scenario: Scenario, truth: Truth, request: RunRequest, index: i
     duration = float(t[-1])
     collected_mL = float(collected[-1])
     feed_mL = collected_mL + rig.hold_up_mL
-    usage = Usage(feed_mL=feed_mL, bench_h=rig.setup_time_h + duration,
-                  money=disc.price + feed_mL * feed.price_per_mL)
-    return RigRun(index=index, request=request, columns=tuple(cols), metadata=tuple(meta), stopped=why,
-                  duration_h=duration, collected_mL=collected_mL, usage=usage)
+    usage = Usage(
+        feed_mL=feed_mL, bench_h=rig.setup_time_h + duration, money=disc.price + feed_mL * feed.price_per_mL
+    )
+    return RigRun(
+        index=index,
+        request=request,
+        columns=tuple(cols),
+        metadata=tuple(meta),
+        stopped=why,
+        duration_h=duration,
+        collected_mL=collected_mL,
+        usage=usage,
+    )
 
 
 def quick_views(scenario: Scenario, run: RigRun) -> dict:
@@ -345,5 +426,10 @@ def quick_views(scenario: Scenario, run: RigRun) -> dict:
     with np.errstate(divide="ignore", invalid="ignore"):
         t_over_v = np.where(v > 0, t / v, np.nan)
     p_bar = run.columns[-1][2] * rig.pressure_unit_bar
-    return {"time_h": t, "throughput_L_per_m2": v, "flux_LMH": flux, "t_over_V_h_m2_per_L": t_over_v,
-            "pressure_bar": p_bar}
+    return {
+        "time_h": t,
+        "throughput_L_per_m2": v,
+        "flux_LMH": flux,
+        "t_over_V_h_m2_per_L": t_over_v,
+        "pressure_bar": p_bar,
+    }

@@ -43,17 +43,44 @@ from scipy.special import ndtri
 
 from ..models.fouling import MODELS
 
-__all__ = ["LEVELS", "PARTS", "CONSTANT_KEYS", "FIT_KEY_OF", "Dist", "Disc", "Prefilter", "TruthVariant",
-           "FilterSpec", "Feed", "Rig", "Budget", "Task", "SafetyFactorSpec", "IntegritySpec", "GMPSpec",
-           "GradingSpec", "AssessmentSpec", "Scenario", "FilterTruth", "Truth", "draw_truth",
-           "constants_for", "rng_for", "RECORD_LABEL"]
+__all__ = [
+    "LEVELS",
+    "PARTS",
+    "CONSTANT_KEYS",
+    "FIT_KEY_OF",
+    "Dist",
+    "Disc",
+    "Prefilter",
+    "TruthVariant",
+    "FilterSpec",
+    "Feed",
+    "Rig",
+    "Budget",
+    "Task",
+    "SafetyFactorSpec",
+    "IntegritySpec",
+    "GMPSpec",
+    "GradingSpec",
+    "AssessmentSpec",
+    "Scenario",
+    "FilterTruth",
+    "Truth",
+    "draw_truth",
+    "constants_for",
+    "rng_for",
+    "RECORD_LABEL",
+]
 
 LEVELS = ("easy", "medium", "hard")
 PARTS = ("mechanism", "area", "safety_factor", "format", "prefilter", "efficiency", "gmp")
 CONSTANT_KEYS = ("sigma_m2_per_L", "ki_m2_per_L", "ks_m2_per_L", "beta_m2_per_L")
 #: pressure-invariant constant -> the fit key it becomes at an operating point
-FIT_KEY_OF = {"sigma_m2_per_L": "kb_per_h", "ki_m2_per_L": "ki_m2_per_L", "ks_m2_per_L": "ks_m2_per_L",
-              "beta_m2_per_L": "kc_h_m4_per_L2"}
+FIT_KEY_OF = {
+    "sigma_m2_per_L": "kb_per_h",
+    "ki_m2_per_L": "ki_m2_per_L",
+    "ks_m2_per_L": "ks_m2_per_L",
+    "beta_m2_per_L": "kc_h_m4_per_L2",
+}
 _INVARIANT_OF = {v: k for k, v in FIT_KEY_OF.items()}
 #: printed on every file, record and answer of the lab
 RECORD_LABEL = "TRAINING - SIMULATED"
@@ -337,6 +364,7 @@ class Scenario:
 
 # ------------------------------------------------------------------------------------ the truth
 
+
 @dataclass(frozen=True)
 class FilterTruth:
     """The hidden behaviour of one filter: mechanism, water permeability, invariant constants."""
@@ -347,8 +375,11 @@ class FilterTruth:
     constants: dict  # invariant key -> value [m²/L], the mechanism's constants only
 
     def to_dict(self) -> dict:
-        return {"mechanism": self.mechanism, "permeability_LMH_per_bar": self.permeability_LMH_per_bar,
-                "constants": dict(self.constants)}
+        return {
+            "mechanism": self.mechanism,
+            "permeability_LMH_per_bar": self.permeability_LMH_per_bar,
+            "constants": dict(self.constants),
+        }
 
 
 @dataclass(frozen=True)
@@ -381,8 +412,9 @@ class Truth:
             out.append(v * J0 if key == "sigma_m2_per_L" else v / J0 if key == "beta_m2_per_L" else v)
         return tuple(out)
 
-    def fit_params(self, filter_name: str, *, pressure_bar: float | None = None,
-                   flux_LMH: float | None = None) -> dict:
+    def fit_params(
+        self, filter_name: str, *, pressure_bar: float | None = None, flux_LMH: float | None = None
+    ) -> dict:
         """The truth in the keys of ``fluxwise fit --json`` at a constant pressure or a constant flux."""
         ft = self.of(filter_name)
         if pressure_bar is not None:
@@ -395,8 +427,13 @@ class Truth:
         return params
 
     def to_dict(self) -> dict:
-        return {"scenario": self.scenario_id, "seed": self.seed, "viscosity_cP": self.viscosity_cP,
-                "solids": self.solids, "filters": {k: v.to_dict() for k, v in self.filters.items()}}
+        return {
+            "scenario": self.scenario_id,
+            "seed": self.seed,
+            "viscosity_cP": self.viscosity_cP,
+            "solids": self.solids,
+            "filters": {k: v.to_dict() for k, v in self.filters.items()},
+        }
 
 
 def draw_truth(scenario: Scenario, seed: int) -> Truth:
@@ -414,10 +451,12 @@ def draw_truth(scenario: Scenario, seed: int) -> Truth:
     filters = {}
     for f in scenario.filters:
         weights = np.cumsum([v.weight for v in f.variants])
-        variant = f.variants[min(int(np.searchsorted(weights / weights[-1], u["variant"], side="right")),
-                                 len(f.variants) - 1)]
+        variant = f.variants[
+            min(int(np.searchsorted(weights / weights[-1], u["variant"], side="right")), len(f.variants) - 1)
+        ]
         lp = variant.permeability.at(u["permeability"])
         used = {k: variant.constants[k].at(u[k]) * load for k in constants_for(variant.mechanism)}
         filters[f.name] = FilterTruth(f.name, variant.mechanism, lp, used)
-    return Truth(scenario_id=scenario.id, seed=int(seed), viscosity_cP=viscosity, solids=solids,
-                 filters=filters)
+    return Truth(
+        scenario_id=scenario.id, seed=int(seed), viscosity_cP=viscosity, solids=solids, filters=filters
+    )
