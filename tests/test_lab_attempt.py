@@ -138,3 +138,29 @@ def test_public_scenario_json_shape():
     ] == "2000 L"
     assert v["modes"] == ["constant-flux"] and v["budget"]["feed"] == "800 mL"
     assert "truth" not in json.dumps(v)
+
+
+def test_the_lab_facade_starts_resumes_and_grades():
+    from fluxwise.io.lab_scenario import open_lab
+
+    lab = open_lab("mab-sterile-filtration")
+    assert lab.public()["id"] == "mab-sterile-filtration" and len(lab.formats) == len(FORMATS)
+    a = lab.start(5, mode="assessment", trainee="kim", previous_attempts=1, started_at=T0)
+    assert a.number == 2 and a.policy.mode == "assessment"
+    with pytest.raises(RefusedError):
+        lab.start(5, mode="assessment", previous_attempts=3)
+    with pytest.raises(InputError):  # a format the catalog lacks: refused, and the attempt stays open
+        lab.submit(a, parse_answer({**ANSWER, "format": "Capsule 40 in"}, lab.scenario), at=T0)
+    assert not a.submitted
+    g = lab.submit(a, parse_answer(ANSWER, lab.scenario), at=T0 + dt.timedelta(hours=1))
+    b = lab.resume(json.loads(json.dumps(a.to_dict())))
+    assert b.grade.to_dict() == g.to_dict() and b.submitted
+    c = Attempt.from_dict(a.to_dict(), lab.scenario)  # rebuilt without a catalog: closed, grade as stored
+    assert c.grade_dict() == g.to_dict()
+    with pytest.raises(RefusedError):
+        c.run(
+            parse_run_request(
+                lab.scenario, filter="PES 0.2 um", area="3.5 cm2", pressure="30 psi", duration="10 min"
+            )
+        )
+    assert lab.reveal(5)["mechanism"] == "standard"

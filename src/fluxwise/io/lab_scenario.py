@@ -60,6 +60,7 @@ __all__ = [
     "version_hash",
     "MAX_SCENARIO_BYTES",
     "ENV_DIRS",
+    "open_lab",
 ]
 
 MAX_SCENARIO_BYTES = 256 * 1024
@@ -883,3 +884,11 @@ def scenario_formats(scenario: Scenario):
             if (base / p).is_file():
                 return read_catalog(base / p)
     return read_catalog(p)
+
+
+def open_lab(ref, extra_dirs=()):
+    """A :class:`fluxwise.training.Lab`: the scenario (by id or path) and its task's catalog."""
+    from ..training.lab import Lab
+
+    sc = load_scenario(ref, extra_dirs)
+    return Lab(sc, scenario_formats(sc))

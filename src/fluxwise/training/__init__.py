@@ -20,19 +20,20 @@ What is computed, and from what
 Scenario files are read by :mod:`fluxwise.io.lab_scenario`; answers, run requests with units, rig
 files and attempt files by :mod:`fluxwise.io.lab_files`. Everything here is pure: no I/O.
 
-Python use::
+Python use (the doors do the same)::
 
-    from fluxwise.io.lab_scenario import load_scenario, scenario_formats
-    from fluxwise.io.lab_files import parse_run_request, parse_answer, write_rig_file
-    from fluxwise.training import Attempt
+    from fluxwise.io.lab_scenario import open_lab
+    from fluxwise.io.lab_files import parse_action, parse_answer, parse_run_request, rig_file_bytes
 
-    sc = load_scenario("mab-sterile-filtration")
-    attempt = Attempt(sc, seed=7, trainee="trainee-01")
-    run = attempt.run(parse_run_request(sc, filter="PES 0.2 um", area="13.8 cm2", pressure="30 psi",
-                                        duration="60 min"))
-    write_rig_file(sc, run, "run1.csv")           # the file fluxwise fit reads
-    grade = attempt.submit(parse_answer({...}, sc), formats=scenario_formats(sc))
-    attempt.to_dict()                             # plain JSON; Attempt.from_dict(data, sc) rebuilds it
+    lab = open_lab("mab-sterile-filtration")      # scenario + the catalog its task sizes from
+    attempt = lab.start(seed=7, trainee="trainee-01", mode="practice")
+    run = attempt.run(parse_run_request(lab.scenario, filter="PES 0.2 um", area="13.8 cm2",
+                                        pressure="30 psi", duration="60 min"))
+    rig_file_bytes(lab.scenario, run, "csv")      # the file fluxwise fit reads
+    attempt.act("install", by="trainee-01", **parse_action(lab.scenario, "install", {"vented": True}))
+    grade = lab.submit(attempt, parse_answer({...}, lab.scenario))
+    data = attempt.to_dict()                      # plain JSON for a store; lab.resume(data) rebuilds it
+    attempt.view(role="trainee")                  # what the mode lets this role see now
 """
 
 from __future__ import annotations
@@ -47,7 +48,17 @@ from .grading import (
     grade_answer,
     true_min_area,
 )
-from .lab import ASSESSMENT, PRACTICE, Attempt, ModePolicy, attempt_seed, derive_seed, public_scenario, reveal
+from .lab import (
+    ASSESSMENT,
+    PRACTICE,
+    Attempt,
+    Lab,
+    ModePolicy,
+    attempt_seed,
+    derive_seed,
+    public_scenario,
+    reveal,
+)
 from .rig import RigRun, RunRequest, Usage, quick_views
 from .scenario import RECORD_LABEL, Scenario, Truth, draw_truth
 
@@ -65,6 +76,7 @@ __all__ = [
     "ASSESSMENT",
     "PRACTICE",
     "Attempt",
+    "Lab",
     "ModePolicy",
     "attempt_seed",
     "derive_seed",

@@ -30,6 +30,7 @@ from .rig import RigRun, RunRequest, Usage, check_request, remaining, simulate_r
 from .scenario import RECORD_LABEL, Scenario, draw_truth
 
 __all__ = [
+    "Lab",
     "PRACTICE",
     "ASSESSMENT",
     "MODES",
@@ -326,6 +327,7 @@ class Attempt:
         self.answer: Answer | None = None
         self.grade: Grade | None = None
         self.graded_at: _dt.datetime | None = None
+        self.stored_grade: dict | None = None  # the grade JSON of a rebuilt attempt not graded again
 
     # ------------------------------------------------------------------------------- budget
 
@@ -340,8 +342,16 @@ class Attempt:
     def budget_left(self) -> Usage:
         return remaining(self.scenario, self.used)
 
+    @property
+    def submitted(self) -> bool:
+        return self.answer is not None
+
+    def grade_dict(self) -> dict | None:
+        """The grade's JSON (graded now, or as stored when rebuilt without a catalog)."""
+        return self.grade.to_dict() if self.grade is not None else self.stored_grade
+
     def _open(self, at: _dt.datetime) -> None:
-        if self.grade is not None:
+        if self.submitted:
             raise RefusedError(
                 "refused (graded): this attempt has been submitted; start a new attempt", reason="graded"
             )
@@ -410,23 +420,23 @@ class Attempt:
         """Grade the answer against the truth and close the attempt (one submission per attempt)."""
         at = _when(at)
         self._open(at)
-        self.answer = answer
-        self.grade = self._grade(formats)
-        self.graded_at = at
-        return self.grade
+        grade = self._grade(formats, answer)  # an answer the grader refuses leaves the attempt open
+        self.answer, self.grade, self.graded_at = answer, grade, at
+        return grade
 
-    def _grade(self, formats) -> Grade:
+    def _grade(self, formats, answer: Answer | None = None) -> Grade:
+        answer = answer if answer is not None else self.answer
         replay = GmpState(self.scenario, self.seed, self.started_at.date())
         for a in self.actions:
             replay.apply(a["action"], a["params"], at=_when(a["at"]))
         has_record = bool(self.actions)
         if has_record:
             replay.finish()
-        extra = _integrity_summary_check(self.answer, replay) if has_record else []
+        extra = _integrity_summary_check(answer, replay) if has_record else []
         return grade_answer(
             self.scenario,
             self.truth,
-            self.answer,
+            answer,
             formats=formats,
             runs=self.runs,
             usage=self.used,
@@ -439,7 +449,7 @@ class Attempt:
     def view(self, *, role: str = "trainee", now=None) -> dict:
         """What a role may see now (the doors show this and nothing else)."""
         now = _when(now)
-        graded = self.grade is not None
+        graded = self.submitted
         out = {
             "record": RECORD_LABEL,
             "scenario": self.scenario.id,
@@ -460,7 +470,7 @@ class Attempt:
         for a in self.actions:
             out["actions"].append({k: a[k] for k in ("seq", "at", "by", "action", "params", "result")})
         if graded and self.policy.show_grade(now=now, due=self.due_at):
-            out["grade"] = self.grade.to_dict()
+            out["grade"] = self.grade_dict()
         if self.policy.show_truth(role=role, graded=graded, now=now, due=self.due_at):
             out["truth"] = reveal(self.scenario, self.seed)
         if role == "instructor":
@@ -579,3 +589,54 @@ def _integrity_summary_check(answer: Answer | None, gmp: GmpState) -> list:
             )
         ]
     return []
+
+
+class Lab:
+    """A scenario with the catalog its task sizes from: the entry point of the doors.
+
+    ``Lab(scenario, formats)``; :func:`fluxwise.io.lab_scenario.open_lab` reads both. Attempts are
+    started with :meth:`start` (assessment limits checked), kept as :meth:`Attempt.to_dict` JSON and
+    rebuilt with :meth:`resume`.
+    """
+
+    def __init__(self, scenario: Scenario, formats):
+        self.scenario = scenario
+        self.formats = tuple(formats)
+
+    def public(self) -> dict:
+        """What a trainee may know about the scenario (``fluxwise lab scenarios --json``)."""
+        return public_scenario(self.scenario)
+
+    def start(
+        self,
+        seed: int,
+        *,
+        mode: str = PRACTICE,
+        trainee: str = "",
+        previous_attempts: int = 0,
+        started_at=None,
+        due_at=None,
+    ) -> Attempt:
+        """A new attempt; refused beyond the assessment's attempt limit. Retakes should get a new seed
+        (:func:`attempt_seed`, :func:`derive_seed`)."""
+        ModePolicy(self.scenario, mode).may_start(previous_attempts)
+        return Attempt(
+            self.scenario,
+            seed,
+            mode=mode,
+            trainee=trainee,
+            started_at=started_at,
+            due_at=due_at,
+            number=previous_attempts + 1,
+        )
+
+    def resume(self, data: dict) -> Attempt:
+        """An attempt from its JSON (a submitted one is graded again with this catalog)."""
+        return Attempt.from_dict(data, self.scenario, formats=self.formats)
+
+    def submit(self, attempt: Attempt, answer: Answer, *, at=None) -> Grade:
+        return attempt.submit(answer, formats=self.formats, at=at)
+
+    def reveal(self, seed: int) -> dict:
+        """The truth of a seed (instructors and authors only)."""
+        return reveal(self.scenario, seed)
