@@ -201,7 +201,7 @@ def test_no_page_loads_anything_from_another_site(web_app, make_user):
 def test_plotly_is_served_from_the_package():
     from plotly.offline import get_plotlyjs
 
-    from fluxwise.web.pages import router
+    from fluxwise.web.pages.static import router
 
     app = FastAPI()
     app.include_router(router)

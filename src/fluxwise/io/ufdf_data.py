@@ -9,7 +9,7 @@ Three kinds of table, one reader (:func:`read_ufdf_data`), each row one steady r
   concentrations, for the gel model ``J = k ln(Cg/C)``;
 * **limiting flux against crossflow** — for the mass-transfer correlation ``k = a·Q^b``.
 
-The table is found by :func:`fluxwise.io.trials.read_table`, exactly as for filterability trials:
+The table is found by :func:`fluxwise.io.tables.read_table`, exactly as for filterability trials:
 metadata lines above it (``Membrane area: 0.11 m2``), a units row below the header, ``;`` or tab
 delimiters and decimal commas, Excel sheets.
 
@@ -68,7 +68,7 @@ from ..fit.ufdf import (
     fit_mass_transfer,
 )
 from ..units import parse_unit, to_canonical
-from .trials import metadata_quantity, numeric_cells, read_table, split_header
+from .tables import metadata_quantity, numeric_cells, read_table, split_header
 
 __all__ = [
     "ROLES", "UFDFData", "Group", "ExcursionResult", "TMPExcursionAnalysis", "GelFitAnalysis",
@@ -270,7 +270,7 @@ class UFDFData:
     (role -> header), ``units`` (role -> unit text), ``area_source``, ``flux_from``
     (``"flux"``, ``"permeate flow"``), ``tmp_from`` (``"tmp"``, ``"feed, retentate and permeate
     pressure"``), ``ignored_columns``, ``skipped_rows``, ``file_meta``, ``notes`` and the table
-    info of :func:`fluxwise.io.trials.read_table` (``format``, ``header_row``, ...).
+    info of :func:`fluxwise.io.tables.read_table` (``format``, ``header_row``, ...).
     """
 
     source: str

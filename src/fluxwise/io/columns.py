@@ -1,0 +1,188 @@
+"""Columns of a filterability trial: which header is time, filtrate (volume, mass, flow or flux) and
+pressure, from the names and units in the headers or from a ``columns`` mapping.
+
+:func:`select_columns` picks one column per role and parses its unit (the rules are listed in
+:mod:`fluxwise.io.trials`); errors name the column and say how to write the header or the mapping.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ..errors import InputError, UnitError
+from ..units import parse_unit
+from .tables.headers import is_clock_unit, name_role, norm_name, split_header
+
+ROLES = ("time", "mass", "volume", "pressure", "flow")
+
+_EXAMPLE_UNIT = {"time": "min", "mass": "g", "volume": "mL", "pressure": "bar", "flow": "mL/min"}
+
+
+@dataclass
+class Column:
+    role: str  # time, filtrate, pressure
+    index: int  # position in the frame
+    header: str
+    unit_text: str
+    kind: str  # time, clock, mass, volume, flow, flux, pressure
+    unit: object = None  # pint unit, None for clock
+
+
+def header_list(headers) -> str:
+    """Headers as quoted, comma-separated text for a message ("none" when there are none)."""
+    shown = [h for h in headers if h]
+    return ", ".join(f"'{h}'" for h in shown) if shown else "none"
+
+
+def mapping_names(columns) -> frozenset[str]:
+    """Header names a ``columns`` mapping gives (casefolded, with and without unit), for finding the
+    header row."""
+    if not columns or not isinstance(columns, Mapping):
+        return frozenset()
+    names = set()
+    for value in columns.values():
+        text = value[0] if isinstance(value, tuple | list) and value else value
+        if isinstance(text, str):
+            names.add(" ".join(text.split()).casefold())
+            names.add(split_header(text)[0].casefold())
+    return frozenset(names)
+
+
+def _find_mapped(value, role: str, headers: list[str], source: str):
+    """(index, unit text or None) of the column a ``columns`` entry names."""
+    if isinstance(value, tuple | list) and len(value) == 2:
+        text, unit = str(value[0]), (str(value[1]) if value[1] is not None else None)
+    elif isinstance(value, str):
+        text, unit = value, None
+    else:
+        raise InputError(f"columns['{role}'] must be a header text such as 'Zeit [s]' or a (header, unit) "
+                         f"pair, not {value!r}", source=source, field="columns")
+    wanted = " ".join(text.split()).casefold()
+    for i, h in enumerate(headers):
+        if h.casefold() == wanted:
+            return i, unit or split_header(h)[1]
+    name, given = split_header(text)
+    for i, h in enumerate(headers):
+        if h.casefold() == name.casefold() or split_header(h)[0].casefold() == name.casefold():
+            return i, unit or given or split_header(h)[1]
+    raise InputError(f"columns['{role}'] names a column '{text}' that is not in the file "
+                     f"(headers found: {header_list(headers)})", source=source, field="columns")
+
+
+def _pressure_rank(header: str) -> int:
+    n = norm_name(split_header(header)[0])
+    if re.search(r"\btmp\b|^dp$|δp|\bdelta ?p\b|differential", n):
+        return 0
+    if re.search(r"\bfeed\b|\binlet\b|\bin\b|^p ?1$", n):
+        return 1
+    return 2
+
+
+def select_columns(headers: list[str], columns, source: str, notes: list[str]) -> dict[str, Column]:
+    """Columns to use by role, with units parsed."""
+    mapped: dict[str, tuple[int, str | None]] = {}
+    if columns:
+        if not isinstance(columns, Mapping):
+            raise InputError("columns must be a mapping of role to header, e.g. {'time': 'Zeit [s]'}",
+                             source=source, field="columns")
+        for role, value in columns.items():
+            r = "flow" if role == "flux" else role
+            if r not in ROLES:
+                raise InputError(f"unknown column role '{role}' (use {', '.join(ROLES)})", source=source,
+                                 field="columns")
+            mapped[r] = _find_mapped(value, role, headers, source)
+
+    candidates: dict[str, list[int]] = {}
+    used = {i for i, _ in mapped.values()}
+    for i, h in enumerate(headers):
+        if i in used:
+            continue
+        role = name_role(split_header(h)[0])
+        if role:
+            candidates.setdefault(role, []).append(i)
+
+    def pick(role: str, index: int, unit_text: str | None, kind: str) -> Column:
+        return Column(role, index, headers[index], unit_text, kind)
+
+    chosen: dict[str, Column] = {}
+    # time
+    if "time" in mapped:
+        chosen["time"] = pick("time", *mapped["time"], "time")
+    elif candidates.get("time"):
+        chosen["time"] = pick("time", candidates["time"][0], split_header(headers[candidates["time"][0]])[1],
+                              "time")
+        if len(candidates["time"]) > 1:
+            notes.append(f"several time columns; used '{headers[candidates['time'][0]]}'")
+    else:
+        raise InputError(f"no time column found (headers found: {header_list(headers)}); name it e.g. "
+                         f"'time (min)' or give columns={{'time': '<header> [unit]'}}", source=source)
+    # filtrate: volume > mass > filtrate/permeate (kind by unit) > flow
+    for role in ("volume", "mass", "flow"):
+        if role in mapped:
+            chosen["filtrate"] = pick("filtrate", *mapped[role], role)
+            break
+    else:
+        for role in ("volume", "mass", "filtrate", "flow"):
+            if candidates.get(role):
+                i = candidates[role][0]
+                chosen["filtrate"] = pick("filtrate", i, split_header(headers[i])[1], role)
+                break
+        else:
+            raise InputError(f"no filtrate column found: expected a filtrate mass, volume or flow column "
+                             f"such as 'filtrate mass (g)', 'Filtrate volume [mL]' or 'flow (mL/min)' "
+                             f"(headers found: {header_list(headers)})", source=source)
+    # pressure
+    if "pressure" in mapped:
+        chosen["pressure"] = pick("pressure", *mapped["pressure"], "pressure")
+    elif candidates.get("pressure"):
+        ranked = sorted(candidates["pressure"], key=lambda i: (_pressure_rank(headers[i]), i))
+        chosen["pressure"] = pick("pressure", ranked[0], split_header(headers[ranked[0]])[1], "pressure")
+        if len(ranked) > 1:
+            notes.append(f"several pressure columns; used '{headers[ranked[0]]}', ignored "
+                         f"{header_list(headers[i] for i in ranked[1:])}")
+
+    for col in chosen.values():
+        _parse_column_unit(col, source)
+    return chosen
+
+
+def _parse_column_unit(col: Column, source: str) -> None:
+    """Set ``col.kind`` and ``col.unit`` from its unit text; errors name the column."""
+    role = col.role
+    if role == "filtrate":
+        role = col.kind if col.kind in ("mass", "volume", "flow") else "mass"
+    if not col.unit_text:
+        example = _EXAMPLE_UNIT.get(role, "unit")
+        name = split_header(col.header)[0] or col.header
+        map_role = col.kind if col.kind in ROLES else role
+        raise InputError(f"no unit given: write it in the header, e.g. '{name} ({example})', or give "
+                         f"it with columns={{'{map_role}': '{name} [{example}]'}}", source=source,
+                         column=col.header)
+    text = col.unit_text.strip()
+    if col.kind == "time" and is_clock_unit(text):
+        col.kind, col.unit = "clock", None
+        return
+    unit = parse_unit(text, None, source=source, column=col.header)  # unknown unit -> UnitError
+    if col.kind in ("time", "pressure", "mass", "volume"):
+        col.unit = parse_unit(text, col.kind, source=source, column=col.header)
+        return
+    options = {"filtrate": ("mass", "volume"), "flow": ("flow", "flux")}[col.kind]
+    for kind in options:
+        try:
+            col.unit = parse_unit(text, kind)
+        except UnitError:
+            continue
+        col.kind = kind
+        return
+    examples = {"filtrate": "'g' or 'mL'", "flow": "'mL/min' or 'LMH'"}[col.kind]
+    raise UnitError(f"unit '{text}' ({unit.dimensionality}) is neither a {options[0]} nor a {options[1]} "
+                    f"unit (expected e.g. {examples})", source=source, column=col.header)
+
+
+def meta_role(c: Column) -> str:
+    """The ``columns`` role a chosen column has: time, mass, volume, flow or pressure."""
+    if c.role != "filtrate":
+        return c.role
+    return "flow" if c.kind == "flux" else c.kind

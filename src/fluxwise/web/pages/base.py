@@ -1,0 +1,144 @@
+"""What every page of the web workbench shares: the page route and router, rendering, errors as
+pages, the signed-in user, and the checks of sign-in forms (origin, where to go next).
+
+Pages read through :mod:`fluxwise.store.tenancy` (another organisation's object is "not found");
+actions in a page (upload, fit, size, sign) call the JSON API from ``static/app.js`` with the session
+cookie and the CSRF token; plain forms (sign in and out, new project, train design) post to the
+pages with a ``csrf_token`` field. Every asset is served from this package: nothing is fetched from
+elsewhere.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlsplit
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy import select
+
+from ... import __version__
+from ...api.deps import Principal, authenticate, get_db
+from ...api.upload_checks import UploadRejected
+from ...errors import FluxwiseError
+from ...store import accounts, tenancy
+from ...store.models import ResultVersion
+from .. import present
+
+_env = Environment(loader=PackageLoader("fluxwise", "web/templates"), autoescape=select_autoescape(["html"]),
+                   trim_blocks=True, lstrip_blocks=True)
+_env.filters["num"] = present.num
+_env.globals["version"] = __version__
+
+#: Pages allow scripts and styles from this server only; plotly styles its plots inline.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+       "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+       "frame-ancestors 'none'")
+SECURITY_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
+                    "Referrer-Policy": "same-origin", "X-Frame-Options": "DENY",
+                    "Cache-Control": "private, no-store"}
+
+
+class SignInRequired(Exception):
+    """The page needs a signed-in user."""
+
+
+def _status_of(exc: FluxwiseError) -> int:
+    for cls, status in ((tenancy.NotFound, 404), (tenancy.Forbidden, 403),
+                        (accounts.AuthenticationError, 401), (accounts.TooManyAttempts, 429)):
+        if isinstance(exc, cls):
+            return status
+    return exc.status if isinstance(exc, UploadRejected) else 422
+
+
+def wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+def _login_url(request: Request) -> str:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return "/login?next=" + quote(target, safe="/")
+
+
+class PageRoute(APIRoute):
+    """A route whose failures are pages (or JSON for the page's own script), not API errors:
+    401 sends the browser to the sign-in page, other errors show their message."""
+
+    def get_route_handler(self):
+        handler = super().get_route_handler()
+
+        async def page_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except (SignInRequired, HTTPException, FluxwiseError) as exc:
+                if isinstance(exc, SignInRequired):
+                    status, message = 401, "sign in first"
+                elif isinstance(exc, HTTPException):
+                    status, message = exc.status_code, str(exc.detail)
+                else:
+                    status, message = _status_of(exc), str(exc)
+                if status == 401 and not wants_json(request):
+                    return RedirectResponse(_login_url(request), status_code=303)
+                return error_response(request, status, message)
+
+        return page_handler
+
+
+def page_router() -> APIRouter:
+    """A router for a module of pages: its routes are :class:`PageRoute` and stay out of the API schema."""
+    return APIRouter(route_class=PageRoute, include_in_schema=False)
+
+
+def error_response(request: Request, status: int, message: str) -> Response:
+    if wants_json(request):
+        return JSONResponse({"detail": message}, status_code=status)
+    titles = {401: "Not signed in", 403: "Not allowed", 404: "Not found", 413: "Too large",
+              429: "Too many attempts"}
+    return render(request, "error.html", status=status, title=titles.get(status, "That did not work"),
+                  message=message, code=status)
+
+
+def render(request: Request, template: str, *, status: int = 200, principal: Principal | None = None,
+           **context) -> HTMLResponse:
+    html = _env.get_template(template).render(
+        request=request, me=principal, csrf_token=principal.csrf_token if principal else None,
+        path=request.url.path, **context)
+    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+
+def page_principal(request: Request) -> Principal:
+    """The signed-in user of a page (GET), or :class:`SignInRequired`."""
+    try:
+        return authenticate(request, get_db(request), None)
+    except HTTPException as exc:
+        if exc.status_code == 401:
+            raise SignInRequired() from None
+        raise
+
+
+def safe_next(target: str | None) -> str:
+    """A local path to go to after signing in (never another site)."""
+    target = (target or "").strip()
+    parts = urlsplit(target)
+    if (not target.startswith("/") or target.startswith("//") or parts.scheme or parts.netloc
+            or "\\" in target):
+        return "/projects"
+    return target
+
+
+def check_origin(request: Request) -> None:
+    """Refuse a cross-site form post (the sign-in form has no session, hence no CSRF token yet)."""
+    origin = request.headers.get("origin")
+    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host", ""):
+        raise HTTPException(status_code=403, detail="this form can only be sent from this site")
+
+
+def latest_versions(s, where) -> list[list[ResultVersion]]:
+    """Every result matching ``where`` as its versions (oldest first), results in creation order."""
+    rows = s.scalars(select(ResultVersion).where(where).order_by(ResultVersion.created_at, ResultVersion.id))
+    by_result: dict[str, list[ResultVersion]] = {}
+    for rv in rows:
+        by_result.setdefault(rv.result_id, []).append(rv)
+    out = [sorted(v, key=lambda r: r.version) for v in by_result.values()]
+    return sorted(out, key=lambda v: (v[-1].created_at, v[-1].id))

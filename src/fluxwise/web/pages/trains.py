@@ -1,0 +1,232 @@
+"""Train design from the browser: the form, a design kept for a while or saved into a project, its
+page and its report (the designs themselves are kept by :mod:`fluxwise.web.trains`)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+
+from ...api.deps import FormPrincipalDep, Principal, get_db, get_settings
+from ...api.upload_checks import CONTENT_TYPES, check_upload, clean_filename, read_limited
+from ...errors import FluxwiseError, InputError
+from ...store import results as store_results
+from ...store import tenancy
+from ...store import trains as store_trains
+from ...store.canonical import canonical_json
+from ...store.models import Project, ResultVersion, User
+from .. import present
+from .. import trains as train_runs
+from .base import page_principal, page_router, render, wants_json
+
+log = logging.getLogger(__name__)
+
+router = page_router()
+
+
+def _routes() -> list[dict]:
+    from ...io.train import read_factors
+
+    factors = read_factors(None)
+    return [{"id": r.id, "label": r.label, "default": r.id == factors.default_route}
+            for r in factors.routes.values()]
+
+
+def _writable_projects(s, principal: Principal) -> list[dict]:
+    """Projects the user may save a train design into."""
+    projects = s.scalars(tenancy.visible_projects(principal.user_id).order_by(Project.name, Project.id))
+    return [{"id": p.public_id, "name": p.name, "org": p.organisation.name} for p in projects
+            if tenancy.project_roles(s, principal.user_id, p) & tenancy.PERMISSIONS["write"]]
+
+
+@router.get("/train")
+def train_page(request: Request, project: Annotated[str | None, Query(max_length=32)] = None):
+    principal = page_principal(request)
+    with get_db(request).session() as s:
+        projects = _writable_projects(s, principal)
+    return render(request, "train.html", principal=principal, title="Train design", nav="train",
+                  routes=_routes(), example=train_runs.examples_dir() is not None,
+                  example_name=train_runs.EXAMPLE_TRAIN, projects=projects, project_id=project or "")
+
+
+async def _read_train_form(request: Request) -> tuple[str | None, bytes, dict[str, bytes], bool, str | None]:
+    form = await request.form()
+    limits = get_settings(request).upload
+    example = form.get("example") in ("1", "true", "on")
+    route = form.get("route") or None
+    if route is not None and not isinstance(route, str):
+        route = None
+    train = form.get("train")
+    train_name, train_bytes = None, b""
+    if train is not None and not isinstance(train, str) and train.filename:
+        train_name = clean_filename(train.filename)
+        train_bytes = await run_in_threadpool(read_limited, train.file, train_runs.MAX_TRAIN_BYTES)
+    files: dict[str, bytes] = {}
+    for item in form.getlist("files"):
+        if isinstance(item, str) or not item.filename:
+            continue
+        name = clean_filename(item.filename)
+        content = await run_in_threadpool(read_limited, item.file, limits.max_bytes)
+        check_upload(name, content, limits)
+        files[name] = content
+    return train_name, train_bytes, files, example, route
+
+
+def _form_text(form, name: str, limit: int) -> str:
+    value = form.get(name)
+    value = value.strip() if isinstance(value, str) else ""
+    if len(value) > limit:
+        raise InputError(f"at most {limit} characters", field=name)
+    if "\x00" in value:
+        raise InputError("must not contain NUL characters", field=name)
+    return value
+
+
+@router.post("/train")
+async def train_submit(request: Request, principal: FormPrincipalDep):
+    train_name, train_bytes, files, example, route = await _read_train_form(request)
+    form = await request.form()
+    project_id, notes = _form_text(form, "project_id", 32), _form_text(form, "notes", 20_000)
+    db = get_db(request)
+    project = None
+    if project_id:
+        with db.session() as s:
+            project = tenancy.get_project(s, principal.user_id, project_id)
+            tenancy.require(tenancy.project_roles(s, principal.user_id, project), "write",
+                            "saving a train design")
+
+    def run():
+        if example and project is None:
+            return train_runs.design_example(route=route)
+        if example:  # saved as if uploaded: the example's file and the files it names
+            name, content, named = train_runs.example_sources()
+            files.clear()
+            files.update(named)
+            return train_runs.design_uploaded(name, content, named, route=route), name
+        if train_name is None:
+            raise InputError("choose a train file (.yaml or .yml), or the example train", field="train")
+        return train_runs.design_uploaded(train_name, train_bytes, files, route=route), train_name
+
+    try:
+        design, filename = await run_in_threadpool(run)
+    except FluxwiseError:
+        raise
+    except Exception as exc:  # a file nobody foresaw must get its message, not a 500
+        log.warning("train design failed", exc_info=True)
+        raise InputError(f"the train could not be designed ({type(exc).__name__}: {exc})") from None
+    if project is not None:
+        content = train_runs.example_sources()[1] if example else train_bytes
+
+        def save() -> str:
+            from ...api import science
+
+            data = science.train_json(design)
+            typed = {n: (c, CONTENT_TYPES.get(Path(n).suffix.lower(), store_trains.YAML_TYPE))
+                     for n, c in files.items()}
+            with db.session(write=True) as ws:
+                rv = store_trains.save_train(
+                    ws, ws.get(Project, project.id), actor=ws.get(User, principal.user_id),
+                    train_name=filename, train_bytes=content, files=typed, route=route, data=data,
+                    notes=notes)
+                ws.commit()
+                return rv.result_id
+
+        url = f"/trains/{await run_in_threadpool(save)}"
+    else:
+        kept = train_runs.keep(principal.user_id, design, filename)
+        url = f"/train/{kept.id}"
+    if wants_json(request):
+        return JSONResponse({"url": url}, status_code=201)
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/train/{run_id}")
+def train_result_page(request: Request, run_id: str):
+    principal = page_principal(request)
+    run = train_runs.get(run_id, principal.user_id)
+    return _train_design_page(request, principal, run.design, run.filename, f"/train/{run.id}/report")
+
+
+def _saved_train(s, principal: Principal, result_id: str) -> ResultVersion:
+    versions = tenancy.get_result_versions(s, principal.user_id, result_id)
+    if versions[-1].kind != "train" or versions[-1].deleted_at is not None:
+        raise tenancy.NotFound("train design not found")
+    return versions[-1]
+
+
+@router.get("/trains/{result_id}")
+def saved_train_page(request: Request, result_id: str):
+    """A train design saved in a project, designed again from its stored files."""
+    from ...api import science
+    from ...api.routers.results import saved_train_design
+
+    principal = page_principal(request)
+    with get_db(request).session() as s:
+        rv = _saved_train(s, principal, result_id)
+        design = saved_train_design(s, rv)
+        inputs = json.loads(rv.inputs_json)
+        saved = {"id": rv.result_id, "version": rv.version, "project": rv.project.name,
+                 "project_id": rv.project.public_id, "by": rv.created_by.name if rv.created_by else None,
+                 "created": rv.created_at, "sha256": rv.content_sha256, "notes": rv.notes,
+                 "signatures": store_results.signatures_of(s, rv),
+                 "differs": json.loads(canonical_json(science.train_json(design)))
+                 != json.loads(rv.data_json)}
+        return _train_design_page(request, principal, design, inputs["train"]["filename"],
+                                  f"/trains/{rv.result_id}/report", saved=saved)
+
+
+@router.get("/trains/{result_id}/report")
+def saved_train_report_page(request: Request, result_id: str, download: bool = False):
+    from ...api.routers.results import saved_train_design
+    from ...report.train import render_train_report
+
+    principal = page_principal(request)
+    with get_db(request).session() as s:
+        rv = _saved_train(s, principal, result_id)
+        html = render_train_report(saved_train_design(s, rv))
+        filename = json.loads(rv.inputs_json)["train"]["filename"]
+    return _report_response(html, filename, download)
+
+
+def _train_design_page(request: Request, principal: Principal, design, filename: str, report_url: str,
+                       saved: dict | None = None):
+    from ...report import train as train_report
+
+    d = design.to_dict()
+    figs = []
+    for fid, title, fig in (
+            ("fig-mass", "Product mass through the train", train_report.mass_balance_figure(design)),
+            ("fig-cost", "Cost by step", train_report.line_items_figure(
+                design.cost_items, title=f"Cost per batch by step [{design.train.currency}]",
+                unit=design.train.currency)),
+            ("fig-co2e", "CO2e by step", train_report.line_items_figure(
+                design.co2e_items, title="CO2e per batch by step [kg CO2e]", unit="kg CO2e")),
+            ("fig-routes", "Supplier routes", train_report.route_figure(design))):
+        fig.update_layout(height=380)
+        figs.append({"id": fid, "title": title, "json": present._safe_json(fig)})
+    return render(request, "train_result.html", principal=principal, title=f"Train — {design.train.name}",
+                  nav="train", filename=filename, report_url=report_url, saved=saved, d=d, s=d["summary"],
+                  steps=present.train_steps(design), figs=figs)
+
+
+@router.get("/train/{run_id}/report")
+def train_report_page(request: Request, run_id: str, download: bool = False):
+    from ...report.train import render_train_report
+
+    principal = page_principal(request)
+    run = train_runs.get(run_id, principal.user_id)
+    return _report_response(render_train_report(run.design), run.filename, download)
+
+
+def _report_response(html: str, filename: str, download: bool) -> HTMLResponse:
+    headers = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
+    if download:
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", filename.rsplit(".", 1)[0]) or "train"
+        headers["Content-Disposition"] = f'attachment; filename="{stem}-report.html"'
+    return HTMLResponse(html, headers=headers)
