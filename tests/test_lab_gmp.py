@@ -12,7 +12,7 @@ import yaml
 from fluxwise.errors import InputError
 from fluxwise.io.lab_scenario import parse_scenario, shipped_scenarios_dir
 from fluxwise.training import Attempt, GmpState
-from fluxwise.training.gmp import correct_limit
+from fluxwise.training.sop import correct_limit
 from lab_trainee import Desk, sop
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)

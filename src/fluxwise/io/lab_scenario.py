@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 from collections.abc import Mapping
 from importlib import resources
@@ -47,7 +46,8 @@ from ..training.scenario import (
     constants_for,
 )
 from ..trial import CONSTANT_PRESSURE, MODES
-from ..units import Q_, parse_quantity, parse_unit, ureg
+from ..units import Q_, parse_unit
+from .lab_fields import Node, distribution, parse_value
 
 __all__ = [
     "read_scenario",
@@ -84,12 +84,6 @@ DEFAULT_OBJECTIVES = {
     "efficiency": "plan-experiments",
     "gmp": "gmp-filter-use",
 }
-_CUSTOM_UNITS = {
-    "permeability": "L/m**2/h/bar",
-    "viscosity": "mPa*s",
-    "mass_rate": "g/h",
-    "volume_rate": "mL/h",
-}
 
 
 def shipped_scenarios_dir() -> Path:
@@ -110,201 +104,6 @@ def version_hash(data) -> str:
     """SHA-256 (16 hex digits) of the canonical JSON of a scenario's data."""
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
-# ------------------------------------------------------------------------------- field reading
-
-
-class _Node:
-    """A mapping read key by key; every error names the file and the key path."""
-
-    def __init__(self, data, source: str, path: str, allowed: set[str] | None = None):
-        self.source, self.path = source, path
-        if not isinstance(data, Mapping):
-            raise self.error(None, f"expected a mapping of keys, got {_kind(data)}")
-        self.data = data
-        if allowed is not None:
-            for key in data:
-                if key not in allowed:
-                    raise self.error(
-                        str(key), f"unknown key '{key}' (keys here: {', '.join(sorted(allowed))})"
-                    )
-
-    def at(self, key) -> str:
-        if key is None:
-            return self.path or "(top level)"
-        return f"{self.path}.{key}" if self.path else str(key)
-
-    def error(self, key, message: str, cls=InputError) -> InputError:
-        return cls(message, source=self.source, field=self.at(key))
-
-    def has(self, key) -> bool:
-        return self.data.get(key) is not None
-
-    def raw(self, key, *, required=False, what=""):
-        if not self.has(key):
-            if required:
-                raise self.error(key, "missing required key" + (f" ({what})" if what else ""))
-            return None
-        return self.data[key]
-
-    def node(self, key, allowed=None, *, required=False) -> _Node | None:
-        v = self.raw(key, required=required)
-        return None if v is None else _Node(v, self.source, self.at(key), allowed)
-
-    def text(self, key, *, required=False, default=None) -> str | None:
-        v = self.raw(key, required=required)
-        if v is None:
-            return default
-        if isinstance(v, Mapping | list | bool):
-            raise self.error(key, f"expected text, got {_kind(v)}")
-        return str(v).strip()
-
-    def choice(self, key, options, *, required=False, default=None) -> str | None:
-        v = self.text(key, required=required, default=default)
-        if v is not None and v not in options:
-            raise self.error(key, f"'{v}' is not one of: {', '.join(options)}")
-        return v
-
-    def number(
-        self, key, *, required=False, default=None, low=None, high=None, positive=False, integer=False
-    ) -> float | None:
-        v = self.raw(key, required=required)
-        if v is None:
-            return default
-        if isinstance(v, bool) or not isinstance(v, int | float | str):
-            raise self.error(key, f"expected a number, got {_kind(v)}")
-        try:
-            x = float(str(v).strip().rstrip("%")) / (100.0 if str(v).strip().endswith("%") else 1.0)
-        except ValueError:
-            raise self.error(key, f"'{v}' is not a number") from None
-        return self._check(key, v, x, low, high, positive, integer)
-
-    def _check(self, key, v, x, low, high, positive, integer):
-        if not math.isfinite(x):
-            raise self.error(key, f"must be a finite number, got {v!r}")
-        if positive and not x > 0:
-            raise self.error(key, f"must be positive, got {v!r}")
-        if low is not None and x < low:
-            raise self.error(key, f"must be at least {low:g}, got {v!r}")
-        if high is not None and x > high:
-            raise self.error(key, f"must be at most {high:g}, got {v!r}")
-        if integer and x != int(x):
-            raise self.error(key, f"must be a whole number, got {v!r}")
-        return int(x) if integer else x
-
-    def quantity(
-        self,
-        key,
-        kind,
-        *,
-        required=False,
-        default=None,
-        positive=True,
-        allow_zero=False,
-        value=None,
-        example=None,
-    ):
-        v = self.raw(key, required=required) if value is None else value
-        if v is None:
-            return default
-        x = _parse(v, kind, self, key, example)
-        if not math.isfinite(x) or x < 0 or (x == 0 and positive and not allow_zero):
-            if not (kind == "temperature" and math.isfinite(x)):
-                what = "zero or positive" if allow_zero else "positive"
-                raise self.error(key, f"must be {what}, got {v!r}")
-        return x
-
-    def bool(self, key, *, default=False) -> bool:
-        v = self.raw(key)
-        if v is None:
-            return default
-        if not isinstance(v, bool):
-            raise self.error(key, f"expected true or false, got {v!r}")
-        return v
-
-
-def _kind(v) -> str:
-    return {dict: "a mapping", list: "a list", str: f"text '{v}'", bool: f"{v}".lower()}.get(
-        type(v), f"{type(v).__name__} {v!r}"
-    )
-
-
-_EXAMPLES = {
-    "pressure": "30 psi",
-    "time": "4 h",
-    "volume": "2000 L",
-    "area": "13.8 cm2",
-    "flux": "150 LMH",
-    "temperature": "20 degC",
-    "density": "1.03 g/mL",
-    "mass": "0.01 g",
-    "surface_tension": "30 mN/m",
-    "permeability": "1500 LMH/bar",
-    "viscosity": "1.4 cP",
-    "mass_rate": "0.05 g/h",
-    "volume_rate": "0.05 mL/h",
-}
-
-
-def _parse(v, kind, node: _Node, key, example=None) -> float:
-    ex = example or _EXAMPLES.get(kind, "1")
-    if isinstance(v, bool) or not isinstance(v, str | int | float):
-        raise node.error(key, f"expected a quantity with a unit, e.g. '{ex}', got {_kind(v)}", UnitError)
-    if kind in _CUSTOM_UNITS:
-        target = ureg.Unit(_CUSTOM_UNITS[kind])
-        text = str(v).strip()
-        parts = text.split(None, 1)
-        try:
-            mag = float(parts[0])
-        except (ValueError, IndexError):
-            raise node.error(key, f"'{v}' is not a quantity (expected e.g. '{ex}')", UnitError) from None
-        if len(parts) < 2:
-            raise node.error(key, f"'{v}' has no unit (expected e.g. '{ex}')", UnitError)
-        try:
-            unit = parse_unit(parts[1])
-        except UnitError as exc:
-            raise node.error(key, exc.message, UnitError) from None
-        if unit.dimensionality != target.dimensionality:
-            raise node.error(
-                key,
-                f"unit '{parts[1]}' is not a {kind.replace('_', ' ')} unit (expected e.g. '{ex}')",
-                UnitError,
-            )
-        return float(Q_(mag, unit).to(target).magnitude)
-    try:
-        return parse_quantity(v, kind, field=node.at(key), source=node.source)
-    except UnitError as exc:
-        raise node.error(key, exc.message + f" (e.g. '{ex}')", UnitError) from None
-
-
-def _dist(node: _Node, key, kind, *, required=True, scale="log", example=None, positive=True) -> Dist | None:
-    """A fixed quantity, or {median, cv} (lognormal), or {low, high[, scale]} (log-uniform or uniform)."""
-    v = node.raw(key, required=required)
-    if v is None:
-        return None
-
-    def q(n: _Node, k):
-        if kind is None:
-            return n.number(k, required=True, positive=positive)
-        return n.quantity(k, kind, required=True, example=example, positive=positive)
-
-    if not isinstance(v, Mapping):
-        return Dist("fixed", q(node, key))
-    d = node.node(key, {"median", "cv", "low", "high", "scale", "fixed"})
-    if d.has("fixed"):
-        return Dist("fixed", q(d, "fixed"))
-    if d.has("median"):
-        return Dist("lognormal", q(d, "median"), d.number("cv", required=True, low=0.0, high=3.0))
-    if not (d.has("low") and d.has("high")):
-        raise d.error(None, "expected a value, {median, cv} or {low, high}")
-    lo, hi = q(d, "low"), q(d, "high")
-    if hi < lo:
-        raise d.error("high", f"must be at least low ({d.raw('low')})")
-    sc = d.choice("scale", ("log", "linear"), default=scale)
-    if sc == "log" and not lo > 0:
-        raise d.error("low", "a log scale needs positive bounds (or scale: linear)")
-    return Dist("uniform" if sc == "linear" else "loguniform", lo, hi)
 
 
 # ------------------------------------------------------------------------------- sections
@@ -328,8 +127,8 @@ _TOP = {
 }
 
 
-def _feed(n: _Node) -> Feed:
-    solids = _dist(n, "solids", None, required=False, positive=True)
+def _feed(n: Node) -> Feed:
+    solids = distribution(n, "solids", None, required=False, positive=True)
     ref = n.number("reference_solids", positive=True) if n.has("reference_solids") else None
     if (solids is None) != (ref is None):
         raise n.error(
@@ -338,7 +137,7 @@ def _feed(n: _Node) -> Feed:
         )
     return Feed(
         name=n.text("name", required=True),
-        viscosity_cP=_dist(n, "viscosity", "viscosity"),
+        viscosity_cP=distribution(n, "viscosity", "viscosity"),
         density_g_per_mL=n.quantity("density", "density", default=1.0),
         price_per_mL=n.number("price_per_mL", default=0.0, low=0.0),
         solids=solids,
@@ -347,7 +146,7 @@ def _feed(n: _Node) -> Feed:
     )
 
 
-def _variants(n: _Node) -> tuple:
+def _variants(n: Node) -> tuple:
     raw = n.raw("truth", required=True, what="the hidden behaviour of this filter")
     items = raw if isinstance(raw, list) else [raw]
     if not items:
@@ -355,7 +154,7 @@ def _variants(n: _Node) -> tuple:
     out = []
     allowed = {"mechanism", "weight", "permeability", *CONSTANT_KEYS}
     for i, item in enumerate(items):
-        v = _Node(item, n.source, n.at("truth") + (f"[{i}]" if isinstance(raw, list) else ""), allowed)
+        v = Node(item, n.source, n.at("truth") + (f"[{i}]" if isinstance(raw, list) else ""), allowed)
         mech = v.raw("mechanism", required=True)
         if isinstance(mech, Mapping):
             m = v.node("mechanism", {"choice", "weights"})
@@ -369,8 +168,8 @@ def _variants(n: _Node) -> tuple:
         else:
             pairs = [(mech, 1.0)]
         base_w = v.number("weight", default=1.0, positive=True)
-        perm = _dist(v, "permeability", "permeability")
-        consts = {k: _dist(v, k, None, required=False) for k in CONSTANT_KEYS if v.has(k)}
+        perm = distribution(v, "permeability", "permeability")
+        consts = {k: distribution(v, k, None, required=False) for k in CONSTANT_KEYS if v.has(k)}
         for name, w in pairs:
             if name not in MODEL_NAMES:
                 raise v.error("mechanism", f"unknown model '{name}' (models: {', '.join(MODEL_NAMES)})")
@@ -409,7 +208,7 @@ def _filters(raw, source) -> tuple:
         raise InputError("expected a list of filters", source=source, field="filters")
     out, seen = [], set()
     for i, item in enumerate(raw):
-        n = _Node(
+        n = Node(
             item,
             source,
             f"filters[{i}]",
@@ -424,7 +223,7 @@ def _filters(raw, source) -> tuple:
             raise n.error("discs", "expected a list of {area, price}")
         discs = []
         for j, d in enumerate(discs_raw):
-            dn = _Node(d, source, n.at(f"discs[{j}]"), {"area", "price"})
+            dn = Node(d, source, n.at(f"discs[{j}]"), {"area", "price"})
             a = dn.quantity("area", "area", required=True)
             discs.append(
                 Disc(area_m2=a, price=dn.number("price", default=0.0, low=0.0), label=str(dn.raw("area")))
@@ -450,15 +249,15 @@ def _filters(raw, source) -> tuple:
     return tuple(out)
 
 
-def _rig(n: _Node) -> Rig:
+def _rig(n: Node) -> Rig:
     modes = n.raw("modes", required=True, what="constant-pressure and/or constant-flux")
     if not isinstance(modes, list) or not modes or any(m not in MODES for m in modes):
         raise n.error("modes", f"expected a list of {' and/or '.join(MODES)}")
     filtrate = n.choice("filtrate", ("mass", "volume"), default="mass")
-    bal = n.node("balance", {"resolution", "noise", "drift", "tare"}) or _Node({}, n.source, n.at("balance"))
+    bal = n.node("balance", {"resolution", "noise", "drift", "tare"}) or Node({}, n.source, n.at("balance"))
     qkind, rkind = ("mass", "mass_rate") if filtrate == "mass" else ("volume", "volume_rate")
     scale = 1.0 if filtrate == "mass" else 1000.0  # volumes are read in L, logged in mL
-    pres = n.node("pressure", {"noise", "resolution"}) or _Node({}, n.source, n.at("pressure"))
+    pres = n.node("pressure", {"noise", "resolution"}) or Node({}, n.source, n.at("pressure"))
     time_unit = n.choice("time_unit", ("s", "min", "h"), default="min")
     p_unit = n.text("pressure_unit", default="psi")
     try:
@@ -470,7 +269,7 @@ def _rig(n: _Node) -> Rig:
     if drift is not None:
         text = str(drift).strip()
         sign = -1.0 if text.startswith("-") else 1.0
-        drift_val = sign * _parse(text.lstrip("+-").strip(), rkind, bal, "drift")
+        drift_val = sign * parse_value(text.lstrip("+-").strip(), rkind, bal, "drift")
     return Rig(
         modes=tuple(modes),
         log_interval_h=n.quantity("log_interval", "time", required=True),
@@ -494,7 +293,7 @@ def _rig(n: _Node) -> Rig:
     )
 
 
-def _task(n: _Node, filters) -> Task:
+def _task(n: Node, filters) -> Task:
     mode = n.choice("mode", MODES, default=CONSTANT_PRESSURE)
     names = n.raw("filters")
     if names is None:
@@ -552,7 +351,7 @@ def _task(n: _Node, filters) -> Task:
     return t
 
 
-def _safety(n: _Node) -> SafetyFactorSpec:
+def _safety(n: Node) -> SafetyFactorSpec:
     rng = n.raw("range", required=True, what="[low, high]")
     if not isinstance(rng, list) or len(rng) != 2:
         raise n.error("range", "expected [low, high], e.g. [1.3, 2.0]")
@@ -576,7 +375,7 @@ def _float(n, key, x):
         raise n.error(key, f"'{x}' is not a number") from None
 
 
-def _fluid(n: _Node, key) -> tuple[str, float | None]:
+def _fluid(n: Node, key) -> tuple[str, float | None]:
     v = n.raw(key)
     if v is None or (isinstance(v, str) and v.strip().lower() in ("water", "wfi")):
         return "water", None
@@ -588,7 +387,7 @@ def _fluid(n: _Node, key) -> tuple[str, float | None]:
     return f.text("name", required=True), f.quantity("surface_tension", "surface_tension", required=True)
 
 
-def _gmp(n: _Node) -> GMPSpec:
+def _gmp(n: Node) -> GMPSpec:
     i = n.node(
         "integrity",
         {
@@ -627,13 +426,13 @@ def _gmp(n: _Node) -> GMPSpec:
         spec_surface_tension=spec_gamma,
         test_fluid=test_fluid,
         test_surface_tension=test_gamma,
-        test_temperature_c=_dist(i, "test_temperature", "temperature", required=False, scale="linear")
+        test_temperature_c=distribution(i, "test_temperature", "temperature", required=False, scale="linear")
         or Dist("fixed", 20.0),
         test_pressure_bar=i.quantity("test_pressure", "pressure"),
         reference_area_m2=i.quantity("reference_area", "area"),
         area_m2=i.quantity("area", "area"),
     )
-    d = n.node("draws", {"expired", "not_wetted", "defect", "post_use_failure"}) or _Node(
+    d = n.node("draws", {"expired", "not_wetted", "defect", "post_use_failure"}) or Node(
         {}, n.source, n.at("draws")
     )
     p = {
@@ -663,13 +462,13 @@ def _gmp(n: _Node) -> GMPSpec:
     )
 
 
-def _parse_flow(n: _Node, key) -> float:
+def _parse_flow(n: Node, key) -> float:
     v = n.raw(key, required=True)
     return n.quantity(key, "flow", value=v, example="15 mL/min")
 
 
-def _grading(n: _Node | None, source, objectives: dict, prefilter: bool) -> GradingSpec:
-    n = n or _Node({}, source, "grading")
+def _grading(n: Node | None, source, objectives: dict, prefilter: bool) -> GradingSpec:
+    n = n or Node({}, source, "grading")
     weights = dict(DEFAULT_WEIGHTS)
     w = n.node("weights", set(PARTS))
     if w is not None:
@@ -691,7 +490,7 @@ def _grading(n: _Node | None, source, objectives: dict, prefilter: bool) -> Grad
                 f"part '{p}' names objective '{objs[p]}', which is not in the scenario's "
                 f"objectives ({', '.join(objectives) or 'none'})",
             )
-    e = n.node("efficiency", {"full_at", "zero_at"}) or _Node({}, source, n.at("efficiency"))
+    e = n.node("efficiency", {"full_at", "zero_at"}) or Node({}, source, n.at("efficiency"))
     full = e.number("full_at", default=0.5, low=0.0, high=1.0)
     zero = e.number("zero_at", default=1.0, low=0.0, high=1.0)
     if zero <= full:
@@ -708,7 +507,7 @@ def _grading(n: _Node | None, source, objectives: dict, prefilter: bool) -> Grad
 
 def parse_scenario(data, *, source: str = "<scenario>") -> Scenario:
     """Build a scenario from its YAML data (a mapping); errors name ``source`` and the key."""
-    top = _Node(data, source, "", _TOP)
+    top = Node(data, source, "", _TOP)
     sid = top.text("id", required=True)
     if not sid or any(c.isspace() or c in "/\\" for c in sid):
         raise top.error(
@@ -767,7 +566,7 @@ def parse_scenario(data, *, source: str = "<scenario>") -> Scenario:
     )
     if task.mode not in rig.modes:
         raise top.error("rig.modes", f"the task is {task.mode}: the rig must offer that mode")
-    a = top.node("assessment", {"attempts", "time_limit"}) or _Node({}, source, "assessment")
+    a = top.node("assessment", {"attempts", "time_limit"}) or Node({}, source, "assessment")
     sc = Scenario(
         id=sid,
         title=top.text("title", required=True),

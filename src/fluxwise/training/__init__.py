@@ -9,8 +9,9 @@ What is computed, and from what
 * :mod:`~fluxwise.training.rig` — a run on the rig: the model's own V(t) (or P(V) at constant flux),
   exactly time-warped for the start-up pressurisation, then the balance (tare, drift, noise,
   readability), the transducer and the pump. Budget: feed, bench hours, money; refusals name the reason.
-* :mod:`~fluxwise.training.gmp` — the GMP exercise graded in SOP order from the recorded actions, with
-  integrity specifications corrected by :mod:`fluxwise.design.integrity` (Young-Laplace γ·cosθ, IAPWS).
+* :mod:`~fluxwise.training.sop` and :mod:`~fluxwise.training.gmp` — the GMP exercise graded in SOP
+  order from the recorded actions, with integrity specifications corrected by
+  :mod:`fluxwise.design.integrity` (Young-Laplace γ·cosθ, IAPWS).
 * :mod:`~fluxwise.training.grading` — the answer against the truth: the true minimum area is
   fluxwise's own sizing on the true model (:mod:`fluxwise.design.sizing`); the mechanism is credited
   by refitting the noise-free truth; area, safety factor, format, prefilter cost, efficiency, GMP.
@@ -38,7 +39,7 @@ Python use (the doors do the same)::
 
 from __future__ import annotations
 
-from .gmp import ACTIONS, SOP_STEPS, GmpState
+from .gmp import GmpState
 from .grading import (
     GRADER_VERSION,
     Answer,
@@ -61,6 +62,7 @@ from .lab import (
 )
 from .rig import RigRun, RunRequest, Usage, quick_views
 from .scenario import RECORD_LABEL, Scenario, Truth, draw_truth
+from .sop import ACTIONS, SOP_STEPS
 
 __all__ = [
     "ACTIONS",

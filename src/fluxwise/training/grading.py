@@ -23,7 +23,7 @@ Parts (points normalised to 100 over the parts a scenario has)
 * efficiency — u = the largest fraction of the feed, bench time or money used: full marks for
   u ≤ ``efficiency_full_at``, zero at ``efficiency_zero_at``; counts only when the area part scores
   at least 80 %, so guessing cheaply earns nothing.
-* gmp — 1 − the deductions of :data:`fluxwise.training.gmp.DEDUCTIONS`; zero with a critical error.
+* gmp — 1 − the deductions of :data:`fluxwise.training.sop.DEDUCTIONS`; zero with a critical error.
 
 A critical error fails the attempt whatever the score, and caps the score at the scenario's
 ``critical_cap`` (the uncapped sum is kept as ``raw_score``).
@@ -424,8 +424,10 @@ def grade_answer(
     elif ratio > 1:
         fb += f": {_pct(ratio - 1)} too large (full marks within 5 %, none from 30 % over)."
     else:
-        fb += (f": {_pct(1 - ratio)} too small (full marks within 5 %, none from 10 % under; "
-               f"under-sizing is worse).")
+        fb += (
+            f": {_pct(1 - ratio)} too small (full marks within 5 %, none from 10 % under; "
+            f"under-sizing is worse)."
+        )
     curve = _curvature(scenario, runs)
     straight_line = answer.vmax_L_per_m2 is not None or (
         answer.mechanism == "standard" and "standard" not in credited
@@ -607,13 +609,15 @@ def grade_answer(
     else:
         mistakes = list(gmp.mistakes) + list(gmp_extra)
         gcrit = [m for m in mistakes if m.critical]
-        from .gmp import DEDUCTIONS
+        from .sop import DEDUCTIONS
 
         lost = sum(DEDUCTIONS.get(m.code, 0.1) for m in mistakes if not m.critical)
         frac = 0.0 if gcrit else max(0.0, 1.0 - lost)
         if not mistakes:
-            fb = ("Every SOP step done in order, results recorded against the corrected specification, "
-                  "record signed.")
+            fb = (
+                "Every SOP step done in order, results recorded against the corrected specification, "
+                "record signed."
+            )
         else:
             fb = " ".join(
                 ("Critical: " if m.critical else "") + m.text[0].upper() + m.text[1:] + "." for m in mistakes

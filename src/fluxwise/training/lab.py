@@ -24,10 +24,11 @@ import numpy as np
 
 from ..errors import InputError, RefusedError
 from ..trial import CONSTANT_PRESSURE
-from .gmp import ACTIONS, GmpState, Mistake, sop_steps
+from .gmp import GmpState
 from .grading import GRADER_VERSION, Answer, Grade, grade_answer, true_min_area
 from .rig import RigRun, RunRequest, Usage, check_request, remaining, simulate_run
 from .scenario import RECORD_LABEL, Scenario, draw_truth
+from .sop import ACTIONS, Mistake, sop_steps
 
 __all__ = [
     "Lab",
