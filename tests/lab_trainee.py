@@ -308,18 +308,24 @@ def sop(desk: Desk, *, accept_failed: bool = False) -> dict:
 # ----------------------------------------------------------------------------------- strategies
 
 
-def good_trainees(scenario, seeds, workdir) -> list[tuple[Desk, dict]]:
-    """The scripted good trainee for many seeds: full-range runs, batched fits, best model, SOP."""
+def _experiments(scenario, seeds, workdir, choose=best):
+    """Desks that ran the full-range experiments, and per desk {configuration: (model, area)} with the
+    model picked by ``choose(fits)`` from the fits of each configuration's run."""
     desks = [Desk(scenario, s, workdir) for s in seeds]
     runs = [full_runs(d) for d in desks]
     flat = [(i, name, path) for i, r in enumerate(runs) for name, path in r.items()]
     fits = fit_files([p for _, _, p in flat])
     sized: list[dict] = [{} for _ in desks]
     for (i, name, _), f in zip(flat, fits, strict=True):
-        m = best(f)
+        m = choose(f)
         sized[i][name] = (m, size(desks[i].public, m, f[m][0]))
+    return desks, sized
+
+
+def good_trainees(scenario, seeds, workdir) -> list[tuple[Desk, dict]]:
+    """The scripted good trainee for many seeds: full-range runs, batched fits, best model, SOP."""
     out = []
-    for d, sz in zip(desks, sized, strict=True):
+    for d, sz in zip(*_experiments(scenario, seeds, workdir), strict=True):
         sop(d)
         out.append((d, d.submit(answer(d.public, sz))))
     return out
@@ -376,18 +382,10 @@ def linear_vmax(scenario, seeds, workdir, minutes: float = 15.0) -> list[tuple[D
 
 
 def accepts_failed_tests(scenario, seeds, workdir) -> list[tuple[Desk, dict, dict]]:
-    """A good experimenter who records every integrity test as a pass; ``happened["accepted"]`` counts the
-    failed readings recorded as passes."""
-    desks = [Desk(scenario, s, workdir) for s in seeds]
-    runs = [full_runs(d) for d in desks]
-    flat = [(i, name, path) for i, r in enumerate(runs) for name, path in r.items()]
-    fits = fit_files([p for _, _, p in flat])
-    sized: list[dict] = [{} for _ in desks]
-    for (i, name, _), f in zip(flat, fits, strict=True):
-        m = best(f)
-        sized[i][name] = (m, size(desks[i].public, m, f[m][0]))
+    """A good experimenter who records every integrity test as a pass; ``happened["accepted"]`` counts
+    the failed readings recorded as passes."""
     out = []
-    for d, sz in zip(desks, sized, strict=True):
+    for d, sz in zip(*_experiments(scenario, seeds, workdir), strict=True):
         happened = sop(d, accept_failed=True)
         out.append((d, d.submit(answer(d.public, sz)), happened))
     return out
