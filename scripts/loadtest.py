@@ -419,9 +419,11 @@ def markdown(args, m: dict, load: dict, kill: dict) -> str:
               "connections per thread, because a handler of the HTTP API holds a read session while it "
               "opens a write session. With SQLAlchemy's default pool (5 + 10 connections) this load "
               "stalled until the pool timed out after 30 s (111 errors, HTTP 500).", "",
-              "SQLite runs in WAL mode with `synchronous=NORMAL`: a committed transaction survives the "
-              "death of the process (this test) but the newest ones may be lost when the machine itself "
-              "loses power; PostgreSQL with its defaults keeps them.", ""]
+              "SQLite runs in WAL mode with `synchronous=FULL`: the WAL is fsynced at every commit, so a "
+              "committed (acknowledged) transaction survives the death of the process (this test) and the "
+              "machine losing power; PostgreSQL with its defaults (fsync and synchronous_commit on) keeps "
+              "them too. After each commit that added audit entries the newest is also appended to the "
+              "fsynced checkpoint log.", ""]
     return "\n".join(lines)
 
 
@@ -440,6 +442,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="fluxwise-loadtest-"))
+    audit_dir = Path(tempfile.mkdtemp(prefix="fluxwise-loadtest-audit-"))  # the key: outside the data folder
+    os.environ["FLUXWISE_AUDIT_DIR"] = str(audit_dir)
     database_url = f"sqlite:///{tmp / 'fluxwise.sqlite3'}"
     env = {k: v for k, v in os.environ.items() if k not in ("FLUXWISE_DATABASE_URL",)}
     env.update(FLUXWISE_DATA_DIR=str(tmp), FLUXWISE_DATABASE_URL=database_url, PYTHONUNBUFFERED="1")
@@ -512,9 +516,10 @@ def main(argv=None) -> int:
             if server.proc is not None and server.proc.poll() is None:
                 server.kill()
         if args.keep:
-            print(f"store kept in {tmp}")
+            print(f"store kept in {tmp} (audit key and checkpoint log in {audit_dir})")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
+            shutil.rmtree(audit_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,10 @@
 """Shared fixtures: a fresh, migrated store on SQLite or on a throwaway PostgreSQL cluster.
 
 ``database_url`` is parametrised over both backends; a test that takes it (directly or through a
-fixture) runs once on each. The PostgreSQL cluster is started once per session on a free loopback
+fixture) runs once on each. Every store's audit key and checkpoint log live in an audit folder outside
+its data folder: ``FLUXWISE_AUDIT_DIR`` points at a temporary one for the whole session, and each
+``database_url`` store gets its own copy of its template's (same key, same log). The PostgreSQL
+cluster is started once per session on a free loopback
 port from the binaries of the Debian ``postgresql`` package (as the ``postgres`` user when running as
 root) and stopped at the end. Without the binaries the PostgreSQL cases are skipped — or fail when
 ``CI`` is set, so CI cannot go green without them (``scripts/test-services.sh`` installs them).
@@ -22,6 +25,17 @@ from pathlib import Path
 import pytest
 
 BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _audit_dir(tmp_path_factory):
+    """A temporary audit folder (keys, checkpoint logs) for stores the tests make: never the user's."""
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ("FLUXWISE_AUDIT_KEY", "FLUXWISE_AUDIT_KEY_FILE"):
+            mp.delenv(name, raising=False)
+        directory = tmp_path_factory.mktemp("audit")
+        mp.setenv("FLUXWISE_AUDIT_DIR", str(directory))
+        yield directory
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -114,45 +128,60 @@ def _admin_execute(url: str, *statements: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def _sqlite_template(tmp_path_factory) -> Path:
-    """A migrated SQLite store, copied for each test (migrating every time would be slower)."""
+def _sqlite_template(tmp_path_factory) -> tuple[Path, Path]:
+    """A migrated SQLite store and its audit folder, copied for each test (migrating every time would be
+    slower)."""
     from fluxwise.store.database import open_database
 
     directory = tmp_path_factory.mktemp("sqlite-template")
-    db = open_database(f"sqlite:///{directory / 'fluxwise.sqlite3'}")
+    audit_dir = tmp_path_factory.mktemp("sqlite-template-audit")
+    db = open_database(f"sqlite:///{directory / 'fluxwise.sqlite3'}", audit_dir=audit_dir)
     with db.engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     db.dispose()
-    return directory / "fluxwise.sqlite3"
+    return directory / "fluxwise.sqlite3", audit_dir
 
 
 @pytest.fixture(scope="session")
-def _postgres_template(postgres_cluster) -> str:
-    """Name of a migrated PostgreSQL database that each test's database is created from."""
+def _postgres_template(postgres_cluster, tmp_path_factory) -> tuple[str, Path]:
+    """Name of a migrated PostgreSQL database that each test's database is created from, and its
+    audit folder."""
     from fluxwise.store.database import open_database
 
+    audit_dir = tmp_path_factory.mktemp("postgres-template-audit")
     _admin_execute(postgres_cluster.url(), "CREATE DATABASE fluxwise_template")
-    open_database(postgres_cluster.url("fluxwise_template")).dispose()
-    return "fluxwise_template"
+    open_database(postgres_cluster.url("fluxwise_template"), audit_dir=audit_dir).dispose()
+    return "fluxwise_template", audit_dir
 
 
 _counter = itertools.count()
 
 
+@pytest.fixture
+def audit_dir(tmp_path_factory) -> Path:
+    """This test's audit folder (``$FLUXWISE_AUDIT_DIR`` while a ``database_url`` store is in use)."""
+    return tmp_path_factory.mktemp("audit")
+
+
 @pytest.fixture(params=BACKENDS)
-def database_url(request, tmp_path):
-    """URL of a fresh, migrated, empty store — once on SQLite, once on PostgreSQL."""
+def database_url(request, tmp_path, audit_dir, monkeypatch):
+    """URL of a fresh, migrated, empty store — once on SQLite, once on PostgreSQL; its audit folder
+    (key and checkpoint log) is :func:`audit_dir`, set as ``$FLUXWISE_AUDIT_DIR``."""
+    monkeypatch.setenv("FLUXWISE_AUDIT_DIR", str(audit_dir))
     if request.param == "postgresql":
         cluster = request.getfixturevalue("postgres_cluster")
-        template = request.getfixturevalue("_postgres_template")
+        template, template_audit = request.getfixturevalue("_postgres_template")
+        shutil.copytree(template_audit, audit_dir, dirs_exist_ok=True)
         name = f"fluxwise_test_{os.getpid()}_{next(_counter)}"
         _admin_execute(cluster.url(), f"CREATE DATABASE {name} TEMPLATE {template}")
         yield cluster.url(name)
         _admin_execute(cluster.url(), f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     else:
+        template, template_audit = request.getfixturevalue("_sqlite_template")
+        shutil.copytree(template_audit, audit_dir, dirs_exist_ok=True)
         target = tmp_path / "store" / "fluxwise.sqlite3"
         target.parent.mkdir()
-        shutil.copyfile(request.getfixturevalue("_sqlite_template"), target)
+        shutil.copyfile(template, target)
         yield f"sqlite:///{target}"
 
 

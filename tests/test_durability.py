@@ -19,8 +19,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
+from sqlalchemy.exc import DatabaseError
 
 from fluxwise.cli import main
+from test_audit_tamper import bypassing_the_database
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "loadtest.py"
 
@@ -72,7 +74,9 @@ def test_audit_verify_command(db, database_url, make_user, tmp_path):
     report = json.loads(r.output)
     assert report["ok"] is True and report["problems"] == [] and report["checked"] == report["head_seq"] >= 6
 
-    with db.engine.begin() as conn:  # someone edits the trail behind the application's back
+    with pytest.raises(DatabaseError, match="refused"), db.engine.begin() as conn:  # the database refuses
+        conn.execute(text("UPDATE audit_entries SET reason = 'tidied up' WHERE seq = 2"))
+    with bypassing_the_database(db) as conn:  # someone edits the trail behind the application's back
         conn.execute(text("UPDATE audit_entries SET reason = 'tidied up' WHERE seq = 2"))
     r = runner.invoke(main, ["audit", "verify", "--database-url", database_url])
     assert r.exit_code == 1 and "entry 2" in r.output

@@ -18,6 +18,7 @@ from fluxwise.store.canonical import canonical_json
 from fluxwise.store.database import (
     SQLITE_FILENAME,
     current_revision,
+    head_revision,
     make_engine,
     open_database,
     resolve_database_url,
@@ -25,7 +26,7 @@ from fluxwise.store.database import (
 from fluxwise.store.models import LoginFailure, Project, ResultVersion, Upload, User
 from fluxwise.trial import Trial
 
-HEAD = "0002"
+HEAD = head_revision()
 
 
 def _trial(area_m2=3.5e-4) -> Trial:

@@ -151,6 +151,7 @@ def test_sign_in_upload_fit_size_report_sign(browser, server, tmp_path):
     report = Path(download.path()).read_text(encoding="utf-8")
     assert "<title>Filterability report" in report and "<h2>Sizing</h2>" in report
     assert "2000" in report and "Plotly" in report and "cake-complete" in report
+    assert 'id="signature-block"' in report and "Not signed." in report  # the record it traces back to
 
     # signing it: the password again and the meaning
     sizing_row.locator("details.sign summary").click()
@@ -166,6 +167,8 @@ def test_sign_in_upload_fit_size_report_sign(browser, server, tmp_path):
     signature.wait_for()  # the page reloads with the signature listed
     signature = signature.inner_text()
     assert "UA" in signature and "author" in signature
+    # shown valid only once checked (MAC, content hash, audit entry)
+    assert page.locator(".result-row", has_text="sizing v1").locator(".sig .sig-valid").count() == 1
 
     # the audit trail shows the signature
     page.goto(base + "/audit")

@@ -162,14 +162,21 @@ def size_result(trial: Trial, **sizing) -> dict:
     return size_trial(fit_trial(trial), SizingRequest.parse(**sizing)).to_dict()
 
 
-def report_html(trial: Trial, **sizing) -> str:
-    """A self-contained HTML report (data, fits, plots, model table, sizing) for a trial."""
-    from .report.html import render_report
-
+def report_analysis(trial: Trial, **sizing) -> Analysis:
+    """The analysis a report shows: the fit and, with ``sizing`` (as for :func:`size_result`), the sizing —
+    computed as :func:`fit_result` and :func:`size_result` compute them."""
     if sizing and trial.mode == CONSTANT_PRESSURE:
         sizing.setdefault("process_time", "4 h")
     req = SizingRequest.parse(**sizing) if sizing else None
-    return render_report(analyze(trial, sizing=req))
+    return analyze(trial, sizing=req)
+
+
+def report_html(trial: Trial, *, record: dict | None = None, **sizing) -> str:
+    """A self-contained HTML report (data, fits, plots, model table, sizing) for a trial; ``record`` adds
+    the signature block of a stored result (see :func:`fluxwise.report.html.render_report`)."""
+    from .report.html import render_report
+
+    return render_report(report_analysis(trial, **sizing), record=record)
 
 
 #: design_ufdf's arguments -> the inputs of the UF/DF calculator: the JSON fields of

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 
 from sqlalchemy.orm import Session
 
@@ -21,6 +22,8 @@ from ..store.models import (
     Upload,
     User,
 )
+from ..store.record_checks import check_signature, record_problems
+from ..store.trust import trust_of
 from . import schemas
 
 
@@ -83,21 +86,29 @@ def trial_data_out(rec: TrialRecord) -> schemas.TrialDataOut:
                                 pressure_bar=data.get("pressure_bar"), meta=data.get("meta") or {})
 
 
-def signature_out(sig: Signature) -> schemas.SignatureOut:
+def signature_out(session: Session, sig: Signature,
+                  problems: list[str] | None = None) -> schemas.SignatureOut:
+    """A signature, shown as valid only once checked (``problems``: the result of
+    :func:`~fluxwise.store.verify.check_signature`, computed here when not given)."""
     rv = sig.result_version
+    if problems is None:
+        problems = check_signature(session, sig, trust_of(session))
     return schemas.SignatureOut(id=sig.public_id, result_id=rv.result_id, version=rv.version,
                                 meaning=sig.meaning, signer_id=sig.user.public_id,
                                 signer_name=sig.signer_name, content_sha256=sig.content_sha256,
-                                signed_at=sig.signed_at, audit_seq=sig.audit_seq)
+                                signed_at=sig.signed_at, audit_seq=sig.audit_seq, valid=not problems,
+                                problems=problems)
 
 
 def result_out(session: Session, versions: list[ResultVersion],
                version: int | None = None) -> schemas.ResultOut:
-    """The latest version of a result (or ``version``), with its signatures and deletion state."""
+    """The latest version of a result (or ``version``), with its signatures (checked) and deletion state."""
     latest = versions[-1]
     rv = latest if version is None else next((v for v in versions if v.version == version), None)
     if rv is None:
         raise tenancy.NotFound(f"this result has no version {version} (latest: {latest.version})")
+    signatures = store_results.signatures_of(session, rv)
+    problems, by_signature = record_problems(session, rv, trust_of(session), signatures)
     return schemas.ResultOut(
         id=rv.result_id, version=rv.version, version_id=rv.public_id, kind=rv.kind,
         project_id=rv.project.public_id, trial_id=None if rv.trial is None else rv.trial.public_id,
@@ -107,7 +118,8 @@ def result_out(session: Session, versions: list[ResultVersion],
         content_sha256=rv.content_sha256, created_at=rv.created_at,
         created_by=_name(session, rv.created_by_id), deleted=latest.deleted_at is not None,
         deleted_at=latest.deleted_at, delete_reason=latest.delete_reason,
-        signatures=[signature_out(s) for s in store_results.signatures_of(session, rv)])
+        signatures=[signature_out(session, sig, by_signature[sig.id]) for sig in signatures],
+        record_ok=not problems, record_problems=problems)
 
 
 def version_summary(session: Session, rv: ResultVersion) -> schemas.ResultVersionSummary:
@@ -122,3 +134,14 @@ def audit_out(entry: AuditEntry) -> schemas.AuditEntryOut:
         project_id=entry.project_id, action=entry.action, object_type=entry.object_type,
         object_id=entry.object_id, old_value=loads(entry.old_value), new_value=loads(entry.new_value),
         reason=entry.reason, prev_hash=entry.prev_hash, hash=entry.hash)
+
+
+def record_block(out: schemas.ResultOut) -> dict:
+    """The signature block of a stored result's report (see :func:`fluxwise.report.html.render_report`):
+    result id, version, content hash, each signature's signer, meaning, UTC time and validity, and what
+    does not match."""
+    return {"result_id": out.id, "version": out.version, "content_sha256": out.content_sha256,
+            "signatures": [{"signer": sig.signer_name, "meaning": sig.meaning, "valid": sig.valid,
+                            "signed_at": sig.signed_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")}
+                           for sig in out.signatures],
+            "problems": list(out.record_problems)}

@@ -251,6 +251,9 @@ class SignatureOut(BaseModel):
     content_sha256: str
     signed_at: datetime
     audit_seq: int
+    valid: bool = Field(description="True only when checked just now: its keyed MAC matches its fields, the "
+                                    "version still has the content it signed, and its audit entry matches")
+    problems: list[str] = Field(default_factory=list, description="Why it is not valid (empty when it is)")
 
 
 class ResultOut(BaseModel):
@@ -274,6 +277,10 @@ class ResultOut(BaseModel):
     deleted_at: datetime | None
     delete_reason: str | None
     signatures: list[SignatureOut]
+    record_ok: bool = Field(description="The version's content matches its stored hash and the hash its "
+                                        "audit entry recorded, and every signature of it is valid")
+    record_problems: list[str] = Field(default_factory=list,
+                                       description="What does not match (shown as a red banner)")
 
 
 class ResultVersionSummary(BaseModel):

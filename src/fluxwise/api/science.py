@@ -95,6 +95,24 @@ def report(trial: Trial, inputs: dict[str, Any] | None) -> str:
     return pipeline.report_html(trial, **sizing_kwargs(inputs or {}))
 
 
+def record_report(trial: Trial, kind: str, inputs: dict[str, Any] | None, stored: dict, record: dict) -> str:
+    """The report of a stored fit or sizing: computed again from its trial and inputs, and shown only
+    when that gives the numbers the version holds (else :class:`~fluxwise.store.results.Conflict`), with
+    the record's signature block."""
+    from .. import pipeline
+    from ..report.html import render_report
+    from ..store.canonical import same_numbers
+    from ..store.results import Conflict
+
+    analysis = pipeline.report_analysis(trial, **(sizing_kwargs(inputs or {}) if kind == "sizing" else {}))
+    computed = analysis.fit.to_dict() if kind == "fit" else analysis.sizing.to_dict()
+    if not same_numbers(computed, stored):
+        raise Conflict("computed again from its trial, this result gives other numbers than the stored "
+                       "version holds; the report would not show what was stored (and signed). Recompute it "
+                       "(PATCH with recompute: true) and report the new version")
+    return render_report(analysis, record=record)
+
+
 # --- UF/DF ------------------------------------------------------------------------------------------------
 
 def ufdf(inputs: dict[str, Any]) -> dict:
@@ -125,11 +143,12 @@ def train_json(design) -> dict:
     return to_jsonable(design.to_dict())
 
 
-def train_report(design) -> str:
-    """The self-contained HTML report of ``fluxwise design TRAIN -o report.html``."""
+def train_report(design, record: dict | None = None) -> str:
+    """The self-contained HTML report of ``fluxwise design TRAIN -o report.html`` (``record``: the
+    signature block of a saved design)."""
     from ..report.train import render_train_report
 
-    return render_train_report(design)
+    return render_train_report(design, record=record)
 
 
 # --- sweeps -----------------------------------------------------------------------------------------------

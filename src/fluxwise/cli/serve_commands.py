@@ -4,6 +4,12 @@ The store is ``$FLUXWISE_DATABASE_URL`` when set, else SQLite in ``$FLUXWISE_DAT
 user data directory. ``--demo`` uses ``./.fluxwise-demo`` as the data directory (unless
 ``FLUXWISE_DATA_DIR`` is set) and fills it, once, with a demo organisation, user and project holding
 the example trials, fitted and sized.
+
+The store's audit key and checkpoint log live in the audit folder (``$FLUXWISE_AUDIT_DIR``, else the
+user config directory of ``fluxwise-audit``); a new store gets its key there on first start, and a
+store whose key is missing (or another key given in ``$FLUXWISE_AUDIT_KEY``) is refused. Start-up
+warns when PostgreSQL runs with ``fsync`` or ``synchronous_commit`` off, or when the application
+connects as the owner of the tables (which could disable the triggers that protect the record).
 """
 
 from __future__ import annotations
@@ -52,6 +58,18 @@ def serve(host, port, demo, log_level):
     from ..api.app import POOL
 
     db = open_database(None, data_dir, **POOL)
+    from ..store import protection
+    from ..store.database import durability_warnings
+
+    for warning in durability_warnings(db.engine):
+        click.echo(f"warning: {warning}", err=True)
+    if db.backend == "postgresql":
+        with db.engine.connect() as conn:
+            owner = protection.owns_tables(conn)
+        if owner:
+            click.echo("warning: the application connects as the owner of the tables (or a superuser), which "
+                       "could disable the triggers that protect the record; connect as a role made with "
+                       "`fluxwise db upgrade --app-role ROLE`", err=True)
     login = None
     if demo:
         from ..web.demo import seed_demo
@@ -63,7 +81,7 @@ def serve(host, port, demo, log_level):
     url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}/"
     store = db.engine.url.render_as_string(hide_password=True)
     click.echo(f"fluxwise workbench on {url}  (HTTP API under {url}api, schema {url}api/openapi.json)")
-    click.echo(f"store: {store}")
+    click.echo(f"store: {store}; audit key and checkpoint log in {db.trust.directory}")
     if login is not None:
         click.echo(f"demo login: {login.email} / {login.password}  (kept in {data_dir / 'demo-login.txt'})")
         from ..web.trains import examples_dir

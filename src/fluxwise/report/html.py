@@ -36,11 +36,15 @@ def _figure_html(fig) -> str:
                                                                        "responsive": True})
 
 
-def render_report(analysis, *, title: str | None = None, extra_sections=()) -> str:
+def render_report(analysis, *, title: str | None = None, extra_sections=(),
+                  record: dict | None = None) -> str:
     """Return the report as an HTML string.
 
     ``extra_sections`` is a sequence of ``(heading, html_fragment)`` other layers may add (e.g. a
-    risk-based sizing histogram); fragments must already be safe HTML.
+    risk-based sizing histogram); fragments must already be safe HTML. ``record`` (a stored result's
+    ``result_id``, ``version``, ``content_sha256``, ``signatures`` with ``signer``, ``meaning``,
+    ``signed_at`` (UTC) and ``valid``, and ``problems``) adds the signature block — and a red banner
+    when ``problems`` is not empty.
     """
     fit = analysis.fit
     best = fit.best
@@ -76,4 +80,4 @@ def render_report(analysis, *, title: str | None = None, extra_sections=()) -> s
         plotlyjs=get_plotlyjs(), analysis=analysis, trial=tr, fit=fit, rows=rows, figs=figs,
         sizing=analysis.sizing, vmax=fit.vmax, data_rows=data_rows, version=__version__,
         generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        extra_sections=list(extra_sections))
+        extra_sections=list(extra_sections), record=record)

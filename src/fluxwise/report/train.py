@@ -168,8 +168,9 @@ def step_figures(step) -> list[str]:
     return [_html(model_curve_figure(step))]
 
 
-def render_train_report(design, *, title: str | None = None) -> str:
-    """Return the report of a :class:`fluxwise.design.train.TrainDesign` as an HTML string."""
+def render_train_report(design, *, title: str | None = None, record: dict | None = None) -> str:
+    """Return the report of a :class:`fluxwise.design.train.TrainDesign` as an HTML string (``record``:
+    the signature block of a stored result, as for :func:`fluxwise.report.html.render_report`)."""
     t = design.train
     d = design.to_dict()
     steps = [{"result": s, "dict": sd, "figs": step_figures(s)} for s, sd in zip(design.steps, d["steps"],
@@ -189,4 +190,4 @@ def render_train_report(design, *, title: str | None = None) -> str:
     return tmpl.render(
         title=title or f"Filtration train — {t.name}", plotlyjs=get_plotlyjs(), design=design, d=d, train=t,
         summary=design.summary, steps=steps, figs=figs, factors=factors, sources=sources, version=__version__,
-        generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
+        generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), record=record)

@@ -1,16 +1,21 @@
-"""The audit trail: append-only, hash-chained entries written in the same transaction as the change.
+"""The audit trail: append-only, keyed hash-chained entries written in the same transaction as the change.
 
-Each entry carries ``seq`` (1, 2, 3, ... without gaps), a UTC timestamp, the actor, the organisation
-and project it concerns, the action (create, update, delete, sign, login), the object, its old and new
-values as canonical JSON, the reason, the hash of the entry before it and its own hash::
+Each entry carries ``seq`` (1, 2, 3, ... without gaps), a UTC timestamp (never earlier than the entry
+before it), the actor, the organisation and project it concerns, the action (create, update, delete,
+sign, login), the object, its old and new values as canonical JSON, the reason, the hash of the entry
+before it, the id of the audit key and its own hash::
 
-    hash = SHA-256( canonical_json({every field above, prev_hash}) )
+    hash = HMAC-SHA-256( K_entry, canonical_json({every field above, prev_hash, key_id}) )
 
-so that changing, removing or reordering an entry breaks the chain. The newest link is also kept in
-``audit_head``, which catches removal of the newest entries; its row is locked while appending, so
-two transactions cannot fork the chain on PostgreSQL (on SQLite, write transactions already start
-with ``BEGIN IMMEDIATE``). This follows the intent of 21 CFR 11.10(e): secure, computer-generated,
-time-stamped trails that record who did what, when and why, without obscuring earlier values.
+under the store's audit key (see :mod:`fluxwise.store.keyring`), so that changing, removing or
+reordering an entry breaks the chain, and nobody without the key can rebuild it. Entries written
+before a store was sealed under a key keep their plain SHA-256 links (``key_id`` null); sealing
+verified them once and recorded their head in the sealing entry. The newest link is also kept in
+``audit_head``, whose row is locked while appending, so two transactions cannot fork the chain on
+PostgreSQL (on SQLite, write transactions already start with ``BEGIN IMMEDIATE``); after the commit
+the newest entry is checkpointed into a log outside the database (:mod:`fluxwise.store.checkpoints`).
+This follows 21 CFR 11.10(e): secure, computer-generated, time-stamped trails that record who did
+what, when and why, without obscuring earlier values.
 
 A change to a *critical value* (see :data:`CRITICAL_FIELDS`) needs a reason; :func:`require_reason`
 raises :class:`ReasonRequiredError` (an :class:`~fluxwise.errors.InputError`, HTTP 422) without one.
@@ -18,19 +23,18 @@ raises :class:`ReasonRequiredError` (an :class:`~fluxwise.errors.InputError`, HT
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..errors import InputError
+from ..errors import FluxwiseError, InputError
 from .canonical import canonical_json, sha256_hex
+from .keyring import ENTRY, AuditKey
 from .models import AUDIT_ACTIONS, AuditEntry, AuditHead, User, utcnow
+from .trust import note_appended, trust_of
 
 GENESIS_HASH = "0" * 64
 
@@ -41,6 +45,11 @@ CRITICAL_FIELDS: dict[str, frozenset[str]] = {
     "result": frozenset({"data", "inputs"}),
     "trial": frozenset({"area", "mode", "density"}),
 }
+#: The object type of the audit key's own entries: ``create`` seals a store under its first key,
+#: ``update`` rotates to the key named in its new value.
+KEY_OBJECT = "audit_key"
+#: The object type of the entry that starts a new checkpoint log when the old one was lost.
+LOG_OBJECT = "checkpoint_log"
 #: Deleting any of these needs a reason too.
 REASON_ON_DELETE = frozenset({"result", "trial", "upload", "project"})
 MAX_REASON_CHARS = 2000
@@ -48,6 +57,10 @@ MAX_REASON_CHARS = 2000
 
 class ReasonRequiredError(InputError):
     """A critical value was changed (or an object deleted) without a reason."""
+
+
+class StoreNotSealed(FluxwiseError):
+    """The store's trail is not (yet) under an audit key: run ``fluxwise db upgrade``."""
 
 
 def require_reason(object_type: str, changed: Iterable[str], reason: str | None, *,
@@ -83,8 +96,9 @@ def _ts_text(ts: datetime) -> str:
 
 
 def entry_payload(entry: AuditEntry) -> dict[str, Any]:
-    """The fields of ``entry`` that its hash covers, as hashed (``prev_hash`` included)."""
-    return {
+    """The fields of ``entry`` that its hash covers, as hashed (``prev_hash`` and ``key_id`` included;
+    an entry from before the store was sealed has no ``key_id`` field)."""
+    payload = {
         "seq": entry.seq,
         "ts": _ts_text(entry.ts),
         "actor_id": entry.actor_id,
@@ -99,34 +113,63 @@ def entry_payload(entry: AuditEntry) -> dict[str, Any]:
         "reason": entry.reason,
         "prev_hash": entry.prev_hash,
     }
+    if entry.key_id is not None:
+        payload["key_id"] = entry.key_id
+    return payload
 
 
-def entry_hash(entry: AuditEntry) -> str:
-    """SHA-256 (hex) of the canonical JSON of :func:`entry_payload`."""
+def legacy_entry_hash(entry: AuditEntry) -> str:
+    """SHA-256 (hex) of the canonical JSON of :func:`entry_payload`: the links written before sealing."""
     return sha256_hex(canonical_json(entry_payload(entry)))
+
+
+def keyed_entry_hash(entry: AuditEntry, key: AuditKey) -> str:
+    """HMAC-SHA-256 (hex) under ``key``'s entry subkey of the canonical JSON of :func:`entry_payload`."""
+    if entry.key_id != key.key_id:
+        raise ValueError(f"entry {entry.seq} names key {entry.key_id}, not {key.key_id}")
+    return key.mac(ENTRY, canonical_json(entry_payload(entry)))
 
 
 def actor_label(user: User | None) -> str:
     return "system" if user is None else f"{user.name} <{user.email}>"
 
 
-def append(session: Session, *, actor: User | None, action: str, object_type: str, object_id: str,
-           org_id: str | None = None, project_id: str | None = None, old: Any = None, new: Any = None,
-           reason: str | None = None) -> AuditEntry:
-    """Add the next entry to the trail in ``session``'s transaction and return it (flushed).
-
-    ``old`` and ``new`` are any JSON-able values (None for none); they are stored as canonical JSON.
-    The caller commits: the entry and the change it records land together or not at all.
-    """
-    if action not in AUDIT_ACTIONS:
-        raise ValueError(f"audit action must be one of {AUDIT_ACTIONS}, not {action!r}")
-    head = session.execute(
+def lock_head(session: Session) -> AuditHead:
+    """The head row, locked for this transaction (PostgreSQL ``SELECT ... FOR UPDATE``)."""
+    return session.execute(
         select(AuditHead).where(AuditHead.id == 1).with_for_update()
         .execution_options(populate_existing=True)
     ).scalar_one()
+
+
+def append(session: Session, *, actor: User | None, action: str, object_type: str, object_id: str,
+           org_id: str | None = None, project_id: str | None = None, old: Any = None, new: Any = None,
+           reason: str | None = None, key: AuditKey | None = None) -> AuditEntry:
+    """Add the next entry to the trail in ``session``'s transaction and return it (flushed).
+
+    ``old`` and ``new`` are any JSON-able values (None for none); they are stored as canonical JSON.
+    The entry is MACed under the key the head names (taken from the session's
+    :class:`~fluxwise.store.trust.Trust`; ``key`` only while sealing or rotating). The caller commits:
+    the entry and the change it records land together or not at all, and the commit checkpoints it.
+    """
+    if action not in AUDIT_ACTIONS:
+        raise ValueError(f"audit action must be one of {AUDIT_ACTIONS}, not {action!r}")
+    head = lock_head(session)
+    if key is None:
+        if head.key_id is None:
+            raise StoreNotSealed("the audit trail of this store is not sealed under an audit key yet; run "
+                                 "`fluxwise db upgrade` (it verifies the trail and seals it)")
+        key = trust_of(session).keyring.get(head.key_id)
+    elif head.key_id is not None and key.key_id != head.key_id:
+        raise ValueError(f"the trail is under key {head.key_id}, not {key.key_id}")
+    now = utcnow()
+    if head.seq:  # a clock stepping back must not make the trail go back in time
+        prev_ts = session.scalar(select(AuditEntry.ts).where(AuditEntry.seq == head.seq))
+        if prev_ts is not None and prev_ts > now:
+            now = prev_ts
     entry = AuditEntry(
         seq=head.seq + 1,
-        ts=utcnow(),
+        ts=now,
         actor_id=None if actor is None else actor.public_id,
         actor_name=actor_label(actor),
         org_id=org_id,
@@ -138,103 +181,30 @@ def append(session: Session, *, actor: User | None, action: str, object_type: st
         new_value=None if new is None else canonical_json(new),
         reason=reason,
         prev_hash=head.hash,
+        key_id=key.key_id,
     )
-    entry.hash = entry_hash(entry)
+    entry.hash = keyed_entry_hash(entry, key)
     session.add(entry)
     head.seq, head.hash = entry.seq, entry.hash
     session.flush()
+    if head.store_id is not None:
+        note_appended(session, head.store_id, entry.seq, entry.hash, key.key_id)
     return entry
-
-
-@dataclass(frozen=True)
-class VerifyReport:
-    """Outcome of :func:`verify_chain`: ``ok`` when no problem was found in ``checked`` entries."""
-
-    ok: bool
-    checked: int
-    problems: list[str] = field(default_factory=list)
-    head_seq: int = 0
-    head_hash: str = GENESIS_HASH
-
-    def text(self) -> str:
-        lines = [f"audit trail: {self.checked} entries checked, "
-                 + ("chain intact" if self.ok else f"{len(self.problems)} problem(s)"),
-                 f"head: seq {self.head_seq} hash {self.head_hash}"]
-        lines += [f"  - {p}" for p in self.problems]
-        return "\n".join(lines)
-
-
-def verify_chain(session: Session) -> VerifyReport:
-    """Recompute every link of the trail and report altered, removed or reordered entries.
-
-    Checks, in ``seq`` order: the numbering has no gaps and starts at 1, each ``prev_hash`` equals the
-    stored hash of the entry before it, each stored hash equals the hash recomputed from the entry's
-    content, and the last entry matches ``audit_head``.
-    """
-    problems: list[str] = []
-    prev_hash, expected_seq, checked = GENESIS_HASH, 1, 0
-    rows = session.scalars(select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=500))
-    for entry in rows:
-        checked += 1
-        if entry.seq != expected_seq:
-            if entry.seq > expected_seq:
-                gap = (f"entry {expected_seq}" if entry.seq == expected_seq + 1
-                       else f"entries {expected_seq}-{entry.seq - 1}")
-                problems.append(f"{gap} missing (removed)")
-            else:
-                problems.append(f"entry {entry.seq} out of order")
-        if entry.prev_hash != prev_hash:
-            problems.append(f"entry {entry.seq}: its prev_hash does not match the hash of the entry "
-                            "before it (an entry was removed, inserted or reordered)")
-        if entry_hash(entry) != entry.hash:
-            problems.append(f"entry {entry.seq}: content does not match its hash (altered after writing)")
-        prev_hash, expected_seq = entry.hash, entry.seq + 1
-    head = session.get(AuditHead, 1)
-    last_seq = expected_seq - 1
-    if head is None:
-        problems.append("the audit head record is missing")
-        head_seq, head_hash = last_seq, prev_hash
-    else:
-        head_seq, head_hash = head.seq, head.hash
-        if head.seq != last_seq or head.hash != prev_hash:
-            problems.append(f"the trail ends at entry {last_seq} but its head records entry {head.seq}: "
-                            "the newest entries were removed or the head was altered")
-    return VerifyReport(ok=not problems, checked=checked, problems=problems, head_seq=head_seq,
-                        head_hash=head_hash)
 
 
 def count_entries(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(AuditEntry)) or 0
 
 
-def audit_verify_main(database_url: str | None = None) -> int:
-    """``fluxwise audit verify``: check the trail of the store, print a report, return 0 (intact) or 1.
+def verify_chain(session: Session):
+    """:func:`fluxwise.store.verify.verify_store` with the session's trust (kept under this name)."""
+    from .verify import verify_store
 
-    The store is the one the doors use (``database_url``, else ``$FLUXWISE_DATABASE_URL``, else the
-    SQLite file in the data dir). Nothing is created or changed.
-    """
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import SQLAlchemyError
+    return verify_store(session, trust_of(session))
 
-    from .database import current_revision, make_engine, resolve_database_url
 
-    url = resolve_database_url(database_url)
-    sa_url = make_url(url)
-    if sa_url.get_backend_name() == "sqlite" and not Path(sa_url.database or "").is_file():
-        print(f"no fluxwise store at {sa_url.database}", file=sys.stderr)
-        return 1
-    engine = make_engine(url)
-    try:
-        if current_revision(engine) is None:
-            print(f"{sa_url.render_as_string(hide_password=True)} holds no fluxwise store", file=sys.stderr)
-            return 1
-        with Session(engine) as session:
-            report = verify_chain(session)
-    except SQLAlchemyError as exc:
-        first_line = f"{exc.__class__.__name__}: {exc}".splitlines()[0]
-        print(f"cannot read the audit trail: {first_line}", file=sys.stderr)
-        return 1
-    finally:
-        engine.dispose()
-    print(report.text())
-    return 0 if report.ok else 1
+def audit_verify_main(database_url: str | None = None, anchors=()) -> int:
+    """``fluxwise audit verify`` (see :func:`fluxwise.store.verify.audit_verify_main`)."""
+    from .verify import audit_verify_main as main
+
+    return main(database_url, anchors=anchors)

@@ -51,3 +51,22 @@ def sha256_hex(data: bytes | str) -> str:
 
 def loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
+
+
+def same_numbers(a: Any, b: Any, *, rtol: float = 1e-9, atol: float = 1e-12) -> bool:
+    """Whether two JSON values are the same, numbers within ``rtol`` (relative) or ``atol`` (absolute):
+    "would a report computed again show the numbers that were stored". Both sides are compared as their
+    canonical JSON reads back (NaN and inf as null)."""
+    return _same(json.loads(canonical_json(a)), json.loads(canonical_json(b)), rtol, atol)
+
+
+def _same(a: Any, b: Any, rtol: float, atol: float) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return a == b or abs(a - b) <= max(atol, rtol * max(abs(a), abs(b)))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k], rtol, atol) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y, rtol, atol) for x, y in zip(a, b, strict=True))
+    return a == b

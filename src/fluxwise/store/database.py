@@ -4,7 +4,14 @@ By default the store is one SQLite file in a data directory (``FLUXWISE_DATA_DIR
 directory of the platform), in WAL mode with a busy timeout, so that a laptop needs no server. When
 ``FLUXWISE_DATABASE_URL`` is set (``postgresql+psycopg://user:pw@host/db``) that database is used
 instead. Either way the schema is created or upgraded by Alembic on first use, from the migrations
-shipped inside this package.
+shipped inside this package; every upgrade to the newest schema then seals the audit trail under its
+key if it has none (:mod:`fluxwise.store.sealing`) and (re)installs the triggers that refuse changes
+to the record (:mod:`fluxwise.store.protection`).
+
+Durability: SQLite runs with ``synchronous = FULL``, so the WAL is fsynced at every commit and an
+acknowledged upload or signature survives the machine losing power (``NORMAL`` would only protect
+against the process crashing). On PostgreSQL that is the server's business: :func:`durability_warnings`
+says when it runs with ``fsync`` or ``synchronous_commit`` off, and ``fluxwise serve`` prints it.
 
 SQLite transactions: pysqlite's own transaction handling is switched off and ``BEGIN`` is emitted
 here. Sessions that will write start with ``BEGIN IMMEDIATE``, which takes SQLite's write lock up
@@ -25,7 +32,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..errors import InputError
+from ..errors import FluxwiseError, InputError
 
 ENV_DATABASE_URL = "FLUXWISE_DATABASE_URL"
 ENV_DATA_DIR = "FLUXWISE_DATA_DIR"
@@ -68,7 +75,7 @@ def _install_sqlite_events(engine: Engine) -> None:
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA journal_mode = WAL")
-        cur.execute("PRAGMA synchronous = NORMAL")
+        cur.execute("PRAGMA synchronous = FULL")  # fsync the WAL at every commit (see module docstring)
         cur.execute("PRAGMA foreign_keys = ON")
         cur.close()
 
@@ -95,39 +102,106 @@ def make_engine(url: str, **kwargs) -> Engine:
                      "postgresql+psycopg://", field=ENV_DATABASE_URL)
 
 
-def migrate(engine: Engine, revision: str = "head") -> None:
-    """Create or upgrade the schema to ``revision`` with the packaged Alembic migrations.
+class MigrationRefused(FluxwiseError):
+    """The store needs a migration that this connection may not (or should not) run."""
 
-    Safe when several processes start at once: SQLite's write lock (``BEGIN IMMEDIATE``) or a
-    PostgreSQL advisory lock lets one migrate while the others wait and then find nothing to do.
-    """
-    from alembic import command
+
+def sqlite_folder(url: str) -> Path | None:
+    """The folder of a SQLite store's file (None for PostgreSQL or an in-memory database)."""
+    sa_url = make_url(url)
+    if sa_url.get_backend_name() != "sqlite" or not sa_url.database or sa_url.database == ":memory:":
+        return None
+    return Path(sa_url.database).expanduser().resolve().parent
+
+
+def _alembic_config():
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", MIGRATIONS)
-    if engine.dialect.name == "sqlite":
-        _migrate_sqlite(engine, cfg, revision)
-        return
-    with engine.execution_options(fluxwise_write=True).begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})")
+    return cfg
+
+
+def head_revision() -> str:
+    """The newest revision among the packaged migrations."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def _up_to_date(conn) -> bool:
+    """Schema at the newest revision, trail sealed, protection in place: nothing for a migration to do."""
+    from alembic.runtime.migration import MigrationContext
+
+    from . import protection
+
+    if MigrationContext.configure(conn).get_current_revision() != head_revision():
+        return False
+    key_id = conn.exec_driver_sql("SELECT key_id FROM audit_head WHERE id = 1").scalar()
+    return key_id is not None and not protection.missing(conn)
+
+
+def migrate(engine: Engine, revision: str = "head", *, trust=None) -> None:
+    """Create or upgrade the schema to ``revision`` with the packaged Alembic migrations; at the newest
+    revision, also seal the trail under its key (``trust``: default from the environment) and install
+    the protection triggers, in the same transaction.
+
+    Safe when several processes start at once: SQLite's write lock (``BEGIN IMMEDIATE``) or a
+    PostgreSQL advisory lock lets one migrate while the others wait and then find nothing to do. A store
+    that is up to date is left alone without any DDL, so an application role that does not own the
+    tables can open it; one that is behind needs ``fluxwise db upgrade`` as the owner.
+    """
+    from alembic import command
+    from sqlalchemy.exc import ProgrammingError
+
+    from . import protection, sealing
+    from .trust import Trust
+
+    cfg = _alembic_config()
+    to_head = revision == "head" or revision == head_revision()
+    if to_head and trust is None:
+        trust = Trust.from_env(data_folder=sqlite_folder(str(engine.url)))
+    sealed: list = []
+
+    def upgrade(conn) -> None:
+        if to_head and _up_to_date(conn):
+            return
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+        if to_head:
+            checkpoint = sealing.seal(conn, trust)
+            if checkpoint is not None:
+                sealed.append(checkpoint)
+            protection.install(conn)
+
+    if engine.dialect.name == "sqlite":
+        _migrate_sqlite(engine, upgrade)
+    else:
+        try:
+            with engine.execution_options(fluxwise_write=True).begin() as conn:
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})")
+                upgrade(conn)
+        except ProgrammingError as exc:
+            if getattr(exc.orig, "sqlstate", None) != "42501":  # insufficient_privilege
+                raise
+            raise MigrationRefused(
+                f"the store at {engine.url.render_as_string(hide_password=True)} needs a migration that this "
+                "role may not run; run `fluxwise db upgrade --database-url <owner URL> --app-role <this "
+                "role>` "
+                f"as the owner of its tables ({str(exc.orig).splitlines()[0]})") from None
+    for cp in sealed:  # after the commit, as every checkpoint
+        trust.checkpoint(cp.store_id, cp.seq, cp.entry_hash, cp.key_id, create=True)
 
 
-def _migrate_sqlite(engine: Engine, cfg, revision: str) -> None:
+def _migrate_sqlite(engine: Engine, upgrade) -> None:
     """Migrate SQLite with foreign keys off, as SQLite asks for table rebuilds (copy, drop, rename:
     rows of other tables point at the dropped table's rows). They are checked before the commit."""
-    from alembic import command
-
     with engine.connect() as conn:
         dbapi_conn = conn.connection.dbapi_connection
         dbapi_conn.execute("PRAGMA foreign_keys = OFF")  # only outside a transaction
         try:
             with conn.execution_options(fluxwise_write=True).begin():
-                cfg.attributes["connection"] = conn
-                command.upgrade(cfg, revision)
+                upgrade(conn)
                 broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                 if broken:
                     raise RuntimeError(f"the migration left rows that point nowhere: {broken[:5]}")
@@ -145,19 +219,30 @@ def current_revision(engine: Engine) -> str | None:
 
 @dataclass
 class Database:
-    """An engine and its two session factories: read sessions and write sessions.
+    """An engine, the audit folder it trusts, and its two session factories: read and write sessions.
 
     Use ``with db.session(write=True) as s: ...; s.commit()`` for changes. Objects stay readable
-    after commit (``expire_on_commit=False``) so that responses can be built from them.
+    after commit (``expire_on_commit=False``) so that responses can be built from them. Every session
+    carries the :class:`~fluxwise.store.trust.Trust` (audit keys), and a commit that added audit entries
+    checkpoints the newest one.
     """
 
     url: str
     engine: Engine
+    trust: object = None
 
     def __post_init__(self):
-        self._read = sessionmaker(bind=self.engine, expire_on_commit=False)
+        from . import trust as trust_module
+
+        if self.trust is None:
+            self.trust = trust_module.Trust.from_env(data_folder=sqlite_folder(self.url))
+        info = {trust_module.INFO_KEY: self.trust}
+        self._read = sessionmaker(bind=self.engine, expire_on_commit=False, info=info)
         self._write = sessionmaker(bind=self.engine.execution_options(fluxwise_write=True),
-                                   expire_on_commit=False)
+                                   expire_on_commit=False, info=info)
+        for factory in (self._read, self._write):
+            event.listen(factory, "after_commit", trust_module.after_commit)
+            event.listen(factory, "after_rollback", trust_module.after_rollback)
 
     @property
     def backend(self) -> str:
@@ -175,17 +260,64 @@ class Database:
             s.close()
 
     def migrate(self) -> None:
-        migrate(self.engine)
+        migrate(self.engine, trust=self.trust)
+
+    def check_key(self) -> None:
+        """Raise :class:`~fluxwise.store.keyring.AuditKeyError` unless the store's current audit key is at
+        hand (and any key given in the environment is that key) and its checkpoint log is there."""
+        from .keyring import AuditKeyError
+        from .models import AuditHead
+        from .verify import current_key_problem
+
+        if current_revision(self.engine) is None:
+            return
+        with self.session() as s:
+            problem = current_key_problem(s, self.trust)
+            head = s.get(AuditHead, 1)
+        if problem is not None:
+            raise AuditKeyError(problem)
+        if head is not None and head.store_id is not None:
+            log = self.trust.checkpoint_log(head.store_id)
+            if not log.exists():
+                raise AuditKeyError(log.missing_message())
 
     def dispose(self) -> None:
         self.engine.dispose()
 
 
 def open_database(database_url: str | None = None, data_dir: str | os.PathLike | None = None, *,
-                  create: bool = True, **engine_kwargs) -> Database:
-    """Open the store (see :func:`resolve_database_url`), creating or upgrading its schema if ``create``."""
+                  create: bool = True, audit_dir: str | os.PathLike | None = None,
+                  **engine_kwargs) -> Database:
+    """Open the store (see :func:`resolve_database_url`), creating or upgrading its schema if ``create``.
+
+    ``audit_dir`` is the folder of its audit keys and checkpoint log (default: ``$FLUXWISE_AUDIT_DIR``,
+    else the user config dir; see :mod:`fluxwise.store.keyring`). Raises
+    :class:`~fluxwise.store.keyring.AuditKeyError` when the store's key is not at hand.
+    """
+    from .trust import Trust
+
     url = resolve_database_url(database_url, data_dir)
-    db = Database(url=url, engine=make_engine(url, **engine_kwargs))
-    if create:
-        db.migrate()
+    trust = Trust.from_env(audit_dir, data_folder=sqlite_folder(url))
+    db = Database(url=url, engine=make_engine(url, **engine_kwargs), trust=trust)
+    try:
+        if create:
+            db.migrate()
+        db.check_key()
+    except BaseException:
+        db.dispose()
+        raise
     return db
+
+
+def durability_warnings(engine: Engine) -> list[str]:
+    """PostgreSQL settings under which an acknowledged commit can be lost on a power cut."""
+    if engine.dialect.name != "postgresql":
+        return []
+    out = []
+    with engine.connect() as conn:
+        for name in ("fsync", "synchronous_commit"):
+            value = conn.exec_driver_sql(f"SHOW {name}").scalar()
+            if str(value).lower() == "off":
+                out.append(f"PostgreSQL runs with {name} = off: a record acknowledged just before a crash or "
+                           "power cut can be lost; turn it on for production")
+    return out

@@ -238,14 +238,44 @@ class ResultVersion(PublicIdMixin, Base):
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("results.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    delete_reason: Mapped[str | None] = mapped_column(Text)
 
     project: Mapped[Project] = relationship()
     trial: Mapped[TrialRecord | None] = relationship()
     upload: Mapped[Upload] = relationship()
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    deletion: Mapped[ResultDeletion | None] = relationship(
+        primaryjoin="ResultVersion.result_id == foreign(ResultDeletion.result_id)", viewonly=True,
+        uselist=False)
+
+    # A deleted result is deleted in every version (its rows are never updated: see ResultDeletion).
+    @property
+    def deleted_at(self) -> datetime | None:
+        return None if self.deletion is None else self.deletion.deleted_at
+
+    @property
+    def deleted_by_id(self) -> int | None:
+        return None if self.deletion is None else self.deletion.deleted_by_id
+
+    @property
+    def delete_reason(self) -> str | None:
+        return None if self.deletion is None else self.deletion.reason
+
+
+class ResultDeletion(Base):
+    """The soft deletion of a result: who, when and why, as a row of its own.
+
+    Result rows are append-only (the database refuses to update them), so deleting a result adds this
+    row instead of stamping one; ``version`` is the latest version when it was deleted.
+    """
+
+    __tablename__ = "result_deletions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    result_id: Mapped[str] = mapped_column(String(32), unique=True)
+    version: Mapped[int] = mapped_column(Integer)
+    deleted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(Text)
 
 
 class ApiToken(PublicIdMixin, Base):
@@ -293,7 +323,13 @@ class LoginFailure(Base):
 
 
 class Signature(PublicIdMixin, Base):
-    """An electronic signature of one result version (21 CFR 11.50: name, time, meaning)."""
+    """An electronic signature of one result version (21 CFR 11.50: name, time, meaning).
+
+    ``content_sha256`` is the content hash of the version signed; ``mac`` a keyed MAC (under the audit
+    key ``key_id``) over the canonical JSON of the signature's fields, the version and that hash (see
+    :func:`fluxwise.store.results.signature_payload`), so a signature cannot be moved to another
+    version or changed without the key.
+    """
 
     __tablename__ = "signatures"
     __table_args__ = (CheckConstraint(_in("meaning", SIGNATURE_MEANINGS), name="meaning"),)
@@ -306,13 +342,19 @@ class Signature(PublicIdMixin, Base):
     content_sha256: Mapped[str] = mapped_column(String(64))
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     audit_seq: Mapped[int] = mapped_column(Integer)
+    key_id: Mapped[str | None] = mapped_column(String(16))
+    mac: Mapped[str | None] = mapped_column(String(64))
 
     result_version: Mapped[ResultVersion] = relationship()
     user: Mapped[User] = relationship()
 
 
 class AuditEntry(Base):
-    """One link of the append-only, hash-chained audit trail (see :mod:`fluxwise.store.audit`)."""
+    """One link of the append-only, keyed hash chain of the audit trail (see :mod:`fluxwise.store.audit`).
+
+    ``key_id`` names the audit key whose MAC ``hash`` is; entries written before the store was sealed
+    under a key (plain SHA-256 links) have none.
+    """
 
     __tablename__ = "audit_entries"
     __table_args__ = (CheckConstraint(_in("action", AUDIT_ACTIONS), name="action"),)
@@ -331,12 +373,14 @@ class AuditEntry(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(16))
 
 
 class AuditHead(Base):
-    """The last link of the trail, kept apart so that removing the newest entries is detected.
+    """The last link of the trail, the store's id and the id of the key new entries are written under.
 
-    Its single row (id 1) is also the lock that serialises appends on PostgreSQL.
+    Its single row (id 1) is also the lock that serialises appends on PostgreSQL. It is a convenience:
+    what proves the length of the trail is the checkpoint log kept outside the database.
     """
 
     __tablename__ = "audit_head"
@@ -344,6 +388,8 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+    store_id: Mapped[str | None] = mapped_column(String(32))
+    key_id: Mapped[str | None] = mapped_column(String(16))
 
 
 class Setting(Base):

@@ -1,9 +1,12 @@
 """Results of fits, sizings and saved train designs: versioned, soft-deleted, signed.
 
 A result is a chain of version rows sharing one ``result_id``. Creating it writes version 1; every
-edit writes version n+1 beside the old rows, which stay as they were. Deletion is soft: the newest
-row is stamped with who, when and why. Each version has a content hash (SHA-256 of the canonical
-JSON of :func:`result_content`) — the thing an electronic signature binds to.
+edit writes version n+1 beside the old rows, which stay as they were (the database refuses to update
+or delete them). Deletion is soft: a :class:`~.models.ResultDeletion` row records who, when and why.
+Each version has a content hash (SHA-256 of the canonical JSON of :func:`result_content`), recorded
+in its audit entry — the thing an electronic signature binds to. A signature also carries a keyed MAC
+over the canonical JSON of :func:`signature_payload`, so it cannot be pointed at another version or
+altered without the audit key.
 
 A train design (kind ``train``) has no trial: it comes from its uploaded train file (``upload_id``)
 and the files that names, listed with their SHA-256 in its inputs, so a signature binds every byte.
@@ -20,21 +23,25 @@ from sqlalchemy.orm import Session
 from ..errors import FluxwiseError, InputError
 from . import accounts, audit
 from .canonical import canonical_json, sha256_hex
+from .keyring import SIGNATURE, AuditKey
 from .models import (
     RESULT_KINDS,
     SIGNATURE_MEANINGS,
     Project,
+    ResultDeletion,
     ResultVersion,
     Signature,
     TrialRecord,
     Upload,
     User,
     new_public_id,
-    utcnow,
 )
 from .tenancy import Forbidden
+from .trust import trust_of
 
 MAX_NOTES_CHARS = 20_000
+#: The version of the fields :func:`signature_payload` covers.
+SIGNATURE_SCHEMA = 1
 
 
 class Conflict(FluxwiseError):
@@ -65,6 +72,27 @@ def content_sha256(rv: ResultVersion) -> str:
     return sha256_hex(canonical_json(result_content(rv)))
 
 
+def _ts_text(ts) -> str:
+    from .checkpoints import utc_text
+
+    return utc_text(ts)
+
+
+def signature_payload(sig: Signature, rv: ResultVersion, signer_public_id: str) -> dict[str, Any]:
+    """What a signature's MAC covers: who signed (id and printed name), what it means, when (UTC), and
+    which version with which content hash, at which audit seq."""
+    return {"schema": SIGNATURE_SCHEMA, "signature_id": sig.public_id, "signer_id": signer_public_id,
+            "printed_name": sig.signer_name, "meaning": sig.meaning, "utc_time": _ts_text(sig.signed_at),
+            "result_id": rv.result_id, "version": rv.version, "content_hash": sig.content_sha256,
+            "audit_seq": sig.audit_seq}
+
+
+def signature_mac(sig: Signature, key: AuditKey) -> str:
+    """HMAC(K_signature, canonical JSON of :func:`signature_payload`) of a stored signature, recomputed
+    from its joined rows (the version it points at, the signer's public id)."""
+    return key.mac(SIGNATURE, canonical_json(signature_payload(sig, sig.result_version, sig.user.public_id)))
+
+
 def _audit_scope(rv: ResultVersion) -> dict[str, str]:
     return {"org_id": rv.project.organisation.public_id, "project_id": rv.project.public_id}
 
@@ -90,7 +118,7 @@ def create_result(session: Session, trial: TrialRecord, *, actor: User | None, k
     session.add(rv)
     session.flush()
     audit.append(session, actor=actor, action="create", object_type="result", object_id=rv.result_id,
-                 **_audit_scope(rv), new={"version": 1, **result_content(rv)})
+                 **_audit_scope(rv), new={**result_content(rv), "content_sha256": rv.content_sha256})
     return rv
 
 
@@ -109,7 +137,7 @@ def create_train_result(session: Session, project: Project, train_upload: Upload
     session.add(rv)
     session.flush()
     audit.append(session, actor=actor, action="create", object_type="result", object_id=rv.result_id,
-                 **_audit_scope(rv), new={"version": 1, **result_content(rv)})
+                 **_audit_scope(rv), new={**result_content(rv), "content_sha256": rv.content_sha256})
     return rv
 
 
@@ -154,24 +182,30 @@ def new_version(session: Session, current: ResultVersion, *, actor: User | None,
     old_c, new_c = result_content(current), result_content(rv)
     keys = [k for k in ("inputs", "data", "origin", "notes", "trial_revision") if old_c[k] != new_c[k]]
     audit.append(session, actor=actor, action="update", object_type="result", object_id=rv.result_id,
-                 **_audit_scope(rv), old={"version": current.version, **{k: old_c[k] for k in keys}},
-                 new={"version": rv.version, **{k: new_c[k] for k in keys}}, reason=reason)
+                 **_audit_scope(rv), old={"version": current.version, **{k: old_c[k] for k in keys},
+                                          "content_sha256": current.content_sha256},
+                 new={"version": rv.version, **{k: new_c[k] for k in keys},
+                      "content_sha256": rv.content_sha256},
+                 reason=reason)
     return rv
 
 
 def delete_result(session: Session, current: ResultVersion, *, actor: User | None,
-                  reason: str | None) -> None:
-    """Soft-delete a result: stamp its newest version with who, when and why (a reason is required)."""
+                  reason: str | None) -> ResultDeletion:
+    """Soft-delete a result: record who, when and why (a reason is required) in a row of its own."""
     reason = audit.require_reason("result", [], reason, deleting=True)
     if current.deleted_at is not None:
         raise InputError("this result was deleted already")
-    current.deleted_at = utcnow()
-    current.deleted_by_id = None if actor is None else actor.id
-    current.delete_reason = reason
+    entry = audit.append(session, actor=actor, action="delete", object_type="result",
+                         object_id=current.result_id, **_audit_scope(current),
+                         old={"version": current.version, "content_sha256": current.content_sha256},
+                         reason=reason)
+    deletion = ResultDeletion(result_id=current.result_id, version=current.version, deleted_at=entry.ts,
+                              deleted_by_id=None if actor is None else actor.id, reason=reason)
+    session.add(deletion)
     session.flush()
-    audit.append(session, actor=actor, action="delete", object_type="result", object_id=current.result_id,
-                 **_audit_scope(current), old={"version": current.version,
-                                               "content_sha256": current.content_sha256}, reason=reason)
+    session.expire(current, ["deletion"])
+    return deletion
 
 
 def signatures_of(session: Session, rv: ResultVersion) -> list[Signature]:
@@ -201,12 +235,18 @@ def sign_result(session: Session, rv: ResultVersion, *, signer: User, password: 
         raise InputError(f"you signed version {rv.version} as {meaning} already")
     if meaning != "author" and any(s.user_id == signer.id and s.meaning == "author" for s in previous):
         raise Forbidden(f"you signed version {rv.version} as its author; someone else must {meaning} it")
+    signature_id = new_public_id()
     entry = audit.append(session, actor=signer, action="sign", object_type="result", object_id=rv.result_id,
                          **_audit_scope(rv),
                          new={"version": rv.version, "meaning": meaning, "signer": signer.name,
-                              "signer_email": signer.email, "content_sha256": rv.content_sha256})
-    sig = Signature(result_version_id=rv.id, user_id=signer.id, signer_name=signer.name, meaning=meaning,
-                    content_sha256=rv.content_sha256, signed_at=entry.ts, audit_seq=entry.seq)
+                              "signer_email": signer.email, "signer_id": signer.public_id,
+                              "signature_id": signature_id, "content_sha256": rv.content_sha256})
+    sig = Signature(public_id=signature_id, result_version_id=rv.id, user_id=signer.id,
+                    signer_name=signer.name, meaning=meaning, content_sha256=rv.content_sha256,
+                    signed_at=entry.ts, audit_seq=entry.seq)
+    sig.result_version, sig.user = rv, signer
+    key = trust_of(session).keyring.get(entry.key_id)
+    sig.key_id, sig.mac = key.key_id, signature_mac(sig, key)
     session.add(sig)
     session.flush()
     return sig

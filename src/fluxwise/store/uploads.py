@@ -42,6 +42,16 @@ def _trial_values(rec: TrialRecord) -> dict:
             "area_m2": rec.area_m2, "mode_used": rec.mode, "points": rec.points, "revision": rec.revision}
 
 
+def trial_content(rec: TrialRecord) -> dict:
+    """What a trial says, as hashed into its audit entries: its file, settings, revision and data."""
+    return {"trial_id": rec.public_id, "upload_sha256": rec.upload.sha256, **_trial_values(rec),
+            "data": json.loads(rec.data_json)}
+
+
+def trial_sha256(rec: TrialRecord) -> str:
+    return sha256_hex(canonical_json(trial_content(rec)))
+
+
 def record_file(session: Session, project: Project, *, actor: User | None, filename: str,
                 content_type: str, content: bytes) -> Upload:
     """Store a file that is not a trial (a train file or a file it names), byte for byte with its
@@ -85,9 +95,10 @@ def record_upload(session: Session, project: Project, *, actor: User | None, fil
                  org_id=org_id, project_id=project.public_id,
                  new={"filename": filename, "content_type": content_type, "size_bytes": upload.size_bytes,
                       "sha256": upload.sha256})
+    rec.upload = upload
     audit.append(session, actor=actor, action="create", object_type="trial", object_id=rec.public_id,
                  org_id=org_id, project_id=project.public_id,
-                 new={"upload": upload.public_id, **_trial_values(rec)})
+                 new={"upload": upload.public_id, **_trial_values(rec), "content_sha256": trial_sha256(rec)})
     return upload, rec
 
 
@@ -113,5 +124,5 @@ def update_trial(session: Session, rec: TrialRecord, *, actor: User | None, tria
     session.flush()
     audit.append(session, actor=actor, action="update", object_type="trial", object_id=rec.public_id,
                  org_id=rec.project.organisation.public_id, project_id=rec.project.public_id,
-                 old=old, new=_trial_values(rec), reason=reason)
+                 old=old, new={**_trial_values(rec), "content_sha256": trial_sha256(rec)}, reason=reason)
     return rec

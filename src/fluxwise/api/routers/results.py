@@ -117,33 +117,42 @@ def delete_result(versions: ResultDep, principal: PrincipalDep, s: ReadSession, 
     return Response(status_code=204)
 
 
-@router.get("/{result_id}/report", response_class=HTMLResponse, responses={
-    **ERRORS, 409: {"model": schemas.ErrorOut},
-    200: {"description": "Self-contained HTML report", "content": {"text/html": {}}}})
-def get_report(versions: ResultDep, s: ReadSession, version: Version = None):
-    """The HTML report of a result version (computed again from its trial and inputs; a train design
-    from its stored files, and only while that gives the numbers that were saved)."""
+def record_report_html(s, versions: list[ResultVersion],
+                       version: int | None = None) -> tuple[str, ResultVersion]:
+    """The HTML report of a stored result version, with its signature block (and a red banner when the
+    record does not match what was stored or signed). It shows the stored numbers: a version whose
+    numbers cannot be reproduced from its trial (or train files) is a :class:`~.store_results.Conflict`."""
     out = convert.result_out(s, versions, version)
     rv = next(v for v in versions if v.version == out.version)
+    record = convert.record_block(out)
+    if rv.origin == "edited":
+        raise store_results.Conflict("this version holds values typed in by hand; a report computed again "
+                                     "would not show them")
     if rv.kind == "train":
-        if rv.origin == "edited":
-            raise store_results.Conflict("this version holds values typed in by hand; a report designed from "
-                                         "the stored files would not show them")
         design = saved_train_design(s, rv)
         if loads(canonical_json(science.train_json(design))) != loads(rv.data_json):
             raise store_results.Conflict("designed again from its stored files, this train gives other "
                                          "numbers than this version holds; recompute it (PATCH with "
                                          "recompute: true) and report the new version")
-        return HTMLResponse(science.train_report(design), headers={
-            "X-Result-Version": str(rv.version), "X-Content-SHA256": rv.content_sha256})
+        return science.train_report(design, record), rv
     if out.stale:
         raise store_results.Conflict("the trial was changed after this version was computed; recompute the "
                                      "result (PATCH with recompute: true) and report the new version")
-    if rv.origin == "edited":
-        raise store_results.Conflict("this version holds values typed in by hand; a report computed from the "
-                                     "trial would not show them")
     inputs = out.inputs if rv.kind == "sizing" else None
-    html = science.report(store_uploads.trial_from_record(rv.trial), inputs)
+    html = science.record_report(store_uploads.trial_from_record(rv.trial), rv.kind, inputs,
+                                 loads(rv.data_json), record)
+    return html, rv
+
+
+@router.get("/{result_id}/report", response_class=HTMLResponse, responses={
+    **ERRORS, 409: {"model": schemas.ErrorOut},
+    200: {"description": "Self-contained HTML report", "content": {"text/html": {}}}})
+def get_report(versions: ResultDep, s: ReadSession, version: Version = None):
+    """The HTML report of a result version: computed again from its trial and inputs (a train design from
+    its stored files) and given only while that reproduces the numbers the version holds (409 otherwise),
+    with a signature block — result id, version, content hash, and each signature's signer, meaning and
+    UTC time — so a printed report can be traced back to the record."""
+    html, rv = record_report_html(s, versions, version)
     return HTMLResponse(html, headers={"X-Result-Version": str(rv.version),
                                        "X-Content-SHA256": rv.content_sha256})
 
@@ -151,7 +160,7 @@ def get_report(versions: ResultDep, s: ReadSession, version: Version = None):
 @router.get("/{result_id}/signatures", response_model=list[schemas.SignatureOut], responses=ERRORS)
 def list_signatures(versions: ResultDep, s: ReadSession):
     """Signatures of every version of the result, oldest first."""
-    return [convert.signature_out(sig) for v in versions for sig in store_results.signatures_of(s, v)]
+    return [convert.signature_out(s, sig) for v in versions for sig in store_results.signatures_of(s, v)]
 
 
 @router.post("/{result_id}/signatures", response_model=schemas.SignatureOut, status_code=201,
@@ -179,4 +188,4 @@ def sign_result(body: schemas.SignIn, versions: ResultDep, principal: PrincipalD
             ws.commit()  # the failure counts towards the rate limit
             raise store_results.SignatureRefused("wrong password: the signature was not recorded") from None
         ws.commit()
-        return convert.signature_out(sig)
+        return convert.signature_out(ws, sig)

@@ -10,11 +10,11 @@ from fastapi import Form, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import func, select
 
+from ...api import convert
 from ...api.deps import FormPrincipalDep, Principal, get_db
 from ...errors import InputError
 from ...store import accounts, tenancy
 from ...store import projects as store_projects
-from ...store import results as store_results
 from ...store.models import Organisation, Project, ResultVersion, TrialRecord, User
 from .. import present
 from .base import latest_versions, page_principal, page_router, render
@@ -110,11 +110,11 @@ def _saved_trains(s, project: Project) -> list[dict]:
             continue
         data, inputs = json.loads(rv.data_json), json.loads(rv.inputs_json)
         summary = data.get("summary") or {}
+        checked = convert.result_out(s, versions)  # signatures shown valid only once checked
         rows.append({"id": rv.result_id, "name": (data.get("train") or {}).get("name") or "train",
                      "filename": inputs["train"]["filename"], "version": rv.version,
                      "total_time_h": summary.get("total_time_h"), "cost_total": summary.get("cost_total"),
                      "currency": summary.get("currency", ""), "created": rv.created_at,
                      "by": rv.created_by.name if rv.created_by else None,
-                     "signatures": [f"{sig.signer_name} ({sig.meaning})"
-                                    for sig in store_results.signatures_of(s, rv)]})
+                     "signatures": checked.signatures, "record_ok": checked.record_ok})
     return rows

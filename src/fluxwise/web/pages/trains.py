@@ -13,10 +13,10 @@ from fastapi import Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
+from ...api import convert
 from ...api.deps import FormPrincipalDep, Principal, get_db, get_settings
 from ...api.upload_checks import CONTENT_TYPES, check_upload, clean_filename, read_limited
 from ...errors import FluxwiseError, InputError
-from ...store import results as store_results
 from ...store import tenancy
 from ...store import trains as store_trains
 from ...store.canonical import canonical_json
@@ -171,10 +171,11 @@ def saved_train_page(request: Request, result_id: str):
         rv = _saved_train(s, principal, result_id)
         design = saved_train_design(s, rv)
         inputs = json.loads(rv.inputs_json)
+        checked = convert.result_out(s, tenancy.get_result_versions(s, principal.user_id, result_id))
         saved = {"id": rv.result_id, "version": rv.version, "project": rv.project.name,
                  "project_id": rv.project.public_id, "by": rv.created_by.name if rv.created_by else None,
                  "created": rv.created_at, "sha256": rv.content_sha256, "notes": rv.notes,
-                 "signatures": store_results.signatures_of(s, rv),
+                 "signatures": checked.signatures, "problems": checked.record_problems,
                  "differs": json.loads(canonical_json(science.train_json(design)))
                  != json.loads(rv.data_json)}
         return _train_design_page(request, principal, design, inputs["train"]["filename"],
@@ -183,13 +184,13 @@ def saved_train_page(request: Request, result_id: str):
 
 @router.get("/trains/{result_id}/report")
 def saved_train_report_page(request: Request, result_id: str, download: bool = False):
-    from ...api.routers.results import saved_train_design
-    from ...report.train import render_train_report
+    from ...api.routers.results import record_report_html
 
     principal = page_principal(request)
     with get_db(request).session() as s:
         rv = _saved_train(s, principal, result_id)
-        html = render_train_report(saved_train_design(s, rv))
+        # with its signature block (and a red banner when the record does not match)
+        html, _ = record_report_html(s, tenancy.get_result_versions(s, principal.user_id, result_id))
         filename = json.loads(rv.inputs_json)["train"]["filename"]
     return _report_response(html, filename, download)
 
