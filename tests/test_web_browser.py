@@ -185,3 +185,52 @@ def test_sign_in_upload_fit_size_report_sign(browser, server, tmp_path):
     assert not problems, problems
     assert time.monotonic() - started < 60
 
+
+
+def test_compare_trials_page(browser, server):
+    """A project's trials compared in the browser: choose them, size for a batch, the ranked table and the
+    overlay plot drawn."""
+    base, member = server
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    problems: list[str] = []
+    page.on("console", lambda m: m.type == "error" and problems.append(f"console error: {m.text}"))
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.goto(base + "/login?next=/projects")
+    page.fill("input[name=email]", member.email)
+    page.fill("input[name=password]", member.password)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/projects")
+    page.fill("input[name=name]", "Screening 2025")
+    page.click("text=Create project")
+    page.wait_for_url("**/projects/*")
+    project_id = page.url.rstrip("/").rsplit("/", 1)[-1]
+    csrf = next(c["value"] for c in context.cookies() if c["name"] == "fluxwise_csrf")
+    examples = EXAMPLE.parent
+    for name in ("mab_sterile_filtration.csv", "virus_filtration.xlsx"):
+        r = page.request.post(f"{base}/api/projects/{project_id}/uploads", headers={"X-CSRF-Token": csrf},
+                              multipart={"file": {"name": name, "mimeType": "application/octet-stream",
+                                                  "buffer": (examples / name).read_bytes()}})
+        assert r.status == 201, r.text()
+    page.reload()
+    page.click("#compare-link")
+    page.wait_for_url("**/compare")
+    boxes = page.locator("#compare-form input[name=trial]")
+    assert boxes.count() == 2
+    boxes.nth(0).check()
+    boxes.nth(1).check()
+    page.fill("#compare-form input[name=batch_volume]", "2000 L")
+    page.fill("#compare-form input[name=process_time]", "4 h")
+    page.click("#compare-button")
+    page.wait_for_url("**/compare?*")
+    table = page.locator("#compare-table")
+    rows = table.locator("tbody tr")
+    assert rows.count() == 2
+    assert rows.nth(0).locator("td").first.inner_text().strip() == "1"
+    assert "USD" in table.locator("thead").inner_text() and "L/m²" in table.locator("thead").inner_text()
+    page.locator(".plotly-target[data-ready='1']").first.wait_for()
+    legend = page.locator(".plotly-target .legend").text_content()  # SVG: no inner_text
+    assert "mab_sterile_filtration.csv" in legend and "virus_filtration.xlsx" in legend
+    context.close()
+    assert not problems, problems

@@ -44,11 +44,19 @@ class SizingRequest:
     format_name: str | None = None
     confidence: float | None = None
     feed_cv: float = 0.0
+    #: size at this pressure with the laws of a cake study (``cake_study``: a CakeStudy, its JSON as a
+    #: dict, or the path of a ``fluxwise cake --json`` file)
+    process_pressure_bar: float | None = None
+    cake_study: object = None
+    #: Tmax: the filtrate turbidity limit [NTU] and the flush volume before it counts [L/m²]
+    turbidity_limit_NTU: float | None = None
+    turbidity_flush_L_per_m2: float = 0.0
 
     @classmethod
     def parse(cls, *, batch_volume="2000 L", process_time=None, safety_factor=DEFAULT_SAFETY_FACTOR,
               model="best", catalog=None, max_pressure=None, flux=None, flux_decay_limit=None,
-              format_name=None, confidence=None, feed_cv=None) -> SizingRequest:
+              format_name=None, confidence=None, feed_cv=None, process_pressure=None, cake_study=None,
+              turbidity_limit=None, turbidity_flush=None) -> SizingRequest:
         def q(value, kind, field, default_unit=None):
             if value is None:
                 return None
@@ -82,12 +90,22 @@ class SizingRequest:
 
         conf = fraction(confidence, "confidence", 0.5, 1.0)
         cv = fraction(feed_cv, "feed-cv", 0.0, 5.0)
+        ntu = None
+        if turbidity_limit is not None:
+            ntu = _turbidity_value(turbidity_limit, "turbidity-limit")
+        flush_v = q(turbidity_flush, "specific_volume", "turbidity-flush") or 0.0
+        if process_pressure is not None and cake_study is None:
+            raise InputError("sizing at another process pressure needs the cake study that carries the fit "
+                             "there (--cake-study cake.json from fluxwise cake --json)",
+                             field="process-pressure")
         return cls(batch_volume_L=q(batch_volume, "volume", "batch-volume"),
                    process_time_h=q(process_time, "time", "process-time"), safety_factor=sf,
                    model=model or "best", catalog=None if catalog is None else str(catalog),
                    max_pressure_bar=q(max_pressure, "pressure", "max-pressure"),
                    flux_LMH=q(flux, "flux", "flux"), flux_decay_limit=fdl, format_name=format_name,
-                   confidence=conf, feed_cv=cv or 0.0)
+                   confidence=conf, feed_cv=cv or 0.0,
+                   process_pressure_bar=q(process_pressure, "pressure", "process-pressure"),
+                   cake_study=cake_study, turbidity_limit_NTU=ntu, turbidity_flush_L_per_m2=flush_v)
 
 
 @dataclass(frozen=True)
@@ -113,10 +131,15 @@ def size_trial(fit: TrialFit, request: SizingRequest) -> Sizing:
     formats = read_catalog(request.catalog)
     chosen = fit.best if request.model in (None, "best") else fit.get(request.model)
     mode = fit.trial.mode
-    sizing = size_filter(chosen.name, chosen.params, mode, formats, batch_volume_L=request.batch_volume_L,
-                         process_time_h=request.process_time_h, safety_factor=request.safety_factor,
-                         flux_decay_limit=request.flux_decay_limit, max_pressure_bar=request.max_pressure_bar,
-                         flux_LMH=request.flux_LMH, format_name=request.format_name)
+    if request.cake_study is not None:
+        sizing = _size_with_cake_study(fit, chosen, request, formats)
+    else:
+        sizing = size_filter(chosen.name, chosen.params, mode, formats, batch_volume_L=request.batch_volume_L,
+                             process_time_h=request.process_time_h, safety_factor=request.safety_factor,
+                             flux_decay_limit=request.flux_decay_limit,
+                             max_pressure_bar=request.max_pressure_bar, flux_LMH=request.flux_LMH,
+                             format_name=request.format_name)
+    sizing = _with_turbidity_limit(fit.trial, sizing, request, formats)
     if request.confidence is None:
         return sizing
     # risk-based area: bootstrap of the fit + lot-to-lot variability, Monte Carlo to the area
@@ -187,7 +210,8 @@ UFDF_INPUTS = {"initial_volume_L": "volume", "initial_concentration_g_per_L": "c
                "df_concentration": "df_concentration", "diavolumes": "diavolumes",
                "df_remaining_fraction": "df_remaining", "product_sieving": "sieving",
                "impurity_sieving": "impurity_sieving", "hold_up_volume_L": "hold_up",
-               "flush_volume_L": "flush", "feed_flux_LMH": "feed_flux", "cassette_area_m2": "cassette_area"}
+               "flush_volume_L": "flush", "feed_flux_LMH": "feed_flux", "cassette_area_m2": "cassette_area",
+               "df_mode": "df_mode", "dilution_factor": "dilution_factor", "df_cycles": "cycles"}
 
 
 def design_ufdf_from_inputs(inputs: dict, *, label=lambda name: name):
@@ -228,9 +252,393 @@ def design_ufdf_from_inputs(inputs: dict, *, label=lambda name: name):
         product_sieving=number("sieving", 0.0), impurity_sieving=number("impurity_sieving", 1.0),
         hold_up_volume_L=quantity("hold_up", "volume") or 0.0,
         flush_volume_L=quantity("flush", "volume") or 0.0,
-        feed_flux_LMH=quantity("feed_flux", "flux"), cassette_area_m2=quantity("cassette_area", "area"))
+        feed_flux_LMH=quantity("feed_flux", "flux"), cassette_area_m2=quantity("cassette_area", "area"),
+        df_mode=str(inputs.get("df_mode") or "continuous"), dilution_factor=number("dilution_factor"),
+        df_cycles=number("cycles"))
     try:
         return design_ufdf(**kwargs)
     except InputError as exc:  # name the input the user gave, not the Python argument
         field = label(UFDF_INPUTS[exc.field]) if exc.field in UFDF_INPUTS else exc.field
         raise type(exc)(exc.message, source=exc.source, row=exc.row, column=exc.column, field=field) from None
+
+
+# --- cake properties --------------------------------------------------------------------------------------
+
+
+def cake_analysis(trials, *, model: str = "cake", pressure=None, viscosity=None, solids=None,
+                  reference_pressure=None, read: dict | None = None):
+    """Cake properties of each trial and, over three or more pressures, their compressibility.
+
+    ``trials`` are paths or :class:`Trial` objects; each is fitted with ``model`` (a model with a cake
+    term, or ``"best"``: the best-ranked of those); its pressure, viscosity and cake solids come from
+    the options (quantities with units: ``"0.89 mPa s"``, ``"23.5 kg/m3"``), else from the file
+    (:func:`fluxwise.io.conditions.trial_conditions`). ``pressure`` is for a single trial only.
+    Returns a :class:`fluxwise.design.cake.CakeStudy` (``to_dict`` is ``fluxwise cake --json``).
+    """
+    from .design.cake import CAKE_MODELS, cake_properties, cake_study
+    from .io.conditions import trial_conditions
+
+    items = list(trials)
+    if not items:
+        raise InputError("give at least one trial", field="trials")
+    if pressure is not None and len(items) > 1:
+        raise InputError("--pressure applies to a single trial; with several, each file gives its own "
+                         "pressure (a pressure column or a 'Pressure:' line)", field="--pressure")
+    if model != "best" and model not in CAKE_MODELS:
+        raise InputError(f"'{model}' has no cake term (use best or one of {', '.join(CAKE_MODELS)})",
+                         field="--model")
+    ref = None if reference_pressure is None else parse_quantity(reference_pressure, "pressure",
+                                                                 field="--reference-pressure")
+    props = []
+    for item in items:
+        trial = item if isinstance(item, Trial) else load_trial(item, **(read or {}))
+        fit = fit_trial(trial, models=list(CAKE_MODELS) if model == "best" else [model])
+        chosen = fit.best
+        cond = trial_conditions(trial, pressure=pressure, viscosity=viscosity, solids=solids)
+        props.append(cake_properties(chosen.name, chosen.params, chosen.ci95, cond, mode=trial.mode,
+                                     trial_max_loading_L_per_m2=float(trial.v_L_per_m2[-1]),
+                                     source=trial.source))
+    return cake_study(props, reference_pressure_bar=ref)
+
+
+def _turbidity_value(value, field: str) -> float:
+    """A turbidity in NTU (or FNU/FTU, read as the same scale): ``10``, ``"10 NTU"``."""
+    text = str(value).strip()
+    for unit in ("NTU", "FNU", "FTU"):
+        if text.upper().endswith(unit):
+            text = text[: -len(unit)].strip()
+            break
+    try:
+        x = float(text)
+    except ValueError:
+        raise InputError(f"'{value}' is not a turbidity (expected e.g. '10 NTU')", field=field) from None
+    if not (x > 0 and np.isfinite(x)):
+        raise InputError(f"must be positive, got {value!r}", field=field)
+    return x
+
+
+def read_cake_study(value):
+    """A :class:`fluxwise.design.cake.CakeStudy` from itself, its JSON (dict) or a ``fluxwise cake --json``
+    file."""
+    import json
+    from pathlib import Path
+
+    from .design.cake import CakeStudy
+
+    if isinstance(value, CakeStudy):
+        return value
+    if isinstance(value, dict):
+        return CakeStudy.from_dict(value)
+    path = Path(str(value))
+    if not path.is_file():
+        raise InputError("cake study file not found (write one with fluxwise cake TRIAL... --json > "
+                         "cake.json)",
+                         source=str(path), field="cake-study")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        raise InputError("not JSON (expected the output of fluxwise cake --json)", source=str(path),
+                         field="cake-study") from None
+    if not isinstance(data, dict):
+        raise InputError("expected the JSON object of fluxwise cake --json", source=str(path),
+                         field="cake-study")
+    try:
+        return CakeStudy.from_dict(data)
+    except InputError as exc:
+        raise InputError(exc.message, source=str(path), field="cake-study") from None
+
+
+def _size_with_cake_study(fit: TrialFit, chosen, request: SizingRequest, formats) -> Sizing:
+    """Size at ``request.process_pressure_bar`` with the laws of a cake study (fluxwise.design.cake)."""
+    from .design.cake import params_at_pressure, size_constant_flux
+    from .design.catalog import choose_format, format_options
+    from .io.conditions import trial_conditions
+    from .models.cake import medium_pressure_fraction
+
+    study = read_cake_study(request.cake_study)
+    trial = fit.trial
+    uniform = {(t.viscosity_mPa_s, t.solids_g_per_L) for t in study.trials}
+    defaults = {}
+    if len(uniform) == 1:
+        mu, c = next(iter(uniform))
+        defaults = {"viscosity": f"{mu} mPa*s", "solids": f"{c} g/L"}
+    try:
+        cond = trial_conditions(trial)
+    except InputError as exc:
+        if exc.field not in ("--viscosity", "--solids") or not defaults:
+            raise
+        cond = trial_conditions(trial, **defaults)
+    if trial.mode == CONSTANT_PRESSURE:
+        if request.process_pressure_bar is None:
+            raise InputError("give the process pressure to size at with the cake study",
+                             field="process-pressure")
+        params, info, warnings = params_at_pressure(study, chosen.name, chosen.params, cond,
+                                                    request.process_pressure_bar)
+        sizing = size_filter(chosen.name, params, trial.mode, formats, batch_volume_L=request.batch_volume_L,
+                             process_time_h=request.process_time_h, safety_factor=request.safety_factor,
+                             flux_decay_limit=request.flux_decay_limit, format_name=request.format_name)
+        v = request.batch_volume_L / sizing.min_area_m2
+        info["medium_pressure_share_at_batch_loading"] = float(medium_pressure_fraction(
+            info["Rm_per_m"], info["alpha_m_per_kg"], cond.solids_g_per_L, v))
+        return dataclasses.replace(sizing, cake=info, warnings=tuple(sizing.warnings) + tuple(warnings))
+    if request.max_pressure_bar is None:
+        raise InputError("constant-flux sizing needs a maximum pressure", field="max-pressure")
+    if request.process_pressure_bar is not None and request.process_pressure_bar != request.max_pressure_bar:
+        raise InputError("at constant flux the cake study sizes to the maximum pressure: give --max-pressure "
+                         "only", field="process-pressure")
+    res = size_constant_flux(study, cond, batch_volume_L=request.batch_volume_L,
+                             max_pressure_bar=request.max_pressure_bar, flux_LMH=request.flux_LMH,
+                             process_time_h=request.process_time_h)
+    area = res.pop("min_area_m2")
+    installed = area * request.safety_factor
+    choice = choose_format(formats, installed, name=request.format_name)
+    info = {"compressibility_s": study.alpha.exponent,
+            "tested_pressure_range_bar": list(study.pressure_range_bar),
+            "alpha_at_max_pressure_m_per_kg": float(study.alpha.at(request.max_pressure_bar)),
+            "Rm_at_max_pressure_per_m": float(study.medium.at(request.max_pressure_bar)),
+            "initial_pressure_bar": res.pop("initial_pressure_bar")}
+    warnings = []
+    if chosen.name != "cake":
+        warnings.append("at constant flux the cake study sizes a pure cake; the trial's best model "
+                        f"'{chosen.name}' also blocks pores, which the study's laws do not carry")
+    lo = study.pressure_range_bar[0]
+    if info["initial_pressure_bar"] < lo:
+        warnings.append(f"the run starts at {info['initial_pressure_bar']:.3g} bar, below the lowest "
+                        f"pressure tested ({lo:.3g} bar): the early, low-pressure part uses the laws outside "
+                        "their range")
+    return Sizing(model="cake", mode=trial.mode, batch_volume_L=request.batch_volume_L,
+                  process_time_h=res["process_time_h"], min_area_m2=area, safety_factor=request.safety_factor,
+                  choice=choice, endpoints={}, params={},
+                  options=tuple(format_options(formats, installed)[:5]), extra=res, cake=info,
+                  warnings=tuple(warnings))
+
+
+def _with_turbidity_limit(trial: Trial, sizing: Sizing, request: SizingRequest, formats) -> Sizing:
+    """Tmax: the trial's turbidity breakthrough combined with the sizing's limit (fluxwise.design.tmax)."""
+    if request.turbidity_limit_NTU is None:
+        return sizing
+    from .design.tmax import combine_with_turbidity, turbidity_breakthrough
+
+    ntu = trial.signals.get("turbidity_NTU") if trial.signals else None
+    if ntu is None:
+        raise InputError("a turbidity limit needs a turbidity column in the trial, e.g. 'filtrate turbidity "
+                         "(NTU)'",
+                         source=trial.source, field="turbidity-limit")
+    tmax = turbidity_breakthrough(trial.v_L_per_m2, ntu, request.turbidity_limit_NTU,
+                                  flush_L_per_m2=request.turbidity_flush_L_per_m2)
+    trial_flux = None
+    if trial.mode != CONSTANT_PRESSURE:
+        t, v = trial.t_h, trial.v_L_per_m2
+        trial_flux = float((v[-1] - v[0]) / (t[-1] - t[0]))
+    return combine_with_turbidity(sizing, tmax, formats, format_name=request.format_name,
+                                  trial_flux_LMH=trial_flux)
+
+
+# --- filters in series ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeriesAnalysis:
+    """A series trial's two fits and (when asked for) the sizing of both filters."""
+
+    fit: object  # fluxwise.fit.series.SeriesFit
+    sizing: dict | None = None
+
+    def to_dict(self) -> dict:
+        d = self.fit.to_dict()
+        if self.sizing is not None:
+            d["sizing"] = self.sizing
+        return d
+
+
+def load_series_trial(path, *, prefilter_area=None, filter_area=None, mode=None, density=None, columns=None,
+                      sheet=None):
+    """Read a series trial (P1, P2 and filtrate; see :mod:`fluxwise.fit.series`); returns the trial (per
+    area of the prefilter) and both areas [m²]."""
+    from .io.conditions import series_areas
+
+    trial = load_trial(path, area=1.0, mode=mode, density=density, columns=columns, sheet=sheet)
+    a1, a2 = series_areas(trial.meta.get("file_meta") or {}, prefilter_area=prefilter_area,
+                          filter_area=filter_area, source=trial.source)
+    meta = {**trial.meta, "area_source": "series areas", "series_areas_m2": [a1, a2]}
+    trial = dataclasses.replace(trial, v_L_per_m2=trial.volume_L / a1, area_m2=a1, meta=meta)
+    return trial, a1, a2
+
+
+def series_analysis(path_or_trial, *, prefilter_area=None, filter_area=None, read: dict | None = None,
+                    models=None, sizing: dict | None = None) -> SeriesAnalysis:
+    """Fit both filters of a series trial and, with ``sizing``, size them for a batch.
+
+    ``path_or_trial``: a file (areas from the options or the file) or a :class:`Trial` (its volume per
+    area is per ``prefilter_area``; both areas then required as quantities or floats [m²]).
+    ``sizing`` keys (quantities with units): ``batch_volume``, ``process_time``, ``max_pressure``
+    (constant flux), ``pressure`` (constant pressure; default the trial's median P1 − P_out),
+    ``prefilter_safety_factor``, ``filter_safety_factor``, ``prefilter_format``, ``filter_format``,
+    ``prefilter_model``, ``filter_model`` (default the best of each), ``ratio`` (fix A1/A2) and ``catalog``.
+    """
+    from .design.series import SeriesStage, size_series
+    from .fit.series import fit_series
+    from .io.catalog import read_catalog
+
+    if isinstance(path_or_trial, Trial):
+        trial = path_or_trial
+        a1 = parse_quantity(prefilter_area, "area", field="--prefilter-area", default_unit="m**2")
+        a2 = parse_quantity(filter_area, "area", field="--filter-area", default_unit="m**2")
+    else:
+        trial, a1, a2 = load_series_trial(path_or_trial, prefilter_area=prefilter_area,
+                                          filter_area=filter_area, **(read or {}))
+    fit = fit_series(trial, area1_m2=a1, area2_m2=a2, models=models)
+    if sizing is None:
+        return SeriesAnalysis(fit=fit)
+    s = dict(sizing)
+    formats = read_catalog(s.get("catalog"))
+
+    def q(key, kind):
+        value = s.get(key)
+        return None if value is None else parse_quantity(value, kind, field=key.replace("_", "-"))
+
+    def number(key, default):
+        value = s.get(key)
+        if value is None:
+            return default
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise InputError(f"'{value}' is not a number", field=key.replace("_", "-")) from None
+
+    stages = []
+    for i, key in enumerate(("prefilter", "filter")):
+        tf = fit.fits[i]
+        model = s.get(f"{key}_model") or "best"
+        chosen = tf.best if model == "best" else tf.get(model)
+        fmt_name = s.get(f"{key}_format")
+        cands = tuple(formats)
+        if fmt_name:
+            cands = tuple(f for f in formats if f.name.lower() == str(fmt_name).lower())
+            if not cands:
+                raise InputError(f"format '{fmt_name}' is not in the catalog (formats: "
+                                 f"{', '.join(f.name for f in formats)})", field=f"{key}-format")
+        stages.append(SeriesStage(name=fit.data[i]["name"], model=chosen.name, params=dict(chosen.params),
+                                  safety_factor=number(f"{key}_safety_factor", DEFAULT_SAFETY_FACTOR),
+                                  formats=cands))
+    pressure = q("pressure", "pressure")
+    if trial.mode == CONSTANT_PRESSURE and pressure is None:
+        pout = trial.signals.get("p_outlet_bar", np.zeros_like(trial.pressure_bar))
+        pressure = float(np.nanmedian(trial.pressure_bar - pout))
+    ratio = s.get("ratio")
+    result = size_series(tuple(stages), mode=trial.mode, batch_volume_L=q("batch_volume", "volume"),
+                         process_time_h=q("process_time", "time"),
+                         max_pressure_bar=q("max_pressure", "pressure"),
+                         pressure_bar=pressure, ratio=None if ratio is None else number("ratio", None),
+                         trial_area_ratio=fit.trial_area_ratio,
+                         trial_max_loading_L_per_m2=tuple(float(d["v_L_per_m2"][-1]) for d in fit.data))
+    return SeriesAnalysis(fit=fit, sizing=result)
+
+
+# --- screening: trials compared side by side --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Several trials sized for one batch and ranked (``rows`` ranked; ``analyses`` by trial name)."""
+
+    rows: list
+    analyses: dict
+    request: SizingRequest
+    economics: object  # fluxwise.design.screening.Economics
+
+    def to_dict(self) -> dict:
+        return {"batch_volume_L": self.request.batch_volume_L, "process_time_h": self.request.process_time_h,
+                "max_pressure_bar": self.request.max_pressure_bar,
+                "safety_factor": self.request.safety_factor,
+                "economics": self.economics.to_dict(),
+                "ranking": [r["trial"] for r in self.rows if r["rank"]],
+                "rows": list(self.rows)}
+
+    def figure(self):
+        """One overlay of flux decay against loading for every trial (:func:`fluxwise.report.figures`)."""
+        from .report.figures import flux_decay_overlay_figure
+
+        return flux_decay_overlay_figure(list(self.analyses.values()))
+
+
+def screening_economics(*, titre=None, product_value=None, chase=None, product_flush=None, pre_use_flush=None,
+                        factors=None):
+    """:class:`fluxwise.design.screening.Economics` from user strings (``"5 g/L"``, ``"120"`` USD/g,
+    ``"2 L"``, ``"10 L/m2"``); the pre-use flush defaults to the factor file's sterile-filter flush, at
+    its WFI price."""
+    from .design.screening import Economics
+    from .io.train import read_factors
+
+    f = read_factors(factors)
+    wfi = f.costs["wfi_per_L"]
+    flush_default = f.flush_L_per_m2["sterile"]
+    value = None
+    if product_value is not None:
+        text = str(product_value).strip()
+        for suffix in ("USD/g", "usd/g", "$/g"):
+            text = text[: -len(suffix)].strip() if text.endswith(suffix) else text
+        try:
+            value = float(text)
+        except ValueError:
+            raise InputError(f"'{product_value}' is not a price per gram (expected e.g. '120 USD/g')",
+                             field="product-value") from None
+        if not value >= 0:
+            raise InputError(f"must be 0 or more, got {product_value!r}", field="product-value")
+
+    def q(v, kind, fieldname):
+        return None if v is None else parse_quantity(v, kind, field=fieldname)
+
+    flush = q(pre_use_flush, "specific_volume", "pre-use-flush")
+    return Economics(titre_g_per_L=q(titre, "concentration", "titre"), product_value_per_g=value,
+                     chase_L=q(chase, "volume", "chase") or 0.0,
+                     product_flush_L_per_m2=q(product_flush, "specific_volume", "product-flush") or 0.0,
+                     pre_use_flush_L_per_m2=flush_default.value if flush is None else flush,
+                     wfi_per_L=wfi.value,
+                     sources={"pre_use_flush_L_per_m2": ("option" if flush is not None
+                                                         else flush_default.cite()),
+                              "wfi_per_L": wfi.cite()})
+
+
+def compare_trials(trials, *, sizing: SizingRequest | dict, economics=None, names=None) -> Comparison:
+    """Fit and size every trial for the same batch, cost each batch and rank them.
+
+    ``trials``: paths or :class:`Trial` objects (``names`` labels them; default the file names);
+    ``sizing``: a :class:`SizingRequest` or its keyword arguments (``batch_volume``, ``process_time``,
+    ``max_pressure`` for constant-flux trials, ``safety_factor``, ...); ``economics``: a
+    :class:`fluxwise.design.screening.Economics` or the keywords of :func:`screening_economics`.
+    """
+    from .design.screening import Economics, rank_rows, screening_row
+    from .errors import FluxwiseError
+
+    req = SizingRequest.parse(**sizing) if isinstance(sizing, dict) else sizing
+    econ = economics if isinstance(economics, Economics) else screening_economics(**(economics or {}))
+    items = list(trials)
+    if len(items) < 1:
+        raise InputError("give at least one trial to compare", field="trials")
+    labels = list(names) if names is not None else [
+        t.source if isinstance(t, Trial) else str(getattr(t, "name", t)).rsplit("/", 1)[-1] for t in items]
+    if len(set(labels)) != len(labels):
+        labels = [f"{i + 1}: {label}" for i, label in enumerate(labels)]
+    rows, analyses = [], {}
+    for label, item in zip(labels, items, strict=True):
+        trial = item if isinstance(item, Trial) else load_trial(item)
+        fit = fit_trial(trial)
+        analyses[label] = Analysis(trial=trial, fit=fit)
+        r = req
+        if trial.mode == CONSTANT_PRESSURE and req.process_time_h is None:
+            r = dataclasses.replace(req, process_time_h=4.0)
+        try:
+            if trial.mode != CONSTANT_PRESSURE and req.max_pressure_bar is None:
+                raise InputError("a constant-flux trial is sized to a maximum pressure: give max_pressure "
+                                 "(--max-pressure)", field="max-pressure")
+            sz = size_trial(fit, r)
+        except FluxwiseError as exc:
+            rows.append({"trial": label, "mode": trial.mode, "best_model": fit.best_model,
+                         "tied_models": list(fit.indistinguishable), "error": str(exc)})
+            continue
+        analyses[label] = Analysis(trial=trial, fit=fit, sizing=sz, request=r)
+        rows.append(screening_row(label, sz, mode=trial.mode, best_model=fit.best_model,
+                                  tied=list(fit.indistinguishable), j0_LMH=float(fit.best.params["J0_LMH"]),
+                                  econ=econ))
+    return Comparison(rows=rank_rows(rows), analyses=analyses, request=req, economics=econ)

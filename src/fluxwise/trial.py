@@ -31,6 +31,11 @@ class Trial:
         File (or other origin) the data came from, for messages and reports.
     meta : dict
         Anything else read from the file: sheet, detected columns, density used, notes.
+    signals : dict
+        Further logged channels, one value per point (NaN where a row has none), keyed with their
+        canonical unit: ``turbidity_NTU`` (filtrate turbidity), ``p2_bar`` (pressure between two
+        filters in series; ``pressure_bar`` is then P1, upstream of the first), ``p_outlet_bar``
+        (pressure after the last filter).
     """
 
     t_h: np.ndarray
@@ -40,6 +45,7 @@ class Trial:
     pressure_bar: np.ndarray | None = None
     source: str = "<memory>"
     meta: dict = field(default_factory=dict)
+    signals: dict = field(default_factory=dict)
 
     def __post_init__(self):
         for name in ("t_h", "v_L_per_m2", "pressure_bar"):
@@ -48,6 +54,14 @@ class Trial:
                 arr = np.asarray(arr, dtype=float)
                 arr.setflags(write=False)
                 object.__setattr__(self, name, arr)
+        signals = {}
+        for name, arr in (self.signals or {}).items():
+            arr = np.asarray(arr, dtype=float)
+            if arr.shape != self.t_h.shape:
+                raise ValueError(f"signal {name!r} has {arr.size} values for {self.t_h.size} points")
+            arr.setflags(write=False)
+            signals[str(name)] = arr
+        object.__setattr__(self, "signals", signals)
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {self.mode!r}")
 

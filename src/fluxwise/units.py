@@ -35,6 +35,7 @@ CANONICAL = {
     "length": "meter",
     "temperature": "degC",
     "surface_tension": "millinewton / meter",
+    "viscosity": "millipascal * second",
 }
 
 _DIMENSIONS = {
@@ -51,6 +52,7 @@ _DIMENSIONS = {
     "length": "[length]",
     "temperature": "[temperature]",
     "surface_tension": "[mass] / [time] ** 2",
+    "viscosity": "[mass] / [length] / [time]",
 }
 
 # Spellings found in rig and balance exports that pint does not read as meant.
@@ -64,6 +66,7 @@ _ALIASES = {
     "ml/min": "mL/min", "l/min": "L/min", "l/h": "L/h", "ml/h": "mL/h", "ml/s": "mL/s",
     "g/ml": "g/mL", "kg/l": "kg/L", "g/l": "g/L", "mg/ml": "mg/mL", "cc": "mL",
     "°c": "degC", "c": "degC", "degc": "degC",
+    "mpa s": "mPa*s", "mpa·s": "mPa*s", "mpas": "mPa*s", "pa s": "Pa*s", "pa·s": "Pa*s", "cp": "cP",
 }
 
 

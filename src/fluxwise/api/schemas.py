@@ -220,6 +220,31 @@ class SizeIn(BaseModel):
     feed_cv: Number | Text(20, 1) | None = Field(
         None, description="With confidence: lot-to-lot coefficient of variation of the feed's capacity, "
                           "e.g. 0.2")
+    turbidity_limit: Number | Text(50, 1) | None = Field(
+        None, description="Tmax: also stop where the filtrate turbidity passes this limit, e.g. '10 NTU' "
+                          "(needs a turbidity column in the trial); the result's turbidity block names the "
+                          "governing limit")
+    turbidity_flush: Text(100, 1) | None = Field(None, description="Tmax: filtrate flushed to waste before "
+                                                                   "turbidity counts, e.g. '20 L/m2'")
+
+
+class CompareIn(BaseModel):
+    """Inputs of ``fluxwise compare``: the project's trials to compare and what to size them for;
+    quantities are strings with units."""
+
+    model_config = ConfigDict(extra="forbid")
+    trials: list[PublicId] = Field(min_length=1, max_length=20, description="Trial ids of this project")
+    batch_volume: Text(100, 1) = "2000 L"
+    process_time: Text(100, 1) = "4 h"
+    max_pressure: Text(100, 1) | None = Field(None, description="Constant-flux trials: maximum pressure")
+    flux: Text(100, 1) | None = Field(None, description="Constant-flux trials: process flux")
+    safety_factor: float = Field(1.5, ge=1.0, le=100.0, allow_inf_nan=False)
+    titre: Text(100, 1) | None = Field(None, description="Product concentration, e.g. '5 g/L'")
+    product_value: Number | Text(50, 1) | None = Field(None, description="USD per gram of product, e.g. 120")
+    chase: Text(100, 1) | None = Field(None, description="Buffer chasing the hold-up, e.g. '2 L'")
+    product_flush: Text(100, 1) | None = Field(None, description="First filtrate to waste, e.g. '5 L/m2'")
+    pre_use_flush: Text(100, 1) | None = Field(None, description="Water flushed before use, e.g. '20 L/m2' "
+                                                                 "(default: factors.yaml)")
 
 
 class SizeRequestIn(SizeIn):
@@ -321,6 +346,13 @@ class UFDFIn(BaseModel):
                                                          "e.g. '1 L'")
     feed_flux: Text(100, 1) | None = Field(None, description="Crossflow per membrane area, e.g. '300 LMH'")
     cassette_area: Text(100, 1) | None = Field(None, description="Area of one cassette, e.g. '0.11 m2'")
+    df_mode: Literal["continuous", "sequential-dilution", "volume-reduction"] = Field(
+        "continuous", description="Constant-volume DF, or discontinuous DF in cycles: sequential dilution "
+                                  "(add (k-1)V, concentrate back) or volume reduction (to V/k, add (1-1/k)V)")
+    dilution_factor: Number | Text(50, 1) | None = Field(None,
+                                                         description="k of a discontinuous cycle, e.g. 2")
+    cycles: Number | Text(50, 1) | None = Field(None, description="Number of discontinuous cycles (or give "
+                                                                  "df_remaining)")
     time_course: bool = Field(False, description="Include the time course (V, C, J over t)")
 
 

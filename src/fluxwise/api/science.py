@@ -24,10 +24,13 @@ DEFAULT_PROCESS_TIME = "4 h"
 #: Sizing inputs the API passes on to :func:`fluxwise.pipeline.size_result` (``catalog`` is a file
 #: path there, so it is not offered over HTTP: the installation's catalog is used).
 SIZING_KEYS = ("batch_volume", "process_time", "safety_factor", "model", "max_pressure", "flux",
-               "flux_decay_limit", "format_name", "confidence", "feed_cv")
+               "flux_decay_limit", "format_name", "confidence", "feed_cv", "turbidity_limit",
+               "turbidity_flush")
 #: Risk-based sizing inputs: left out of the stored inputs when not given (results sized without them
 #: keep the inputs, and so the content hash, they always had).
 RISK_KEYS = ("confidence", "feed_cv")
+#: Inputs left out of the stored inputs when not given, like RISK_KEYS: Tmax's turbidity limit and flush.
+OPTIONAL_KEYS = (*RISK_KEYS, "turbidity_limit", "turbidity_flush")
 
 
 def sizing_kwargs(inputs: dict[str, Any]) -> dict[str, Any]:
@@ -39,7 +42,7 @@ def complete_inputs(trial: Trial, inputs: dict[str, Any]) -> dict[str, Any]:
     out = dict(inputs)
     if trial.mode == CONSTANT_PRESSURE and out.get("process_time") is None:
         out["process_time"] = DEFAULT_PROCESS_TIME
-    for key in RISK_KEYS:
+    for key in OPTIONAL_KEYS:
         if out.get(key) is None:
             out.pop(key, None)
     return out
@@ -111,6 +114,29 @@ def record_report(trial: Trial, kind: str, inputs: dict[str, Any] | None, stored
                        "version holds; the report would not show what was stored (and signed). Recompute it "
                        "(PATCH with recompute: true) and report the new version")
     return render_report(analysis, record=record)
+
+
+#: compare's sizing and cost inputs, by JSON field
+COMPARE_SIZING = ("batch_volume", "process_time", "max_pressure", "flux", "safety_factor")
+COMPARE_ECONOMICS = ("titre", "product_value", "chase", "product_flush", "pre_use_flush")
+
+
+def comparison(trials: list[Trial], names: list[str], inputs: dict[str, Any]):
+    """:func:`fluxwise.pipeline.compare_trials` of stored trials (the installation's catalog and factors)."""
+    from .. import pipeline
+
+    fields = {k.replace("_", "-"): k for k in COMPARE_SIZING + COMPARE_ECONOMICS}
+    try:
+        return pipeline.compare_trials(
+            trials, names=names, sizing={k: inputs[k] for k in COMPARE_SIZING if inputs.get(k) is not None},
+            economics={k: inputs[k] for k in COMPARE_ECONOMICS if inputs.get(k) is not None})
+    except InputError as exc:
+        raise _json_field(exc, fields) from None
+
+
+def comparison_json(result) -> dict:
+    """``fluxwise compare --json`` of a comparison."""
+    return to_jsonable(result.to_dict())
 
 
 # --- UF/DF ------------------------------------------------------------------------------------------------

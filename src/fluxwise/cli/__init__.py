@@ -31,6 +31,7 @@ def main():
 from . import trial_commands  # noqa: E402,F401  (registers fit, size, report, demo)
 
 for _optional in ("ufdf_commands", "ufdf_data_commands", "integrity_commands", "design_commands",
+                  "cake_commands", "series_commands", "compare_commands",
                   "sweep_commands", "serve_commands", "audit_commands", "lab_commands"):
     try:
         __import__(f"{__name__}.{_optional}")

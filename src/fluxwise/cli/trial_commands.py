@@ -48,8 +48,32 @@ def sizing_options(f):
     return f
 
 
+def limit_options(f):
+    """Further endpoints and conditions of a sizing (their values reach SizingRequest.parse by name)."""
+    opts = [
+        click.option("--turbidity-limit", help="Tmax: also stop where the filtrate turbidity passes this "
+                                               "limit, "
+                                               "e.g. \"10 NTU\" (needs a turbidity column; the smaller "
+                                               "loading "
+                                               "governs)."),
+        click.option("--turbidity-flush", help='Tmax: filtrate flushed to waste before turbidity counts, '
+                                               'e.g. '
+                                               '"20 L/m2".'),
+        click.option("--cake-study", type=click.Path(dir_okay=False),
+                     help="JSON of fluxwise cake --json (three or more pressures): size at "
+                          "--process-pressure "
+                          "(constant pressure) or to --max-pressure (constant flux) with its laws."),
+        click.option("--process-pressure", help='With --cake-study: the process pressure, e.g. "1.2 bar" '
+                                                '(only '
+                                                "within the pressures tested)."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
 def _request(trial_mode, batch_volume, process_time, safety_factor, model, catalog, format_name,
-             max_pressure, flux, flux_decay_limit, confidence=None, feed_cv=None) -> SizingRequest:
+             max_pressure, flux, flux_decay_limit, confidence=None, feed_cv=None, **limits) -> SizingRequest:
     if trial_mode == "constant-pressure" and process_time is None:
         process_time = "4 h"
     if trial_mode == "constant-flux" and max_pressure is None:
@@ -58,7 +82,7 @@ def _request(trial_mode, batch_volume, process_time, safety_factor, model, catal
     return SizingRequest.parse(batch_volume=batch_volume, process_time=process_time,
                                safety_factor=safety_factor, model=model, catalog=catalog,
                                max_pressure=max_pressure, flux=flux, flux_decay_limit=flux_decay_limit,
-                               format_name=format_name, confidence=confidence, feed_cv=feed_cv)
+                               format_name=format_name, confidence=confidence, feed_cv=feed_cv, **limits)
 
 
 def _print_fit(a) -> None:
@@ -95,6 +119,7 @@ def _print_sizing(s) -> None:
                                                       for k, v in s.endpoints.items()))
     for k, v in s.extra.items():
         click.echo(f"  {k:<21} {g(v)}")
+    _print_limits(s)
     if s.risk is not None:
         r = s.risk
         click.echo(f"Risk-based sizing ({r['n_draws']:,} draws, bootstrap of the fit, "
@@ -106,6 +131,33 @@ def _print_sizing(s) -> None:
             click.echo(f"  format                {f['count']} x {f['name']} = {g(f['installed_area_m2'])} m²")
         click.echo(f"  the fixed factor {g(r['conventional_safety_factor'])} meets the batch with "
                    f"{g(r['probability_conventional_meets'] * 100, 6)} % probability")
+
+
+def _print_limits(s) -> None:
+    """Turbidity endpoint, cake laws and warnings of a sizing."""
+    if s.turbidity is not None:
+        t = s.turbidity
+        vt = t["breakthrough_L_per_m2"]
+        click.echo(f"  {'Tmax (' + g(t['limit_NTU']) + ' NTU)':<21} "
+                   + (f"{g(vt)} L/m²" if vt is not None else f"> trial maximum "
+                                                             f"({g(t['trial_max_loading_L_per_m2'])} "
+                                                             "L/m²)")
+                   + (f" (pooled turbidity would give {g(t['pooled_breakthrough_L_per_m2'])} L/m²)"
+                      if t.get("pooled_breakthrough_L_per_m2") is not None else ""))
+        click.echo(f"  governing limit       {t['governing']}: {t['statement']}")
+    if s.cake is not None:
+        c = s.cake
+        if "process_pressure_bar" in c:
+            click.echo(f"  cake study            carried from {g(c['trial_pressure_bar'])} to "
+                       f"{g(c['process_pressure_bar'])} bar (s = {g(c['compressibility_s'], 3)}): alpha "
+                       f"{g(c['alpha_m_per_kg'])} m/kg, Rm {g(c['Rm_per_m'])} 1/m, J0 {g(c['J0_LMH'])} "
+                       "L/m²/h")
+        else:
+            click.echo(f"  cake study            compressible cake (s = {g(c['compressibility_s'], 3)}) at "
+                       f"constant flux, tested {g(c['tested_pressure_range_bar'][0])}-"
+                       f"{g(c['tested_pressure_range_bar'][1])} bar")
+    for w in s.warnings:
+        click.echo(f"warning: {w}")
 
 
 @main.command()
@@ -126,13 +178,14 @@ def fit(trial, area, mode, density, sheet, columns, j0, as_json):
 @click.argument("trial", type=click.Path(dir_okay=False))
 @trial_options
 @sizing_options
+@limit_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def size(trial, area, mode, density, sheet, columns, batch_volume, process_time, safety_factor, model,
-         catalog, format_name, max_pressure, flux, flux_decay_limit, confidence, feed_cv, as_json):
+         catalog, format_name, max_pressure, flux, flux_decay_limit, confidence, feed_cv, as_json, **limits):
     """Size the process filter for a batch from TRIAL."""
     a = analyze(trial, **_read_kwargs(area, mode, density, sheet, columns))
     req = _request(a.trial.mode, batch_volume, process_time, safety_factor, model, catalog, format_name,
-                   max_pressure, flux, flux_decay_limit, confidence, feed_cv)
+                   max_pressure, flux, flux_decay_limit, confidence, feed_cv, **limits)
     s = size_trial(a.fit, req)
     if as_json:
         echo_json(s.to_dict())
@@ -144,11 +197,13 @@ def size(trial, area, mode, density, sheet, columns, batch_volume, process_time,
 @click.argument("trial", type=click.Path(dir_okay=False))
 @trial_options
 @sizing_options
+@limit_options
 @click.option("-o", "--output", default="report.html", show_default=True, type=click.Path(dir_okay=False),
               help="HTML file to write.")
 @click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON as well.")
 def report(trial, area, mode, density, sheet, columns, batch_volume, process_time, safety_factor, model,
-           catalog, format_name, max_pressure, flux, flux_decay_limit, confidence, feed_cv, output, as_json):
+           catalog, format_name, max_pressure, flux, flux_decay_limit, confidence, feed_cv, output, as_json,
+           **limits):
     """Write a self-contained HTML report of TRIAL: data, fits, plots, model table, sizing."""
     from ..report.html import render_report
 
@@ -156,7 +211,7 @@ def report(trial, area, mode, density, sheet, columns, batch_volume, process_tim
     req = None
     if a.trial.mode == "constant-pressure" or max_pressure is not None:
         req = _request(a.trial.mode, batch_volume, process_time, safety_factor, model, catalog, format_name,
-                       max_pressure, flux, flux_decay_limit, confidence, feed_cv)
+                       max_pressure, flux, flux_decay_limit, confidence, feed_cv, **limits)
     if req is not None:
         a = dataclasses.replace(a, sizing=size_trial(a.fit, req), request=req)
     out = Path(output)

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from ..errors import InputError
 from ..models import integrity as mi
 
-__all__ = ["IntegrityTestResult", "check_bubble_point", "check_diffusion", "check_pressure_decay"]
+__all__ = ["IntegrityTestResult", "IntegritySpec", "find_spec", "check_bubble_point", "check_diffusion",
+           "check_pressure_decay"]
 
 _ML_MIN_PER_L_H = 1000.0 / 60.0
 
@@ -43,6 +44,54 @@ class IntegrityTestResult:
     def to_dict(self) -> dict:
         return {"test": self.test, "passed": self.passed, "reason": self.reason, "measured": self.measured,
                 "limit": self.limit, "unit": self.unit, **self.details}
+
+
+@dataclass(frozen=True)
+class IntegritySpec:
+    """The integrity-test limits of one filter type, as a row of the editable spec table
+    (``fluxwise/data/integrity_specs.csv`` or a user's copy).
+
+    Attributes
+    ----------
+    name : str  What ``--filter`` names.
+    filter_type : str  ``sterile``, ``bioburden``, ``virus``, ...
+    min_bubble_point_bar : float or None  Minimum bubble point [bar, gauge] in ``wetting_fluid``.
+    wetting_fluid : str  ``water`` or another fluid's name.
+    surface_tension_mN_per_m : float or None  The wetting fluid's surface tension (fluids other than water).
+    temperature_c : float or None  Temperature the bubble point is stated for [°C].
+    diffusion_test_pressure_bar : float or None  Test pressure of the diffusion limit [bar, gauge].
+    max_diffusion_L_per_h : float or None  Maximum diffusion [L/h] for ``diffusion_area_m2``.
+    diffusion_area_m2 : float or None  Area the diffusion limit is stated for [m²].
+    source : str  Where the numbers come from.
+    """
+
+    name: str
+    filter_type: str = ""
+    min_bubble_point_bar: float | None = None
+    wetting_fluid: str = "water"
+    surface_tension_mN_per_m: float | None = None
+    temperature_c: float | None = None
+    diffusion_test_pressure_bar: float | None = None
+    max_diffusion_L_per_h: float | None = None
+    diffusion_area_m2: float | None = None
+    source: str = ""
+
+    def to_dict(self) -> dict:
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d["max_diffusion_mL_per_min"] = (None if self.max_diffusion_L_per_h is None
+                                         else self.max_diffusion_L_per_h * _ML_MIN_PER_L_H)
+        return d
+
+
+def find_spec(specs, name: str, *, source: str = "integrity spec table") -> IntegritySpec:
+    """The spec named ``name`` (case and spacing do not matter); the error lists the names there are."""
+    wanted = " ".join(str(name).split()).casefold()
+    for spec in specs:
+        if " ".join(spec.name.split()).casefold() == wanted:
+            return spec
+    names = ", ".join(f"'{s.name}'" for s in specs) or "none"
+    raise InputError(f"no filter named '{name}' in the {source} (filters: {names}); add a row for it or "
+                     "give the limits directly", field="--filter")
 
 
 def _number(value, name: str, *, positive: bool = True) -> float:

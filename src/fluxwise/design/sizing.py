@@ -170,6 +170,9 @@ class Sizing:
     options: tuple = field(default=())
     extra: dict = field(default_factory=dict)
     risk: dict | None = None  # risk-based sizing (fluxwise.design.risk), when a confidence was asked for
+    warnings: tuple = ()  # sentences: what the user must know about this sizing, and what to do
+    cake: dict | None = None  # fit carried to another process pressure (fluxwise.design.cake)
+    turbidity: dict | None = None  # turbidity breakthrough with the other limit (fluxwise.design.tmax)
 
     @property
     def installed_area_m2(self) -> float:
@@ -185,6 +188,11 @@ class Sizing:
              "params": dict(self.params),
              "alternatives": [c.to_dict() for c in self.options]}
         d.update(self.extra)
+        if self.warnings:  # only when there are some: stored sizings keep the JSON (and numbers) they had
+            d["warnings"] = list(self.warnings)
+        for key in ("cake", "turbidity"):
+            if getattr(self, key) is not None:
+                d[key] = dict(getattr(self, key))
         if self.risk is not None:
             d.update({k: self.risk[k] for k in ("confidence", "risk_based_area_m2", "implied_safety_factor")})
             d["risk"] = dict(self.risk)

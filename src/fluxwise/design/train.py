@@ -218,6 +218,9 @@ class UFDFStep:
     diavolumes: float | None = None
     df_remaining_fraction: float | None = None
     df_concentration: float | str = "optimal"
+    df_mode: str = "continuous"
+    dilution_factor: float | None = None
+    df_cycles: int | None = None
     product_sieving: float = 0.0
     impurity_sieving: float = 1.0
     area_m2: float | None = None
@@ -624,7 +627,8 @@ def _ufdf(ctx: _StepContext, step: UFDFStep, v_in: float, m_in: float) -> StepRe
                     df_concentration=step.df_concentration, diavolumes=step.diavolumes,
                     df_remaining_fraction=step.df_remaining_fraction, product_sieving=step.product_sieving,
                     impurity_sieving=step.impurity_sieving, cassette_area_m2=step.cassette_area_m2,
-                    hold_up_volume_L=step.hold_up_volume_L, flush_volume_L=step.recovery_flush_L)
+                    hold_up_volume_L=step.hold_up_volume_L, flush_volume_L=step.recovery_flush_L,
+                    df_mode=step.df_mode, dilution_factor=step.dilution_factor, df_cycles=step.df_cycles)
     m_retentate = d.final_concentration_g_per_L * d.final_volume_L
     m_pool = d.pool_concentration_g_per_L * d.pool_volume_L
     streams = [_stream("feed", "in", v_in, m_in),
@@ -642,7 +646,8 @@ def _ufdf(ctx: _StepContext, step: UFDFStep, v_in: float, m_in: float) -> StepRe
             ("wfi", "pre-use flush", per_m2 * installed,
              f"{per_m2:g} L/m2 x {installed:.4g} m2 ({flush_src})"),
             ("buffer", "diafiltration buffer", d.diafiltration_buffer_volume_L,
-             f"{d.diavolumes:.4g} diavolumes x {d.df_volume_L:.4g} L"),
+             (f"{d.diavolumes:.4g} diavolumes x {d.df_volume_L:.4g} L" if d.df_mode == "continuous" else
+              f"{d.df_cycles} {d.df_mode} cycles of k = {d.dilution_factor:g} at {d.df_volume_L:.4g} L")),
             ("buffer", "recovery flush", d.flush_volume_L, "train file")):
         liq, cost = ctx.liquid(fluid, use, vol, basis)
         if vol > 0:

@@ -9,6 +9,13 @@ The step (well-mixed retentate tank, constant sieving coefficients):
    ``t_DF = N·V_df/(A·J(Cdf))``.
 3. **Concentration 2** from V_df to the final concentration Cf (same law as 1).
 
+Diafiltration may instead be **discontinuous** (``df_mode``), in n cycles of dilution factor k, in
+either variant (:data:`fluxwise.models.ufdf.DISCONTINUOUS_DF_MODES`): *sequential dilution* adds
+(k − 1)·V_df of buffer and concentrates k·V_df back to V_df; *volume reduction* concentrates V_df to
+V_df/k and adds (1 − 1/k)·V_df back. Each cycle leaves ``k^(−S)`` of a solute (Schwartz 2003); the
+time of a cycle is its concentration, integrated as in phase 1 (adding buffer is taken as instant).
+``diavolumes`` then reports the buffer used over V_df (n·(k − 1) or n·(1 − 1/k)).
+
 Time scales exactly as 1/A (flux is per unit area), so the area for a stated process time is
 ``A = t(1 m²)/t`` — the root of ``t(A) = t_target`` in closed form.
 
@@ -41,9 +48,11 @@ from scipy import integrate, optimize
 from ..errors import DesignError, InputError, positive_number
 from ..models import ufdf as m
 
-__all__ = ["UFDFDesign", "design_ufdf", "crossflow_rate"]
+__all__ = ["UFDFDesign", "design_ufdf", "crossflow_rate", "DF_MODES"]
 
 PHASES = ("concentration-1", "diafiltration", "concentration-2")
+#: How the buffer is added: continuously at constant volume, or in cycles (either variant).
+DF_MODES = ("continuous", *m.DISCONTINUOUS_DF_MODES)
 
 
 @dataclass(frozen=True)
@@ -86,6 +95,11 @@ class UFDFDesign:
     n_cassettes: int | None
     installed_area_m2: float | None
     flux_model: str
+    df_mode: str = "continuous"
+    dilution_factor: float | None = None
+    df_cycles: int | None = None
+    max_retentate_volume_L: float | None = None
+    min_retentate_volume_L: float | None = None
     warnings: tuple[str, ...] = ()
     time_course: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -169,10 +183,33 @@ def _flux_function(flux, k_LMH, cg, a, b, feed_flux_LMH):
 
 
 class _Step:
-    """Times of the three phases at 1 m² for one DF concentration (internal)."""
+    """Times of the three phases at 1 m² for one DF concentration (internal).
 
-    def __init__(self, flux: Callable, v0, c0, cf, n, s_p):
+    ``n`` is the diavolumes of continuous DF; with a discontinuous ``df_mode``, ``cycles`` of
+    dilution factor ``k`` instead.
+    """
+
+    def __init__(self, flux: Callable, v0, c0, cf, n, s_p, df_mode="continuous", k=None, cycles=0):
         self.flux, self.v0, self.c0, self.cf, self.n, self.s_p = flux, v0, c0, cf, n, s_p
+        self.df_mode, self.k, self.cycles = df_mode, k, int(cycles)
+
+    @property
+    def has_df(self) -> bool:
+        return self.cycles > 0 if self.df_mode != "continuous" else self.n > 0
+
+    def c_after_df(self, c_df: float) -> float:
+        """Product concentration at the end of DF."""
+        if self.df_mode == "continuous":
+            return c_df * math.exp(-self.n * self.s_p)
+        return c_df * float(m.discontinuous_diafiltration_ratio(self.k, self.cycles, self.s_p))
+
+    def cycle_swing(self, v_df: float, c: float) -> tuple[float, float, float]:
+        """(volume, concentration) a discontinuous cycle concentrates from, and the concentration it
+        ends at, for a cycle that starts at (v_df, c)."""
+        end = c * self.k ** (-self.s_p)
+        if self.df_mode == "sequential-dilution":
+            return self.k * v_df, c / self.k, end
+        return v_df, c, c * self.k ** (1.0 - self.s_p)  # volume reduction: to V/k, then buffer back
 
     def _check_flux(self, c_lo, c_hi):
         grid = np.linspace(c_lo, c_hi, 64) if c_hi > c_lo else np.array([c_lo])
@@ -199,6 +236,14 @@ class _Step:
         return t, v_end
 
     def df_time(self, v_df, c_df):
+        if self.df_mode != "continuous":
+            t, c = 0.0, c_df
+            for _ in range(self.cycles):
+                v_start, c_start, c_top = self.cycle_swing(v_df, c)
+                dt, _ = self.concentration_time(v_start, c_start, c_top)
+                t += dt
+                c = c_top / self.k if self.df_mode == "volume-reduction" else c_top
+            return t
         if self.n == 0:
             return 0.0
         if self.s_p == 0:
@@ -212,7 +257,7 @@ class _Step:
     def times(self, c_df):
         t1, v_df = self.concentration_time(self.v0, self.c0, c_df)
         t_df = self.df_time(v_df, c_df)
-        c_after = c_df * math.exp(-self.n * self.s_p)
+        c_after = self.c_after_df(c_df)
         t2, v_f = self.concentration_time(v_df, c_after, self.cf)
         return t1, t_df, t2, v_df, v_f
 
@@ -237,7 +282,21 @@ def _time_course(step: _Step, c_df, v_df, area, n_points):
         t_offset = float(t[-1])
 
     conc_phase(step.v0, step.c0, c_df, PHASES[0], 0.0)
-    if step.n > 0:
+    if step.df_mode != "continuous" and step.cycles > 0:
+        c, used = c_df, 0.0
+        per_cycle = float(m.discontinuous_buffer_volume(1.0, step.k, 1, step.df_mode))
+        for _ in range(step.cycles):
+            v_start, c_start, c_top = step.cycle_swing(v_df, c)
+            if step.df_mode == "sequential-dilution":  # buffer first (instant), then concentrate back
+                used += per_cycle
+            conc_phase(v_start, c_start, c_top, PHASES[1], used)
+            if step.df_mode == "volume-reduction":  # then buffer back to V_df (instant)
+                used += per_cycle
+                c = c_top / step.k
+            else:
+                c = c_top
+        dv_all[-1] = np.append(dv_all[-1][:-1], used)  # the last cycle ends with all its buffer in
+    elif step.n > 0:
         n = np.linspace(0.0, step.n, n_points)
         c = c_df * np.exp(-n * s)
         seg = [integrate.quad(lambda x: v_df / float(step.flux(c_df * math.exp(-x * s))), n[i], n[i + 1],
@@ -246,7 +305,8 @@ def _time_course(step: _Step, c_df, v_df, area, n_points):
         t_all.append(t), v_all.append(np.full(n_points, v_df)), c_all.append(c), dv_all.append(n)
         ph_all.append(np.full(n_points, PHASES[1], dtype=object))
         t_offset = float(t[-1])
-    conc_phase(v_df, c_df * math.exp(-step.n * s), step.cf, PHASES[2], float(step.n))
+    conc_phase(v_df, step.c_after_df(c_df), step.cf, PHASES[2],
+               float(dv_all[-1][-1]) if dv_all else float(step.n))
     if not t_all:  # nothing to do: a single point
         t_all, v_all, c_all = [np.array([0.0])], [np.array([step.v0])], [np.array([step.c0])]
         dv_all, ph_all = [np.array([0.0])], [np.array([PHASES[0]], dtype=object)]
@@ -270,7 +330,8 @@ def design_ufdf(*, initial_volume_L: float, initial_concentration_g_per_L: float
                 product_sieving: float = 0.0, impurity_sieving: float = 1.0,
                 flow_per_cassette_L_per_min: float | None = None, cassette_area_m2: float | None = None,
                 hold_up_volume_L: float = 0.0, flush_volume_L: float = 0.0,
-                n_points: int = 101) -> UFDFDesign:
+                df_mode: str = "continuous", dilution_factor: float | None = None,
+                df_cycles: int | None = None, n_points: int = 101) -> UFDFDesign:
     r"""Design a UF/DF step: concentrate, diafilter at constant volume, concentrate to target.
 
     Parameters
@@ -309,6 +370,14 @@ def design_ufdf(*, initial_volume_L: float, initial_concentration_g_per_L: float
         Undrainable system hold-up [L]; must be below the final retentate volume.
     flush_volume_L : float
         Buffer used to flush the hold-up into the pool [L].
+    df_mode : str
+        ``"continuous"`` (constant-volume DF, default), or discontinuous DF in cycles:
+        ``"sequential-dilution"`` (add (k − 1)·V, concentrate back) or ``"volume-reduction"``
+        (concentrate to V/k, add (1 − 1/k)·V back).
+    dilution_factor : float, optional
+        k > 1 of a discontinuous cycle (required with a discontinuous ``df_mode``).
+    df_cycles : int, optional
+        Number of discontinuous cycles; or give ``df_remaining_fraction`` (whole cycles that reach it).
     n_points : int
         Points per phase in the time course.
 
@@ -333,7 +402,34 @@ def design_ufdf(*, initial_volume_L: float, initial_concentration_g_per_L: float
         raise InputError("give exactly one of the membrane area and the process time", field="area_m2")
     if diavolumes is not None and df_remaining_fraction is not None:
         raise InputError("give the diavolumes or the DF remaining fraction, not both", field="diavolumes")
-    if df_remaining_fraction is not None:
+    mode = str(df_mode or "continuous").strip().lower()
+    if mode not in DF_MODES:
+        raise InputError(f"must be one of {', '.join(DF_MODES)}, got '{df_mode}'", field="df_mode")
+    k_df, cycles = None, 0
+    if mode != "continuous":
+        if dilution_factor is None:
+            raise InputError(f"{mode} diafiltration needs the dilution factor k of a cycle (e.g. 2)",
+                             field="dilution_factor")
+        k_df = positive_number(dilution_factor, "dilution_factor")
+        if not k_df > 1.0:
+            raise InputError(f"must be above 1 (the volume ratio of a cycle), got {dilution_factor}",
+                             field="dilution_factor")
+        if diavolumes is not None:
+            raise InputError(f"{mode} diafiltration counts cycles, not diavolumes: give df_cycles or the DF "
+                             "remaining fraction", field="diavolumes")
+        if (df_cycles is None) == (df_remaining_fraction is None):
+            raise InputError("give the number of cycles or the DF remaining fraction (one of the two)",
+                             field="df_cycles")
+    elif df_cycles is not None or dilution_factor is not None:
+        raise InputError("cycles and a dilution factor belong to discontinuous diafiltration: give "
+                         "df_mode 'sequential-dilution' or 'volume-reduction'", field="df_mode")
+    if mode != "continuous" and df_cycles is not None:
+        c_raw = positive_number(df_cycles, "df_cycles", allow_zero=True)
+        if c_raw != int(c_raw):
+            raise InputError(f"must be a whole number of cycles, got {df_cycles}", field="df_cycles")
+        cycles = int(c_raw)
+        n = float(m.discontinuous_buffer_volume(1.0, k_df, cycles, mode))
+    elif df_remaining_fraction is not None:
         f = float(df_remaining_fraction)
         if not 0.0 < f < 1.0:
             raise InputError(f"must be between 0 and 1 (e.g. 0.001 for 99.9 % exchange), got {f}",
@@ -341,7 +437,11 @@ def design_ufdf(*, initial_volume_L: float, initial_concentration_g_per_L: float
         if s_i <= 0:
             raise InputError("an impurity that does not pass the membrane (sieving 0) cannot be washed out",
                              field="impurity_sieving")
-        n = float(m.diavolumes_for_reduction(f, s_i))
+        if mode == "continuous":
+            n = float(m.diavolumes_for_reduction(f, s_i))
+        else:
+            cycles = m.discontinuous_cycles_for_reduction(f, k_df, s_i)
+            n = float(m.discontinuous_buffer_volume(1.0, k_df, cycles, mode))
     elif diavolumes is not None:
         n = positive_number(diavolumes, "diavolumes", allow_zero=True)
     else:
@@ -356,7 +456,7 @@ def design_ufdf(*, initial_volume_L: float, initial_concentration_g_per_L: float
     if cg is not None and cf >= cg:
         raise DesignError(f"the target {cf:g} g/L is at or above the gel concentration {cg:g} g/L, where "
                           "the limiting flux falls to zero: it cannot be reached by ultrafiltration")
-    step = _Step(jfun, v0, c0, cf, n, s_p)
+    step = _Step(jfun, v0, c0, cf, n, s_p, mode, k_df, cycles)
     warnings: list[str] = []
 
     def total(c_df):
@@ -365,7 +465,7 @@ def design_ufdf(*, initial_volume_L: float, initial_concentration_g_per_L: float
 
     # optimum over [C0, Cf]; the objective is flat when there is no DF phase
     c_opt: float | None
-    if n == 0:
+    if not step.has_df:
         c_opt = None
     elif cf == c0:
         c_opt = c0
@@ -409,7 +509,18 @@ def design_ufdf(*, initial_volume_L: float, initial_concentration_g_per_L: float
         raise DesignError(f"the final retentate volume {v_f:.4g} L is not above the system hold-up "
                           f"{hold_up:.4g} L: the product could not be drained; use a smaller system or a "
                           "lower final concentration")
-    buffer_df = n * v_df
+    buffer_df = n * v_df  # n·(k − 1)·V_df or n·(1 − 1/k)·V_df for discontinuous DF
+    v_top = v_low = None
+    if mode != "continuous" and cycles > 0:
+        v_top = k_df * v_df if mode == "sequential-dilution" else v_df
+        v_low = v_df if mode == "sequential-dilution" else v_df / k_df
+        if v_low <= hold_up:
+            raise DesignError(f"volume reduction by {k_df:g} takes the retentate down to {v_low:.4g} L, not "
+                              f"above the system hold-up {hold_up:.4g} L: use a smaller dilution factor, "
+                              "sequential dilution, or diafilter at a larger volume")
+        if mode == "sequential-dilution":
+            warnings.append(f"sequential dilution by {k_df:g} needs a retentate tank for {v_top:.4g} L "
+                            f"({k_df:g} x the DF volume {v_df:.4g} L)")
     permeate = v0 + buffer_df - v_f
     retentate_yield = cf * v_f / (c0 * v0)
     recovery_of_holdup = flush_v / (hold_up + flush_v) if hold_up > 0 else 1.0
@@ -423,8 +534,9 @@ def design_ufdf(*, initial_volume_L: float, initial_concentration_g_per_L: float
     if hold_up > 0 and flush_v == 0:
         warnings.append(f"no flush: the product in the hold-up ({cf * hold_up:.4g} g) is lost")
     # impurity: the concentration phases keep (V/V0)^S of its mass, DF keeps exp(-N·S)
-    imp_mass = float(m.batch_mass_fraction_retained(v0, v_df, s_i)
-                     * m.diafiltration_concentration_ratio(n, s_i)
+    df_ratio = (m.diafiltration_concentration_ratio(n, s_i) if mode == "continuous"
+                else m.discontinuous_diafiltration_ratio(k_df, cycles, s_i))
+    imp_mass = float(m.batch_mass_fraction_retained(v0, v_df, s_i) * df_ratio
                      * m.batch_mass_fraction_retained(v_df, v_f, s_i))
     rate, n_cas = crossflow_rate(area, feed_flux_LMH=feed_flux_LMH,
                                  flow_per_cassette_L_per_min=flow_per_cassette_L_per_min,
@@ -442,4 +554,7 @@ def design_ufdf(*, initial_volume_L: float, initial_concentration_g_per_L: float
         average_flux_LMH=permeate / (area * t_total) if t_total > 0 else None,
         crossflow_rate_L_per_h=rate, n_cassettes=n_cas,
         installed_area_m2=n_cas * cassette_area_m2 if n_cas is not None else None,
-        flux_model=desc, warnings=tuple(warnings), time_course=course)
+        flux_model=desc, df_mode=mode, dilution_factor=k_df,
+        df_cycles=cycles if mode != "continuous" else None,
+        max_retentate_volume_L=v_top, min_retentate_volume_L=v_low, warnings=tuple(warnings),
+        time_course=course)

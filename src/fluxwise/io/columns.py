@@ -1,5 +1,7 @@
 """Columns of a filterability trial: which header is time, filtrate (volume, mass, flow or flux) and
-pressure, from the names and units in the headers or from a ``columns`` mapping.
+pressure, from the names and units in the headers or from a ``columns`` mapping; and the optional
+channels a trial may log beside them: filtrate turbidity (NTU), the pressure between two filters in
+series (P2; the pressure column is then P1, upstream of the first) and after the last (outlet).
 
 :func:`select_columns` picks one column per role and parses its unit (the rules are listed in
 :mod:`fluxwise.io.trials`); errors name the column and say how to write the header or the mapping.
@@ -15,9 +17,16 @@ from ..errors import InputError, UnitError
 from ..units import parse_unit
 from .tables.headers import is_clock_unit, name_role, norm_name, split_header
 
-ROLES = ("time", "mass", "volume", "pressure", "flow")
+ROLES = ("time", "mass", "volume", "pressure", "flow", "turbidity", "p2", "p_outlet")
+#: The optional channels, and the key of each in ``Trial.signals``.
+SIGNALS = {"turbidity": "turbidity_NTU", "p2": "p2_bar", "p_outlet": "p_outlet_bar"}
+TURBIDITY_UNITS = ("NTU", "FNU", "FTU")
 
-_EXAMPLE_UNIT = {"time": "min", "mass": "g", "volume": "mL", "pressure": "bar", "flow": "mL/min"}
+_EXAMPLE_UNIT = {"time": "min", "mass": "g", "volume": "mL", "pressure": "bar", "flow": "mL/min",
+                 "turbidity": "NTU", "p2": "bar", "p_outlet": "bar"}
+# Names of the pressure between two filters in series, and after the last filter.
+_P2 = re.compile(r"^p ?2$|\binter ?stage\b|\bbetween\b|\bintermediate\b|\bmid\b")
+_P_OUTLET = re.compile(r"^p ?3$|\boutlet\b|\bdownstream\b|\bfiltrate pressure\b|\bpermeate pressure\b")
 
 
 @dataclass
@@ -88,7 +97,7 @@ def select_columns(headers: list[str], columns, source: str, notes: list[str]) -
             raise InputError("columns must be a mapping of role to header, e.g. {'time': 'Zeit [s]'}",
                              source=source, field="columns")
         for role, value in columns.items():
-            r = "flow" if role == "flux" else role
+            r = {"flux": "flow", "p1": "pressure"}.get(role, role)
             if r not in ROLES:
                 raise InputError(f"unknown column role '{role}' (use {', '.join(ROLES)})", source=source,
                                  field="columns")
@@ -134,14 +143,31 @@ def select_columns(headers: list[str], columns, source: str, notes: list[str]) -
                              f"such as 'filtrate mass (g)', 'Filtrate volume [mL]' or 'flow (mL/min)' "
                              f"(headers found: {header_list(headers)})", source=source)
     # pressure
+    pressure_rest: list[int] = []
     if "pressure" in mapped:
         chosen["pressure"] = pick("pressure", *mapped["pressure"], "pressure")
+        pressure_rest = list(candidates.get("pressure", []))
     elif candidates.get("pressure"):
         ranked = sorted(candidates["pressure"], key=lambda i: (_pressure_rank(headers[i]), i))
         chosen["pressure"] = pick("pressure", ranked[0], split_header(headers[ranked[0]])[1], "pressure")
-        if len(ranked) > 1:
-            notes.append(f"several pressure columns; used '{headers[ranked[0]]}', ignored "
-                         f"{header_list(headers[i] for i in ranked[1:])}")
+        pressure_rest = ranked[1:]
+    # optional channels: P2 (between filters in series), outlet pressure, turbidity
+    for role, rule in (("p2", _P2), ("p_outlet", _P_OUTLET)):
+        if role in mapped:
+            chosen[role] = pick(role, *mapped[role], "pressure")
+            continue
+        hit = [i for i in pressure_rest if rule.search(norm_name(split_header(headers[i])[0]))]
+        if hit and "pressure" in chosen:
+            chosen[role] = pick(role, hit[0], split_header(headers[hit[0]])[1], "pressure")
+            pressure_rest.remove(hit[0])
+    if pressure_rest and "pressure" not in mapped:
+        notes.append(f"several pressure columns; used '{chosen['pressure'].header}', ignored "
+                     f"{header_list(headers[i] for i in pressure_rest)}")
+    if "turbidity" in mapped:
+        chosen["turbidity"] = pick("turbidity", *mapped["turbidity"], "turbidity")
+    elif candidates.get("turbidity"):
+        i = candidates["turbidity"][0]
+        chosen["turbidity"] = pick("turbidity", i, split_header(headers[i])[1], "turbidity")
 
     for col in chosen.values():
         _parse_column_unit(col, source)
@@ -153,6 +179,17 @@ def _parse_column_unit(col: Column, source: str) -> None:
     role = col.role
     if role == "filtrate":
         role = col.kind if col.kind in ("mass", "volume", "flow") else "mass"
+    if col.kind == "turbidity":
+        text = (col.unit_text or "").strip()
+        named = re.search(r"\b(ntu|fnu|ftu)\b", norm_name(split_header(col.header)[0]))
+        if not text and named:
+            text = named.group(1)
+        unit = next((u for u in TURBIDITY_UNITS if text.upper() == u), None)
+        if unit is None:
+            raise UnitError(f"turbidity must be in NTU (or FNU/FTU), got {text or 'no unit'!r}: write the "
+                            "header e.g. 'filtrate turbidity (NTU)'", source=source, column=col.header)
+        col.unit_text, col.unit = unit, None
+        return
     if not col.unit_text:
         example = _EXAMPLE_UNIT.get(role, "unit")
         name = split_header(col.header)[0] or col.header

@@ -39,6 +39,7 @@ from ..design.train import (
     Train,
     UFDFStep,
 )
+from ..design.ufdf import DF_MODES
 from ..design.virus import LRVStep
 from ..errors import FluxwiseError, InputError, UnitError
 from ..models.fouling import MODEL_NAMES, MODELS
@@ -63,7 +64,8 @@ _UFDF_KEYS = _COMMON_KEYS | {
     "k", "cg", "flux", "mass_transfer_a", "mass_transfer_b", "target_concentration", "diavolumes",
     "df_remaining_fraction", "df_concentration", "sieving",
     "impurity_sieving", "area", "process_time", "hold_up", "recovery_flush", "feed_flux", "cassette_area",
-    "membrane_price_per_m2", "reuses", "single_use", "plastic_kg_per_m2", "flush", "route", "resin"}
+    "membrane_price_per_m2", "reuses", "single_use", "plastic_kg_per_m2", "flush", "route", "resin",
+    "df_mode", "dilution_factor", "cycles"}
 _VIRUS_KEYS = _NFF_KEYS | {"pauses", "pauses_validated", "operating_pressure", "validated_min_pressure"}
 _HOLD_KEYS = (_COMMON_KEYS - {"setup_time"}) | {"time", "yield", "concentration", "volume"}
 _KEYS = {"ufdf": _UFDF_KEYS, "hold": _HOLD_KEYS, **{t: _NFF_KEYS for t in NORMAL_FLOW_TYPES},
@@ -531,9 +533,25 @@ def _parse_ufdf(f: _Fields, name: str, lrv, setup, route, resin) -> UFDFStep:
         raise f.error("area", "give exactly one of 'area' (membrane area) and 'process_time'")
     dv = f.number("diavolumes", allow_zero=True)
     frac = f.number("df_remaining_fraction", upper=1.0)
-    if dv is None and frac is None:
-        raise f.error("diavolumes", "missing required field 'diavolumes' (0 for concentration only) or "
-                                    "'df_remaining_fraction'")
+    df_mode = f.text("df_mode", choices=DF_MODES, default="continuous")
+    k_df = f.number("dilution_factor")
+    cycles = f.number("cycles", allow_zero=True, integer=True)
+    if df_mode == "continuous":
+        for key in ("dilution_factor", "cycles"):
+            if f.has(key):
+                raise f.error(key, f"'{key}' belongs to discontinuous diafiltration: add df_mode: "
+                                   "sequential-dilution or df_mode: volume-reduction")
+        if dv is None and frac is None:
+            raise f.error("diavolumes", "missing required field 'diavolumes' (0 for concentration only) or "
+                                        "'df_remaining_fraction'")
+    else:
+        if k_df is None or k_df <= 1:
+            raise f.error("dilution_factor", f"{df_mode} diafiltration needs 'dilution_factor' above 1 "
+                                             "(the volume ratio of a cycle, e.g. 2)")
+        if dv is not None:
+            raise f.error("diavolumes", "discontinuous diafiltration counts 'cycles', not diavolumes")
+        if (cycles is None) == (frac is None):
+            raise f.error("cycles", "give 'cycles' or 'df_remaining_fraction' (one of the two)")
     dfc_raw = f.raw("df_concentration")
     if dfc_raw is None or (isinstance(dfc_raw, str) and dfc_raw.strip().lower() == "optimal"):
         dfc = "optimal"
@@ -572,7 +590,8 @@ def _parse_ufdf(f: _Fields, name: str, lrv, setup, route, resin) -> UFDFStep:
         mass_transfer_b=b,
         target_concentration_g_per_L=f.quantity("target_concentration", "concentration", required=True,
                                                 what="e.g. '120 g/L'"),
-        diavolumes=dv, df_remaining_fraction=frac, df_concentration=dfc,
+        diavolumes=dv, df_remaining_fraction=frac, df_concentration=dfc, df_mode=df_mode,
+        dilution_factor=k_df, df_cycles=None if cycles is None else int(cycles),
         product_sieving=f.number("sieving", allow_zero=True, upper=1.0) or 0.0,
         impurity_sieving=(1.0 if not f.has("impurity_sieving")
                           else f.number("impurity_sieving", allow_zero=True, upper=1.0)),

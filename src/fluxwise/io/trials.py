@@ -72,7 +72,7 @@ from scipy.integrate import cumulative_trapezoid
 from ..errors import InputError
 from ..trial import CONSTANT_FLUX, CONSTANT_PRESSURE, MODES, Trial
 from ..units import to_canonical
-from .columns import header_list, mapping_names, meta_role, select_columns
+from .columns import SIGNALS, header_list, mapping_names, meta_role, select_columns
 from .tables import metadata_quantity, read_table
 from .tables.cells import Cells, cell_text, clock_hours, is_blank, numeric
 from .tables.headers import norm_name
@@ -402,15 +402,17 @@ def parse_trial_frame(df: pd.DataFrame, *, source: str, area=None, mode=None, de
     elif evidence["pressure_column"] and evidence["detected"] != mode_used:
         notes.append(f"mode {mode_used} ({mode_source}) differs from the data, which look "
                      f"{evidence['detected']} ({evidence['rule']})")
+    signals = _signals(cols, sub, cells, active, sub_rows, source)
     if mode_used == CONSTANT_FLUX and pressure is None:
         raise InputError(f"a constant-flux trial needs a pressure column, e.g. 'pressure (bar)' (headers "
                          f"found: {header_list(headers)})", source=source,
                          field="mode" if mode_source == "argument" else None)
 
-    used = {c.index for c in ordered}
+    extra = [cols[r] for r in SIGNALS if r in cols]
+    used = {c.index for c in ordered + extra}
     meta.update({
-        "columns": {meta_role(c): c.header for c in ordered},
-        "units": {meta_role(c): c.unit_text.strip() for c in ordered},
+        "columns": {meta_role(c): c.header for c in ordered + extra},
+        "units": {meta_role(c): c.unit_text.strip() for c in ordered + extra},
         "filtrate_from": fc.kind,
         "ignored_columns": [h for i, h in enumerate(headers) if i not in used],
         "area_source": area_source,
@@ -432,4 +434,28 @@ def parse_trial_frame(df: pd.DataFrame, *, source: str, area=None, mode=None, de
         notes.append(f"row{'s' if len(skipped_rows) > 1 else ''} {', '.join(map(str, skipped_rows))} without "
                      f"time or filtrate ignored")
     return Trial(t_h=t_h, v_L_per_m2=v, area_m2=float(area_m2), mode=mode_used, pressure_bar=pressure,
-                 source=source, meta=meta)
+                 source=source, meta=meta, signals=signals)
+
+
+def _signals(cols, sub, cells, active, sub_rows, source) -> dict:
+    """The optional channels (turbidity, P2, outlet pressure) in canonical units; a blank cell is NaN
+    (a turbidity meter may log less often than the balance), text that is not a number an error."""
+    out = {}
+    for role, key in SIGNALS.items():
+        if role not in cols:
+            continue
+        c = cols[role]
+        values, bad = numeric(sub.iloc[:, c.index], cells[c.index].take(active))
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            raise InputError(f"'{cell_text(sub.iloc[k, c.index])}' is not a number (expected a number in "
+                             f"{c.unit_text.strip()}, or an empty cell)", source=source, row=int(sub_rows[k]),
+                             column=c.header)
+        if role != "turbidity":
+            values = np.asarray(to_canonical(values, c.unit, "pressure"), float)
+        elif (values[np.isfinite(values)] < 0).any():
+            k = int(np.flatnonzero(values < 0)[0])
+            raise InputError(f"negative turbidity '{cell_text(sub.iloc[k, c.index])}'", source=source,
+                             row=int(sub_rows[k]), column=c.header)
+        out[key] = values
+    return out

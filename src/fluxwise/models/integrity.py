@@ -30,6 +30,13 @@ atmospheric pressure:
 
 .. math:: Q = \frac{\Delta P\,V_u}{P_{atm}\,\Delta t}
 
+The atmospheric pressure at the test site enters only here, where a pressure change becomes a gas
+volume at ambient pressure; a bubble point is a gauge pressure difference across the wetted membrane
+and does not depend on altitude. At altitude h the International Standard Atmosphere (ISO
+2533:1975; ICAO Doc 7488, troposphere, h ≤ 11 km) gives
+
+.. math:: P_{atm} = 101.325\,\mathrm{kPa}\,(1 - 2.25577\times10^{-5}\,h/\mathrm{m})^{5.25588}
+
 Diffusion (forward-flow) limits are properties of the membrane area: a limit stated per device
 (e.g. per 10-inch cartridge) scales with the area ratio.
 
@@ -39,6 +46,7 @@ ASTM F316-03 (2019). Standard test methods for pore size characteristics of memb
 bubble point and mean flow pore test.
 PDA Technical Report 26 (revised 2008). Sterilizing filtration of liquids.
 IAPWS R1-76(2014). Revised release on surface tension of ordinary water substance.
+ISO 2533:1975. Standard Atmosphere (identical to the ICAO Standard Atmosphere, Doc 7488).
 """
 
 from __future__ import annotations
@@ -48,7 +56,7 @@ import numpy as np
 __all__ = [
     "STANDARD_ATMOSPHERE_BAR", "water_surface_tension", "bubble_point_pressure",
     "pore_diameter_from_bubble_point", "bubble_point_for_fluid", "bubble_point_at_temperature",
-    "pressure_decay_flow", "allowed_pressure_decay", "scale_to_area",
+    "pressure_decay_flow", "allowed_pressure_decay", "scale_to_area", "atmospheric_pressure_at_altitude",
 ]
 
 STANDARD_ATMOSPHERE_BAR = 1.01325
@@ -245,3 +253,29 @@ def scale_to_area(limit_per_reference, reference_area_m2, area_m2):
     """
     return np.asarray(limit_per_reference, dtype=float) * np.asarray(area_m2, dtype=float) / np.asarray(
         reference_area_m2, dtype=float)
+
+
+def atmospheric_pressure_at_altitude(altitude_m):
+    r"""Atmospheric pressure of the International Standard Atmosphere at an altitude above sea level.
+
+    .. math:: P = 1.01325\,\mathrm{bar}\,\left(1 - \frac{L\,H}{T_0}\right)^{g_0 M/(R L)},
+              \qquad H = \frac{r_0\,h}{r_0 + h}
+
+    with T0 = 288.15 K, L = 0.0065 K/m, g0·M/(R·L) = 5.25588, i.e. L/T0 = 2.25577e-5 1/m, and the
+    geopotential altitude H from the geometric altitude h (a site's elevation) with r0 = 6,356,766 m
+    (ISO 2533:1975; ICAO Doc 7488). Valid in the troposphere, −610 m to 11,000 m; 1000 m gives
+    898.76 hPa, as the ICAO table.
+
+    Parameters
+    ----------
+    altitude_m : array_like
+        Geometric altitude above mean sea level [m].
+
+    Returns
+    -------
+    ndarray
+        Atmospheric pressure [bar, absolute].
+    """
+    h = np.asarray(altitude_m, dtype=float)
+    geopotential = 6356766.0 * h / (6356766.0 + h)
+    return STANDARD_ATMOSPHERE_BAR * (1.0 - 2.25577e-5 * geopotential) ** 5.25588

@@ -100,6 +100,30 @@ def flux_decay_figure(analysis) -> go.Figure:
     return fig
 
 
+def flux_decay_overlay_figure(analyses) -> go.Figure:
+    """Several trials on one plot: normalised flux J/J0 (constant pressure) or P0/P (constant flux)
+    against loading, data as markers and each trial's best model as a line of the same colour."""
+    fig = go.Figure()
+    for i, a in enumerate(analyses):
+        tr, best = a.trial, a.fit.best
+        colour = _COLOURS[i % 9]
+        name = str(tr.source).rsplit("/", 1)[-1]
+        if tr.mode == CONSTANT_PRESSURE:
+            y = tr.flux_LMH / best.params["J0_LMH"]
+        else:
+            y = best.params["P0_bar"] / tr.pressure_bar
+        fig.add_scatter(x=tr.v_L_per_m2, y=y, mode="markers", name=f"{name} (data)", legendgroup=name,
+                        marker=dict(size=4, color=colour, opacity=0.6))
+        vv = np.linspace(0, tr.v_L_per_m2.max(), 200)
+        j = flux(best.name, vv, best.params["J0_LMH"], *best.fouling_constants()) / best.params["J0_LMH"]
+        fig.add_scatter(x=vv, y=j, mode="lines", name=f"{name}: {best.name}", legendgroup=name,
+                        line=dict(color=colour, width=2.5))
+    fig.update_layout(title="Flux decay vs loading: J/J0 (constant pressure) or P0/P (constant flux)",
+                      xaxis_title="loading V [L/m²]", yaxis_title="J/J0 or P0/P [-]", yaxis_range=[0, 1.1],
+                      **_LAYOUT)
+    return fig
+
+
 def residuals_figure(analysis) -> go.Figure:
     """Residuals (data − model) of every model."""
     tr, fit = analysis.trial, analysis.fit

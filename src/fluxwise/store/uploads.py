@@ -16,13 +16,16 @@ from .models import Project, TrialRecord, Upload, User, utcnow
 
 def trial_payload(trial: Trial) -> dict:
     """The arrays and metadata of ``trial`` as stored (canonical units; NaN -> null)."""
-    return {
+    payload = {
         "t_h": to_jsonable(trial.t_h),
         "v_L_per_m2": to_jsonable(trial.v_L_per_m2),
         "pressure_bar": None if trial.pressure_bar is None else to_jsonable(trial.pressure_bar),
         "source": trial.source,
         "meta": to_jsonable(trial.meta),
     }
+    if trial.signals:  # turbidity, P2 ...: only when logged, so other trials keep the payload they had
+        payload["signals"] = {k: to_jsonable(v) for k, v in trial.signals.items()}
+    return payload
 
 
 def trial_from_record(rec: TrialRecord) -> Trial:
@@ -34,7 +37,8 @@ def trial_from_record(rec: TrialRecord) -> Trial:
 
     return Trial(t_h=arr(data["t_h"]), v_L_per_m2=arr(data["v_L_per_m2"]), area_m2=rec.area_m2,
                  mode=rec.mode, pressure_bar=arr(data.get("pressure_bar")), source=data.get("source", ""),
-                 meta=data.get("meta") or {})
+                 meta=data.get("meta") or {},
+                 signals={k: arr(v) for k, v in (data.get("signals") or {}).items()})
 
 
 def _trial_values(rec: TrialRecord) -> dict:

@@ -164,6 +164,11 @@ def _safe_json(fig) -> str:
     return fig.to_json().replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+def figure_json(fig) -> str:
+    """A plotly figure as JSON that may sit inside a ``<script type="application/json">`` element."""
+    return _safe_json(fig)
+
+
 def trial_figures(key: tuple, trial, sizing_inputs: dict | None = None) -> list[dict]:
     """The four figures of a trial (fits, flux decay, Vmax, residuals) as plotly JSON, cached by ``key``
     (trial id and revision) and the sizing whose V50/V75/V90 the flux-decay plot marks."""

@@ -19,6 +19,7 @@ from .cells import NUMBER, is_blank, is_number_cell
 HEADER_SCAN_ROWS = 200
 
 _ROLE_RULES = (
+    ("turbidity", re.compile(r"\bturbidity\b|\bntu\b|\bfnu\b|\btrübung\b")),
     ("time", re.compile(r"^(t|elapsed|duration|dauer|laufzeit)$|\btime\b|\bzeit\b")),
     ("flow", re.compile(r"^(q|j)$|\bflow|\bflux\b|\bdurchfluss\b")),
     ("pressure", re.compile(r"^(p|dp|δp|p ?\d+|p ?(feed|in|inlet|tm))$|\bpressure\b|\btmp\b|\bdelta ?p\b"
@@ -79,7 +80,8 @@ def norm_name(name: str) -> str:
 
 
 def name_role(name: str) -> str | None:
-    """Role of a column name without its unit: time, flow, pressure, mass, volume, filtrate or None."""
+    """Role of a column name without its unit: time, flow, pressure, mass, volume, filtrate, turbidity
+    or None."""
     n = norm_name(name)
     if not n:
         return None

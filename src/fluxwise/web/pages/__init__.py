@@ -20,6 +20,7 @@ PAGE_MODULES = (
     "trials",  # one trial: plots, models, sizing, signatures
     "audit",  # the audit trail
     "trains",  # train design, kept or saved, and its report
+    "compare",  # a project's trials side by side for one batch
     "static",  # plotly.js from the installed package
 )
 
