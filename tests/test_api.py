@@ -166,15 +166,24 @@ def test_org_creation_membership_and_roles(client, make_user):
     r = client.post("/api/orgs", json={"name": "Contoso Bio", "kind": "customer"}, headers=ua.headers)
     assert r.status_code == 201 and r.json()["role"] == "admin"
     org_id = r.json()["id"]
+    # tenants do not make accounts (that would tell them which e-mails exist): only invitations
     r = client.post(f"/api/orgs/{org_id}/members", headers=ua.headers,
                     json={"email": "reviewer@c.example", "role": "reviewer", "name": "REVIEWER",
                           "password": "reviewer pw"})
-    assert r.status_code == 201
+    assert r.status_code == 422
+    reviewer = make_user("reviewer@c.example", org=None)
+    r = client.post(f"/api/orgs/{org_id}/members", headers=ua.headers,
+                    json={"email": "reviewer@c.example", "role": "reviewer"})
+    assert r.status_code == 202
+    invitation = client.get("/api/invitations", headers=reviewer.headers).json()
+    assert [(i["org"]["id"], i["role"]) for i in invitation] == [(org_id, "reviewer")]
+    r = client.post(f"/api/invitations/{invitation[0]['id']}/accept", headers=reviewer.headers)
+    assert r.status_code == 200 and r.json()["org"]["id"] == org_id
     members = client.get(f"/api/orgs/{org_id}/members", headers=ua.headers).json()
     assert {m["user"]["email"]: m["role"] for m in members} == {"ua@a.example": "admin",
                                                                 "reviewer@c.example": "reviewer"}
     # a reviewer can neither add members nor create projects
-    rev_csrf = login(client, type(ua)("reviewer@c.example", "reviewer pw", "", org_id, ""))
+    rev_csrf = login(client, reviewer)
     h = {"X-CSRF-Token": rev_csrf}
     assert client.post(f"/api/orgs/{org_id}/members", json={"email": "x@c.example", "role": "admin"},
                        headers=h).status_code == 403
@@ -190,7 +199,13 @@ def test_projects_are_visible_to_their_org_and_to_orgs_they_are_shared_with(clie
     assert client.get("/api/projects", headers=ub.headers).json() == []
     assert client.get(f"/api/projects/{pid}", headers=hub.headers).status_code == 404
     r = client.post(f"/api/projects/{pid}/shares", json={"org_id": hub.org_id}, headers=ua.headers)
-    assert r.status_code == 201 and [o["id"] for o in r.json()["shared_with"]] == [hub.org_id]
+    assert r.status_code == 202 and r.json()["status"] == "open"
+    assert client.get(f"/api/projects/{pid}", headers=hub.headers).status_code == 404  # not accepted yet
+    hub_admin = make_user("admin@h.example", org="Filtration hub", role="admin", kind="hub")
+    (offer,) = client.get("/api/invitations", headers=hub_admin.headers).json()
+    assert client.post(f"/api/invitations/{offer['id']}/accept", headers=hub_admin.headers).status_code == 200
+    assert [o["id"] for o in client.get(f"/api/projects/{pid}", headers=ua.headers).json()["shared_with"]] \
+        == [hub.org_id]
     shared = client.get(f"/api/projects/{pid}", headers=hub.headers).json()
     assert shared["access"] == "shared" and shared["shared_with"] == []  # recipients do not see other shares
     assert client.get(f"/api/projects/{pid}", headers=ub.headers).status_code == 404
@@ -199,11 +214,13 @@ def test_projects_are_visible_to_their_org_and_to_orgs_they_are_shared_with(clie
     assert r.status_code == 403
 
 
-def test_sharing_with_an_unknown_org_is_404(client, make_user):
+def test_sharing_with_an_unknown_org_is_an_invitation_like_any_other(client, make_user):
     ua = make_user("ua@a.example", role="admin")
     pid = new_project(client, ua)
     r = client.post(f"/api/projects/{pid}/shares", json={"org_id": "f" * 32}, headers=ua.headers)
-    assert r.status_code == 404
+    assert r.status_code == 202 and r.json()["status"] == "open"
+    assert client.post(f"/api/projects/{pid}/shares", json={"org_id": "not an id"},
+                       headers=ua.headers).status_code == 422
 
 
 def test_public_ids_are_random_not_sequential(client, make_user):
@@ -455,20 +472,20 @@ def test_signatures_record_name_meaning_and_content_hash(client, make_user, tria
     res = client.post(f"/api/trials/{trial_id}/fit", headers=ua.headers).json()
     rid = res["id"]
     r = client.post(f"/api/results/{rid}/signatures", headers=ua.headers,
-                    json={"password": "wrong password", "meaning": "author"})
+                    json={"email": ua.email, "password": "wrong password", "meaning": "author"})
     assert r.status_code == 403 and "not recorded" in r.json()["detail"]
     r = client.post(f"/api/results/{rid}/signatures", headers=ua.headers,
-                    json={"password": ua.password, "meaning": "author"})
+                    json={"email": ua.email, "password": ua.password, "meaning": "author"})
     assert r.status_code == 201, r.text
     sig = r.json()
     assert sig["signer_name"] == "UA" and sig["meaning"] == "author"
     assert sig["content_sha256"] == res["content_sha256"] and sig["version"] == 1
     # the author cannot also approve; a trainee-free reviewer can
     r = client.post(f"/api/results/{rid}/signatures", headers=ua.headers,
-                    json={"password": ua.password, "meaning": "approve"})
+                    json={"email": ua.email, "password": ua.password, "meaning": "approve"})
     assert r.status_code == 403
     r = client.post(f"/api/results/{rid}/signatures", headers=reviewer.headers,
-                    json={"password": reviewer.password, "meaning": "approve"})
+                    json={"email": reviewer.email, "password": reviewer.password, "meaning": "approve"})
     assert r.status_code == 201
     sigs = client.get(f"/api/results/{rid}", headers=ua.headers).json()["signatures"]
     assert [(s["signer_name"], s["meaning"]) for s in sigs] == [("UA", "author"), ("REVIEWER", "approve")]
@@ -485,7 +502,7 @@ def test_signature_meaning_is_limited_by_role(client, make_user, trial_setup):
     rid = client.post(f"/api/trials/{trial_id}/fit", headers=ua.headers).json()["id"]
     trainee = make_user("tr@a.example", role="trainee")
     r = client.post(f"/api/results/{rid}/signatures", headers=trainee.headers,
-                    json={"password": trainee.password, "meaning": "approve"})
+                    json={"email": trainee.email, "password": trainee.password, "meaning": "approve"})
     assert r.status_code == 403 and "approve" in r.json()["detail"]
 
 
@@ -513,7 +530,7 @@ def test_openapi_schema_is_served_and_complete(client):
     spec = client.get("/api/openapi.json").json()
     for path, ops in spec["paths"].items():
         for method, op in ops.items():
-            assert {"200", "201", "204"} & set(op["responses"]), (path, method)
+            assert {"200", "201", "202", "204"} & set(op["responses"]), (path, method)
             if "{" in path:
                 assert "404" in op["responses"], (path, method)
     assert "HTTPBearer" in spec["components"]["securitySchemes"]

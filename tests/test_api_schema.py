@@ -28,8 +28,11 @@ def seeded(client, make_user):
     out = upload(client, ua, pid)
     result = client.post(f"/api/trials/{out['trial']['id']}/fit", headers=ua.headers).json()
     token = client.post("/api/auth/tokens", headers=ua.headers, json={"name": "t"}).json()
+    invitation = client.post(f"/api/orgs/{ua.org_id}/members", headers=ua.headers,
+                             json={"email": "someone@b.example", "role": "scientist"}).json()
     ids = {"org_id": ua.org_id, "project_id": pid, "upload_id": out["upload"]["id"],
-           "trial_id": out["trial"]["id"], "result_id": result["id"], "token_id": token["id"], "version": 1}
+           "trial_id": out["trial"]["id"], "result_id": result["id"], "token_id": token["id"], "version": 1,
+           "user_id": ua.user_id, "invitation_id": invitation["id"]}
     return ua, ids
 
 

@@ -23,12 +23,14 @@ def two_tenants(client, make_user):
     out = upload(client, ua, pid)
     result = client.post(f"/api/trials/{out['trial']['id']}/fit", headers=ua.headers).json()
     sig = client.post(f"/api/results/{result['id']}/signatures", headers=ua.headers,
-                      json={"password": ua.password, "meaning": "author"})
+                      json={"email": ua.email, "password": ua.password, "meaning": "author"})
     assert sig.status_code == 201
     token = client.post("/api/auth/tokens", headers=ua.headers, json={"name": "ua's script"}).json()
+    invitation = client.post(f"/api/orgs/{ua.org_id}/members", headers=ua.headers,
+                             json={"email": "someone@c.example", "role": "scientist"}).json()
     ids = {"org_id": ua.org_id, "project_id": pid, "upload_id": out["upload"]["id"],
            "trial_id": out["trial"]["id"], "result_id": result["id"], "token_id": token["id"],
-           "version": "1"}
+           "version": "1", "user_id": ua.user_id, "invitation_id": invitation["id"]}
     return ua, ub, ids
 
 
@@ -90,7 +92,10 @@ def test_sharing_opens_exactly_that_project(client, make_user, two_tenants):
     other = new_project(client, ua, "not shared")
     r = client.post(f"/api/projects/{ids['project_id']}/shares", headers=ua.headers,
                     json={"org_id": ub.org_id})
-    assert r.status_code == 201
+    assert r.status_code == 202
+    assert client.get(f"/api/results/{ids['result_id']}", headers=ub.headers).status_code == 404
+    (offer,) = client.get("/api/invitations", headers=ub.headers).json()
+    assert client.post(f"/api/invitations/{offer['id']}/accept", headers=ub.headers).status_code == 200
     assert client.get(f"/api/results/{ids['result_id']}", headers=ub.headers).status_code == 200
     assert client.get(f"/api/uploads/{ids['upload_id']}/content", headers=ub.headers).status_code == 200
     assert client.get(f"/api/projects/{other}", headers=ub.headers).status_code == 404

@@ -96,7 +96,7 @@ def test_a_saved_train_is_versioned_signed_and_deleted_like_any_result(client, m
     assert [v["version"] for v in versions] == [1, 2]
     for member, meaning in ((ua, "author"), (rb, "approve")):
         r = client.post(f"/api/results/{rid}/signatures", headers=member.headers,
-                        json={"password": member.password, "meaning": meaning})
+                        json={"email": member.email, "password": member.password, "meaning": meaning})
         assert r.status_code == 201, r.text
         assert r.json()["content_sha256"] == client.get(f"/api/results/{rid}", headers=ua.headers).json()[
             "content_sha256"]

@@ -160,3 +160,16 @@ def test_constant_flux_and_fixed_j0_use_scipy_engine():
     with pytest.raises(ModelError, match="use engine='scipy'"):
         fit_trial(cf_trial("standard", 0), engine="batch")
     assert fit_trial(cf_trial("standard", 0)).best.params["J0_LMH"] == pytest.approx(300.0)
+
+
+@pytest.mark.parametrize("law", ["complete", "intermediate", "standard", "cake"])
+def test_combined_fits_never_end_above_their_parent_laws(law):
+    """A combined model holds each parent law (its other constant at 0): on data of a single law, at
+    constant flux (the scipy engine) and constant pressure, no combined fit may end above it."""
+    from fluxwise.fit.batch import parent_laws
+
+    for trial in (cf_trial(law, 3), cp_trial(law, 3)):
+        fit = fit_trial(trial)
+        for f in fit.fits:
+            for par in parent_laws(f.name):
+                assert f.sse <= fit.get(par).sse * (1 + 1e-9), (trial.mode, f.name, par)

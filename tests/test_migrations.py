@@ -254,3 +254,53 @@ def test_a_pre_migration_entry_edited_and_its_chain_rebuilt_is_caught(legacy, em
     assert r.exit_code == 1
     assert f"entry {n + 1}: content does not match its MAC" in r.output
     assert f"the sealing entry recorded {n} earlier entries ending in {filled['head_hash']}" in r.output
+
+
+def _downgrade(engine, revision: str) -> None:
+    """Take the store back to ``revision`` with the packaged migrations (foreign keys off on SQLite, as
+    for upgrades)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", "fluxwise.store:migrations")
+    with engine.connect() as conn:
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:
+            conn.connection.dbapi_connection.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with conn.execution_options(fluxwise_write=True).begin():
+                cfg.attributes["connection"] = conn
+                command.downgrade(cfg, revision)
+        finally:
+            if sqlite:
+                conn.connection.dbapi_connection.execute("PRAGMA foreign_keys = ON")
+
+
+def test_a_sealed_protected_store_takes_the_consent_migration(empty_url):
+    """0004 (invitations, security events) on a store that is sealed and protected already: the audit
+    table is rebuilt (SQLite) or its constraint replaced (PostgreSQL) with the triggers in place, the
+    triggers are back afterwards, the trail verifies and takes the new actions."""
+    engine = make_engine(empty_url)
+    try:
+        migrate(engine)
+        with _session(engine) as s:
+            user = accounts.create_user(s, "ua@a.example", "UA", PASSWORD)
+            accounts.create_organisation(s, "Org A", actor=user)
+            s.commit()
+        _downgrade(engine, "0003")
+        with engine.begin() as conn:
+            protection.install(conn)  # as a 0003 store is kept
+            assert protection.missing(conn) == []
+        migrate(engine)
+        assert current_revision(engine) == head_revision()
+        with engine.connect() as conn:
+            assert protection.missing(conn) == []
+        with _session(engine) as s:
+            accounts.record_failure(s, "ua@a.example", "10.0.0.1")
+            s.commit()
+            report = verify_store(s, s.info[INFO_KEY])
+            assert report.ok, report.problems
+            assert s.scalars(sa.select(AuditEntry).where(AuditEntry.action == "login_failed")).one()
+    finally:
+        engine.dispose()

@@ -152,15 +152,24 @@ def test_sign_in_upload_fit_size_report_sign(browser, server, tmp_path):
     assert "<title>Filterability report" in report and "<h2>Sizing</h2>" in report
     assert "2000" in report and "Plotly" in report and "cake-complete" in report
     assert 'id="signature-block"' in report and "Not signed." in report  # the record it traces back to
+    # shown inline it is sandboxed (Content-Security-Policy: sandbox allow-scripts) and its plots still draw
+    trial_url = page.url
+    href = sizing_row.locator("a.report-link").get_attribute("href").replace("&download=true", "")
+    response = page.goto(base + href)
+    assert response.headers["content-security-policy"] == "sandbox allow-scripts; frame-ancestors 'self'"
+    page.locator(".plotly-graph-div .main-svg").first.wait_for()
+    page.goto(trial_url)
+    sizing_row = page.locator(".result-row", has_text="sizing v1")
 
-    # signing it: the password again and the meaning
+    # signing it: the first signature of the session asks for the user ID and the password again
     sizing_row.locator("details.sign summary").click()
     sizing_row.locator("select[name=meaning]").select_option("author")
+    sizing_row.locator("input[name=email]").fill(member.email)
     sizing_row.locator("input[name=password]").fill("not my password")
     sizing_row.locator("form.sign-form button").click()
     sign_error = sizing_row.locator("form.sign-form .alert")
     sign_error.wait_for(state="visible")
-    assert "wrong password" in sign_error.inner_text()
+    assert "wrong user ID or password" in sign_error.inner_text()
     sizing_row.locator("input[name=password]").fill(member.password)
     sizing_row.locator("form.sign-form button").click()
     signature = page.locator(".result-row", has_text="sizing v1").locator(".sig")
@@ -170,9 +179,22 @@ def test_sign_in_upload_fit_size_report_sign(browser, server, tmp_path):
     # shown valid only once checked (MAC, content hash, audit entry)
     assert page.locator(".result-row", has_text="sizing v1").locator(".sig .sig-valid").count() == 1
 
-    # the audit trail shows the signature
+    # the audit trail shows the signature (and the wrong password before it)
     page.goto(base + "/audit")
     assert page.locator("#audit-table .badge.act-sign").count() == 1
+    assert page.locator("#audit-table .badge.act-sign_failed").count() == 1
+
+    # the account and organisation pages work under the same Content-Security-Policy
+    page.goto(base + "/account")
+    page.fill("#password-form input[name=current_password]", member.password)
+    page.fill("#password-form input[name=new_password]", "a brand new password")
+    page.fill("#password-form input[name=new_password_again]", "a brand new password")
+    page.click("#password-form button[type=submit]")
+    page.wait_for_url("**/account?done=password")
+    assert "Password changed" in page.locator("#notice").inner_text()
+    page.click("#org-list a")
+    page.wait_for_url("**/orgs/*")
+    assert page.locator("#member-table tbody tr").count() == 1
 
     context.close()
     # the browser logs the two refusals this test provoked (bad file 422, wrong password 403); nothing else

@@ -2,6 +2,14 @@
 
 __version__ = "0.1.0"
 
-from .pipeline import Analysis, SizingRequest, analyze  # noqa: E402
-
 __all__ = ["Analysis", "SizingRequest", "analyze", "__version__"]
+
+
+def __getattr__(name):
+    # The orchestrator (and with it pint, pandas and scipy) is imported when first used, not with
+    # the package: ``fluxwise --help`` and the light commands need none of it.
+    if name in ("Analysis", "SizingRequest", "analyze"):
+        from . import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,12 +8,47 @@ area m², volume L, concentration g/L, density g/mL. The science layers below (`
 from __future__ import annotations
 
 import re
-
-import pint
+import sys
 
 from .errors import UnitError
 
-ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+
+def _import_pint():
+    """``import pint`` without its optional Dask integration.
+
+    pint imports ``dask.base`` whenever Dask is installed (a fifth of a second and more, and most of
+    pint's import time), for Quantities that wrap Dask arrays, which fluxwise never makes: the
+    commands that read a unit would otherwise pay for Dask. Dask itself stays importable and is
+    imported where fluxwise uses it (``fluxwise.compute``).
+    """
+    if "pint" in sys.modules or "dask" in sys.modules:
+        import pint
+
+        return pint
+    sys.modules["dask"] = None  # pint then sees no Dask
+    try:
+        import pint
+    finally:
+        if sys.modules.get("dask", 0) is None:
+            del sys.modules["dask"]
+    return pint
+
+
+def _registry(pint):
+    """The unit registry, its parsed definitions cached on disk by pint (``~/.cache/pint``).
+
+    Parsing pint's definitions takes about half a second; the cache (keyed by their content) makes
+    it a few hundredths. Where the cache cannot be used (read-only folder, a file being written by
+    another process), the definitions are parsed as usual.
+    """
+    try:
+        return pint.UnitRegistry(autoconvert_offset_to_baseunit=True, cache_folder=":auto:")
+    except Exception:  # noqa: BLE001 - any cache problem: parse the definitions instead
+        return pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+
+
+pint = _import_pint()
+ureg = _registry(pint)
 ureg.define("LMH = liter / meter ** 2 / hour")
 ureg.define("psig = psi")
 ureg.define("psid = psi")

@@ -7,6 +7,7 @@ from datetime import UTC
 
 from sqlalchemy.orm import Session
 
+from ..store import invitations as store_invitations
 from ..store import projects as store_projects
 from ..store import results as store_results
 from ..store import tenancy
@@ -14,6 +15,7 @@ from ..store.canonical import loads
 from ..store.models import (
     ApiToken,
     AuditEntry,
+    Invitation,
     Organisation,
     Project,
     ResultVersion,
@@ -25,6 +27,28 @@ from ..store.models import (
 from ..store.record_checks import check_signature, record_problems
 from ..store.trust import trust_of
 from . import schemas
+
+
+def invitation_out(session: Session, inv: Invitation, *, inviter: bool) -> schemas.InvitationOut:
+    """An invitation as the inviting side (``inviter``) or the invited side sees it."""
+    status = store_invitations.inviter_status(inv) if inviter else store_invitations.invitee_status(inv)
+    project = None if inv.project is None else schemas.OrgRef(id=inv.project.public_id, name=inv.project.name)
+    return schemas.InvitationOut(
+        id=inv.public_id, kind=inv.kind, status=status,
+        org=schemas.OrgRef(id=inv.organisation.public_id, name=inv.organisation.name), email=inv.email,
+        role=inv.role, project=project, to_org_id=inv.target_org_public_id, created_at=inv.created_at,
+        expires_at=inv.expires_at, created_by=_name(session, inv.created_by_id))
+
+
+def invitation_sent_out(inv: Invitation) -> schemas.InvitationSentOut:
+    """The answer to making ``inv``: nothing in it depends on who or what it names, except its id."""
+    who = "whoever signs in with that e-mail" if inv.kind == "member" else "an admin of that organisation"
+    return schemas.InvitationSentOut(
+        id=inv.public_id, kind=inv.kind, role=inv.role,
+        project_id=None if inv.project is None else inv.project.public_id,
+        expires_in_days=store_invitations.INVITATION_LIFETIME.days,
+        detail=f"invitation made: it takes effect when {who} accepts it; until then nothing is visible on "
+               "either side (whether the address or organisation exists is not told)")
 
 
 def user_out(user: User) -> schemas.UserOut:
@@ -61,9 +85,24 @@ def _name(session: Session, user_id: int | None) -> str | None:
     return None if user is None else user.name
 
 
+def shown_filename(upload: Upload) -> str:
+    """The name the user gave the file (Unicode), or the stored name when they are the same."""
+    return upload.original_filename or upload.filename
+
+
+def report_stem(rv: ResultVersion) -> str:
+    """The start of a report's file name: the trial file's (or train file's) name without extension."""
+    if rv.kind == "train":
+        name = json.loads(rv.inputs_json)["train"]["filename"]
+    else:
+        name = shown_filename(rv.trial.upload)
+    return name.rsplit(".", 1)[0] or rv.kind
+
+
 def upload_out(session: Session, upload: Upload) -> schemas.UploadOut:
     return schemas.UploadOut(id=upload.public_id, project_id=upload.project.public_id,
-                             filename=upload.filename, content_type=upload.content_type,
+                             filename=upload.filename, original_filename=shown_filename(upload),
+                             content_type=upload.content_type,
                              size_bytes=upload.size_bytes, sha256=upload.sha256, created_at=upload.created_at,
                              created_by=_name(session, upload.created_by_id))
 

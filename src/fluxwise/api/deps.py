@@ -4,10 +4,12 @@ Authentication, in this order:
 
 1. ``Authorization: Bearer fw_...`` — an API token (for scripts); no CSRF check.
 2. The ``fluxwise_session`` cookie (signed, HttpOnly, SameSite=Lax) set by ``POST /api/auth/login``.
-   Unsafe methods (POST, PUT, PATCH, DELETE) must also send ``X-CSRF-Token`` equal to the session's
-   CSRF token, which the login response returns and which is also in the readable ``fluxwise_csrf``
-   cookie (double submit, bound to the server-side session). HTML form endpoints may depend on
-   :func:`form_principal` instead, which also accepts the token as a ``csrf_token`` form field.
+   A session ends after :attr:`ApiSettings.idle_timeout` without a request (audited as a logout with
+   reason ``idle timeout``), or at its lifetime. Unsafe methods (POST, PUT, PATCH, DELETE) must also
+   send ``X-CSRF-Token`` equal to the session's CSRF token, which the login response returns and
+   which is also in the readable ``fluxwise_csrf`` cookie (double submit, bound to the server-side
+   session). HTML form endpoints may depend on :func:`form_principal` instead, which also accepts
+   the token as a ``csrf_token`` form field.
 
 Object lookups (``ProjectDep``, ``TrialDep``, ...) go through :mod:`fluxwise.store.tenancy` and
 answer 404 for anything the caller may not see. They run before the request body is validated, so
@@ -19,6 +21,7 @@ from __future__ import annotations
 import hmac
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated, Literal
@@ -27,11 +30,23 @@ from fastapi import Depends, Header, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..errors import InputError
 from ..store import accounts, tenancy
 from ..store.database import Database
-from ..store.models import ApiToken, Organisation, Project, ResultVersion, TrialRecord, Upload, User, utcnow
+from ..store.models import (
+    ApiToken,
+    BrowserSession,
+    Organisation,
+    Project,
+    ResultVersion,
+    TrialRecord,
+    Upload,
+    User,
+    utcnow,
+)
 from .upload_checks import UploadLimits
 
 SESSION_COOKIE = "fluxwise_session"
@@ -42,6 +57,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 ENV_SECRET_KEY = "FLUXWISE_SECRET_KEY"
 ENV_MAX_UPLOAD_MB = "FLUXWISE_MAX_UPLOAD_MB"
 ENV_COOKIE_SECURE = "FLUXWISE_COOKIE_SECURE"
+ENV_IDLE_TIMEOUT_MIN = "FLUXWISE_IDLE_TIMEOUT_MIN"
+#: How often a browser session's last-seen time is written (the idle timeout is this precise).
+TOUCH_EVERY = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -50,6 +68,8 @@ class ApiSettings:
 
     upload: UploadLimits = field(default_factory=UploadLimits)
     session_lifetime: timedelta = timedelta(hours=12)
+    #: A browser session unused this long is ended (Part 11 / Annex 11: no unattended open session).
+    idle_timeout: timedelta = timedelta(minutes=30)
     cookie_secure: bool = False
     secret_key: str | None = None
 
@@ -59,7 +79,19 @@ class ApiSettings:
         if os.environ.get(ENV_MAX_UPLOAD_MB):
             upload = UploadLimits(max_bytes=int(float(os.environ[ENV_MAX_UPLOAD_MB]) * 1024 * 1024))
         secure = os.environ.get(ENV_COOKIE_SECURE, "").strip().lower() in ("1", "true", "yes", "on")
-        return cls(upload=upload, cookie_secure=secure, secret_key=os.environ.get(ENV_SECRET_KEY) or None)
+        idle = cls.idle_timeout
+        if os.environ.get(ENV_IDLE_TIMEOUT_MIN, "").strip():
+            text = os.environ[ENV_IDLE_TIMEOUT_MIN].strip()
+            try:
+                minutes = float(text)
+            except ValueError:
+                minutes = -1.0
+            if not 1 <= minutes <= 24 * 60:
+                raise InputError(f"{ENV_IDLE_TIMEOUT_MIN}={text!r}: give minutes between 1 and 1440",
+                                 field=ENV_IDLE_TIMEOUT_MIN)
+            idle = timedelta(minutes=minutes)
+        return cls(upload=upload, cookie_secure=secure, idle_timeout=idle,
+                   secret_key=os.environ.get(ENV_SECRET_KEY) or None)
 
 
 @dataclass(frozen=True)
@@ -73,6 +105,14 @@ class Principal:
     via: Literal["session", "token"]
     csrf_token: str | None = None
     session_key: str | None = None
+    #: A signature was made in this browser session already (later ones need only the password).
+    session_signed: bool = False
+
+    @property
+    def first_signing(self) -> bool:
+        """Whether a signature now must give the user ID as well as the password (21 CFR
+        11.200(a)(1)(i)): the first in a browser session, and every one made with an API token."""
+        return self.via != "session" or not self.session_signed
 
 
 def get_db(request: Request) -> Database:
@@ -136,13 +176,30 @@ def authenticate(request: Request, db: Database, csrf_token: str | None) -> Prin
                 get_settings(request).session_lifetime.total_seconds()))
         except BadSignature:
             raise _unauthorized("your session is not valid; sign in again") from None
+        idle_timeout = get_settings(request).idle_timeout
         with db.session() as s:
             bs = accounts.browser_session(s, key) if isinstance(key, str) else None
             if bs is None:
                 raise _unauthorized("your session has ended; sign in again")
+            now = utcnow()
+            last_seen = accounts.idle_since(bs)
             user = bs.user
             principal = Principal(user.id, user.public_id, user.email, user.name, "session",
-                                  csrf_token=bs.csrf_token, session_key=key)
+                                  csrf_token=bs.csrf_token, session_key=key,
+                                  session_signed=bs.first_signed_at is not None)
+            session_id = bs.id
+        if now - last_seen > idle_timeout:
+            with db.session(write=True) as ws:
+                accounts.end_browser_session(ws, key, client=client_address(request), reason="idle timeout")
+                ws.commit()
+            minutes = int(idle_timeout.total_seconds() // 60)
+            raise _unauthorized(f"your session ended after {minutes} minutes without activity; sign in again")
+        if now - last_seen > TOUCH_EVERY:
+            with db.session(write=True) as ws:
+                row = ws.get(BrowserSession, session_id)
+                if row is not None:
+                    row.last_seen_at = now
+                    ws.commit()
         if request.method not in SAFE_METHODS:
             check_csrf(principal, csrf_token)
         return principal
@@ -210,7 +267,37 @@ def load_user(session: Session, principal: Principal) -> User:
 
 
 def client_address(request: Request) -> str:
+    """The client's address as uvicorn gives it: the peer, or with ``--forwarded-allow-ips`` the
+    nearest address in ``X-Forwarded-For`` that is not one of the trusted proxies."""
     return request.client.host if request.client else ""
+
+
+@contextmanager
+def signing(session: Session, principal: Principal, what: str) -> Iterator[None]:
+    """Around an electronic signing in ``session`` (a signature, an audit-trail review): a wrong user ID
+    or password is committed (it is audited and counts towards the lockout) and answered 403; a
+    signing that succeeds is noted in the caller's browser session (later ones need only the password).
+    The caller commits the signing itself."""
+    from ..store.results import SignatureRefused
+
+    try:
+        yield
+    except accounts.AuthenticationError:
+        session.commit()
+        raise SignatureRefused(f"wrong user ID or password: {what} was not recorded") from None
+    mark_session_signed(session, principal)
+
+
+def mark_session_signed(session: Session, principal: Principal) -> None:
+    """Note in the caller's browser session that it has signed (later signings need only the password)."""
+    if principal.via == "session" and principal.session_key:
+        from ..store.canonical import sha256_hex
+
+        bs = session.scalar(select(BrowserSession).where(
+            BrowserSession.key_sha256 == sha256_hex(principal.session_key)))
+        if bs is not None and bs.first_signed_at is None:
+            bs.first_signed_at = utcnow()
+            session.flush()
 
 
 # --- scoped lookups --------------------------------------------------------------------------------------

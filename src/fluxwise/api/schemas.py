@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from ..store.models import AUDIT_ACTIONS
 from .science import MAX_SWEEP_SPEC_CHARS
 
 
@@ -106,15 +107,89 @@ class OrgOut(BaseModel):
 
 
 class MemberIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # no name or password: accounts are not made by tenants
+
     email: Text(320, 3)
     role: Role
-    name: Text(200, 1) | None = Field(None, description="For a new user")
-    password: Text(1024, 8) | None = Field(None, description="Initial password of a new user")
+
+
+class RoleIn(BaseModel):
+    role: Role
 
 
 class MemberOut(BaseModel):
     user: UserOut
     role: Role
+    locked: bool = Field(False, description="Locked after repeated failed password checks (admins see it)")
+
+
+class InvitationSentOut(BaseModel):
+    """The answer to an invitation: the same whether or not the e-mail has an account or the id names
+    an organisation, whatever their length (only ``id`` differs; ``GET /api/orgs/{id}/invitations``
+    lists whom each invitation names)."""
+
+    id: PublicId
+    kind: Literal["member", "share"]
+    status: Literal["open"] = "open"
+    role: Role | None = None
+    project_id: PublicId | None = None
+    expires_in_days: int
+    detail: str
+
+
+class InvitationOut(BaseModel):
+    id: PublicId
+    kind: Literal["member", "share"]
+    status: Literal["open", "pending", "accepted", "declined", "revoked", "expired"] = Field(
+        description="To the inviting side: open (not answered, or declined: not told apart), accepted, "
+                    "revoked or expired; to the invited side: pending, accepted, declined, revoked or "
+                    "expired")
+    org: OrgRef = Field(description="The inviting organisation")
+    email: str | None = None
+    role: Role | None = None
+    project: OrgRef | None = Field(None, description="The project offered (share invitations)")
+    to_org_id: PublicId | None = None
+    created_at: datetime
+    expires_at: datetime
+    created_by: str | None = None
+
+
+class InvitationAnswerOut(BaseModel):
+    id: PublicId
+    status: Literal["accepted", "declined"]
+    org: OrgRef | None = Field(None, description="The organisation joined (member invitations)")
+    project: OrgRef | None = Field(None, description="The project now shared (share invitations)")
+
+
+class PasswordChangeIn(BaseModel):
+    current_password: Text(1024, 1)
+    new_password: Text(1024, 8)
+
+
+class AuditReviewIn(BaseModel):
+    org_id: PublicId
+    comment: Text(4000) = ""
+    email: Text(320, 1) | None = Field(None, description="Your user ID: needed for the first signing "
+                                                         "of a browser session and with an API token")
+    password: Text(1024, 1)
+
+
+class AuditReviewOut(BaseModel):
+    seq: int = Field(description="The audit entry that records the review")
+    org_id: PublicId
+    reviewer: str
+    reviewed_at: datetime
+    from_seq: int
+    through_seq: int
+    entries: int = Field(description="Entries of the organisation in the reviewed range")
+    through_hash: str = Field(description="Hash of the newest entry reviewed")
+    comment: str
+    next_due: datetime
+
+
+class LockedMemberOut(BaseModel):
+    org: OrgRef
+    user: UserOut
 
 
 class OrgRef(BaseModel):
@@ -149,7 +224,8 @@ class ShareIn(BaseModel):
 class UploadOut(BaseModel):
     id: PublicId
     project_id: PublicId
-    filename: str
+    filename: str = Field(description="The safe name the file is stored and read under")
+    original_filename: str = Field(description="The name as uploaded (Unicode kept)")
     content_type: str
     size_bytes: int
     sha256: str
@@ -261,6 +337,9 @@ class ResultEditIn(BaseModel):
 
 
 class SignIn(BaseModel):
+    email: Text(320, 1) | None = Field(None, description="Your user ID: needed for the first signing of a "
+                                                         "browser session and for every signing with an "
+                                                         "API token (21 CFR 11.200(a)(1))")
     password: Text(1024, 1)
     meaning: Meaning
     version: int | None = Field(None, ge=1, le=2**31 - 1, description="Default: the latest version")
@@ -397,7 +476,7 @@ class AuditEntryOut(BaseModel):
     actor_name: str
     org_id: str | None
     project_id: str | None
-    action: Literal["create", "update", "delete", "sign", "login"]
+    action: Literal[AUDIT_ACTIONS]
     object_type: str
     object_id: str
     old_value: Any

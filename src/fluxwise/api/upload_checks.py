@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import tempfile
+import unicodedata
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,14 +46,52 @@ class UploadRejected(FluxwiseError):
         self.status = status
 
 
-def clean_filename(filename: str | None) -> str:
-    """The base name of an uploaded file, without directories or odd characters, at most 255 chars."""
-    name = Path((filename or "").replace("\\", "/")).name
-    name = _SAFE.sub("_", name).strip(" .") or "upload"
-    if len(name) > 255:
+def _base_name(filename: str | None) -> str:
+    return Path((filename or "").replace("\\", "/")).name
+
+
+def _limit(name: str, chars: int = 255) -> str:
+    if len(name) > chars:
         stem, ext = os.path.splitext(name)
-        name = stem[: 255 - len(ext)] + ext
+        ext = ext[:16]
+        name = stem[: chars - len(ext)] + ext
     return name
+
+
+def clean_filename(filename: str | None) -> str:
+    """The safe name an uploaded file is stored and parsed under: its base name, accents dropped
+    (``ünïcödé.csv`` -> ``unicode.csv``), any other character outside ``[A-Za-z0-9._ ()+-]`` replaced by
+    ``_``, at most 255 characters; ``upload`` (with the extension) when no letter or digit is left.
+    The name as sent is kept beside it: see :func:`original_filename`."""
+    name = unicodedata.normalize("NFKD", _base_name(filename))
+    name = "".join(c for c in name if not unicodedata.combining(c))
+    name = _SAFE.sub("_", name).strip(" .")
+    stem, ext = os.path.splitext(name)
+    if not any(c.isalnum() for c in stem):
+        name = "upload" + (ext if any(c.isalnum() for c in ext) else "")
+    return _limit(name)
+
+
+def original_filename(filename: str | None) -> str:
+    """The file's name as the user's computer sent it, kept as metadata: its base name with every
+    Unicode character kept (no normalisation), only NUL (which no store can hold) and unpaired
+    surrogates (not text; written ``\\udXXX``) taken out, at most 255 characters."""
+    name = _base_name(filename).replace("\x00", "")
+    name = name.encode("utf-8", "backslashreplace").decode("utf-8")
+    return _limit(name.strip()) or clean_filename(filename)
+
+
+def display_filename(name: str) -> str:
+    """``name`` safe to show: characters that are invisible or reorder text (controls, bidirectional
+    overrides, zero-width and other format characters, line separators) are written as ``\\u202e``
+    escapes, so a name cannot disguise its extension (HTML escaping is the template's)."""
+    out = []
+    for c in name:
+        if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+            out.append(f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}")
+        else:
+            out.append(c)
+    return "".join(out)
 
 
 def read_limited(stream, limit: int, chunk: int = 1 << 20) -> bytes:

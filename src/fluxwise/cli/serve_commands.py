@@ -23,6 +23,18 @@ import click
 from . import main
 
 DEMO_DATA_DIR = ".fluxwise-demo"
+
+
+def warm_up() -> None:
+    """Import what the requests use — the reader, the fitters, the unit registry, scipy's optimisers —
+    before the server answers, so that the first upload or fit does not pay seconds of imports
+    (the command line imports them only when a command needs them)."""
+    import scipy.optimize  # noqa: F401 - sizing's root solves, the constant-flux fitter
+
+    from .. import pipeline  # noqa: F401 - the fitters, sizing, the unit registry
+    from ..io import read_trial  # noqa: F401 - pandas and the trial reader
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -41,12 +53,23 @@ def _is_loopback(host: str) -> bool:
                    "project with the example trials fitted and sized.")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]), help="uvicorn log level.")
-def serve(host, port, demo, log_level):
+@click.option("--forwarded-allow-ips", envvar="FLUXWISE_FORWARDED_ALLOW_IPS", default="", show_envvar=True,
+              metavar="ADDRESSES",
+              help="Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For is "
+                   "believed for the client address. Default: none (the header is ignored). '*' is refused.")
+def serve(host, port, demo, log_level, forwarded_allow_ips):
     """Run the web workbench (pages at /, HTTP API at /api, its OpenAPI schema at /api/openapi.json)."""
     import uvicorn
 
+    from ..api.server import parse_forwarded_allow_ips, uvicorn_config
+    from ..errors import InputError
     from ..store.database import ENV_DATA_DIR, default_data_dir, open_database
     from ..web import create_web_app
+
+    try:
+        proxies = parse_forwarded_allow_ips(forwarded_allow_ips)
+    except InputError as exc:
+        raise click.BadParameter(exc.message, param_hint="--forwarded-allow-ips") from None
 
     if demo and not os.environ.get(ENV_DATA_DIR):
         data_dir = Path(DEMO_DATA_DIR).resolve()
@@ -76,6 +99,7 @@ def serve(host, port, demo, log_level):
 
         click.echo("Preparing the demo data (example trials fitted and sized)…")
         login = seed_demo(db, data_dir)
+    warm_up()
     app = create_web_app(db=db)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}/"
@@ -92,7 +116,10 @@ def serve(host, port, demo, log_level):
     if not _is_loopback(host):
         click.echo("warning: listening beyond this machine; serve it over HTTPS and set "
                    "FLUXWISE_COOKIE_SECURE=1", err=True)
+    click.echo("client addresses: " + (f"X-Forwarded-For believed from {', '.join(proxies)}" if proxies
+                                       else "the peer's (X-Forwarded-For ignored)"))
     try:
-        uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False)
+        uvicorn.Server(uvicorn_config(app, host=host, port=port, forwarded_allow_ips=proxies,
+                                      log_level=log_level)).run()
     finally:
         db.dispose()

@@ -97,6 +97,8 @@ def _print_fit(a) -> None:
                        for k, v in f.params.items())
         rows.append([f.name, f"{f.r2:.6f}", g(f.aicc - best, 3), ps])
     click.echo(table(rows, ["model", "R²", "ΔAICc", "parameters [95 % interval]"], ["<", ">", ">", "<"]))
+    if fit.binning is not None:
+        click.echo(f"Long trial: {fit.binning_note()['note']}.")
     click.echo("units: " + ", ".join(f"{k} [{u}]" for k, u in PARAM_UNITS.items()))
     if len(fit.indistinguishable) > 1:
         click.echo(f"Best: {fit.best_model}, but these cannot be told apart (ΔAICc < 2): "

@@ -228,15 +228,18 @@ def size_with_confidence(trial, model: str, params: dict, *, batch_volume_L, pro
     -------
     dict  :func:`risk_based_sizing`'s keys, plus ``bootstrap`` (the intervals of the parameters).
     """
+    from ..fit.fouling import bin_trial
     from ..fit.uncertainty import bootstrap_fit
     from ..trial import CONSTANT_PRESSURE
 
     if trial.mode != CONSTANT_PRESSURE:
         raise DesignError("risk-based sizing (--confidence) is available at constant pressure only")
+    # a long trial is resampled as the bin means it was fitted to (fluxwise.fit.fouling.fit_trial)
+    trial, binning = bin_trial(trial)
     rng = np.random.default_rng(seed)
     boot = bootstrap_fit(trial.t_h, trial.v_L_per_m2, model, params=params, n_resamples=n_resamples,
                          method=bootstrap_method, confidence=confidence, seed=rng, backend=backend)
     out = risk_based_sizing(model, params, boot, batch_volume_L, process_time_h, confidence=confidence,
                             feed_cv=feed_cv, n_draws=n_draws, seed=rng)
-    out["bootstrap"] = boot.to_dict()
+    out["bootstrap"] = {**boot.to_dict(), "binning": binning}
     return out

@@ -25,7 +25,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import optimize
 
 from ..errors import DesignError
 from ..models.fouling import MODELS, resistance_ratio, time_to_throughput
@@ -44,6 +43,8 @@ def _params(model: str, params: dict) -> tuple[float, tuple]:
 
 def _solve_increasing(f, target: float, hi0: float) -> float:
     """Root of f(V) = target for an increasing f with f(0) < target: expand a bracket, then Brent."""
+    from scipy.optimize import brentq  # imported when sizing, not with the module (slow import)
+
     lo, hi = 0.0, max(hi0, 1e-9)
     for _ in range(200):
         fh = f(hi)
@@ -54,8 +55,8 @@ def _solve_increasing(f, target: float, hi0: float) -> float:
         raise DesignError("throughput could not be bracketed")
     # inf beyond a capacity: shrink the upper end onto finite values without losing the root
     g = lambda v: (min(f(v), 1e300) if np.isfinite(f(v)) else 1e300) - target  # noqa: E731
-    return float(optimize.brentq(g, lo, hi, xtol=1e-12 * max(hi, 1.0), rtol=4 * np.finfo(float).eps,
-                                 maxiter=500))
+    return float(brentq(g, lo, hi, xtol=1e-12 * max(hi, 1.0), rtol=4 * np.finfo(float).eps,
+                     maxiter=500))
 
 
 def throughput_at_time(model: str, params: dict, time_h: float) -> float:

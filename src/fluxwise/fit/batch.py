@@ -14,11 +14,17 @@ Problem
 For each trial and model, minimise SSE(p) = Σᵢ (V(tᵢ; p) − yᵢ)² over the parameters
 p = (J0, k₁[, k₂]) ≥ 0 of :data:`fluxwise.models.fouling.MODELS` — the model, parameterisation and
 objective of :func:`~fluxwise.fit.fouling.fit_model` — with the same starting values (the
-classical linearisations, :func:`starting_values_batch`) and, for the combined models, the same
-three starts (each parent law with the other constant 1000x smaller, and half of both): a few
-loose iterations from each start, then the fit continues from the best (``probe_iter``); a fit
-that ends with a constant on its bound is run once more from the best start that ended inside,
-and the lower SSE is kept (a boundary minimum can hide a lower one inside).
+classical linearisations, :func:`starting_values_batch`). A combined model holds its two parent
+laws (:func:`parent_laws`: the model with one constant at 0), and its least-squares surface often
+has a minimum near such a boundary and another inside. :func:`fit_batch` therefore fits the
+single laws first and starts each combined model from both parents' solutions (the other constant
+on its bound) and from half of both linearisation estimates (:func:`probe_starts`; without the
+parents' fits, the three starts of the scipy fitter): ``probe_iter`` loose iterations from each
+start, then the fit continues from the best; a fit that ends with a constant on or near its
+bound (below 1/1000 of its estimate) runs once more from the best other start that ended inside
+(:func:`second_chance`), and the lower SSE is kept. Finally a combined fit that ended above one
+of its parents' SSE continues from that parent's solution (:func:`reach_parent_laws`), so that
+it never ends above it.
 
 Algorithm (Levenberg 1944, Q. Appl. Math. 2:164; Marquardt 1963, SIAM J. Appl. Math. 11:431)
 -----------------------------------------------------------------------------------------
@@ -87,13 +93,22 @@ from ..errors import InputError, ModelError
 from ..models.fouling import MODEL_NAMES, MODELS
 
 __all__ = ["BatchModelFit", "BatchFit", "fit_batch", "fit_model_batch", "starting_values_batch",
-           "model_jacobian", "prepare_batch", "MULTISTART_FACTORS"]
+           "model_jacobian", "prepare_batch", "parent_laws", "reach_parent_laws", "MULTISTART_FACTORS"]
 
 # Combined models: start from each parent law (the other constant 1000x smaller) and from half of
 # both, the starts of the scipy fitter (fluxwise.fit.fouling.fit_model).
 MULTISTART_FACTORS = ((1.0, 1e-3), (1e-3, 1.0), (0.5, 0.5))
 # a constant may fall e^-60 ≈ 1e-26 below its start: far below any effect on V, far above underflow
 _LOG_FLOOR = 60.0
+# A constant below 1e-3 of its linearisation estimate is near its bound: a fit that ends there
+# gets a second chance from another start (a boundary minimum can hide a lower one inside).
+NEAR_BOUND = math.log(1e3)
+# iterations of each start of the multi-start before the best one continues, and their tolerances
+PROBE_ITER = 12
+_PROBE_TOL = 1e-6
+_PROBE_GTOL = 1e-8
+# SSE tolerance of "no worse than the parent law" (rounding of the two evaluation paths)
+_NESTED_RTOL = 1e-12
 _TINY = 1e-300
 
 
@@ -720,10 +735,11 @@ AUTO_NUMBA_MIN_FITS = 20_000
 
 def _engine(backend, n_fits=None):
     if backend == "auto":
+        if n_fits is not None and n_fits < AUTO_NUMBA_MIN_FITS:
+            return "numpy"  # without importing numba (most of a second) for a small batch
         from . import numba_backend
 
-        big = n_fits is None or n_fits >= AUTO_NUMBA_MIN_FITS
-        return "numba" if big and numba_backend.available() else "numpy"
+        return "numba" if numba_backend.available() else "numpy"
     if backend == "numba":
         from . import numba_backend
 
@@ -735,9 +751,9 @@ def _engine(backend, n_fits=None):
 
 
 def fit_model_batch(name: str, t, y, mask=None, *, start=None, max_iter: int = 100, ftol: float = 1e-10,
-                    xtol: float = 1e-10, gtol: float = 1e-10, multistart: bool = True, probe_iter: int = 5,
-                    geodesic: bool = False, backend: str = "auto",
-                    threads: int | None = None) -> BatchModelFit:
+                    xtol: float = 1e-10, gtol: float = 1e-10, multistart: bool = True,
+                    probe_iter: int = PROBE_ITER, parent_fits: dict | None = None, geodesic: bool = False,
+                    backend: str = "auto", threads: int | None = None) -> BatchModelFit:
     """Fit one fouling model to every trial of a batch (no chunking: see :func:`fit_batch`).
 
     Parameters
@@ -752,8 +768,11 @@ def fit_model_batch(name: str, t, y, mask=None, *, start=None, max_iter: int = 1
         multi-start then). Default: the linearisations.
     max_iter : int  Iteration limit per fit.
     ftol, xtol, gtol : float  Convergence tests (relative SSE change, change of ln p, cosine).
-    multistart : bool  Combined models from dict starts: try the three starts of the scipy fitter
+    multistart : bool  Combined models from dict starts: try several starts (:func:`probe_starts`)
         for ``probe_iter`` iterations and continue from the best.
+    parent_fits : dict, optional  Fits of the combined model's parent laws on the same trials
+        (name -> :class:`BatchModelFit`, as :func:`fit_batch` passes them): their solutions are
+        starts of the multi-start.
     geodesic : bool  Add the geodesic acceleration (Transtrum & Sethna 2012); off by default: with
         the multi-start probe it saves few iterations and costs an evaluation per iteration.
     backend : ``"auto"`` (numba when installed and the batch has at least ``AUTO_NUMBA_MIN_FITS``
@@ -787,52 +806,172 @@ def fit_model_batch(name: str, t, y, mask=None, *, start=None, max_iter: int = 1
         combined = False
     theta0 = np.where(np.isfinite(theta0), theta0, 0.0)
     opts = dict(ftol=ftol, xtol=xtol, gtol=gtol, geodesic=geodesic)
-    factors = np.log(np.array([[1.0, *f] for f in MULTISTART_FACTORS]))  # [reps, p]
+    floor = theta0 - _LOG_FLOOR
+    floor[:, 0] = -np.inf
+    if not combined:
+        theta, sse, n_iter, status = _run_lm(engine, name, t, y, n_points, theta0, floor, theta0,
+                                             max_iter=max_iter, opts=opts, threads=threads)
+        return _result(name, theta, theta0, sse, n_iter, status, n_points)
+    pth0, pfl = probe_starts(name, theta0, parent_fits)
     if engine == "numba":
         from . import numba_backend
 
-        floor = theta0 - _LOG_FLOOR
-        floor[:, 0] = -np.inf
         theta, sse, n_iter, status = numba_backend.lm_batch(
             name, t, y, n_points, theta0, floor, theta0, max_iter=max_iter, max_up=_MAX_UP,
-            pred_tol=_PRED_TOL,
-            multistart=factors if combined else None, probe_iter=probe_iter, probe_floor=_LOG_FLOOR,
-            threads=threads, **opts)
-    elif combined:
-        reps = factors.shape[0]
-        th_all = (theta0[None, :, :] + factors[:, None, :]).reshape(reps * n, p)
-        floor_all = th_all - _LOG_FLOOR
-        floor_all[:, 0] = -np.inf
-        t_all = t if t.shape[0] == 1 else np.tile(t, (reps, 1))
-        probe = _lm(name, t_all, np.tile(y, (reps, 1)), th_all, max_iter=probe_iter, floor=floor_all,
-                    ftol=1e-6, xtol=1e-6, gtol=1e-8, geodesic=geodesic)
-        psse = probe.sse.reshape(reps, n)
-        pth = probe.theta.reshape(reps, n, p)
-        pfl = floor_all.reshape(reps, n, p)
-        best = np.argmin(psse, axis=0)
-        rows = np.arange(n)
-        floor = pfl[best, rows]
-        res = _lm(name, t, y, pth[best, rows], max_iter=max_iter, floor=floor, ceil=theta0, **opts)
-        theta, sse, n_iter, status = res.theta, res.sse, res.n_iter.copy(), res.status.copy()
-        # A fit that ended with a constant on its bound may sit in a boundary minimum while another
-        # start leads inside to a lower one: it gets a second chance from the best probe that
-        # ended inside.
-        inside = np.all(pth[:, :, 1:] > pfl[:, :, 1:], axis=2)  # [reps, n]
-        alt = np.argmin(np.where(inside, psse, np.inf), axis=0)
-        redo = np.flatnonzero(np.any(theta[:, 1:] <= floor[:, 1:], axis=1) & inside[alt, rows])
-        if redo.size:
-            r2 = _lm(name, t if t.shape[0] == 1 else t[redo], y[redo], pth[alt[redo], redo],
-                     max_iter=max_iter, floor=pfl[alt[redo], redo], ceil=theta0[redo], **opts)
-            n_iter[redo] += r2.n_iter
-            better = r2.sse < sse[redo]
-            take = redo[better]
-            theta[take], sse[take], status[take] = r2.theta[better], r2.sse[better], r2.status[better]
-    else:
-        floor = theta0 - _LOG_FLOOR
-        floor[:, 0] = -np.inf
-        res = _lm(name, t, y, theta0, max_iter=max_iter, floor=floor, ceil=theta0, **opts)
-        theta, sse, n_iter, status = res.theta, res.sse, res.n_iter, res.status
+            pred_tol=_PRED_TOL, multistart=(pth0, pfl), probe_iter=probe_iter, near_bound=NEAR_BOUND,
+            threads=threads, **{k: v for k, v in opts.items() if k != "geodesic"})
+        return _result(name, theta, theta0, sse, n_iter, status, n_points)
+    reps = pth0.shape[0]
+    t_all = t if t.shape[0] == 1 else np.tile(t, (reps, 1))
+    probe = _lm(name, t_all, np.tile(y, (reps, 1)), pth0.reshape(reps * n, p), max_iter=probe_iter,
+                floor=pfl.reshape(reps * n, p), ceil=np.tile(theta0, (reps, 1)), ftol=_PROBE_TOL,
+                xtol=_PROBE_TOL, gtol=_PROBE_GTOL, geodesic=geodesic)
+    psse = probe.sse.reshape(reps, n)
+    pth = probe.theta.reshape(reps, n, p)
+    best = np.argmin(psse, axis=0)
+    rows = np.arange(n)
+    floor = pfl[best, rows]
+    res = _lm(name, t, y, pth[best, rows], max_iter=max_iter, floor=floor, ceil=theta0, **opts)
+    theta, sse, n_iter, status = res.theta, res.sse, res.n_iter.copy(), res.status.copy()
+    redo, alt = second_chance(theta, floor, theta0, pth, pfl, psse, best)
+    if redo.size:
+        r2 = _lm(name, t if t.shape[0] == 1 else t[redo], y[redo], pth[alt, redo], max_iter=max_iter,
+                 floor=pfl[alt, redo], ceil=theta0[redo], **opts)
+        n_iter[redo] += r2.n_iter
+        better = r2.sse < sse[redo]
+        take = redo[better]
+        theta[take], sse[take], status[take] = r2.theta[better], r2.sse[better], r2.status[better]
     return _result(name, theta, theta0, sse, n_iter, status, n_points)
+
+
+def probe_starts(name: str, theta0, parent_fits: dict | None = None):
+    """Starts of the multi-start of a combined model, as ln p: arrays [reps, n, p] of starts and floors.
+
+    With the fits of both parent laws (:func:`parent_laws`): each parent's solution with the
+    other constant on its bound (there the SSE is the parent's, and the first step can raise the
+    constant up to its linearisation estimate), and half of both linearisation estimates. Without
+    them: the three starts of the scipy fitter (:data:`MULTISTART_FACTORS`: each parent law from
+    the linearisations with the other constant 1000x smaller, and half of both). Floors: 60 below
+    the linearisation estimate in ln p (J0 has none).
+    """
+    n, p = theta0.shape
+    floor = theta0 - _LOG_FLOOR
+    floor[:, 0] = -np.inf
+    parents = parent_laws(name)
+    keys = MODELS[name].all_params
+    if parent_fits is not None and all(par in parent_fits for par in parents):
+        starts = []
+        for par in parents:
+            pf = parent_fits[par]
+            th = floor.copy()
+            with np.errstate(divide="ignore", invalid="ignore"):
+                for j, k in enumerate(keys):
+                    if k in pf.param_names:
+                        th[:, j] = np.log(pf.params[:, pf.param_names.index(k)])
+            th = np.where(np.isfinite(th) | (floor == -np.inf), th, floor)  # a failed parent fit
+            th[:, 0] = np.where(np.isfinite(th[:, 0]), th[:, 0], theta0[:, 0])
+            starts.append(np.maximum(th, floor))
+        starts.append(theta0 + np.log([1.0, 0.5, 0.5]))
+        floors = [floor, floor, starts[-1] - _LOG_FLOOR]
+    else:
+        starts = [theta0 + np.log([1.0, *f]) for f in MULTISTART_FACTORS]
+        floors = [s - _LOG_FLOOR for s in starts]
+    floors = np.stack(floors)
+    floors[:, :, 0] = -np.inf
+    return np.stack(starts), floors
+
+
+def second_chance(theta, floor, theta0, pth, pfl, psse, best):
+    """Fits to run once more: those that ended with a constant on or near its bound (below 1/1000 of
+    its linearisation estimate), from the best other probe that ended inside. A boundary minimum can
+    hide a lower one inside. Returns the rows and, for each, the probe to start from."""
+    n = theta.shape[0]
+    rows = np.arange(n)
+    near = np.maximum(pfl[:, :, 1:], theta0[None, :, 1:] - NEAR_BOUND)
+    inside = np.all(pth[:, :, 1:] > near, axis=2)  # [reps, n]
+    inside[best, rows] = False  # the start the fit continued from would lead there again
+    alt = np.argmin(np.where(inside, psse, np.inf), axis=0)
+    low = np.any(theta[:, 1:] <= np.maximum(floor[:, 1:], theta0[:, 1:] - NEAR_BOUND), axis=1)
+    redo = np.flatnonzero(low & inside[alt, rows])
+    return redo, alt[redo]
+
+
+def parent_laws(name: str) -> tuple:
+    """The single laws nested in a combined model: the model with one of its constants at 0.
+
+    ``cake-complete`` is complete blocking for kc = 0 and cake filtration for kb = 0, so its
+    parents are ``("complete", "cake")`` (in the order of :data:`MODEL_NAMES`); a single law has none.
+    """
+    consts = MODELS[name].params
+    if len(consts) < 2:
+        return ()
+    return tuple(nm for nm in MODEL_NAMES if len(MODELS[nm].params) == 1 and MODELS[nm].params[0] in consts)
+
+
+def _run_lm(engine, name, t, y, n_points, theta0, floor, ceil, *, max_iter, opts, threads=None):
+    """One Levenberg-Marquardt run per row from explicit starts, bounds and ceilings (no multi-start)."""
+    if engine == "numba":
+        from . import numba_backend
+
+        return numba_backend.lm_batch(name, t, y, n_points, theta0, floor, ceil, max_iter=max_iter,
+                                      max_up=_MAX_UP, pred_tol=_PRED_TOL, threads=threads,
+                                      **{k: v for k, v in opts.items() if k != "geodesic"})
+    r = _lm(name, t, y, theta0, max_iter=max_iter, floor=floor, ceil=ceil, **opts)
+    return r.theta, r.sse, r.n_iter, r.status
+
+
+def reach_parent_laws(name: str, fit: BatchModelFit, parent_fits: dict, t, y, mask=None, *, start,
+                      max_iter: int = 100, ftol: float = 1e-10, xtol: float = 1e-10, gtol: float = 1e-10,
+                      backend: str = "auto", threads: int | None = None) -> BatchModelFit:
+    """Make a combined model's fits at least as good as those of its parent laws.
+
+    A combined model contains each parent law (its other constant at 0,
+    :func:`parent_laws`), so its least-squares fit can be no worse than the parent's. Where a fit
+    ended above a parent's SSE (a local minimum of the combined model), it continues from the
+    parent's solution with the other constant on its bound, where its SSE is the parent's; the
+    Levenberg-Marquardt steps only lower the SSE from there, and the constant may leave its bound
+    (up to its linearisation estimate in one step). The lower SSE is kept.
+
+    Parameters
+    ----------
+    name : str  Combined model.
+    fit : BatchModelFit  Its fits.
+    parent_fits : dict  Parent law name -> BatchModelFit on the same trials.
+    t, y, mask : the batch (as for :func:`fit_model_batch`).
+    start : dict  Linearisation starting values (:func:`starting_values_batch`): the bounds.
+    """
+    t, y, n_points = prepare_batch(t, y, mask)
+    engine = _engine(backend, y.shape[0])
+    keys = MODELS[name].all_params
+    theta0 = _theta_start(name, start)
+    theta0 = np.where(np.isfinite(theta0), theta0, 0.0)
+    out = {f: np.array(getattr(fit, f)) for f in ("params", "sse", "aicc", "bic", "converged", "n_iter",
+                                                   "status")}
+    opts = dict(ftol=ftol, xtol=xtol, gtol=gtol, geodesic=False)
+    for pf in parent_fits.values():
+        with np.errstate(invalid="ignore"):
+            worse = np.isfinite(pf.sse) & ~(out["sse"] <= pf.sse * (1.0 + _NESTED_RTOL))
+        rows = np.flatnonzero(worse)
+        if rows.size == 0:
+            continue
+        floor = theta0[rows] - _LOG_FLOOR
+        floor[:, 0] = -np.inf
+        th = floor.copy()  # the other constant on its bound
+        with np.errstate(divide="ignore"):
+            for j, k in enumerate(keys):
+                if k in pf.param_names:
+                    th[:, j] = np.log(pf.params[rows, pf.param_names.index(k)])
+        th = np.maximum(th, floor)
+        tt = t if t.shape[0] == 1 else t[rows]
+        res = _run_lm(engine, name, tt, y[rows], n_points[rows], th, floor, theta0[rows],
+                      max_iter=max_iter, opts=opts, threads=threads)
+        sub = _result(name, res[0], theta0[rows], res[1], res[2], res[3], n_points[rows])
+        out["n_iter"][rows] += sub.n_iter
+        better = sub.sse < out["sse"][rows]
+        take = rows[better]
+        for f in ("params", "sse", "aicc", "bic", "converged", "status"):
+            out[f][take] = getattr(sub, f)[better]
+    return BatchModelFit(name=name, param_names=fit.param_names, n_points=fit.n_points, **out)
 
 
 def _result(name, theta, theta0, sse, n_iter, status, n_points) -> BatchModelFit:
@@ -859,22 +998,36 @@ _DEFAULT_CHUNK = {"numpy": 512, "numba": 8192, "jax": 131072}
 
 
 def _fit_chunk(task):
-    """Fit one chunk of trials with several models (module level, so that process pools can pickle it)."""
+    """Fit one chunk of trials with several models (module level, so that process pools can pickle it).
+
+    The single laws go first; each combined model then reaches its parent laws' SSE
+    (:func:`reach_parent_laws`), with the parents fitted here when they were not asked for.
+    """
     names, t, y, mask, starts, opts = task
     opts = dict(opts)
     backend = opts.pop("backend", "auto")
     svals = starting_values_batch(t, y, mask, backend="numba" if backend == "numba" else "numpy")
+    needed = set(names) | {par for nm in names for par in parent_laws(nm)}
+    order = sorted(needed, key=lambda nm: (len(MODELS[nm].params), MODEL_NAMES.index(nm)))
+    polish = {k: opts[k] for k in ("max_iter", "ftol", "xtol", "gtol", "threads") if k in opts}
     out = {}
-    for nm in names:
+    for nm in order:
         s = starts.get(nm) if starts else None
+        parents = {par: out[par] for par in parent_laws(nm)} or None
         if backend == "jax":
             from . import jax_backend
 
-            out[nm] = jax_backend.fit_model_batch_jax(nm, t, y, mask, start=svals if s is None else s, **opts)
+            fit = jax_backend.fit_model_batch_jax(nm, t, y, mask, start=svals if s is None else s,
+                                                  parent_fits=parents, **opts)
         else:
-            out[nm] = fit_model_batch(nm, t, y, mask, start=svals if s is None else s, backend=backend,
-                                      **opts)
-    return out
+            fit = fit_model_batch(nm, t, y, mask, start=svals if s is None else s, backend=backend,
+                                  parent_fits=parents, **opts)
+        if parents:
+            fit = reach_parent_laws(nm, fit, parents, t, y, mask,
+                                    start=svals, backend="numba" if backend == "numba" else "numpy",
+                                    **polish)
+        out[nm] = fit
+    return {nm: out[nm] for nm in names}
 
 
 def _chunks(t, y, mask, names, start, chunk_size, opts):

@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import optimize, stats
+from scipy.special import stdtrit
 
 from ..errors import InputError, ModelError
 from ..models.fouling import MODEL_NAMES, MODELS, get_model, resistance_ratio
@@ -78,6 +78,9 @@ class TrialFit:
     fits: tuple  # ModelFit, best first
     vmax: dict
     indistinguishable: tuple = field(default=())
+    #: None, or how a long trial was binned for fitting (:func:`bin_trial`): the parameters, SSE,
+    #: R², AICc, BIC and intervals are those of the fit to the bin means
+    binning: dict | None = None
 
     @property
     def best(self) -> ModelFit:
@@ -105,7 +108,16 @@ class TrialFit:
                    "cannot be told apart (ΔAICc < 2): " + ", ".join(self.indistinguishable))
         return {"trial": self.trial.summary(), "best_model": best.name,
                 "indistinguishable": list(self.indistinguishable), "verdict": verdict,
-                "models": models, "vmax": dict(self.vmax)}
+                "models": models, "vmax": dict(self.vmax), "binning": self.binning_note()}
+
+    def binning_note(self) -> dict | None:
+        """How the parameters were fitted, for the doors: None, or :attr:`binning` with a sentence."""
+        if self.binning is None:
+            return None
+        b = self.binning
+        return {**b, "note": (f"fitted to {b['bins']:,} means of {b['points_per_bin']:,} (or one more) "
+                              f"consecutive points of {b['points']:,}: SSE, R², AICc, BIC and the 95 % "
+                              "intervals are those of the bin means")}
 
 
 def information_criteria(sse: float, n: int, k: int) -> tuple[float, float]:
@@ -207,8 +219,33 @@ def _predict_cf(name, v, P0, J, k):
     return P0 * r
 
 
+@dataclass(frozen=True)
+class _Solution:
+    """A solution found elsewhere (the batched engine), in the fields of scipy's OptimizeResult used below."""
+
+    x: np.ndarray
+    fun: np.ndarray
+    jac: np.ndarray
+    success: bool
+    message: str
+
+
+def _parent_solutions(model, parent_fits, lead, fit_lead):
+    """[(lead value, constants with the other one at 0)] from the parent laws' fits, or []."""
+    if not parent_fits or len(model.params) != 2:
+        return []
+    out = []
+    for pf in parent_fits.values():
+        (kept,) = MODELS[pf.name].params
+        if kept not in model.params:
+            continue
+        k = np.array([pf.params[kept] if p == kept else 0.0 for p in model.params])
+        out.append((float(pf.params[lead]) if fit_lead else float("nan"), k))
+    return out
+
+
 def fit_model(trial: Trial, name: str, *, j0: float | None = None, start: dict | None = None,
-              solution=None) -> ModelFit:
+              solution=None, flux_LMH: float | None = None, parent_fits: dict | None = None) -> ModelFit:
     """Fit one fouling model to a trial.
 
     Constant pressure: fits V(t) [L/m²] with parameters J0 (unless ``j0`` [L/m²/h] fixes it) and the
@@ -221,12 +258,18 @@ def fit_model(trial: Trial, name: str, *, j0: float | None = None, start: dict |
     name : str  Model name (see ``fluxwise.models.fouling.MODEL_NAMES``).
     j0 : float, optional  Fixed initial flux [L/m²/h] (constant pressure only).
     start : dict, optional  Starting values; by default from :func:`starting_values`.
-    solution : tuple (params, converged), optional  Parameters (J0 and constants, in model order) found
-        by another engine (the batched fitter): no optimisation, only the statistics at that point.
+    solution : tuple (params, converged), optional  Parameters (J0 or P0, and the constants, in
+        model order) found by another engine (the batched fitter, or a fit to the binned trial): no
+        optimisation, only the statistics at that point.
+    flux_LMH : float, optional  Constant flux: the set flux [L/m²/h] (default: from the trial).
+    parent_fits : dict, optional  Combined models: the fits of its parent laws to the same trial
+        (name -> ModelFit, see :func:`fluxwise.fit.batch.parent_laws`). Their solutions start the
+        multi-start, and the fit ends no worse than either parent (a combined model holds each
+        parent law, with its other constant at 0).
     """
     model = get_model(name)
     cp = trial.mode == CONSTANT_PRESSURE
-    jset = None if cp else _constant_flux(trial)
+    jset = None if cp else (float(flux_LMH) if flux_LMH is not None else _constant_flux(trial))
     s = start or starting_values(trial, jset)
     if cp:
         x, y = trial.t_h, trial.v_L_per_m2
@@ -270,12 +313,21 @@ def fit_model(trial: Trial, name: str, *, j0: float | None = None, start: dict |
         pred = np.where(np.isfinite(pred), pred, big)
         return ((pred[1:] - pred[0]) / h[:, None]).T / yscale
 
-    # Combined models: start from each parent's estimate with the other constant small, and from
-    # half of both; keep the best. Single laws: one start.
-    starts = [kstart]
-    if kstart.size == 2:
+    # Starts as full parameter vectors θ ([lead,] constants). Combined models: each parent law (its
+    # solution where given, else the linearisations) with the other constant 1000x smaller than its
+    # estimate, and half of both; keep the best. Single laws: one start.
+    def full(lead_value, k):
+        return np.concatenate([[lead_value], k]) if fit_lead else np.asarray(k, dtype=float)
+
+    parents = _parent_solutions(model, parent_fits, lead, fit_lead)
+    if kstart.size == 2 and parents:
         eps = 1e-3
-        starts = [kstart * [1.0, eps], kstart * [eps, 1.0], kstart * 0.5]
+        starts = [full(lead_value, np.where(k > 0, k, eps * kstart)) for lead_value, k in parents]
+        starts.append(full(lead_start, kstart * 0.5))
+    elif kstart.size == 2:
+        starts = [full(lead_start, kstart * f) for f in ([1.0, 1e-3], [1e-3, 1.0], [0.5, 0.5])]
+    else:
+        starts = [full(lead_start, kstart)]
     lb = np.zeros(kstart.size + (1 if fit_lead else 0))
     if fit_lead:
         lb[0] = 1e-12
@@ -286,11 +338,12 @@ def fit_model(trial: Trial, name: str, *, j0: float | None = None, start: dict |
     if solution is not None:
         theta = np.asarray(solution[0], dtype=float)
         theta = theta if fit_lead else theta[1:]
-        best = optimize.OptimizeResult(x=theta, fun=residuals(theta), jac=jacobian(theta),
-                                       success=bool(solution[1]), message="batched Levenberg-Marquardt")
+        best = _Solution(x=theta, fun=residuals(theta), jac=jacobian(theta), success=bool(solution[1]),
+                         message="solution given")
         starts = []
-    for ks0 in starts:
-        theta0 = np.concatenate([[lead_start], ks0]) if fit_lead else np.asarray(ks0, dtype=float)
+    else:
+        from scipy import optimize  # only where scipy optimises (its import is slow)
+    for theta0 in starts:
         try:
             # several starts: a short, loose run from each, then only the best is polished
             if len(starts) > 1:
@@ -304,6 +357,16 @@ def fit_model(trial: Trial, name: str, *, j0: float | None = None, start: dict |
             best = res
     if solution is None and best is not None and len(starts) > 1:
         best = optimize.least_squares(residuals, best.x, **tight, max_nfev=400)
+    if solution is None and best is not None:
+        # no worse than a parent law: from its solution with the other constant on its bound (0),
+        # where the SSE is the parent's, the trust-region steps only lower it
+        for lead_value, k in parents:
+            theta0 = full(lead_value, k)
+            r0 = residuals(theta0)
+            if 0.5 * float(r0 @ r0) < best.cost * (1.0 - 1e-12):
+                res = optimize.least_squares(residuals, theta0, **tight, max_nfev=400)
+                if res.cost < best.cost:
+                    best = res
     if best is None:
         raise ModelError(f"model '{name}' could not be evaluated on {trial.source}")
     theta = best.x
@@ -324,7 +387,7 @@ def fit_model(trial: Trial, name: str, *, j0: float | None = None, start: dict |
         se = np.sqrt(np.clip(np.diag(cov), 0, None))
     except np.linalg.LinAlgError:
         se = np.full(kfit, np.inf)
-    tq = float(stats.t.ppf(0.975, dof))
+    tq = float(stdtrit(dof, 0.975))  # Student's t quantile (scipy.stats.t.ppf, without scipy.stats)
     names = ([lead] if fit_lead else []) + list(model.params)
     params, ci = {}, {}
     if not fit_lead:
@@ -346,7 +409,45 @@ def fit_model(trial: Trial, name: str, *, j0: float | None = None, start: dict |
                     fixed=tuple(fixed), converged=bool(best.success), message=str(best.message))
 
 
-def fit_trial(trial: Trial, *, models=None, j0: float | None = None, engine: str = "auto") -> TrialFit:
+#: Trials with more points are fitted to the means of consecutive points (at most this many bins)
+MAX_FIT_POINTS = 2000
+
+
+def bin_trial(trial: Trial, max_points: int = MAX_FIT_POINTS) -> tuple[Trial, dict | None]:
+    """The trial as means of ``k`` consecutive points, when it has more than ``max_points`` points.
+
+    A rig logging at 1 Hz gives tens of thousands of points along a smooth curve. Their means over
+    short runs of consecutive points (time, throughput and pressure alike) carry nearly all of the
+    information for a fit of a two- or three-parameter law: for independent errors a bin mean has
+    the variance σ²/k, and within a bin the curve is straight to far below the noise (the bias of
+    a bin mean is of the order V''·Δt²/24). Bins hold k or k + 1 points (the remainder spread
+    over them), so the bin means have nearly equal variances.
+
+    Returns the binned trial (the trial itself when it is short enough) and a description for
+    the results (None when not binned): ``points``, ``bins``, ``points_per_bin``.
+    """
+    n = trial.points
+    if n <= max_points:
+        return trial, None
+    k = -(-n // max_points)
+    bins = n // k
+    # bins of k or k + 1 consecutive points (the remainder spread over them, as numpy.array_split)
+    sizes = np.full(bins, k)
+    sizes[: n - bins * k] += 1
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+
+    def means(a):
+        return None if a is None else np.add.reduceat(np.asarray(a, dtype=float), starts) / sizes
+
+    binned = Trial(t_h=means(trial.t_h), v_L_per_m2=means(trial.v_L_per_m2), area_m2=trial.area_m2,
+                   mode=trial.mode, pressure_bar=means(trial.pressure_bar), source=trial.source,
+                   meta=trial.meta)
+    return binned, {"points": n, "bins": int(bins), "points_per_bin": int(k),
+                    "method": "means of consecutive points"}
+
+
+def fit_trial(trial: Trial, *, models=None, j0: float | None = None, engine: str = "auto",
+              max_fit_points: int | None = MAX_FIT_POINTS) -> TrialFit:
     """Fit all (or the named) fouling models to a trial and rank them by AICc.
 
     Parameters
@@ -360,35 +461,51 @@ def fit_trial(trial: Trial, *, models=None, j0: float | None = None, engine: str
         trust-region ``least_squares`` per model and start; ``"auto"`` (default): batch where it
         applies, else scipy. Both minimise the same objective from the same starts; intervals and
         criteria are computed the same way at the solution.
+    max_fit_points : int or None
+        Long trials are fitted to the means of consecutive points, at most this many bins
+        (:func:`bin_trial`; None: never). Parameters, SSE, R², AICc, BIC and the intervals are then
+        those of the fit to the bin means (with s² from the scatter of the bin means about the
+        curve, so that errors correlated over a few seconds widen the intervals as they should),
+        and the result says so (:attr:`TrialFit.binning`). The classical Vmax/Pmax lines use every
+        point.
 
     Returns
     -------
     TrialFit  Fits best first, the models indistinguishable from the best (ΔAICc < 2) and the
     classical Vmax (constant pressure) or Pmax (constant flux) analysis.
     """
+    from .batch import parent_laws  # the batched engine imports this module
+
     names = list(models) if models else list(MODEL_NAMES)
     for nm in names:
         get_model(nm)
-    jset = None if trial.mode == CONSTANT_PRESSURE else _constant_flux(trial)
-    start = starting_values(trial, jset)
     if engine not in ("auto", "batch", "scipy"):
         raise ModelError(f"unknown fitting engine '{engine}' (expected auto, batch or scipy)")
     batchable = trial.mode == CONSTANT_PRESSURE and j0 is None
     if engine == "batch" and not batchable:
         raise ModelError("the batched engine fits constant-pressure trials with J0 fitted; "
                          "use engine='scipy'")
+    if trial.mode != CONSTANT_PRESSURE and trial.pressure_bar is None:
+        raise InputError("a constant-flux trial needs a pressure column", source=trial.source)
+    jset = None if trial.mode == CONSTANT_PRESSURE else _constant_flux(trial)
+    work, binning = (trial, None) if max_fit_points is None else bin_trial(trial, max_fit_points)
+    start = starting_values(work, jset)
     if engine != "scipy" and batchable:
-        from .batch import fit_batch  # the batched engine imports this module
+        from .batch import fit_batch
 
-        bf = fit_batch(trial.t_h[None, :], trial.v_L_per_m2[None, :], models=names, backend="numpy")
-        fits = [fit_model(trial, nm, start=start, solution=(bf[nm].params[0], bf[nm].converged[0]))
+        bf = fit_batch(work.t_h[None, :], work.v_L_per_m2[None, :], models=names, backend="numpy")
+        fits = [fit_model(work, nm, start=start, solution=(bf[nm].params[0], bf[nm].converged[0]))
                 for nm in names]
     else:
-        fits = [fit_model(trial, nm, j0=j0, start=start) for nm in names]
+        # single laws first: their solutions start the combined models, which end no worse
+        needed = set(names) | {par for nm in names for par in parent_laws(nm)}
+        fitted = {}
+        for nm in sorted(needed, key=lambda nm: (len(MODELS[nm].params), MODEL_NAMES.index(nm))):
+            parents = {par: fitted[par] for par in parent_laws(nm)}
+            fitted[nm] = fit_model(work, nm, j0=j0, start=start, flux_LMH=jset, parent_fits=parents)
+        fits = [fitted[nm] for nm in names]
     fits.sort(key=lambda f: (f.aicc, f.k))
     best = fits[0].aicc
     tied = tuple(f.name for f in fits if f.aicc - best < INDISTINGUISHABLE_DAICC)
     vmax = vmax_analysis(trial) if trial.mode == CONSTANT_PRESSURE else pmax_analysis(trial, jset)
-    return TrialFit(trial=trial, fits=tuple(fits), vmax=vmax, indistinguishable=tied)
-
-
+    return TrialFit(trial=trial, fits=tuple(fits), vmax=vmax, indistinguishable=tied, binning=binning)

@@ -205,8 +205,9 @@ def _lm_jax_rounds(name, t, y, th0, floor, ceil, *, max_iter, round_iter, **kw):
 
 def fit_model_batch_jax(name: str, t, y, mask=None, *, start=None, max_iter: int = 100, ftol: float = 1e-10,
                         xtol: float = 1e-10, gtol: float = 1e-10, multistart: bool = True,
-                        probe_iter: int = 5, geodesic: bool = False, newton_iterations: int = 8,
-                        round_iter: int = 12, threads=None):
+                        probe_iter: int = _b.PROBE_ITER, parent_fits: dict | None = None,
+                        geodesic: bool = False, newton_iterations: int = 8, round_iter: int = 12,
+                        threads=None):
     """:func:`fluxwise.fit.batch.fit_model_batch` on JAX (GPU when present). Same arguments and result.
 
     ``newton_iterations``: fixed Newton steps of the cake-standard solve from the previous iterate.
@@ -240,18 +241,17 @@ def fit_model_batch_jax(name: str, t, y, mask=None, *, start=None, max_iter: int
     with jax.default_device(jax.devices()[0]):
         tj, yj = jnp.asarray(t), jnp.asarray(y)
         if combined:
-            factors = np.log(np.array([[1.0, *f] for f in _b.MULTISTART_FACTORS]))
-            reps = factors.shape[0]
-            th_all = (theta0[None, :, :] + factors[:, None, :]).reshape(reps * n, p)
-            floor_all = th_all - _b._LOG_FLOOR
-            floor_all[:, 0] = -np.inf
+            pth0, pfl = _b.probe_starts(name, theta0, parent_fits)
+            reps = pth0.shape[0]
             t_all = tj if t.shape[0] == 1 else jnp.tile(tj, (reps, 1))
-            th_p, sse_p, _, _ = run(t_all, jnp.tile(yj, (reps, 1)), jnp.asarray(th_all),
-                                    jnp.asarray(floor_all), jnp.asarray(th_all), max_iter=probe_iter,
-                                    ftol=1e-6, xtol=1e-6, gtol=1e-8)
-            psse = sse_p.reshape(reps, n)
-            pth = th_p.reshape(reps, n, p)
-            pfl = floor_all.reshape(reps, n, p)
+            flat = pth0.reshape(reps * n, p)
+            th_p, sse_p, _, _ = run(t_all, jnp.tile(yj, (reps, 1)), jnp.asarray(flat),
+                                    jnp.asarray(pfl.reshape(reps * n, p)),
+                                    jnp.asarray(np.maximum(np.tile(theta0, (reps, 1)), flat)),
+                                    max_iter=probe_iter, ftol=_b._PROBE_TOL, xtol=_b._PROBE_TOL,
+                                    gtol=_b._PROBE_GTOL)
+            psse = np.asarray(sse_p).reshape(reps, n)
+            pth = np.asarray(th_p).reshape(reps, n, p)
             best = np.argmin(psse, axis=0)
             start_main = pth[best, np.arange(n)]
             floor = pfl[best, np.arange(n)]
@@ -264,15 +264,12 @@ def fit_model_batch_jax(name: str, t, y, mask=None, *, start=None, max_iter: int
         theta, sse, n_iter, status = _lm_jax_rounds(name, tj, yj, start_main, floor,
                                                     np.maximum(theta0, start_main), **kw)
         if combined:
-            # second chance from inside for a fit that ended on a bound (as fluxwise.fit.batch)
-            rows = np.arange(n)
-            inside = np.all(pth[:, :, 1:] > pfl[:, :, 1:], axis=2)
-            alt = np.argmin(np.where(inside, psse, np.inf), axis=0)
-            redo = np.flatnonzero(np.any(theta[:, 1:] <= floor[:, 1:], axis=1) & inside[alt, rows])
+            # second chance for a fit that ended on or near a bound (as fluxwise.fit.batch)
+            redo, alt = _b.second_chance(theta, floor, theta0, pth, pfl, psse, best)
             if redo.size:
-                s2 = pth[alt[redo], redo]
+                s2 = pth[alt, redo]
                 th2, sse2, it2, st2 = _lm_jax_rounds(name, tj if t.shape[0] == 1 else tj[redo], yj[redo], s2,
-                                                     pfl[alt[redo], redo], np.maximum(theta0[redo], s2), **kw)
+                                                     pfl[alt, redo], np.maximum(theta0[redo], s2), **kw)
                 n_iter[redo] += it2
                 better = sse2 < sse[redo]
                 take = redo[better]

@@ -427,12 +427,12 @@ if _HAVE_NUMBA:  # pragma: no branch
 
     @njit(cache=True, parallel=True, nogil=True, error_model="numpy")
     def _lm_rows(outer, inner, t, shared_t, y, npts, th0, floor, ceil, max_iter, ftol, xtol, gtol,
-                 max_up, pred_tol, starts, probe_iter, probe_floor, th_out, sse_out, it_out, st_out,
+                 max_up, pred_tol, pstart, pfloor, probe_iter, near_bound, th_out, sse_out, it_out, st_out,
                  n_blocks):
         n = y.shape[0]
         m = y.shape[1]
         p = th0.shape[1]
-        reps = starts.shape[0]
+        reps = pstart.shape[0]
         # blocks of rows share work buffers: no allocation per fit
         for b in prange(n_blocks):
             lo = b * n // n_blocks
@@ -460,6 +460,7 @@ if _HAVE_NUMBA:  # pragma: no branch
                 # runs 0..reps-1: multi-start probe (combined models), a few loose iterations from
                 # each start; run reps: the fit itself, from the best probe
                 best = math.inf
+                best_r = -1
                 for j in range(p):
                     best_th[j] = th0[i, j]
                     best_fl[j] = floor[i, j]
@@ -471,9 +472,9 @@ if _HAVE_NUMBA:  # pragma: no branch
                     probe = r < reps
                     if probe:
                         for j in range(p):
-                            s0[j] = th0[i, j] + starts[r, j]
-                            fl[j] = s0[j] - probe_floor if j > 0 else -math.inf
-                            ce[j] = s0[j]
+                            s0[j] = pstart[r, i, j]
+                            fl[j] = pfloor[r, i, j]
+                            ce[j] = cl[j]
                     else:
                         for j in range(p):
                             s0[j] = best_th[j]
@@ -490,20 +491,22 @@ if _HAVE_NUMBA:  # pragma: no branch
                             pfl[r, j] = fl[j]
                         if sse < best:
                             best = sse
+                            best_r = r
                             for j in range(p):
                                 best_th[j] = tmp[j]
                                 best_fl[j] = fl[j]
-                # a fit that ended with a constant on its bound gets a second chance from the best
-                # probe that ended inside (see fluxwise.fit.batch.fit_model_batch)
-                on_bound = False
+                # a fit that ended with a constant on or near its bound (below 1/1000 of its
+                # linearisation estimate) gets a second chance from the best other probe that ended
+                # inside (see fluxwise.fit.batch.second_chance)
+                low = False
                 for j in range(1, p):
-                    on_bound = on_bound or tmp[j] <= fl[j]
-                if reps > 0 and on_bound:
+                    low = low or tmp[j] <= max(fl[j], cl[j] - near_bound)
+                if reps > 0 and low:
                     alt = -1
                     for r in range(reps):
-                        inside = True
+                        inside = r != best_r
                         for j in range(1, p):
-                            inside = inside and pth[r, j] > pfl[r, j]
+                            inside = inside and pth[r, j] > max(pfl[r, j], cl[j] - near_bound)
                         if inside and (alt < 0 or psse[r] < psse[alt]):
                             alt = r
                     if alt >= 0:
@@ -634,11 +637,14 @@ def starting_values(t, y, n_points) -> dict:
 
 
 def lm_batch(name, t, y, n_points, theta0, floor, ceil, *, max_iter, ftol, xtol, gtol, max_up, pred_tol,
-             geodesic=False, multistart=None, probe_iter=5, probe_floor=60.0, threads=None):
+             geodesic=False, multistart=None, probe_iter=12, near_bound=6.907755278982137, threads=None):
     """Run the compiled Levenberg-Marquardt on every row; arrays as in ``fluxwise.fit.batch._lm``.
 
-    ``multistart`` [reps, p] holds log-factors added to ``theta0`` for the probe starts (combined
-    models), or None. Returns θ [n, p], SSE [n], iterations [n], status [n].
+    ``multistart`` is None or the probe starts and floors of :func:`fluxwise.fit.batch.probe_starts`
+    (arrays [reps, n, p] of ln p) for the combined models; ``near_bound`` (ln 1000) is the distance
+    below the linearisation estimate (``ceil``) at which a constant counts as near its bound (the
+    second chance of :func:`fluxwise.fit.batch.second_chance`). Returns θ [n, p], SSE [n], iterations [n],
+    status [n].
     """
     if geodesic:
         raise ValueError("the numba backend has no geodesic acceleration: use the numpy backend")
@@ -648,7 +654,11 @@ def lm_batch(name, t, y, n_points, theta0, floor, ceil, *, max_iter, ftol, xtol,
     sse_out = np.empty(n)
     it_out = np.empty(n, dtype=np.int64)
     st_out = np.empty(n, dtype=np.int8)
-    starts = np.zeros((0, p)) if multistart is None else np.ascontiguousarray(multistart, dtype=float)
+    if multistart is None:
+        pstart = pfloor = np.zeros((0, n, p))
+    else:
+        pstart = np.ascontiguousarray(multistart[0], dtype=float)
+        pfloor = np.ascontiguousarray(multistart[1], dtype=float)
     t = np.ascontiguousarray(t, dtype=float)
     old = None
     if threads is not None:
@@ -660,7 +670,7 @@ def lm_batch(name, t, y, n_points, theta0, floor, ceil, *, max_iter, ftol, xtol,
                  np.ascontiguousarray(n_points, dtype=np.int64), np.ascontiguousarray(theta0, dtype=float),
                  np.ascontiguousarray(floor, dtype=float), np.ascontiguousarray(ceil, dtype=float),
                  int(max_iter), float(ftol), float(xtol), float(gtol), float(max_up),
-                 float(pred_tol), starts, int(probe_iter), float(probe_floor), th_out, sse_out, it_out,
+                 float(pred_tol), pstart, pfloor, int(probe_iter), float(near_bound), th_out, sse_out, it_out,
                  st_out, _blocks(n))
     finally:
         if old is not None:

@@ -4,10 +4,11 @@ Modules, bottom to top: ``models`` (tables), ``canonical`` (hashable JSON), ``ke
 outside the database), ``checkpoints`` (the checkpoint log), ``trust`` (both, handed to sessions),
 ``protection`` (triggers that refuse changes), ``database`` (URL, engine, sessions, Alembic
 migrations), ``audit`` (the keyed hash chain), ``sealing`` (a store's first key, rotation),
-``accounts`` (organisations, users, passwords, sessions, tokens), ``tenancy`` (scoped lookups),
-``projects``, ``uploads`` and ``results`` (the operations the doors perform, each with its audit
-entry), ``verify`` (``fluxwise audit verify``) and ``record_checks`` (one record, checked whenever it
-is shown). The doors commit.
+``accounts`` (organisations, users, passwords, sessions, tokens, lockout), ``tenancy`` (scoped
+lookups), ``projects``, ``invitations`` (consent across organisations), ``uploads``, ``results`` and
+``reviews`` (of the audit trail) — the operations the doors perform, each with its audit entry —,
+``verify`` (``fluxwise audit verify``) and ``record_checks`` (one record, checked whenever it is
+shown). The doors commit.
 """
 
 from .audit import audit_verify_main, verify_chain

@@ -1,18 +1,28 @@
 """People and how they prove who they are: organisations, users, memberships, passwords, sessions,
-API tokens and login rate limiting.
+API tokens, lockout after failed password checks, and the security events of the audit trail.
 
 Passwords are hashed with Argon2id (argon2-cffi's defaults, RFC 9106 low-memory profile). Browser
 session keys and API tokens are 256-bit random strings, so a plain SHA-256 of them is stored (a slow
 hash adds nothing to a secret that cannot be guessed); the clear values exist only with the client.
+
+Lockout is per account, across every client address (21 CFR 11.300(d): attempts at unauthorised use
+are detected and reported): :data:`LOCKOUT_FAILURES` failed password checks for one e-mail within
+:data:`LOCKOUT_WINDOW`, at sign-in or when signing, lock it until the oldest of them is that old or an
+admin of one of its organisations unlocks it (audited). The failures are counted by a hash of the
+e-mail, whether an account has it or not, so the lock answers the same for unknown e-mails and cannot
+be used to find out which exist. Failed checks, the lockout, the unlock, sign-in and out, and token
+creation and revocation are audit entries with the client address; a lockout also logs a warning and
+shows an alert to the account's organisation admins (:func:`locked_members`).
 
 Functions here add rows and audit entries to the given session and flush; the caller commits.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -37,9 +47,14 @@ from .models import (
 
 MIN_PASSWORD_CHARS = 8
 MAX_PASSWORD_CHARS = 1024
-LOGIN_MAX_FAILURES = 5
-LOGIN_WINDOW = timedelta(minutes=5)
+#: Failed password checks of one account (any client address) within LOCKOUT_WINDOW that lock it.
+LOCKOUT_FAILURES = 5
+LOCKOUT_WINDOW = timedelta(minutes=15)
+#: What a failed password check was for, and the audit action it is recorded as.
+CHECK_PURPOSES = {"sign-in": "login_failed", "password change": "login_failed", "signature": "sign_failed",
+                  "audit review": "sign_failed"}
 TOKEN_PREFIX = "fw_"
+log = logging.getLogger(__name__)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 _hasher = PasswordHasher()
@@ -53,7 +68,7 @@ class AuthenticationError(FluxwiseError):
 
 
 class TooManyAttempts(FluxwiseError):
-    """Too many failed password checks for this user from this address."""
+    """The account is locked after too many failed password checks (from any address)."""
 
     def __init__(self, message: str, retry_after_s: int):
         super().__init__(message)
@@ -156,9 +171,7 @@ def add_member(session: Session, user: User, org: Organisation, role: str, *,
         action = "create"
     else:
         if m.role == "admin" and role != "admin":
-            admins = session.scalar(select(func.count()).select_from(Membership).where(
-                Membership.org_id == org.id, Membership.role == "admin"))
-            if admins <= 1:
+            if _admins(session, org) <= 1:
                 raise InputError(f"{user.email} is the only admin of {org.name}; make someone else admin "
                                  "first", field="role")
         old, m.role, action = {"user": user.email, "role": m.role}, role, "update"
@@ -169,6 +182,30 @@ def add_member(session: Session, user: User, org: Organisation, role: str, *,
     return m
 
 
+def _admins(session: Session, org: Organisation) -> int:
+    return session.scalar(select(func.count()).select_from(Membership).where(
+        Membership.org_id == org.id, Membership.role == "admin")) or 0
+
+
+def remove_member(session: Session, user: User, org: Organisation, *, actor: User | None,
+                  client: str = "") -> None:
+    """End ``user``'s membership of ``org`` (audited); the last admin cannot be removed."""
+    m = session.scalar(select(Membership).where(Membership.user_id == user.id, Membership.org_id == org.id))
+    if m is None:
+        from .tenancy import NotFound
+
+        raise NotFound("member not found")
+    if m.role == "admin" and _admins(session, org) <= 1:
+        raise InputError(f"{user.email} is the only admin of {org.name}; make someone else admin first",
+                         field="user_id")
+    old = {"user": user.email, "role": m.role}
+    session.delete(m)
+    session.flush()
+    audit.append(session, actor=actor, action="delete", object_type="membership",
+                 object_id=f"{org.public_id}:{user.public_id}", org_id=org.public_id, old=old,
+                 new={"client": client})
+
+
 def memberships_of(session: Session, user_id: int) -> list[tuple[Organisation, str]]:
     """The organisations ``user_id`` belongs to, with the role in each, by name."""
     rows = session.execute(select(Organisation, Membership.role)
@@ -177,40 +214,107 @@ def memberships_of(session: Session, user_id: int) -> list[tuple[Organisation, s
     return [(org, role) for org, role in rows]
 
 
-# --- login and rate limiting -------------------------------------------------------------------------
+# --- password checks, lockout and sign-in -------------------------------------------------------------
 
-def _throttle_key(email: str, client: str) -> str:
-    return sha256_hex(f"{(email or '').strip().lower()}\0{client}")
+def _account_key(email: str) -> str:
+    return sha256_hex(f"account\0{(email or '').strip().lower()}")
 
 
-def check_rate_limit(session: Session, email: str, client: str) -> None:
-    """Raise :class:`TooManyAttempts` after :data:`LOGIN_MAX_FAILURES` failures in :data:`LOGIN_WINDOW`."""
-    since = utcnow() - LOGIN_WINDOW
-    key = _throttle_key(email, client)
+def _recent_failures(session: Session, email: str) -> tuple[int, datetime | None]:
+    since = utcnow() - LOCKOUT_WINDOW
     count, first = session.execute(
         select(func.count(), func.min(LoginFailure.at))
-        .where(LoginFailure.key_sha256 == key, LoginFailure.at > since)).one()
-    if count >= LOGIN_MAX_FAILURES:
-        retry = max(1, int((first + LOGIN_WINDOW - utcnow()).total_seconds()) + 1)
-        raise TooManyAttempts(f"too many failed attempts; try again in {retry} s", retry_after_s=retry)
+        .where(LoginFailure.key_sha256 == _account_key(email), LoginFailure.at > since)).one()
+    return count, first
 
 
-def record_failure(session: Session, email: str, client: str) -> None:
-    """Note a failed password check (the caller commits even though the request fails)."""
-    session.execute(delete(LoginFailure).where(LoginFailure.at < utcnow() - LOGIN_WINDOW))
-    session.add(LoginFailure(key_sha256=_throttle_key(email, client)))
+def check_rate_limit(session: Session, email: str, client: str = "") -> None:
+    """Raise :class:`TooManyAttempts` while the account of ``email`` is locked (see module docstring)."""
+    count, first = _recent_failures(session, email)
+    if count >= LOCKOUT_FAILURES:
+        retry = max(1, int((first + LOCKOUT_WINDOW - utcnow()).total_seconds()) + 1)
+        raise TooManyAttempts(f"this account is locked after {LOCKOUT_FAILURES} failed password checks; "
+                              f"try again in {retry} s, or ask an admin of your organisation to unlock it",
+                              retry_after_s=retry)
+
+
+def _audit_target(session: Session, email: str) -> tuple[str, str, User | None]:
+    user = find_user(session, email)
+    if user is not None:
+        return "user", user.public_id, user
+    # no account: the attempt is kept under a hash of the e-mail (a typed password is never stored)
+    return "email", _account_key(email)[:32], None
+
+
+def record_failure(session: Session, email: str, client: str, *, purpose: str = "sign-in",
+                   actor: User | None = None) -> None:
+    """Note a failed password check for ``email`` from ``client``, audited (action ``login_failed`` or
+    ``sign_failed``), and lock the account when it is the :data:`LOCKOUT_FAILURES`-th in the window.
+
+    The caller commits even though its request fails (the failure must count).
+    """
+    session.execute(delete(LoginFailure).where(LoginFailure.at < utcnow() - LOCKOUT_WINDOW))
+    session.add(LoginFailure(key_sha256=_account_key(email)))
     session.flush()
+    object_type, object_id, user = _audit_target(session, email)
+    audit.append(session, actor=actor, action=CHECK_PURPOSES[purpose], object_type=object_type,
+                 object_id=object_id, new={"purpose": purpose, "client": client})
+    count, _ = _recent_failures(session, email)
+    if count == LOCKOUT_FAILURES and user is not None:
+        audit.append(session, actor=None, action="lockout", object_type="user", object_id=user.public_id,
+                     new={"failures": count, "window_min": int(LOCKOUT_WINDOW.total_seconds() // 60),
+                          "client": client})
+        # the admin alert: the server log, and the pages of the account's organisation admins
+        log.warning("account %s locked after %d failed password checks in %s (last from %s)",
+                    user.public_id, count, LOCKOUT_WINDOW, client or "unknown address")
 
 
-def clear_failures(session: Session, email: str, client: str) -> None:
-    session.execute(delete(LoginFailure).where(LoginFailure.key_sha256 == _throttle_key(email, client)))
+def clear_failures(session: Session, email: str, client: str = "") -> None:
+    session.execute(delete(LoginFailure).where(LoginFailure.key_sha256 == _account_key(email)))
 
 
-def check_password(session: Session, email: str, password: str, client: str = "") -> User:
-    """The active user with this e-mail and password, rate limited per (e-mail, client address).
+def is_locked(session: Session, user: User) -> bool:
+    return _recent_failures(session, user.email)[0] >= LOCKOUT_FAILURES
+
+
+def locked_members(session: Session, org_ids: list[int]) -> list[tuple[Organisation, User]]:
+    """Members of the organisations ``org_ids`` whose account is locked now (the admins' alert)."""
+    if not org_ids:
+        return []
+    rows = list(session.execute(
+        select(Organisation, User).join(Membership, Membership.org_id == Organisation.id)
+        .join(User, User.id == Membership.user_id)
+        .where(Organisation.id.in_(org_ids)).order_by(Organisation.name, User.name)))
+    if not rows:
+        return []
+    keys = {_account_key(u.email): u.id for _, u in rows}
+    since = utcnow() - LOCKOUT_WINDOW
+    locked_keys = set(session.scalars(
+        select(LoginFailure.key_sha256).where(LoginFailure.key_sha256.in_(keys), LoginFailure.at > since)
+        .group_by(LoginFailure.key_sha256).having(func.count() >= LOCKOUT_FAILURES)))
+    locked_ids = {keys[k] for k in locked_keys}
+    return [(o, u) for o, u in rows if u.id in locked_ids]
+
+
+def unlock_account(session: Session, user: User, *, actor: User | None, org: Organisation | None,
+                   client: str = "") -> None:
+    """Lift the lock of ``user`` (clear its recent failures), audited: by an admin of ``org``, or by the
+    operator (``actor`` and ``org`` None: ``fluxwise user unlock``)."""
+    count, _ = _recent_failures(session, user.email)
+    clear_failures(session, user.email)
+    audit.append(session, actor=actor, action="unlock", object_type="user", object_id=user.public_id,
+                 org_id=None if org is None else org.public_id, old={"failures": count},
+                 new={"client": client})
+
+
+def check_password(session: Session, email: str, password: str, client: str = "", *,
+                   purpose: str = "sign-in", actor: User | None = None) -> User:
+    """The active user with this e-mail and password; the account must not be locked.
 
     Raises :class:`TooManyAttempts` (before checking anything) or :class:`AuthenticationError` (after
-    recording the failure in the session: commit it). Does not log in or audit: see :func:`login`.
+    recording and auditing the failure in the session: commit it). ``purpose`` (a key of
+    :data:`CHECK_PURPOSES`) says what the check was for in the audit entry of a failure. Does not log
+    in: see :func:`login`.
     """
     check_rate_limit(session, email, client)
     user = find_user(session, email)
@@ -220,12 +324,34 @@ def check_password(session: Session, email: str, password: str, client: str = ""
     else:
         ok = verify_password(user.password_hash, password or "")
     if not ok:
-        record_failure(session, email, client)
+        record_failure(session, email, client, purpose=purpose, actor=actor)
         raise AuthenticationError("wrong e-mail or password")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     clear_failures(session, email, client)
     return user
+
+
+def check_signer_id(session: Session, signer: User, *, email: str | None, password: str, client: str = "",
+                    first_in_session: bool, purpose: str = "signature") -> None:
+    """Check the user ID part of an electronic signature (21 CFR 11.200(a)(1)): the first signing of a
+    session (and every signing with an API token) gives the user ID (e-mail) as well as the password;
+    later signings of the same session at least the password (checked by the caller with
+    :func:`check_password` and the same ``purpose``).
+
+    Raises :class:`~fluxwise.errors.InputError` when the e-mail is needed and missing,
+    :class:`AuthenticationError` (failure recorded and audited: commit) when it is not the signer's,
+    :class:`TooManyAttempts` while the account is locked.
+    """
+    email = (email or "").strip()
+    if first_in_session and not email:
+        raise InputError("the first signature of a session needs your user ID (e-mail) as well as your "
+                         "password", field="email")
+    if email and email.lower() != signer.email:
+        check_rate_limit(session, signer.email, client)
+        _burn_time(password or "")
+        record_failure(session, signer.email, client, purpose=purpose, actor=signer)
+        raise AuthenticationError("wrong e-mail or password")
 
 
 def login(session: Session, email: str, password: str, client: str = "", *,
@@ -236,8 +362,9 @@ def login(session: Session, email: str, password: str, client: str = "", *,
     """
     user = check_password(session, email, password, client)
     key = secrets.token_urlsafe(32)
+    now = utcnow()
     bs = BrowserSession(key_sha256=sha256_hex(key), user_id=user.id, csrf_token=secrets.token_urlsafe(32),
-                        expires_at=utcnow() + lifetime)
+                        expires_at=now + lifetime, last_seen_at=now)
     session.add(bs)
     session.flush()
     audit.append(session, actor=user, action="login", object_type="user", object_id=user.public_id,
@@ -246,24 +373,80 @@ def login(session: Session, email: str, password: str, client: str = "", *,
 
 
 def browser_session(session: Session, key: str) -> BrowserSession | None:
-    """The live session for a cookie key (not expired, not revoked, user active), or None."""
+    """The live session for a cookie key (not expired, not revoked, user active), or None.
+
+    The idle timeout is the caller's: see :func:`idle_since`.
+    """
     bs = session.scalar(select(BrowserSession).where(BrowserSession.key_sha256 == sha256_hex(key)))
     if bs is None or bs.revoked_at is not None or bs.expires_at <= utcnow() or not bs.user.is_active:
         return None
     return bs
 
 
-def end_browser_session(session: Session, key: str) -> None:
+def idle_since(bs: BrowserSession) -> datetime:
+    """When the session was last used (as far as recorded: at most a minute behind)."""
+    return bs.last_seen_at or bs.created_at
+
+
+def end_browser_session(session: Session, key: str, *, client: str = "", reason: str = "sign-out") -> None:
+    """Revoke the session of ``key`` and audit the logout (``reason``: sign-out, idle timeout, ...)."""
     bs = session.scalar(select(BrowserSession).where(BrowserSession.key_sha256 == sha256_hex(key)))
     if bs is not None and bs.revoked_at is None:
         bs.revoked_at = utcnow()
         session.flush()
+        audit.append(session, actor=bs.user, action="logout", object_type="user", object_id=bs.user.public_id,
+                     new={"reason": reason, "client": client})
+
+
+def purge_browser_sessions(session: Session, idle_timeout: timedelta | None = None) -> int:
+    """Delete the rows of sessions that can no longer be used: expired, revoked, or idle longer than
+    ``idle_timeout``; returns how many. A session that ended without a sign-out gets its ``logout``
+    audit entry now (reason ``expired`` or ``idle timeout``, with when it was last used)."""
+    now = utcnow()
+    dead = (BrowserSession.expires_at <= now) | BrowserSession.revoked_at.is_not(None)
+    if idle_timeout is not None:
+        last_seen = func.coalesce(BrowserSession.last_seen_at, BrowserSession.created_at)
+        dead = dead | (last_seen < now - idle_timeout)
+    rows = list(session.scalars(select(BrowserSession).where(dead)))
+    for bs in rows:
+        if bs.revoked_at is None:
+            reason = "expired" if bs.expires_at <= now else "idle timeout"
+            audit.append(session, actor=bs.user, action="logout", object_type="user",
+                         object_id=bs.user.public_id,
+                         new={"reason": reason, "last_seen": audit_time(idle_since(bs))})
+        session.delete(bs)
+    session.flush()
+    return len(rows)
+
+
+def audit_time(ts: datetime) -> str:
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def change_password(session: Session, user: User, current: str, new: str, *, client: str = "",
+                    keep_session_key: str | None = None) -> int:
+    """Replace ``user``'s password after checking the current one; every other browser session of the
+    user is ended (a stolen session does not outlive the change). Audited; returns sessions ended."""
+    check_password(session, user.email, current, client, purpose="password change", actor=user)
+    if new == current:
+        raise InputError("the new password must differ from the current one", field="new_password")
+    user.password_hash = hash_password(new)
+    keep = sha256_hex(keep_session_key) if keep_session_key else None
+    others = list(session.scalars(select(BrowserSession).where(
+        BrowserSession.user_id == user.id, BrowserSession.revoked_at.is_(None),
+        BrowserSession.key_sha256 != (keep or ""))))
+    for bs in others:
+        bs.revoked_at = utcnow()
+    session.flush()
+    audit.append(session, actor=user, action="update", object_type="user", object_id=user.public_id,
+                 new={"password": "changed", "sessions_ended": len(others), "client": client})
+    return len(others)
 
 
 # --- API tokens ----------------------------------------------------------------------------------------
 
 def create_api_token(session: Session, user: User, name: str, *,
-                     expires_at: datetime | None = None) -> tuple[str, ApiToken]:
+                     expires_at: datetime | None = None, client: str = "") -> tuple[str, ApiToken]:
     """A new bearer token for ``user``; returns (clear token — shown once, row)."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(user_id=user.id, name=_check_name(name, "token name"), token_sha256=sha256_hex(token),
@@ -272,7 +455,7 @@ def create_api_token(session: Session, user: User, name: str, *,
     session.flush()
     audit.append(session, actor=user, action="create", object_type="api_token", object_id=row.public_id,
                  new={"name": row.name, "prefix": row.prefix,
-                      "expires_at": None if expires_at is None else expires_at.isoformat()})
+                      "expires_at": None if expires_at is None else expires_at.isoformat(), "client": client})
     return token, row
 
 
@@ -288,12 +471,13 @@ def api_token(session: Session, token: str) -> ApiToken | None:
     return row
 
 
-def revoke_api_token(session: Session, row: ApiToken, *, actor: User) -> None:
+def revoke_api_token(session: Session, row: ApiToken, *, actor: User, client: str = "") -> None:
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         session.flush()
         audit.append(session, actor=actor, action="delete", object_type="api_token",
-                     object_id=row.public_id, old={"name": row.name, "prefix": row.prefix})
+                     object_id=row.public_id, old={"name": row.name, "prefix": row.prefix},
+                     new={"client": client})
 
 
 # --- installation settings -----------------------------------------------------------------------------

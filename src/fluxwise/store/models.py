@@ -31,7 +31,13 @@ ROLES = ("admin", "scientist", "reviewer", "trainee")
 RESULT_KINDS = ("fit", "sizing", "train")  # train: a saved train design (no trial)
 RESULT_ORIGINS = ("computed", "edited")  # edited: data typed in by a person, not computed
 SIGNATURE_MEANINGS = ("author", "review", "approve")
-AUDIT_ACTIONS = ("create", "update", "delete", "sign", "login")
+#: What an audit entry records. Besides changes to records (create, update, delete, sign): security
+#: events (sign-in and out, failed password checks at sign-in or signing, an account locked after
+#: repeated failures and unlocked by an admin) and the periodic review of the trail itself.
+AUDIT_ACTIONS = ("create", "update", "delete", "sign", "login", "logout", "login_failed", "sign_failed",
+                 "lockout", "unlock", "review")
+INVITATION_KINDS = ("member", "share")  # a person into an organisation; a project into an organisation
+INVITATION_STATES = ("pending", "accepted", "declined", "revoked")
 
 
 def new_public_id() -> str:
@@ -166,7 +172,9 @@ class Upload(PublicIdMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
-    filename: Mapped[str] = mapped_column(String(255))
+    filename: Mapped[str] = mapped_column(String(255))  # the safe name it is stored and parsed under
+    # The name as the user's computer gave it (Unicode kept; shown escaped); None before it was kept.
+    original_filename: Mapped[str | None] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(200))
     size_bytes: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
@@ -308,6 +316,10 @@ class BrowserSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Last request seen (for the idle timeout; written at most once a minute) and the first signature
+    # made in this session (21 CFR 11.200(a)(1)(i): the first signing asks for ID and password).
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
 
@@ -320,6 +332,43 @@ class LoginFailure(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     key_sha256: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class Invitation(PublicIdMixin, Base):
+    """An offer across organisations that the other side must accept before anything is visible.
+
+    ``member``: ``org`` invites whoever holds the e-mail ``email`` (an account may or may not exist;
+    nothing here tells) to join with ``role``. ``share``: ``org``, owner of ``project``, offers it to
+    the organisation whose public id is ``target_org_public_id`` (kept as typed, without a foreign
+    key, so an invitation to an id that names no organisation looks like any other).
+    """
+
+    __tablename__ = "invitations"
+    __table_args__ = (
+        CheckConstraint(_in("kind", INVITATION_KINDS), name="kind"),
+        CheckConstraint(_in("status", INVITATION_STATES), name="status"),
+        CheckConstraint("(kind = 'member' AND email IS NOT NULL AND role IS NOT NULL) OR "
+                        "(kind = 'share' AND project_id IS NOT NULL AND target_org_public_id IS NOT NULL)",
+                        name="target"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"), index=True)
+    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    target_org_public_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    role: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    organisation: Mapped[Organisation] = relationship()
+    project: Mapped[Project | None] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
 
 
 class Signature(PublicIdMixin, Base):

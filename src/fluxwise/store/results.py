@@ -227,7 +227,7 @@ def sign_result(session: Session, rv: ResultVersion, *, signer: User, password: 
                          field="meaning")
     if rv.deleted_at is not None:
         raise InputError("this result was deleted; deleted results cannot be signed")
-    accounts.check_password(session, signer.email, password, client)
+    accounts.check_password(session, signer.email, password, client, purpose="signature", actor=signer)
     if content_sha256(rv) != rv.content_sha256:
         raise InputError("the stored content of this result no longer matches its hash; it cannot be signed")
     previous = signatures_of(session, rv)

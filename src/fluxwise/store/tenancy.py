@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from ..errors import FluxwiseError
 from .models import (
     ApiToken,
+    AuditEntry,
     Membership,
     Organisation,
     Project,
@@ -25,6 +26,7 @@ from .models import (
     Signature,
     TrialRecord,
     Upload,
+    User,
 )
 
 #: Roles allowed to do each thing in a project (through any organisation that gives access to it).
@@ -34,6 +36,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "create_project": frozenset({"admin", "scientist"}),
     "share": frozenset({"admin"}),  # in the owning organisation
     "manage_members": frozenset({"admin"}),
+    "review_audit": frozenset({"admin", "reviewer"}),  # record the periodic review of the trail
     "sign:author": frozenset({"admin", "scientist", "trainee"}),
     "sign:review": frozenset({"admin", "scientist", "reviewer"}),
     "sign:approve": frozenset({"admin", "reviewer"}),
@@ -63,6 +66,22 @@ def visible_projects(user_id: int) -> Select:
     shared = select(ProjectShare.project_id).where(ProjectShare.org_id.in_(_member_org_ids(user_id)))
     return select(Project).where(or_(Project.org_id.in_(_member_org_ids(user_id)),
                                      Project.id.in_(shared)))
+
+
+def visible_audit(user_id: int, user_public_id: str):
+    """WHERE clause of the audit entries ``user_id`` may read: about their organisations, about the
+    projects they see, their own actions, security events of their own account, and security events of
+    the members of organisations they are an admin of."""
+    my_orgs = select(Organisation.public_id).join(Membership, Membership.org_id == Organisation.id) \
+        .where(Membership.user_id == user_id)
+    admin_orgs = select(Membership.org_id).where(Membership.user_id == user_id, Membership.role == "admin")
+    members = select(User.public_id).join(Membership, Membership.user_id == User.id) \
+        .where(Membership.org_id.in_(admin_orgs))
+    return or_(AuditEntry.org_id.in_(my_orgs),
+               AuditEntry.project_id.in_(visible_projects(user_id).with_only_columns(Project.public_id)),
+               AuditEntry.actor_id == user_public_id,
+               (AuditEntry.object_type == "user") & (AuditEntry.object_id == user_public_id),
+               (AuditEntry.object_type == "user") & AuditEntry.object_id.in_(members))
 
 
 def _one(session: Session, stmt: Select, what: str):

@@ -75,16 +75,20 @@ def record_file(session: Session, project: Project, *, actor: User | None, filen
 
 def record_upload(session: Session, project: Project, *, actor: User | None, filename: str,
                   content_type: str, content: bytes, trial: Trial, area: str | None = None,
-                  mode: str | None = None, density: str | None = None) -> tuple[Upload, TrialRecord]:
+                  mode: str | None = None, density: str | None = None,
+                  original_filename: str | None = None) -> tuple[Upload, TrialRecord]:
     """Store an upload and the trial parsed from it, with their audit entries, in one go.
 
-    Parse first, store after: callers reach this only with a trial that parsed, so a broken file
-    leaves nothing behind.
+    ``filename`` is the safe name it is stored and parsed under; ``original_filename`` the name as the
+    user sent it (kept when it differs). Parse first, store after: callers reach this only with a
+    trial that parsed, so a broken file leaves nothing behind.
     """
     user_id = None if actor is None else actor.id
     upload = Upload(project_id=project.id, filename=filename, content_type=content_type,
                     size_bytes=len(content), sha256=sha256_hex(content), content=content,
                     created_by_id=user_id)
+    if original_filename and original_filename != filename:
+        upload.original_filename = original_filename
     session.add(upload)
     session.flush()
     trial = dataclasses.replace(trial, source=filename)
@@ -95,9 +99,12 @@ def record_upload(session: Session, project: Project, *, actor: User | None, fil
     session.add(rec)
     session.flush()
     org_id = project.organisation.public_id
+    named = {"filename": filename}
+    if upload.original_filename is not None:
+        named["original_filename"] = upload.original_filename
     audit.append(session, actor=actor, action="create", object_type="upload", object_id=upload.public_id,
                  org_id=org_id, project_id=project.public_id,
-                 new={"filename": filename, "content_type": content_type, "size_bytes": upload.size_bytes,
+                 new={**named, "content_type": content_type, "size_bytes": upload.size_bytes,
                       "sha256": upload.sha256})
     rec.upload = upload
     audit.append(session, actor=actor, action="create", object_type="trial", object_id=rec.public_id,

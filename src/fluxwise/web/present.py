@@ -226,3 +226,14 @@ def train_steps(design) -> list[dict]:
     return [{"index": s.index, "name": s.name, "type": s.type, "design": _train_design_cell(s),
              "time": num(s.time_h, 3), "volume_in": num(s.volume_in_L), "volume_out": num(s.volume_out_L),
              "yield": num(s.yield_fraction * 100, 4), "warnings": list(s.warnings)} for s in design.steps]
+
+
+def utc(ts, seconds: bool = False) -> str:
+    """A stored time as pages show it: UTC, with the zone said (``2025-03-01 14:05 UTC``)."""
+    if ts is None:
+        return ""
+    from datetime import UTC
+
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    return ts.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC")

@@ -1,4 +1,5 @@
-"""Sign in and out, who am I, API tokens."""
+"""Sign in and out, who am I, the caller's password and API tokens (every step audited with the client
+address)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Request, Response
 
-from ...store import accounts
+from ...store import accounts, tenancy
 from ...store.models import ApiToken, utcnow
 from .. import convert, schemas
 from ..deps import (
@@ -30,11 +31,13 @@ ERRORS = {401: {"model": schemas.ErrorOut}, 403: {"model": schemas.ErrorOut}}
 def login(body: schemas.LoginIn, request: Request, response: Response, db: DbDep, settings: SettingsDep):
     """Check e-mail and password; set the session cookie (HttpOnly) and the CSRF cookie.
 
-    Five wrong passwords for one e-mail from one address within 5 minutes lock further tries
-    for the rest of those 5 minutes (429 with Retry-After).
+    Five failed password checks of one account within 15 minutes, from any addresses, lock it (429
+    with Retry-After) until the oldest is 15 minutes old or an admin unlocks it; the answer is the same
+    for an e-mail that has no account. Failures and the lockout are in the audit trail.
     """
     client = client_address(request)
     with db.session(write=True) as ws:
+        accounts.purge_browser_sessions(ws, settings.idle_timeout)
         try:
             user, key, bs = accounts.login(ws, body.email, body.password, client,
                                            lifetime=settings.session_lifetime)
@@ -47,11 +50,11 @@ def login(body: schemas.LoginIn, request: Request, response: Response, db: DbDep
 
 
 @router.post("/logout", status_code=204, responses=ERRORS)
-def logout(principal: PrincipalDep, response: Response, db: DbDep):
+def logout(principal: PrincipalDep, response: Response, db: DbDep, request: Request):
     """End the browser session (for an API token this does nothing: revoke the token instead)."""
     if principal.session_key:
         with db.session(write=True) as ws:
-            accounts.end_browser_session(ws, principal.session_key)
+            accounts.end_browser_session(ws, principal.session_key, client=client_address(request))
             ws.commit()
     clear_session_cookies(response)
     response.status_code = 204
@@ -76,18 +79,36 @@ def list_tokens(principal: PrincipalDep, s: ReadSession):
 
 
 @router.post("/tokens", response_model=schemas.TokenCreatedOut, status_code=201, responses=ERRORS)
-def create_token(body: schemas.TokenIn, principal: PrincipalDep, db: DbDep):
+def create_token(body: schemas.TokenIn, principal: PrincipalDep, db: DbDep, request: Request):
     """A new API token for scripts (``Authorization: Bearer <token>``); the token is shown only here."""
     expires = None if body.expires_in_days is None else utcnow() + timedelta(days=body.expires_in_days)
     with db.session(write=True) as ws:
-        token, row = accounts.create_api_token(ws, load_user(ws, principal), body.name, expires_at=expires)
+        token, row = accounts.create_api_token(ws, load_user(ws, principal), body.name, expires_at=expires,
+                                               client=client_address(request))
         ws.commit()
         return convert.token_out(row, token)
 
 
 @router.delete("/tokens/{token_id}", status_code=204, responses={**ERRORS, 404: {"model": schemas.ErrorOut}})
-def revoke_token(token: TokenDep, principal: PrincipalDep, db: DbDep):
+def revoke_token(token: TokenDep, principal: PrincipalDep, db: DbDep, request: Request):
     with db.session(write=True) as ws:
-        accounts.revoke_api_token(ws, ws.get(ApiToken, token.id), actor=load_user(ws, principal))
+        accounts.revoke_api_token(ws, ws.get(ApiToken, token.id), actor=load_user(ws, principal),
+                                  client=client_address(request))
+        ws.commit()
+    return Response(status_code=204)
+
+
+@router.post("/password", status_code=204, responses={**ERRORS, 422: {"model": schemas.ErrorOut},
+                                                      429: {"model": schemas.ErrorOut}})
+def change_password(body: schemas.PasswordChangeIn, principal: PrincipalDep, db: DbDep, request: Request):
+    """Change your password (the current one is checked). Your other browser sessions end; this one
+    stays. Audited; a wrong current password counts towards the lockout."""
+    with db.session(write=True) as ws:
+        try:
+            accounts.change_password(ws, load_user(ws, principal), body.current_password, body.new_password,
+                                     client=client_address(request), keep_session_key=principal.session_key)
+        except accounts.AuthenticationError:
+            ws.commit()  # the failure counts towards the lockout and is audited
+            raise tenancy.Forbidden("wrong current password: the password was not changed") from None
         ws.commit()
     return Response(status_code=204)

@@ -14,6 +14,7 @@ from ...store.models import TrialRecord
 from ...store.results import create_result
 from .. import convert, schemas, science
 from ..deps import DbDep, PrincipalDep, ReadSession, TrialDep, UploadDep, load_user
+from ..headers import content_disposition
 from ..upload_checks import parse_upload
 
 router = APIRouter(tags=["data"])
@@ -29,10 +30,11 @@ def get_upload(upload: UploadDep, s: ReadSession):
     **ERRORS,
     200: {"description": "The file exactly as uploaded", "content": {"application/octet-stream": {}}}})
 def get_upload_content(upload: UploadDep):
-    """The uploaded file, byte for byte; its SHA-256 is in the ``X-Content-SHA256`` header."""
+    """The uploaded file, byte for byte, as an attachment under the name it was uploaded with (UTF-8 in
+    ``filename*``); its SHA-256 is in the ``X-Content-SHA256`` header."""
     return Response(content=upload.content, media_type=upload.content_type, headers={
-        "Content-Disposition": f'attachment; filename="{upload.filename}"',
-        "X-Content-SHA256": upload.sha256, "Cache-Control": "private, no-store"})
+        "Content-Disposition": content_disposition(upload.original_filename or upload.filename),
+        "X-Content-SHA256": upload.sha256})
 
 
 @router.get("/trials/{trial_id}", response_model=schemas.TrialDataOut, responses=ERRORS)

@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from ...errors import FluxwiseError, InputError
 from .. import schemas, science
 from ..deps import PrincipalDep, SettingsDep
+from ..headers import report_response
 from ..upload_checks import UploadLimits, UploadRejected, check_upload, clean_filename, read_limited
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,9 @@ def design_train_report(train: TrainFile, principal: PrincipalDep, settings: Set
     """The HTML report of a train (``fluxwise design TRAIN.yaml -o report.html``); inputs as
     ``POST /api/design/train``."""
     design = _design_train(train, files, route, settings)
-    return HTMLResponse(computed("train report", science.train_report, design))
+    html = computed("train report", science.train_report, design)
+    stem = Path((train.filename or "train").replace("\\", "/")).stem or "train"
+    return report_response(html, filename=f"{stem}-report.html", download=True)
 
 
 _SWEEP_DOC = f"""A design-space sweep (``fluxwise sweep``), run in this process: every scenario of the spec

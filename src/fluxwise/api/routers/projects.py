@@ -5,18 +5,26 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from sqlalchemy import select
 
 from ...errors import InputError
+from ...store import invitations as store_invitations
 from ...store import projects as store_projects
 from ...store import tenancy
 from ...store import trains as store_trains
 from ...store import uploads as store_uploads
 from ...store.models import Organisation, Project, ResultVersion, TrialRecord, Upload
 from .. import convert, schemas, science
-from ..deps import DbDep, PrincipalDep, ProjectDep, ReadSession, SettingsDep, load_user
-from ..upload_checks import CONTENT_TYPES, check_upload, clean_filename, parse_upload, read_limited
+from ..deps import DbDep, PrincipalDep, ProjectDep, ReadSession, SettingsDep, client_address, load_user
+from ..upload_checks import (
+    CONTENT_TYPES,
+    check_upload,
+    clean_filename,
+    original_filename,
+    parse_upload,
+    read_limited,
+)
 from .design import Route, TrainFile, TrainFiles, computed, read_train_upload
 
 router = APIRouter(prefix="/projects", tags=["projects"])
@@ -50,21 +58,33 @@ def get_project(project: ProjectDep, principal: PrincipalDep, s: ReadSession):
     return convert.project_out(s, project, principal.user_id)
 
 
-@router.post("/{project_id}/shares", response_model=schemas.ProjectOut, status_code=201, responses=ERRORS)
+@router.post("/{project_id}/shares", response_model=schemas.InvitationSentOut, status_code=202,
+             responses=ERRORS)
 def share_project(body: schemas.ShareIn, project: ProjectDep, principal: PrincipalDep, s: ReadSession,
-                  db: DbDep):
-    """Share the project into another organisation (admins of the owning organisation only)."""
+                  db: DbDep, request: Request):
+    """Offer the project to another organisation (admins of the owning organisation only).
+
+    This makes an invitation that an admin of that organisation accepts; until then its members see
+    nothing. The answer is the same whether or not the id names an organisation (only its id differs).
+    """
     tenancy.require(tenancy.owner_roles(s, principal.user_id, project), "share", "sharing a project")
-    target = s.scalar(select(Organisation).where(Organisation.public_id == body.org_id)) \
-        if tenancy.is_public_id(body.org_id) else None
-    if target is None:
-        raise tenancy.NotFound("organisation not found")
     with db.session(write=True) as ws:
-        proj = ws.get(Project, project.id)
-        store_projects.share_project(ws, proj, ws.get(Organisation, target.id),
-                                     actor=load_user(ws, principal))
+        inv = store_invitations.invite_share(ws, ws.get(Project, project.id), body.org_id,
+                                             actor=load_user(ws, principal), client=client_address(request))
         ws.commit()
-        return convert.project_out(ws, proj, principal.user_id)
+        return convert.invitation_sent_out(inv)
+
+
+@router.delete("/{project_id}/shares/{org_id}", status_code=204, responses=ERRORS)
+def revoke_share(org_id: str, project: ProjectDep, principal: PrincipalDep, s: ReadSession, db: DbDep,
+                 request: Request):
+    """End the share with an organisation: by an admin of the owning organisation, or by an admin of
+    the receiving one (which gives the project up). Audited."""
+    with db.session(write=True) as ws:
+        store_projects.end_share(ws, ws.get(Project, project.id), org_id, actor=load_user(ws, principal),
+                                 client=client_address(request))
+        ws.commit()
+    return Response(status_code=204)
 
 
 @router.get("/{project_id}/uploads", response_model=list[schemas.UploadOut], responses=ERRORS)
@@ -95,7 +115,7 @@ def create_upload(
     (413), empty, broken, a zip bomb or a table that cannot be read (422).
     """
     tenancy.require(tenancy.project_roles(s, principal.user_id, project), "write", "uploading a trial")
-    filename = clean_filename(file.filename)
+    filename, original = clean_filename(file.filename), original_filename(file.filename)
     content = read_limited(file.file, settings.upload.max_bytes)
     content_type = check_upload(filename, content, settings.upload)
     options = {k: (v.strip() or None) if isinstance(v, str) else None
@@ -107,7 +127,7 @@ def create_upload(
     with db.session(write=True) as ws:
         upload, rec = store_uploads.record_upload(
             ws, ws.get(Project, project.id), actor=load_user(ws, principal), filename=filename,
-            content_type=content_type, content=content, trial=trial, **options)
+            content_type=content_type, content=content, trial=trial, original_filename=original, **options)
         ws.commit()
         return schemas.UploadCreatedOut(upload=convert.upload_out(ws, upload), trial=convert.trial_out(rec))
 

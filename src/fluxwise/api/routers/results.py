@@ -16,7 +16,8 @@ from ...store.audit import require_reason
 from ...store.canonical import canonical_json, loads
 from ...store.models import ResultVersion, TrialRecord
 from .. import convert, schemas, science
-from ..deps import DbDep, PrincipalDep, ReadSession, ResultDep, client_address, load_user
+from ..deps import DbDep, PrincipalDep, ReadSession, ResultDep, client_address, load_user, signing
+from ..headers import report_response
 
 router = APIRouter(prefix="/results", tags=["results"])
 ERRORS = schemas.error_responses(401, 403, 404, 422)
@@ -147,14 +148,20 @@ def record_report_html(s, versions: list[ResultVersion],
 @router.get("/{result_id}/report", response_class=HTMLResponse, responses={
     **ERRORS, 409: {"model": schemas.ErrorOut},
     200: {"description": "Self-contained HTML report", "content": {"text/html": {}}}})
-def get_report(versions: ResultDep, s: ReadSession, version: Version = None):
+def get_report(versions: ResultDep, s: ReadSession, version: Version = None,
+               download: Annotated[bool, Query(description="As an attachment (else shown inline)")] = False):
     """The HTML report of a result version: computed again from its trial and inputs (a train design from
     its stored files) and given only while that reproduces the numbers the version holds (409 otherwise),
     with a signature block — result id, version, content hash, and each signature's signer, meaning and
-    UTC time — so a printed report can be traced back to the record."""
+    UTC time — so a printed report can be traced back to the record.
+
+    Served sandboxed (``Content-Security-Policy: sandbox allow-scripts; frame-ancestors 'self'``) and,
+    with ``download=true``, as an attachment named after the trial file, the kind and the version.
+    """
     html, rv = record_report_html(s, versions, version)
-    return HTMLResponse(html, headers={"X-Result-Version": str(rv.version),
-                                       "X-Content-SHA256": rv.content_sha256})
+    return report_response(html, filename=f"{convert.report_stem(rv)}-{rv.kind}-v{rv.version}.html",
+                           download=download, headers={"X-Result-Version": str(rv.version),
+                                                       "X-Content-SHA256": rv.content_sha256})
 
 
 @router.get("/{result_id}/signatures", response_model=list[schemas.SignatureOut], responses=ERRORS)
@@ -168,8 +175,9 @@ def list_signatures(versions: ResultDep, s: ReadSession):
 def sign_result(body: schemas.SignIn, versions: ResultDep, principal: PrincipalDep, s: ReadSession,
                 db: DbDep, request: Request):
     """Sign a version electronically: re-enter your password and state the meaning (author, review,
-    approve). The signature binds your name, the time and the content hash of that version, and is
-    written to the audit trail.
+    approve). The first signature of a browser session, and every one made with an API token, also
+    needs your user ID (``email``). The signature binds your name, the time and the content hash of
+    that version, and is written to the audit trail; a wrong ID or password is audited too.
     """
     rv = versions[-1] if body.version is None else next(
         (v for v in versions if v.version == body.version), None)
@@ -180,12 +188,11 @@ def sign_result(body: schemas.SignIn, versions: ResultDep, principal: PrincipalD
     if versions[-1].deleted_at is not None:
         raise InputError("this result was deleted; deleted results cannot be signed")
     with db.session(write=True) as ws:
-        try:
-            sig = store_results.sign_result(ws, ws.get(ResultVersion, rv.id), signer=load_user(ws, principal),
-                                            password=body.password, meaning=body.meaning,
-                                            client=client_address(request))
-        except accounts.AuthenticationError:
-            ws.commit()  # the failure counts towards the rate limit
-            raise store_results.SignatureRefused("wrong password: the signature was not recorded") from None
+        signer, client = load_user(ws, principal), client_address(request)
+        with signing(ws, principal, "the signature"):
+            accounts.check_signer_id(ws, signer, email=body.email, password=body.password, client=client,
+                                     first_in_session=principal.first_signing)
+            sig = store_results.sign_result(ws, ws.get(ResultVersion, rv.id), signer=signer,
+                                            password=body.password, meaning=body.meaning, client=client)
         ws.commit()
         return convert.signature_out(ws, sig)

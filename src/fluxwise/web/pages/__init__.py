@@ -21,6 +21,7 @@ PAGE_MODULES = (
     "audit",  # the audit trail
     "trains",  # train design, kept or saved, and its report
     "compare",  # a project's trials side by side for one batch
+    "people",  # your account, organisations, invitations, shares, audit-trail reviews
     "static",  # plotly.js from the installed package
 )
 

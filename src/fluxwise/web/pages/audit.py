@@ -6,11 +6,11 @@ import json
 from typing import Annotated
 
 from fastapi import Query, Request
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from ...api.deps import get_db
-from ...store import tenancy
-from ...store.models import AuditEntry, Membership, Organisation, Project
+from ...store import accounts, reviews, tenancy
+from ...store.models import AuditEntry, Project
 from .base import page_principal, page_router, render
 
 router = page_router()
@@ -35,11 +35,7 @@ def audit_page(request: Request, project: Annotated[str | None, Query(max_length
     with get_db(request).session() as s:
         visible = list(s.scalars(tenancy.visible_projects(principal.user_id).order_by(Project.name)))
         names = {p.public_id: p.name for p in visible}
-        my_orgs = select(Organisation.public_id).join(Membership, Membership.org_id == Organisation.id) \
-            .where(Membership.user_id == principal.user_id)
-        stmt = select(AuditEntry).where(or_(AuditEntry.org_id.in_(my_orgs),
-                                            AuditEntry.project_id.in_([p.public_id for p in visible]),
-                                            AuditEntry.actor_id == principal.public_id))
+        stmt = select(AuditEntry).where(tenancy.visible_audit(principal.user_id, principal.public_id))
         chosen = None
         if project:
             chosen = tenancy.get_project(s, principal.user_id, project)
@@ -56,7 +52,13 @@ def audit_page(request: Request, project: Annotated[str | None, Query(max_length
                  "new": _short(json.loads(e.new_value) if e.new_value else None),
                  "old_full": _pretty(e.old_value), "new_full": _pretty(e.new_value), "hash": e.hash}
                 for e in entries]
-    return render(request, "audit.html", principal=principal, title="Audit trail", nav="audit", rows=rows,
+        review_rows = []
+        for org, _ in accounts.memberships_of(s, principal.user_id):
+            status = reviews.review_status(s, org)
+            review_rows.append({"org_id": org.public_id, "org": org.name, "overdue": status["overdue"],
+                                "last": status["last"].reviewed_at if status["last"] else None})
+    return render(request, "audit.html", principal=principal, reviews=review_rows, title="Audit trail",
+                  nav="audit", rows=rows,
                   projects=[{"id": p.public_id, "name": p.name} for p in visible],
                   project=chosen.public_id if chosen else "", next_before=rows[-1]["seq"] if more else None,
                   limit=limit)

@@ -48,12 +48,13 @@ def login_submit(request: Request, email: Annotated[str, Form(max_length=320)],
     db, settings = get_db(request), get_settings(request)
     error, status = None, 200
     with db.session(write=True) as ws:
+        accounts.purge_browser_sessions(ws, settings.idle_timeout)
         try:
             user, key, bs = accounts.login(ws, email, password, client_address(request),
                                            lifetime=settings.session_lifetime)
             ws.commit()
         except accounts.AuthenticationError:
-            ws.commit()  # the failure counts towards the rate limit
+            ws.commit()  # the failure is audited and counts towards the lockout
             error, status = "Wrong e-mail or password.", 401
         except accounts.TooManyAttempts as exc:
             error, status = f"Too many failed attempts: {exc}.", 429
@@ -69,7 +70,7 @@ def login_submit(request: Request, email: Annotated[str, Form(max_length=320)],
 def logout(request: Request, principal: FormPrincipalDep):
     if principal.session_key:
         with get_db(request).session(write=True) as ws:
-            accounts.end_browser_session(ws, principal.session_key)
+            accounts.end_browser_session(ws, principal.session_key, client=client_address(request))
             ws.commit()
     response = RedirectResponse("/login", status_code=303)
     clear_session_cookies(response)

@@ -5,7 +5,8 @@ Pages read through :mod:`fluxwise.store.tenancy` (another organisation's object 
 actions in a page (upload, fit, size, sign) call the JSON API from ``static/app.js`` with the session
 cookie and the CSRF token; plain forms (sign in and out, new project, train design) post to the
 pages with a ``csrf_token`` field. Every asset is served from this package: nothing is fetched from
-elsewhere.
+elsewhere. The security headers of every page (CSP, framing, caching) are set by one middleware,
+:class:`fluxwise.api.headers.SecurityHeaders`.
 """
 
 from __future__ import annotations
@@ -23,21 +24,15 @@ from ...api.deps import Principal, authenticate, get_db
 from ...api.upload_checks import UploadRejected
 from ...errors import FluxwiseError
 from ...store import accounts, tenancy
-from ...store.models import ResultVersion
+from ...store import results as store_results
+from ...store.models import ResultVersion, User
 from .. import present
 
 _env = Environment(loader=PackageLoader("fluxwise", "web/templates"), autoescape=select_autoescape(["html"]),
                    trim_blocks=True, lstrip_blocks=True)
 _env.filters["num"] = present.num
+_env.filters["utc"] = present.utc
 _env.globals["version"] = __version__
-
-#: Pages allow scripts and styles from this server only; plotly styles its plots inline.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
-       "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-       "frame-ancestors 'none'")
-SECURITY_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
-                    "Referrer-Policy": "same-origin", "X-Frame-Options": "DENY",
-                    "Cache-Control": "private, no-store"}
 
 
 class SignInRequired(Exception):
@@ -46,7 +41,9 @@ class SignInRequired(Exception):
 
 def _status_of(exc: FluxwiseError) -> int:
     for cls, status in ((tenancy.NotFound, 404), (tenancy.Forbidden, 403),
-                        (accounts.AuthenticationError, 401), (accounts.TooManyAttempts, 429)):
+                        (store_results.SignatureRefused, 403), (accounts.AuthenticationError, 401),
+                        (accounts.TooManyAttempts, 429),
+                        (store_results.Conflict, 409)):
         if isinstance(exc, cls):
             return status
     return exc.status if isinstance(exc, UploadRejected) else 422
@@ -99,12 +96,29 @@ def error_response(request: Request, status: int, message: str) -> Response:
                   message=message, code=status)
 
 
+def page_alerts(request: Request, principal: Principal) -> dict:
+    """What the top of every page tells a signed-in user: invitations waiting for their answer, and
+    (to admins) members whose account is locked after repeated failed password checks."""
+    from ...store import invitations as store_invitations
+
+    with get_db(request).session() as s:
+        user = s.get(User, principal.user_id)
+        if user is None:
+            return {}
+        waiting = len(store_invitations.incoming(s, user))
+        admin_of = [o.id for o, r in accounts.memberships_of(s, user.id) if r == "admin"]
+        locked = [{"org_id": o.public_id, "org": o.name, "name": u.name, "email": u.email}
+                  for o, u in accounts.locked_members(s, admin_of)]
+    return {"invitations": waiting, "locked": locked}
+
+
 def render(request: Request, template: str, *, status: int = 200, principal: Principal | None = None,
            **context) -> HTMLResponse:
+    alerts = page_alerts(request, principal) if principal is not None else {}
     html = _env.get_template(template).render(
         request=request, me=principal, csrf_token=principal.csrf_token if principal else None,
-        path=request.url.path, **context)
-    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+        path=request.url.path, alerts=alerts, **context)
+    return HTMLResponse(html, status_code=status)  # security headers: fluxwise.api.headers
 
 
 def page_principal(request: Request) -> Principal:

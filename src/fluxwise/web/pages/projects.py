@@ -12,12 +12,14 @@ from sqlalchemy import func, select
 
 from ...api import convert
 from ...api.deps import FormPrincipalDep, Principal, get_db
+from ...api.upload_checks import display_filename
 from ...errors import InputError
 from ...store import accounts, tenancy
 from ...store import projects as store_projects
 from ...store.models import Organisation, Project, ResultVersion, TrialRecord, User
 from .. import present
 from .base import latest_versions, page_principal, page_router, render
+from .people import NOTICES, project_shares
 
 router = page_router()
 
@@ -88,16 +90,18 @@ def project_page(request: Request, project_id: str):
                                  .order_by(TrialRecord.created_at.desc(), TrialRecord.id.desc())))
         names = dict(s.execute(select(User.id, User.name).where(
             User.id.in_({t.created_by_id for t in records if t.created_by_id is not None}))).all())
-        trials = [{"id": t.public_id, "source": t.upload.filename, "mode": t.mode,
+        trials = [{"id": t.public_id, "source": display_filename(convert.shown_filename(t.upload)),
+                   "mode": t.mode,
                    "area_cm2": present.num(t.area_m2 * 1e4), "points": t.points, "revision": t.revision,
                    "created": t.created_at, "by": names.get(t.created_by_id), "best": best.get(t.id)}
                   for t in records]
         ctx = {"project": {"id": project.public_id, "name": project.name, "description": project.description,
                            "org": project.organisation.name, "created": project.created_at},
                "roles": sorted(roles), "can_write": bool(roles & tenancy.PERMISSIONS["write"]),
-               "trials": trials, "saved_trains": _saved_trains(s, project)}
+               "trials": trials, "saved_trains": _saved_trains(s, project),
+               "shares": project_shares(s, principal, project)}
     return render(request, "project.html", principal=principal, title=ctx["project"]["name"], nav="projects",
-                  **ctx)
+                  notice=NOTICES.get(request.query_params.get("done", "")), **ctx)
 
 
 def _saved_trains(s, project: Project) -> list[dict]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from ...api import convert
 from ...api.deps import FormPrincipalDep, Principal, get_db, get_settings
+from ...api.headers import report_response
 from ...api.upload_checks import CONTENT_TYPES, check_upload, clean_filename, read_limited
 from ...errors import FluxwiseError, InputError
 from ...store import tenancy
@@ -226,8 +226,5 @@ def train_report_page(request: Request, run_id: str, download: bool = False):
 
 
 def _report_response(html: str, filename: str, download: bool) -> HTMLResponse:
-    headers = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
-    if download:
-        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", filename.rsplit(".", 1)[0]) or "train"
-        headers["Content-Disposition"] = f'attachment; filename="{stem}-report.html"'
-    return HTMLResponse(html, headers=headers)
+    return report_response(html, filename=f"{filename.rsplit('.', 1)[0] or 'train'}-report.html",
+                           download=download)

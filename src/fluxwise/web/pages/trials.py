@@ -10,6 +10,7 @@ from fastapi import Query, Request
 
 from ...api import convert
 from ...api.deps import get_db
+from ...api.upload_checks import display_filename
 from ...models.fouling import MODEL_NAMES
 from ...store import tenancy
 from ...store import uploads as store_uploads
@@ -69,7 +70,9 @@ def trial_page(request: Request, trial_id: str, result: Annotated[str | None, Qu
         results = [r for r in results if not r.deleted]
         trial = store_uploads.trial_from_record(rec)
         upload = rec.upload
-        info = {"id": rec.public_id, "source": upload.filename, "mode": rec.mode, "area_m2": rec.area_m2,
+        info = {"id": rec.public_id, "source": display_filename(convert.shown_filename(upload)),
+                "stored_as": upload.filename if upload.original_filename else None, "mode": rec.mode,
+                "area_m2": rec.area_m2,
                 "area_cm2": present.num(rec.area_m2 * 1e4), "points": rec.points, "revision": rec.revision,
                 "size_kb": present.num(upload.size_bytes / 1024, 3), "sha256": upload.sha256,
                 "upload_id": upload.public_id, "created": rec.created_at,

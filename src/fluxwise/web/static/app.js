@@ -211,10 +211,10 @@
         var error = $(".alert", form), button = $("button", form);
         hide(error);
         button.disabled = true;
-        api("POST", "/api/results/" + form.dataset.result + "/signatures", {
-          password: form.elements.password.value, meaning: form.elements.meaning.value,
-          version: parseInt(form.dataset.version, 10)
-        }).then(function () {
+        var body = { password: form.elements.password.value, meaning: form.elements.meaning.value,
+                     version: parseInt(form.dataset.version, 10) };
+        if (form.elements.email) body.email = form.elements.email.value;  /* first signature of a session */
+        api("POST", "/api/results/" + form.dataset.result + "/signatures", body).then(function () {
           window.location.hash = "result-" + form.dataset.result;
           window.location.reload();
         }).catch(function (err) {
