@@ -15,9 +15,8 @@ from fluxwise.cli import main
 from fluxwise.io.lab_scenario import list_scenarios, load_scenario, shipped_scenarios_dir
 from fluxwise.models.fouling import MODEL_NAMES
 from fluxwise.training import draw_truth, reveal
+from lab_leaks import assert_clean, hidden_values, split_rig
 from lab_trainee import limit_for
-
-PSI = 0.0689475729
 
 
 def run(*args):
@@ -237,77 +236,13 @@ def test_installed_scenarios_are_listed(tmp_path):
 # --------------------------------------------------------------------------- the truth never leaks
 
 
-def _hidden_values(sc, truth) -> list[float]:
-    """Every hidden number of a truth, in canonical and converted units."""
-    vals = [truth.viscosity_cP, truth.viscosity_cP * 1e-3]  # cP, Pa·s
-    if truth.solids is not None:
-        vals += [truth.solids, truth.solids * 100]
-    t = sc.task
-    for name, ft in truth.filters.items():
-        lp = ft.permeability_LMH_per_bar
-        vals += [lp, lp * PSI, lp / 3.6e6 / 1e5]  # LMH/bar, LMH/psi, m/(s·Pa)
-        for v in ft.constants.values():
-            vals += [v, v * 10, v * 1000]  # m²/L, cm²/mL, 1/m
-            vals += [1 / v, 2 / v]  # capacity 1/σ, Vmax = 2/ks [L/m²]
-        ops = (
-            [{"pressure_bar": t.pressure_bar}]
-            if t.mode == "constant-pressure"
-            else [{"flux_LMH": t.flux_LMH}]
-        )
-        for op in ops:
-            for key, v in truth.fit_params(name, **op).items():
-                if key == "J0_LMH" and "flux_LMH" in op:
-                    continue  # the set flux is the trainee's own choice, not hidden
-                vals.append(v)
-                if key == "J0_LMH":
-                    vals += [v / 3600, v / 600]  # L/m²/s, mL/min/cm²
-                elif key == "kb_per_h":
-                    vals += [v / 60, v / 3600]  # 1/min, 1/s
-                elif key == "kc_h_m4_per_L2":
-                    vals += [v * 3.6e9, v * 60]  # Bolton's Kc [s/m²], min·m⁴/L²
-                elif key == "P0_bar":
-                    vals += [v / PSI, v * 100]  # psi, kPa
-    return [v for v in vals if v and v == v and abs(v) != float("inf")]
-
-
-def _norm(token: str) -> str:
-    """One spelling of an exponent: 1.2e-02, 1.2E-2 and 1.2e-2 alike."""
-    return re.sub(r"[eE]\+?(-?)0*(\d)", r"e\1\2", token)
-
-
-def _forms(v: float, digits) -> set[str]:
-    out = set()
-    for k in digits:
-        out.add(_norm(f"{v:.{k}g}"))
-        out.add(_norm(f"{v:.{k - 1}e}"))
-        dec = max(0, k - 1 - int(f"{abs(v):e}".split("e")[1]))
-        out.add(f"{v:.{dec}f}")
-    return {s for s in out if len(re.sub(r"[^0-9]", "", s).lstrip("0")) >= min(digits)}
-
-
-def _tokens(text: str) -> set[str]:
-    return {_norm(t) for t in re.findall(r"\d+(?:\.\d+)?(?:[eE][-+]?\d+)?", text)}
-
-
-def _split_rig(text: str) -> tuple[str, str]:
-    head, _, table = text.partition("\n\n")
-    return head, table
-
-
-def _assert_clean(text: str, hidden, where: str, *, digits=range(3, 7)):
-    tokens = _tokens(text)
-    for v in hidden:
-        hit = _forms(v, digits) & tokens
-        assert not hit, f"{where}: hidden value {v!r} appears as {sorted(hit)}"
-
-
 @pytest.mark.parametrize("sid", [s.id for s in list_scenarios()])
 def test_no_hidden_value_reaches_the_trainee(sid, tmp_path):
     """An assessment attempt walked through every command; practice mode shows the truth after grading
     on purpose (tests/test_lab_attempt.py)."""
     sc = load_scenario(sid)
     seed = 8
-    hidden = _hidden_values(sc, draw_truth(sc, seed))
+    hidden = hidden_values(sc, draw_truth(sc, seed))
     att = tmp_path / "attempt.json"
     outputs = [ok("lab", "scenarios", "--json"), ok("lab", "scenarios")]
     t, f = sc.task, sc.filters[0]
@@ -405,7 +340,7 @@ def test_no_hidden_value_reaches_the_trainee(sid, tmp_path):
     outputs.append(ok("lab", "status", sid, "--attempt", att, "--json"))
 
     for i, text in enumerate(outputs):
-        _assert_clean(text, hidden, f"output {i}")
+        assert_clean(text, hidden, f"output {i}")
         assert "truth" not in text.lower()
     mechanisms = re.compile(
         r"\b(" + "|".join(sorted({w for m in MODEL_NAMES for w in m.split("-")})) + r")\b"
@@ -419,19 +354,19 @@ def test_no_hidden_value_reaches_the_trainee(sid, tmp_path):
             head = "\n".join(r for r in rows if r.split("\t")[0].endswith(":"))
             table = "\n".join(r for r in rows if not r.split("\t")[0].endswith(":"))
         else:
-            head, table = _split_rig(path.read_text())
+            head, table = split_rig(path.read_text())
         assert "TRAINING - SIMULATED" in head
         assert not mechanisms.search(head + table), path
-        _assert_clean(head, hidden, f"{path.name} metadata")
+        assert_clean(head, hidden, f"{path.name} metadata")
         # the readings themselves approach the truth as any measurement does; a hidden constant written
         # among them would show at 5 or 6 significant figures
-        _assert_clean(table, hidden, f"{path.name} table", digits=range(5, 7))
+        assert_clean(table, hidden, f"{path.name} table", digits=range(5, 7))
 
 
 def test_the_leak_check_catches_planted_values():
     sc = load_scenario("mab-sterile-filtration")
     tr = draw_truth(sc, 8)
-    hidden = _hidden_values(sc, tr)
+    hidden = hidden_values(sc, tr)
     p = tr.fit_params("PES 0.2 um", pressure_bar=sc.task.pressure_bar)
     ks = p["ks_m2_per_L"]
     for planted in (
@@ -443,5 +378,5 @@ def test_the_leak_check_catches_planted_values():
         f"viscosity {tr.viscosity_cP:.3g} cP",
     ):
         with pytest.raises(AssertionError):
-            _assert_clean(planted, hidden, "planted")
-    _assert_clean("Filter area: 3.5 cm2, Set point: 30 psi", hidden, "harmless")
+            assert_clean(planted, hidden, "planted")
+    assert_clean("Filter area: 3.5 cm2, Set point: 30 psi", hidden, "harmless")
