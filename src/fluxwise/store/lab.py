@@ -451,6 +451,8 @@ def view(row: LabAttempt, attempt, role: str, now: datetime | None = None) -> di
     """What ``role`` may see of the attempt now (never the seed)."""
     v = attempt.view(role=role, now=now)
     v.pop("seed", None)
+    if role == "instructor" and attempt.submitted and "grade" not in v:
+        v["grade"] = attempt.grade_dict()  # instructors review the grade before the due date
     if "grade" in v and v["grade"] is not None:
         v["grade"] = _with_cohort_pass(v["grade"], row.cohort)
     v.update(
@@ -586,12 +588,10 @@ def dashboard_csv(board: dict) -> str:
     """The cohort's attempts as CSV (one row per attempt; score, budget and time used)."""
     out = io.StringIO()
     w = csv.writer(out)
-    w.writerow(
-        [
-            f"# {LAB_RECORD_LABEL}: cohort {_csv_safe(board['cohort']['name'])}, "
-            f"scenario {board['cohort']['scenario']['id']} "
-            f"version {board['cohort']['scenario']['version_hash']}"
-        ]
+    name = " ".join(board["cohort"]["name"].split()).replace(",", " ")
+    out.write(
+        f"# {LAB_RECORD_LABEL}: cohort {name}; scenario {board['cohort']['scenario']['id']} "
+        f"version {board['cohort']['scenario']['version_hash']}\r\n"
     )
     w.writerow(
         [
