@@ -27,6 +27,15 @@ REWET_SEED, CLEAN_SEED = 0, 1  # seed 0: the first pre-use test fails until re-w
 
 
 @pytest.fixture
+def app(db):
+    """The web app (pages and the HTTP API) on a fresh store."""
+    from fluxwise.api.deps import ApiSettings
+    from fluxwise.web import create_web_app
+
+    return create_web_app(db=db, settings=ApiSettings(secret_key="test-secret"))
+
+
+@pytest.fixture
 def seeds(monkeypatch):
     """Fix the seeds the server derives, in the order attempts are started (the test needs known
     draws; the derivation itself is tested in test_seed_is_derived_from_the_server_secret)."""
