@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import APIRouter, Body, Depends, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from ...errors import InputError
@@ -39,6 +39,24 @@ RUN_KEYS = (
 )
 
 
+def _seen_org(org_id: str, p: PrincipalDep, s: ReadSession) -> None:
+    store_lab.instructor_org(s, p.user_id, org_id)
+
+
+def _seen_cohort(cohort_id: str, p: PrincipalDep, s: ReadSession) -> None:
+    store_lab.get_cohort(s, p.user_id, cohort_id)
+
+
+def _seen_attempt(attempt_id: str, p: PrincipalDep, s: ReadSession) -> None:
+    store_lab.get_attempt(s, p.user_id, attempt_id)
+
+
+#: Lookups that run before the body is read: another tenant's id is 404 whatever the body.
+ORG_SEEN = [Depends(_seen_org)]
+COHORT_SEEN = [Depends(_seen_cohort)]
+ATTEMPT_SEEN = [Depends(_seen_attempt)]
+
+
 def _mapping(body, what: str) -> dict:
     if not isinstance(body, dict):
         raise InputError(f"the body is a JSON object of {what}", field="body")
@@ -54,8 +72,8 @@ def list_scenarios(principal: PrincipalDep):
     return [public_scenario(s) for s in found()]
 
 
-@router.post("/orgs/{org_id}/scenarios", status_code=201, responses=ERRORS)
-def add_scenario(org_id: str, principal: PrincipalDep, db: DbDep, body: JsonBody):
+@router.post("/orgs/{org_id}/scenarios", dependencies=ORG_SEEN, status_code=201, responses=ERRORS)
+def add_scenario(org_id: str, principal: PrincipalDep, db: DbDep, body: JsonBody = None):
     """Upload a scenario (``{"yaml": "..."}``): validated (422 naming the key), kept as a version."""
     with db.session(write=True) as ws:
         org = store_lab.instructor_org(ws, principal.user_id, org_id)
@@ -101,8 +119,8 @@ def list_cohorts(principal: PrincipalDep, s: ReadSession):
     return [store_lab.cohort_json(c, r) for c, r in store_lab.visible_cohorts(s, principal.user_id)]
 
 
-@router.post("/orgs/{org_id}/cohorts", status_code=201, responses=ERRORS)
-def create_cohort(org_id: str, principal: PrincipalDep, db: DbDep, body: JsonBody):
+@router.post("/orgs/{org_id}/cohorts", dependencies=ORG_SEEN, status_code=201, responses=ERRORS)
+def create_cohort(org_id: str, principal: PrincipalDep, db: DbDep, body: JsonBody = None):
     """A cohort (instructors): ``name``, ``scenario`` (a shipped id) or ``scenario_version``, ``mode``
     (practice or assessment), ``attempt_limit``, ``time_limit_h``, ``pass_mark``, ``due_at``."""
     keys = (
@@ -115,12 +133,12 @@ def create_cohort(org_id: str, principal: PrincipalDep, db: DbDep, body: JsonBod
         "pass_mark",
         "due_at",
     )
-    body = _mapping(body, ", ".join(keys))
-    for k in body:
-        if k not in keys:
-            raise InputError(f"unknown key '{k}' (keys: {', '.join(keys)})", field=str(k))
     with db.session(write=True) as ws:
-        org = store_lab.instructor_org(ws, principal.user_id, org_id)
+        org = store_lab.instructor_org(ws, principal.user_id, org_id)  # 404 before the body is read
+        body = _mapping(body, ", ".join(keys))
+        for k in body:
+            if k not in keys:
+                raise InputError(f"unknown key '{k}' (keys: {', '.join(keys)})", field=str(k))
         cohort = store_lab.create_cohort(ws, load_user(ws, principal), org, **body)
         out = store_lab.cohort_json(cohort, "admin")
         ws.commit()
@@ -175,7 +193,7 @@ def dashboard_csv(cohort_id: str, principal: PrincipalDep, s: ReadSession):
     )
 
 
-@router.post("/cohorts/{cohort_id}/attempts", status_code=201, responses=ERRORS)
+@router.post("/cohorts/{cohort_id}/attempts", dependencies=COHORT_SEEN, status_code=201, responses=ERRORS)
 def start_attempt(cohort_id: str, principal: PrincipalDep, db: DbDep):
     """Start an attempt (a new truth each time; refused beyond an assessment's attempt limit)."""
     with db.session(write=True) as ws:
@@ -202,8 +220,8 @@ def _own(ws, principal, attempt_id):
     return row, lab, attempt
 
 
-@router.post("/attempts/{attempt_id}/runs", status_code=201, responses=ERRORS)
-def run(attempt_id: str, principal: PrincipalDep, db: DbDep, body: JsonBody):
+@router.post("/attempts/{attempt_id}/runs", dependencies=ATTEMPT_SEEN, status_code=201, responses=ERRORS)
+def run(attempt_id: str, principal: PrincipalDep, db: DbDep, body: JsonBody = None):
     """Run one experiment (``fluxwise lab run --json``): ``filter``, ``area``, ``pressure`` or ``flux``,
     ``duration``, optional stop criteria and ``feed``. A run the budget cannot pay for is refused (422)."""
     from ...io.lab_files import parse_run_request
@@ -251,8 +269,8 @@ def run_file(attempt_id: str, n: int, principal: PrincipalDep, s: ReadSession):
     )
 
 
-@router.post("/attempts/{attempt_id}/actions", status_code=201, responses=ERRORS)
-def act(attempt_id: str, principal: PrincipalDep, db: DbDep, body: JsonBody):
+@router.post("/attempts/{attempt_id}/actions", dependencies=ATTEMPT_SEEN, status_code=201, responses=ERRORS)
+def act(attempt_id: str, principal: PrincipalDep, db: DbDep, body: JsonBody = None):
     """Record one GMP action (``fluxwise lab act --json``): ``{"action": ..., "fields": {...}}``."""
     from ...io.lab_files import parse_action
 
@@ -274,8 +292,8 @@ def act(attempt_id: str, principal: PrincipalDep, db: DbDep, body: JsonBody):
         return {"record": LAB_RECORD_LABEL, **result}
 
 
-@router.post("/attempts/{attempt_id}/answer", responses=ERRORS)
-def submit(attempt_id: str, principal: PrincipalDep, db: DbDep, body: JsonBody):
+@router.post("/attempts/{attempt_id}/answer", dependencies=ATTEMPT_SEEN, responses=ERRORS)
+def submit(attempt_id: str, principal: PrincipalDep, db: DbDep, body: JsonBody = None):
     """Submit the answer (the keys of an answer file; 422 naming the key) and close the attempt. The
     response is the attempt as the caller may see it: the grade at once in practice, after the due
     date in an assessment."""
@@ -290,8 +308,10 @@ def submit(attempt_id: str, principal: PrincipalDep, db: DbDep, body: JsonBody):
         return out
 
 
-@router.post("/attempts/{attempt_id}/training-record", status_code=201, responses=ERRORS)
-def sign_record(attempt_id: str, request: Request, principal: PrincipalDep, db: DbDep, body: JsonBody):
+@router.post(
+    "/attempts/{attempt_id}/training-record", dependencies=ATTEMPT_SEEN, status_code=201, responses=ERRORS
+)
+def sign_record(attempt_id: str, request: Request, principal: PrincipalDep, db: DbDep, body: JsonBody = None):
     """Sign a passed assessment's training record (instructors; ``{"password": ...}``)."""
     body = _mapping(body, "'password'")
     with db.session(write=True) as ws:
