@@ -32,7 +32,8 @@ def two_tenants(client, make_user):
                          json={"name": "Intake", "scenario": "mab-sterile-filtration"}).json()
     attempt = client.post(f"/api/lab/cohorts/{cohort['id']}/attempts", headers=ua.headers).json()
     ran = client.post(f"/api/lab/attempts/{attempt['id']}/runs", headers=ua.headers,
-                      json={"filter": "PES 0.2 um", "area": "3.5 cm2", "pressure": "30 psi", "duration": "5 min"})
+                      json={"filter": "PES 0.2 um", "area": "3.5 cm2", "pressure": "30 psi",
+                            "duration": "5 min"})
     assert ran.status_code == 201, ran.text
     ids = {"org_id": ua.org_id, "project_id": pid, "upload_id": out["upload"]["id"],
            "trial_id": out["trial"]["id"], "result_id": result["id"], "token_id": token["id"],

@@ -154,9 +154,8 @@ def test_trainee_completes_a_scenario_and_instructor_sees_the_dashboard(browser,
         lim = limit_for(spec, reading)
         ok = reading["measured"] >= lim if spec["method"] == "bubble-point" else reading["measured"] <= lim
         assert ok == expect_pass, (reading, lim)
-        _act(
-            page, "record_result", test=reading["test"], limit=f"{lim:.5f} {unit}", verdict="pass" if ok else "fail"
-        )
+        verdict = "pass" if ok else "fail"
+        _act(page, "record_result", test=reading["test"], limit=f"{lim:.5f} {unit}", verdict=verdict)
 
     integrity_test("pre", False)  # not fully wetted: fails
     _act(page, "check_setup")

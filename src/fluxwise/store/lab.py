@@ -198,6 +198,8 @@ def get_attempt(s: Session, user_id: int, attempt_id: str) -> tuple[LabAttempt, 
 def _as_utc(when) -> datetime | None:
     if when in (None, ""):
         return None
+    if not isinstance(when, str | datetime):
+        raise InputError("give the due date as ISO text (e.g. 2026-12-01T17:00)", field="due_at")
     if isinstance(when, str):
         try:
             when = datetime.fromisoformat(when.strip())
@@ -213,7 +215,7 @@ def create_cohort(
     user: User,
     org: Organisation,
     *,
-    name: str,
+    name: str = "",
     scenario: str | None = None,
     scenario_version: str | None = None,
     mode: str = "practice",
@@ -265,9 +267,9 @@ def create_cohort(
         return x
 
     if mode == "assessment":
-        attempt_limit = number("attempt_limit", attempt_limit, integer=True, low=1)
+        attempt_limit = number("attempt_limit", attempt_limit, integer=True, low=1, high=1000)
         attempt_limit = attempt_limit if attempt_limit is not None else sc.assessment.attempts
-        time_limit_h = number("time_limit_h", time_limit_h, low=0.01)
+        time_limit_h = number("time_limit_h", time_limit_h, low=0.01, high=1000.0)
         time_limit_h = time_limit_h if time_limit_h is not None else sc.assessment.time_limit_h
     else:
         attempt_limit = time_limit_h = None

@@ -284,6 +284,9 @@ def act(attempt_id: str, principal: PrincipalDep, db: DbDep, body: JsonBody = No
     fields = body.get("fields") or {}
     if not isinstance(fields, dict):
         raise InputError("fields is a JSON object of KEY: VALUE", field="fields")
+    for k, v in fields.items():
+        if not isinstance(v, str | int | float | bool):
+            raise InputError("a field's value is text, a number or true/false", field=f"fields.{k}")
     with db.session(write=True) as ws:
         row, lab, attempt = _own(ws, principal, attempt_id)
         result = attempt.act(action, by=principal.name, **parse_action(lab.scenario, action, fields))
