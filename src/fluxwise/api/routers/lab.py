@@ -234,7 +234,7 @@ def run(attempt_id: str, principal: PrincipalDep, db: DbDep, body: JsonBody = No
         row, lab, attempt = _own(ws, principal, attempt_id)
         req = parse_run_request(
             lab.scenario,
-            **{k: (None if v in ("", None) else str(v)) for k, v in body.items() if k != "filter"},
+            **{k: (None if body.get(k) in ("", None) else str(body[k])) for k in RUN_KEYS if k != "filter"},
             filter=str(body.get("filter") or ""),
         )
         r = attempt.run(req)
