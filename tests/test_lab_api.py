@@ -474,3 +474,27 @@ def test_no_hidden_value_reaches_a_trainee_over_http(client, make_user, seeds, t
         assert "TRAINING - SIMULATED" in head and not mechanisms.search(head + table)
         assert_clean(head, hidden, f"{path.name} metadata")
         assert_clean(table, hidden, f"{path.name} table", digits=range(5, 7))
+
+
+@SQLITE
+def test_practice_pages_give_sop_feedback_after_each_step_and_assessment_pages_do_not(client, make_user):
+    import html
+
+    inst = make_user("inst@a.org", role="admin")
+    t1 = make_user("t1@a.org", role="trainee")
+    due = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    for mode, extra in (("practice", {}), ("assessment", {"due_at": due})):
+        c = _cohort(client, inst, mode=mode, **extra)
+        aid, _ = _start(client, t1, c["id"])
+        # installing before verifying the device is out of SOP order
+        out = client.post(
+            f"/api/lab/attempts/{aid}/actions",
+            json={"action": "install", "fields": {"vented": True}},
+            headers=t1.headers,
+        ).json()
+        page = client.get(f"/lab/attempts/{aid}", headers=t1.headers).text
+        if mode == "practice":
+            assert out["feedback"], out
+            assert "SOP feedback" in page and all(html.escape(t) in page for t in out["feedback"])
+        else:
+            assert "feedback" not in out and "SOP feedback" not in page

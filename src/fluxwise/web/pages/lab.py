@@ -186,6 +186,10 @@ def _attempt_page(
         own = row.trainee_id == principal.user_id
     public = lab.public()
     figures = _figures(lab, attempt)
+    feedback: dict[int, list[str]] = {}
+    if attempt.policy.step_feedback:  # practice: the SOP's feedback on each step, as it was recorded
+        for m in attempt.gmp.mistakes:
+            feedback.setdefault(m.seq, []).append(m.text)
     return render(
         request,
         "lab_attempt.html",
@@ -198,6 +202,7 @@ def _attempt_page(
         role=role,
         own=own,
         figures=figures,
+        feedback=feedback,
         actions=_actions(),
         action_fields=ACTION_FIELDS,
         error=error,
