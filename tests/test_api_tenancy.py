@@ -28,9 +28,17 @@ def two_tenants(client, make_user):
     token = client.post("/api/auth/tokens", headers=ua.headers, json={"name": "ua's script"}).json()
     invitation = client.post(f"/api/orgs/{ua.org_id}/members", headers=ua.headers,
                              json={"email": "someone@c.example", "role": "scientist"}).json()
+    cohort = client.post(f"/api/lab/orgs/{ua.org_id}/cohorts", headers=ua.headers,
+                         json={"name": "Intake", "scenario": "mab-sterile-filtration"}).json()
+    attempt = client.post(f"/api/lab/cohorts/{cohort['id']}/attempts", headers=ua.headers).json()
+    ran = client.post(f"/api/lab/attempts/{attempt['id']}/runs", headers=ua.headers,
+                      json={"filter": "PES 0.2 um", "area": "3.5 cm2", "pressure": "30 psi",
+                            "duration": "5 min"})
+    assert ran.status_code == 201, ran.text
     ids = {"org_id": ua.org_id, "project_id": pid, "upload_id": out["upload"]["id"],
            "trial_id": out["trial"]["id"], "result_id": result["id"], "token_id": token["id"],
-           "version": "1", "user_id": ua.user_id, "invitation_id": invitation["id"]}
+           "version": "1", "user_id": ua.user_id, "invitation_id": invitation["id"],
+           "cohort_id": cohort["id"], "attempt_id": attempt["id"], "n": "1"}
     return ua, ub, ids
 
 
@@ -69,7 +77,7 @@ def test_every_endpoint_with_an_id_answers_404_to_another_tenant(app, client, tw
         r = client.request(method, url, headers=ub.headers)
         assert r.status_code == 404, f"{method} {path} gave {r.status_code} to another tenant: {r.text}"
         # the same answer as for an id that does not exist (nothing to tell the two apart)
-        fake = {k: ("f" * 32 if k != "version" else v) for k, v in ids.items()}
+        fake = {k: ("f" * 32 if k not in ("version", "n") else v) for k, v in ids.items()}
         r_fake = client.request(method, _fill(path, fake), headers=ub.headers)
         assert r_fake.status_code == 404 and r_fake.json() == r.json(), (method, path)
         checked.append((method, path))
@@ -109,3 +117,28 @@ def test_malformed_ids_are_404_too(client, two_tenants):
     _, ub, _ = two_tenants
     for bad in ("1", "..", "%00", "' OR 1=1 --", "F" * 32, "0" * 33):
         assert client.get(f"/api/projects/{bad}", headers=ub.headers).status_code == 404
+
+
+def test_another_organisations_supply_plans_give_404(app, client, two_tenants):
+    """A supply study saved in org A (its plan an upload, the study a result of kind 'supply'): every
+    endpoint with an id answers 404 to org B for it, as for an id that does not exist."""
+    from test_api_supply import post_plan
+
+    ua, ub, ids = two_tenants
+    saved = post_plan(client, ua, path=f"/api/projects/{ids['project_id']}/supply")
+    assert saved.status_code == 201, saved.text
+    out = saved.json()
+    supply_ids = {**ids, "result_id": out["id"], "upload_id": out["upload_id"]}
+    walked = 0
+    for method, path, params in _routes_with_ids(app):
+        if not {"result_id", "upload_id"} & set(params) and not path.endswith("/supply"):
+            continue
+        url = _fill(path, supply_ids)
+        if method == "GET":
+            assert client.get(url, headers=ua.headers).status_code == 200, url
+        r = client.request(method, url, headers=ub.headers)
+        assert r.status_code == 404, f"{method} {path} gave {r.status_code} to another tenant: {r.text}"
+        walked += 1
+    assert walked >= 8
+    # and a plan posted into org A's project by org B is refused as if the project did not exist
+    assert post_plan(client, ub, path=f"/api/projects/{ids['project_id']}/supply").status_code == 404
