@@ -11,8 +11,8 @@ uploads and trials, and restoration of anything soft-deleted — each a row of i
   SQLite that rebuilds the table (copy, drop, rename); its protection triggers are put back by
   :func:`fluxwise.store.database.migrate`, which also installs them on the two new tables.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0006'
-down_revision = '0005'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
