@@ -152,3 +152,31 @@ def test_a_request_queued_too_long_gets_a_503_and_frees_its_place():
         assert app.active == 0
 
     asyncio.run(scenario())
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self"), reason="uses /proc")
+def test_workers_end_with_a_killed_server():
+    """SIGKILL runs no clean-up in the server: its science workers must still go, not run on orphaned."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    script = ("import os, sys\nfrom fluxwise.api.workers import SciencePool\n"
+              "pool = SciencePool(2)\npool.warm()\n"
+              "print(' '.join(str(p) for p in pool._pool._processes), flush=True)\nsys.stdin.read()\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        workers = [int(p) for p in proc.stdout.readline().split()]
+        assert len(workers) == 2 and all(os.path.exists(f"/proc/{p}") for p in workers)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(os.path.exists(f"/proc/{p}") for p in workers):
+        time.sleep(0.1)
+    alive = [p for p in workers if os.path.exists(f"/proc/{p}")]
+    for p in alive:
+        os.kill(p, signal.SIGKILL)
+    assert not alive, "science workers outlived the killed server"

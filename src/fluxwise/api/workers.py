@@ -57,8 +57,37 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def _warm_worker() -> None:
+def _exit_with_parent(parent: int) -> None:
+    """End this worker when the server process ends, even by SIGKILL (which runs no clean-up): on Linux
+    the kernel sends SIGKILL (``PR_SET_PDEATHSIG``); elsewhere a thread notices the new parent."""
+    import signal
+    import sys
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0:  # PR_SET_PDEATHSIG
+                if os.getppid() != parent:  # the parent died before the call
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass
+
+    def watch():
+        import time
+
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
+def _start_worker(parent: int) -> None:
     """Import what the computations use, once per worker, before the first request reaches it."""
+    _exit_with_parent(parent)
     from ..cli.serve_commands import warm_up
 
     warm_up()
@@ -98,7 +127,7 @@ class SciencePool(Science):
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(max_workers=self.workers, mp_context=self._context,
-                                   initializer=_warm_worker)
+                                   initializer=_start_worker, initargs=(os.getpid(),))
 
     def warm(self) -> None:
         """Start every worker now and wait until each has imported the science."""
