@@ -180,3 +180,31 @@ def test_workers_end_with_a_killed_server():
     for p in alive:
         os.kill(p, signal.SIGKILL)
     assert not alive, "science workers outlived the killed server"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_password_checked_before_the_write_transaction_counts_only_for_the_hash_it_was_checked_against(
+        db, make_user):
+    """Sign-in checks the password (argon2, tens of ms) before taking the write lock; the outcome is
+    used only while the stored hash is the one checked, so a password changed meanwhile is checked again."""
+    from fluxwise.store import accounts
+
+    member = make_user("ben@a.example")
+    with db.session() as s:
+        right = accounts.precheck_password(s, member.email, member.password)
+        wrong = accounts.precheck_password(s, member.email, "not the password at all")
+        nobody = accounts.precheck_password(s, "nobody@a.example", member.password)
+    assert right.ok and not wrong.ok and nobody.password_hash is None and not nobody.ok
+    with db.session(write=True) as ws:
+        assert accounts.login(ws, member.email, member.password, precheck=right)[0].email == member.email
+        with pytest.raises(accounts.AuthenticationError):
+            accounts.login(ws, member.email, member.password, precheck=wrong)  # the check's outcome counts
+        ws.commit()
+    with db.session(write=True) as ws:  # the password changes after the precheck
+        user = accounts.find_user(ws, member.email)
+        user.password_hash = accounts.hash_password("a completely new password")
+        ws.commit()
+    with db.session(write=True) as ws:
+        with pytest.raises(accounts.AuthenticationError):
+            accounts.login(ws, member.email, member.password, precheck=right)  # checked again: refused
+        assert accounts.login(ws, member.email, "a completely new password", precheck=right)[0] is not None

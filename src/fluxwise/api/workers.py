@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -76,13 +77,16 @@ def _exit_with_parent(parent: int) -> None:
             pass
 
     def watch():
-        import time
-
         while os.getppid() == parent:
             time.sleep(1.0)
         os._exit(1)
 
     threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
+def _pid_after(seconds: float) -> int:
+    time.sleep(seconds)  # a short wait, so that the calls of warm() spread over the workers
+    return os.getpid()
 
 
 def _start_worker(parent: int) -> None:
@@ -100,6 +104,12 @@ class Science:
 
     def run(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
         return fn(*args, **kwargs)
+
+    def start(self) -> None:
+        pass
+
+    def warm(self) -> None:
+        pass
 
     def close(self) -> None:
         pass
@@ -129,11 +139,23 @@ class SciencePool(Science):
         return ProcessPoolExecutor(max_workers=self.workers, mp_context=self._context,
                                    initializer=_start_worker, initargs=(os.getpid(),))
 
-    def warm(self) -> None:
-        """Start every worker now and wait until each has imported the science."""
-        futures = [self._pool.submit(os.getpid) for _ in range(self.workers * 2)]
-        for f in futures:
-            f.result(timeout=300)
+    def start(self) -> None:
+        """Start every worker now (each imports the science); :meth:`warm` waits for them."""
+        self._starting = [self._pool.submit(_pid_after, 0.05) for _ in range(self.workers)]
+
+    def warm(self, timeout_s: float = 300.0) -> None:
+        """Start every worker (unless :meth:`start` did) and wait until each has imported the science
+        (each has answered a call)."""
+        if not getattr(self, "_starting", None):
+            self.start()
+        deadline = time.monotonic() + timeout_s
+        seen: set[int] = set()
+        while True:
+            seen.update(f.result(timeout=max(1.0, deadline - time.monotonic())) for f in self._starting)
+            if len(seen) >= self.workers or time.monotonic() > deadline:
+                break
+            self._starting = [self._pool.submit(_pid_after, 0.05) for _ in range(self.workers)]
+        self._starting = []
 
     def run(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
         pool = self._pool

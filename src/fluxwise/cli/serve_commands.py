@@ -104,13 +104,14 @@ def serve(host, port, demo, log_level, forwarded_allow_ips, science_workers):
 
         click.echo("Preparing the demo data (example trials fitted and sized)…")
         login = seed_demo(db, data_dir)
-    warm_up()
     from ..api.workers import science_for
 
     science = science_for(science_workers)
     if science.workers:
         click.echo(f"starting {science.workers} science worker process{'es' if science.workers > 1 else ''}…")
-        science.warm()
+    science.start()  # the workers import the science while this process does
+    warm_up()
+    science.warm()
     app = create_web_app(db=db, science=science)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}/"
