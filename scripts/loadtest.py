@@ -96,10 +96,11 @@ class Recorder:
     upload_kinds: Counter = field(default_factory=Counter)
     pairs: int = 0
 
-    async def request(self, kind: str, send, expect: int = 200) -> httpx.Response | None:
+    async def request(self, kind: str, sending, expect: int = 200) -> httpx.Response | None:
+        """Await ``sending`` (a request not yet awaited), timing it and recording what went wrong."""
         t0 = time.perf_counter()
         try:
-            r = await send()
+            r = await sending
         except httpx.HTTPError as exc:
             self.errors.append(f"{kind}: {type(exc).__name__}: {exc}")
             return None
@@ -111,7 +112,7 @@ class Recorder:
 
     async def upload(self, client: httpx.AsyncClient, account: Account, f: TrialFile,
                      headers: dict[str, str]) -> dict | None:
-        r = await self.request("upload", lambda: client.post(
+        r = await self.request("upload", client.post(
             f"/api/projects/{account.project_id}/uploads", headers=headers,
             files={"file": (f.name, f.content, f.content_type)}), 201)
         if r is None:
@@ -135,7 +136,7 @@ def _client(base: str) -> httpx.AsyncClient:
 
 
 async def sign_in(rec: Recorder, client: httpx.AsyncClient, account: Account) -> str | None:
-    r = await rec.request("sign-in", lambda: client.post(
+    r = await rec.request("sign-in", client.post(
         "/api/auth/login", json={"email": account.email, "password": account.password}))
     return None if r is None else r.json()["csrf_token"]
 
@@ -155,8 +156,8 @@ def baseline(files: TrialFiles, seed: int, per_kind: dict[str, int]) -> dict[str
         f = files.draw(rng)
         if len(samples[f.kind]) < per_kind.get(f.kind, 0):
             samples[f.kind].append(f)
-    science.fit(parse_upload(*(lambda f: (f.name, f.content))(samples["csv"][0]), area=None, mode=None,
-                             density=None))  # first call: caches
+    first = samples["csv"][0]
+    science.fit(parse_upload(first.name, first.content, area=None, mode=None, density=None))  # caches
     out = {}
     for kind, fs in samples.items():
         times = []
@@ -180,14 +181,14 @@ async def throughput_user(base: str, account: Account, files: TrialFiles, rec: R
             body = await rec.upload(client, account, files.draw(rng), headers)
             if body is None:
                 continue
-            r = await rec.request("fit", lambda: client.post(f"/api/trials/{body['trial']['id']}/fit",
+            r = await rec.request("fit", client.post(f"/api/trials/{body['trial']['id']}/fit",
                                                              headers=headers, json={}), 201)
             if r is None:
                 continue
             rec.pairs += 1
             if n % 10 == 0:
                 result = r.json()["id"]
-                await rec.request("report download", lambda: client.get(
+                await rec.request("report download", client.get(
                     f"/api/results/{result}/report", params={"download": "true"}, headers=headers))
             if n % 15 == 0:
                 async with _client(base) as fresh:
@@ -228,23 +229,23 @@ async def think_user(base: str, account: Account, files: TrialFiles, rec: Record
                 body = await rec.upload(client, account, files.draw(rng), headers)
                 trial = body["trial"]["id"] if body else trial
             elif action == "fit" and trial:
-                r = await rec.request("fit", lambda: client.post(f"/api/trials/{trial}/fit", headers=headers,
+                r = await rec.request("fit", client.post(f"/api/trials/{trial}/fit", headers=headers,
                                                                  json={}), 201)
                 fit = r.json()["id"] if r is not None else fit
             elif action == "size" and trial:
-                r = await rec.request("size", lambda: client.post(
+                r = await rec.request("size", client.post(
                     f"/api/trials/{trial}/size", headers=headers, json={"batch_volume": "2000 L"}), 201)
                 sizing = r.json()["id"] if r is not None else sizing
             elif action == "report" and (sizing or fit):
                 result = sizing or fit
-                await rec.request("report", lambda: client.get(f"/api/results/{result}/report"))
+                await rec.request("report", client.get(f"/api/results/{result}/report"))
             elif action == "list trials":
                 await rec.request("list trials",
-                                  lambda: client.get(f"/api/projects/{account.project_id}/trials"))
+                                  client.get(f"/api/projects/{account.project_id}/trials"))
             elif action == "trial page" and trial:
-                await rec.request("trial page", lambda: client.get(f"/trials/{trial}"))
+                await rec.request("trial page", client.get(f"/trials/{trial}"))
             else:
-                await rec.request("project page", lambda: client.get(f"/projects/{account.project_id}"))
+                await rec.request("project page", client.get(f"/projects/{account.project_id}"))
 
 
 async def run_think(base: str, accounts_: list[Account], files: TrialFiles, duration: float,
@@ -282,11 +283,11 @@ def commit_cost(database_url: str, rounds: int = 3, per_round: int = 20) -> dict
                 else "SET synchronous_commit = off"
 
             @event.listens_for(db.engine, "connect")
-            def _relax(dbapi_conn, _record, _sql=relaxed):
+            def _relax(dbapi_conn, _record, _sql=relaxed, _pg=db.backend == "postgresql"):
                 cur = dbapi_conn.cursor()
                 cur.execute(_sql)
                 cur.close()
-                if db.backend == "postgresql":
+                if _pg:
                     dbapi_conn.commit()
 
             db.engine.dispose()
@@ -306,7 +307,8 @@ def commit_cost(database_url: str, rounds: int = 3, per_round: int = 20) -> dict
                     t0 = time.perf_counter()
                     with db.session(write=True) as ws:
                         store_uploads.record_upload(ws, ws.get(Project, project_id),
-                                                    actor=ws.get(User, user_id), filename=name, content_type="text/csv",
+                                                    actor=ws.get(User, user_id), filename=name,
+                                                    content_type="text/csv",
                                                     content=content + name.encode(), trial=trial)
                         ws.commit()
                     times[mode].append(time.perf_counter() - t0)
@@ -430,6 +432,7 @@ def section(args, m: dict, r: dict) -> str:
     t, th, kill, cost = r["throughput"], r["think"], r["kill"], r["commit"]
     st, sth = t["store"], th["store"]
     ok = "met" if r["targets"]["ratio"] else "**not met**"
+    flushed = "synchronous = FULL" if r["backend"] == "sqlite" else "synchronous_commit = on"
     page_ok = "met" if r["targets"]["pages"] else "**not met**"
     uf_ok = "met" if r["targets"]["upload_fit"] else "**not met**"
     lines = [
@@ -448,7 +451,7 @@ def section(args, m: dict, r: dict) -> str:
         *_latency_rows(t["rec"], ("upload", "fit", "report download", "sign-in")),
         "",
         f"- uploads by kind: {', '.join(f'{k} {n}' for k, n in sorted(t['rec'].upload_kinds.items()))}",
-        f"- in-process analysis (read + fit, one after the other in one process), per file: "
+        "- in-process analysis (read + fit, one after the other in one process), per file: "
         + ", ".join(f"{k} {ms(v)} ms" for k, v in sorted(r["baseline"].items()))
         + f"; for the mix the server got: **{t['baseline_rate']:.1f} trials/s**",
         f"- server: **{t['rate']:.1f} uploads+fits/s** = **{t['ratio']:.2f}x** the in-process throughput "
@@ -475,18 +478,20 @@ def section(args, m: dict, r: dict) -> str:
         "",
         "### Durable commits",
         "",
-        f"One upload recorded and committed (with its audit entry and checkpoint): **{cost['durable']:.1f} ms** "
-        f"with the flush at every commit ({'synchronous = FULL' if r['backend'] == 'sqlite' else 'synchronous_commit = on'}), "
+        "One upload recorded and committed (with its audit entry and checkpoint): "
+        f"**{cost['durable']:.1f} ms** with the flush at every commit ({flushed}), "
         f"{cost['not flushed']:.1f} ms without it "
         f"({'synchronous = NORMAL' if r['backend'] == 'sqlite' else 'synchronous_commit = off'}): "
-        f"{cost['durable'] / cost['not flushed']:.2f}x (median of {args.commit_rounds * 20} each, alternating). "
+        f"{cost['durable'] / cost['not flushed']:.2f}x (median of {args.commit_rounds * 20} each, "
+        "alternating). "
         f"At the throughput above the server commits about {2 * t['rate']:.0f} times a second, so the flush "
         f"takes about {max(0.0, cost['durable'] - cost['not flushed']) * 2 * t['rate'] / 10:.1f} % of one "
         "core's time.",
         "",
         "### Kill: SIGKILL mid-upload, restart, check",
         "",
-        f"{kill['uploaders']} uploaders (one in four streaming its file slowly) ran for {kill['kill_after']:g} s; "
+        f"{kill['uploaders']} uploaders (one in four streaming its file slowly) ran for "
+        f"{kill['kill_after']:g} s; "
         f"then the server process was killed with SIGKILL ({kill['in_flight_at_kill']} requests in flight) "
         "and started again on the same store.",
         "",
@@ -579,11 +584,13 @@ def main(argv=None) -> int:
         for e in rec1.errors[:10]:
             print(f"    {e}")
 
-        print(f"think time: {args.users} users acting every 4-6 s for {args.think_duration:g} s …", flush=True)
+        print(f"think time: {args.users} users acting every 4-6 s for {args.think_duration:g} s …",
+              flush=True)
         rec2, elapsed2 = asyncio.run(run_think(server.url, accounts_, files, args.think_duration, args.seed))
         pages = [x for k in PAGES for x in rec2.latencies.get(k, [])]
         th = {"rec": rec2, "elapsed": elapsed2, "page_p95": percentile(pages, .95),
-              "upload_fit_p95": percentile(rec2.latencies["upload"], .95) + percentile(rec2.latencies["fit"], .95),
+              "upload_fit_p95": percentile(rec2.latencies["upload"], .95)
+              + percentile(rec2.latencies["fit"], .95),
               "store": check_store(database_url, rec2.acked)}
         for k, c, p50, p95, mx in rec2.table(("sign-in", "upload", "fit", "size", "report", *PAGES)):
             print(f"  {k:16s} n={c:5d}  p50={ms(p50):>6s} ms  p95={ms(p95):>6s} ms  max={ms(mx):>6s} ms")
@@ -598,7 +605,8 @@ def main(argv=None) -> int:
 
         print("durable commits …", flush=True)
         cost = commit_cost(commit_url, rounds=args.commit_rounds)
-        print(f"  {cost['durable']:.1f} ms per upload committed durably, {cost['not flushed']:.1f} ms without "
+        print(f"  {cost['durable']:.1f} ms per upload committed durably, "
+              f"{cost['not flushed']:.1f} ms without "
               "the flush", flush=True)
 
         print(f"kill: {args.kill_uploaders} uploaders, SIGKILL after {args.kill_after:g} s …", flush=True)
@@ -615,9 +623,11 @@ def main(argv=None) -> int:
         lost = len(set(bad_api) | set(after["missing"]) | set(after["corrupt"]))
         kill = {"uploaders": args.kill_uploaders, "kill_after": args.kill_after,
                 "in_flight_at_kill": killed["in_flight_at_kill"], "acked": len(killed["acked"]), "lost": lost,
-                "stored": after["stored"] - stored_before, "uploads_without_trial": after["uploads_without_trial"],
+                "stored": after["stored"] - stored_before,
+                "uploads_without_trial": after["uploads_without_trial"],
                 "refused": len(killed["refused"]), "restart_s": restart_s, "audit": verdict(code2, text2)}
-        print(f"  acknowledged {kill['acked']}, in flight at the kill {kill['in_flight_at_kill']}, lost {lost}, "
+        print(f"  acknowledged {kill['acked']}, in flight at the kill {kill['in_flight_at_kill']}, "
+              f"lost {lost}, "
               f"refused {kill['refused']}, without trial {after['uploads_without_trial']}; restart "
               f"{restart_s:.1f} s; audit verify: {kill['audit']}")
         for e in killed["refused"][:10]:
@@ -631,7 +641,8 @@ def main(argv=None) -> int:
                          for s in (t["store"], th["store"])))
         backend = "postgresql" if args.db == "postgres" else "sqlite"
         result = {"backend": backend, "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-                  "load_before": load_before, "load_after": load_after, "startup_s": startup, "science": science,
+                  "load_before": load_before, "load_after": load_after, "startup_s": startup,
+                  "science": science,
                   "baseline": base, "throughput": t, "think": th, "commit": cost, "kill": kill,
                   "audit": verdict(code, text), "targets": targets}
         print("targets: " + ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in targets.items()))

@@ -15,7 +15,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from ..errors import FluxwiseError
 from ..store import accounts, tenancy
 from ..store import results as store_results
-from ..store.database import Database, open_database
+from ..store.database import Database, StoreBusy, open_database
 from .admission import Admission, AdmissionLimits
 from .deps import ENV_SECRET_KEY, ApiSettings
 from .headers import SecurityHeaders
@@ -36,7 +36,7 @@ def _status_of(exc: FluxwiseError) -> int:
             return status
     if isinstance(exc, UploadRejected):
         return exc.status
-    if isinstance(exc, ScienceBusy):
+    if isinstance(exc, ScienceBusy | StoreBusy):
         return 503
     return 422
 
@@ -46,7 +46,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def fluxwise_error(request: Request, exc: FluxwiseError):
         status = _status_of(exc)
         headers = {}
-        if isinstance(exc, accounts.TooManyAttempts | ScienceBusy):
+        if isinstance(exc, accounts.TooManyAttempts | ScienceBusy | StoreBusy):
             headers["Retry-After"] = str(exc.retry_after_s)
         if status == 401:
             headers["WWW-Authenticate"] = "Bearer"

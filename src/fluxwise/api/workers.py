@@ -59,26 +59,16 @@ def default_workers() -> int:
 
 
 def _exit_with_parent(parent: int) -> None:
-    """End this worker when the server process ends, even by SIGKILL (which runs no clean-up): on Linux
-    the kernel sends SIGKILL (``PR_SET_PDEATHSIG``); elsewhere a thread notices the new parent."""
-    import signal
-    import sys
-
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            if libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0:  # PR_SET_PDEATHSIG
-                if os.getppid() != parent:  # the parent died before the call
-                    os._exit(1)
-                return
-        except (OSError, AttributeError):
-            pass
+    """End this worker when the server process ends, even by SIGKILL (which runs no clean-up): a thread
+    notices that the worker has a new parent. (Not ``PR_SET_PDEATHSIG``: it fires when the *thread*
+    that started the worker ends, and the pool starts workers from request threads, which come and go.)
+    """
+    if os.getppid() != parent:  # the server died before this worker started
+        os._exit(1)
 
     def watch():
         while os.getppid() == parent:
-            time.sleep(1.0)
+            time.sleep(0.5)
         os._exit(1)
 
     threading.Thread(target=watch, daemon=True, name="parent-watch").start()

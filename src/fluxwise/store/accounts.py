@@ -20,8 +20,10 @@ Functions here add rows and audit entries to the given session and flush; the ca
 from __future__ import annotations
 
 import logging
+import os
 import re
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -83,16 +85,23 @@ def set_password_hasher(hasher: PasswordHasher) -> PasswordHasher:
     return previous
 
 
+#: argon2 checks running at once: each takes 64 MiB and a core for tens of milliseconds, so a burst
+#: of sign-ins beyond the cores only thrashes memory and slows every one of them (and the server).
+_argon2_turns = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
+
+
 def hash_password(password: str) -> str:
     if not isinstance(password, str) or not MIN_PASSWORD_CHARS <= len(password) <= MAX_PASSWORD_CHARS:
         raise InputError(f"a password needs {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters",
                          field="password")
-    return _hasher.hash(password)
+    with _argon2_turns:
+        return _hasher.hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        with _argon2_turns:
+            return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
