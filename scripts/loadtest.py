@@ -8,8 +8,8 @@ core. The client runs on the same machine.
    (``fluxwise fit``'s work), timed per kind; the in-process throughput of the mix the server got is
    computed from those times.
 1. Throughput: N users (default 50) with API tokens and no think time upload a trial and fit it, again
-   and again; every 10th round they also download the fit's report and every 15th they sign in with
-   their password. The upload mix: small CSV trials, Excel workbooks and 20-hour 1 Hz rig logs
+   and again; about one round in ten also downloads the fit's report and one in fifteen signs in
+   with the user's password. The upload mix: small CSV trials, Excel workbooks and 20-hour 1 Hz rig logs
    (about 2.5 MB). Reported: upload+fit pairs per second against the in-process baseline.
 2. Think time: N users signed in with a browser session, each acting about every 5 s (4-6 s), in
    turn: upload, fit, size, report, list the project's trials, open the trial's page. Reported:
@@ -175,9 +175,7 @@ async def throughput_user(base: str, account: Account, files: TrialFiles, rec: R
                           deadline: float) -> None:
     headers = {"Authorization": f"Bearer {account.token}"}
     async with _client(base) as client:
-        n = 0
         while time.monotonic() < deadline:
-            n += 1
             body = await rec.upload(client, account, files.draw(rng), headers)
             if body is None:
                 continue
@@ -186,11 +184,11 @@ async def throughput_user(base: str, account: Account, files: TrialFiles, rec: R
             if r is None:
                 continue
             rec.pairs += 1
-            if n % 10 == 0:
+            if rng.random() < 0.1:  # one round in ten also downloads the fit's report
                 result = r.json()["id"]
                 await rec.request("report download", client.get(
                     f"/api/results/{result}/report", params={"download": "true"}, headers=headers))
-            if n % 15 == 0:
+            if rng.random() < 0.07:  # and about one in fifteen signs in with the password
                 async with _client(base) as fresh:
                     await sign_in(rec, fresh, account)
 
