@@ -19,7 +19,7 @@ from ..store.database import Database, StoreBusy, open_database
 from .admission import Admission, AdmissionLimits
 from .deps import ENV_SECRET_KEY, ApiSettings
 from .headers import SecurityHeaders
-from .routers import audit, auth, data, design, invitations, orgs, projects, results, screening, supply
+from .routers import audit, auth, data, design, invitations, lab, orgs, projects, results, screening, supply
 from .upload_checks import UploadRejected
 from .workers import Science, ScienceBusy
 
@@ -171,7 +171,7 @@ def create_app(database_url: str | None = None, data_dir: str | os.PathLike | No
         with db.session(write=True) as s:
             secret = accounts.secret_setting(s, "session_signing_key")
     app.state.secret_key = secret
-    for module in (auth, orgs, invitations, projects, data, results, audit, design, screening, supply):
+    for module in (auth, orgs, invitations, projects, data, results, audit, design, screening, supply, lab):
         app.include_router(module.router, prefix=API_PREFIX)
     _install_error_handlers(app)
     app.add_middleware(Admission, limits=admission or AdmissionLimits.from_env())

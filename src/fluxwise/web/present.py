@@ -105,7 +105,7 @@ def sizing_view(data: dict, inputs: dict | None = None) -> dict:
     fmt_ = data.get("format") or {}
     shown = {"model", "mode", "batch_volume_L", "process_time_h", "min_area_m2", "safety_factor",
              "installed_area_m2", "format", "params", "alternatives", "v50_L_per_m2", "v75_L_per_m2",
-             "v90_L_per_m2", "capacity_at_process_time_L_per_m2"}
+             "v90_L_per_m2", "capacity_at_process_time_L_per_m2", *CHECK_KEYS}
     extra = [{"label": label_of(k), "value": num(v), "unit": unit_of(k)} for k, v in data.items()
              if k not in shown and isinstance(v, int | float) and not isinstance(v, bool)]
     alternatives = [{"name": a["name"], "kind": a.get("kind", ""), "count": a["count"],
@@ -127,7 +127,53 @@ def sizing_view(data: dict, inputs: dict | None = None) -> dict:
         "v50": num(data.get("v50_L_per_m2")), "v75": num(data.get("v75_L_per_m2")),
         "v90": num(data.get("v90_L_per_m2")), "capacity": num(data.get("capacity_at_process_time_L_per_m2")),
         "extra": extra, "alternatives": alternatives, "inputs": inputs or {},
+        "checks": checks_view(data),
     }
+
+
+#: keys of the checks of a sizing (fluxwise.design.sizing_checks), shown in their own block
+CHECK_KEYS = ("warnings", "trial_max_loading_L_per_m2", "extrapolation_factor", "time_extrapolation_factor",
+              "extrapolation_limit", "trial_time_h", "past_v90", "tied_area_range_m2", "tied_models",
+              "residuals_autocorrelated", "buffer_flux_LMH", "j0_margin", "j0_fixed_to_buffer",
+              "viscosity_ratio", "model_choice", "buffer_flux_source", "params_at_trial_viscosity")
+
+
+def checks_view(data: dict) -> dict:
+    """What a sizing extrapolates and the warnings, each number with its unit (empty for sizings stored
+    before the checks existed)."""
+    if "extrapolation_factor" not in data:
+        return {"warnings": list(data.get("warnings") or []), "rows": [], "tied": None}
+    rows = [("trial's largest loading", num(data.get("trial_max_loading_L_per_m2")), "L/m²"),
+            ("process loading (before the safety factor)", num(data.get("capacity_at_process_time_L_per_m2")),
+             "L/m²"),
+            (f"extrapolation factor (warning above {num(data.get('extrapolation_limit'), 3)})",
+             num(data.get("extrapolation_factor"), 3), "×")]
+    if data.get("time_extrapolation_factor") is not None:
+        rows.append((f"process time over the trial's {num(data.get('trial_time_h'))} h",
+                     num(data.get("time_extrapolation_factor"), 3), "×"))
+    if data.get("viscosity_ratio", 1.0) != 1.0:
+        rows.append(("viscosity ratio (process/trial)", num(data.get("viscosity_ratio")), "–"))
+    if data.get("buffer_flux_LMH") is not None:
+        rows.append(("clean-buffer flux" + (" (J0 fixed to it)" if data.get("j0_fixed_to_buffer") else ""),
+                     num(data.get("buffer_flux_LMH")), "L/m²/h"))
+    tied = None
+    models = [t for t in data.get("tied_models") or [] if t.get("min_area_m2") is not None]
+    if data.get("tied_area_range_m2"):
+        lo, hi = data["tied_area_range_m2"]
+        tied = {"lo": num(lo), "hi": num(hi), "count": len(data.get("tied_models") or []),
+                "models": [{"model": t["model"], "delta": num(t["delta_aicc"], 3),
+                            "area": num(t["min_area_m2"])} for t in models]}
+    warnings = list(data.get("warnings") or [])
+    return {"warnings": warnings, "rows": rows, "tied": tied, "choice": data.get("model_choice"),
+            "guide": warning_guide(warnings)}
+
+
+def warning_guide(warnings) -> list[dict]:
+    """What each kind of warning in ``warnings`` means and what to do (the sentence starts with its kind)."""
+    from ..design.sizing_checks import WARNING_GUIDE
+
+    kinds = {str(w).split(":", 1)[0] for w in warnings}
+    return [{"kind": k, "meaning": m, "action": a} for k, m, a in WARNING_GUIDE if k in kinds]
 
 
 MAX_DATA_ROWS = 2000

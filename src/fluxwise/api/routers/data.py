@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Response
@@ -59,7 +60,9 @@ def edit_trial(body: schemas.TrialEditIn, trial: TrialDep, principal: PrincipalD
     require_reason("trial", changed, body.reason)
     if not changed:
         return convert.trial_out(trial)
-    parsed = compute.run(parse_upload, trial.upload.filename, trial.upload.content, **values)
+    # a dip tolerance given at upload is kept in the trial's metadata and applies to the re-read too
+    max_dip = (json.loads(trial.data_json).get("meta") or {}).get("max_dip")
+    parsed = compute.run(parse_upload, trial.upload.filename, trial.upload.content, max_dip=max_dip, **values)
     with db.session(write=True) as ws:
         rec = ws.get(TrialRecord, trial.id)
         store_uploads.update_trial(ws, rec, actor=load_user(ws, principal), trial=parsed, reason=body.reason,

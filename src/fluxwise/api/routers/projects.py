@@ -118,6 +118,11 @@ def create_upload(
     mode: Annotated[str | None, Form(max_length=32, description="constant-pressure or constant-flux "
                                                                 "(else detected)")] = None,
     density: Annotated[str | None, Form(max_length=100, description="e.g. '1.02 g/mL'")] = None,
+    max_dip: Annotated[str | None, Form(max_length=100, description="Largest dip of the filtrate readings "
+                                                                    "to accept as balance noise: a mass or "
+                                                                    "volume ('0.5 g') or a fraction of the "
+                                                                    "largest reading ('1%'); default 0.2 %")
+                       ] = None,
 ):
     """Upload a trial file into the project; it is kept byte for byte and parsed into a trial.
 
@@ -133,7 +138,10 @@ def create_upload(
     for k, v in options.items():
         if v is not None and "\x00" in v:
             raise InputError("must not contain NUL characters", field=k)
-    trial = compute.run(parse_upload, filename, content, **options)
+    dip = (max_dip or "").strip() or None
+    if dip is not None and "\x00" in dip:
+        raise InputError("must not contain NUL characters", field="max_dip")
+    trial = compute.run(parse_upload, filename, content, max_dip=dip, **options)
     with db.session(write=True) as ws:
         upload, rec = store_uploads.record_upload(
             ws, ws.get(Project, project.id), actor=load_user(ws, principal), filename=filename,

@@ -45,7 +45,16 @@ def _sizing_form(trial: TrialRecord, inputs: dict | None) -> dict:
     for kind, (_, unit) in (("volume", bv), ("time", pt), ("pressure", mp)):
         if unit and unit not in units[kind]:
             units[kind].append(unit)  # as stored with an earlier sizing
+    def celsius(key):
+        value, unit = _split_quantity(inputs.get(key), "", "degC")
+        return value if unit in ("degC", "°C", "C") else ""
+
+    buffer, buffer_unit = _split_quantity(inputs.get("buffer_flux"), "", "LMH")
     return {"batch_volume": bv, "process_time": pt, "max_pressure": mp,
+            "process_temperature": celsius("process_temperature"),
+            "trial_temperature": celsius("trial_temperature"),
+            "buffer_flux": buffer if buffer_unit in ("LMH", "L/m2/h", "L/m²/h") else "",
+            "fix_j0": bool(inputs.get("fix_j0")),
             "safety_factor": inputs.get("safety_factor", 1.5), "model": inputs.get("model", "best"),
             "format_name": inputs.get("format_name") or "", "flux_decay_limit": str(fdl).rstrip("%"),
             "flux": flux,
