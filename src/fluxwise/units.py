@@ -34,15 +34,32 @@ def _import_pint():
     return pint
 
 
+def _cache_folder(pint) -> str:
+    """A pint cache folder of this installation of pint alone.
+
+    pint's shared ``~/.cache/pint`` records where each definitions file was read from; once that
+    installation is moved or removed (another virtual environment, a rebuilt one), loading from the
+    shared cache fails on every start and the definitions are parsed again each time. A folder keyed
+    by the path of the pint package in use never sees another installation's entries.
+    """
+    import hashlib
+    import os
+    from pathlib import Path
+
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    key = hashlib.sha1(str(Path(pint.__file__).resolve().parent).encode()).hexdigest()[:16]
+    return str(Path(base) / "fluxwise" / f"pint-{pint.__version__}-{key}")
+
+
 def _registry(pint):
-    """The unit registry, its parsed definitions cached on disk by pint (``~/.cache/pint``).
+    """The unit registry, its parsed definitions cached on disk by pint (see :func:`_cache_folder`).
 
     Parsing pint's definitions takes about half a second; the cache (keyed by their content) makes
     it a few hundredths. Where the cache cannot be used (read-only folder, a file being written by
     another process), the definitions are parsed as usual.
     """
     try:
-        return pint.UnitRegistry(autoconvert_offset_to_baseunit=True, cache_folder=":auto:")
+        return pint.UnitRegistry(autoconvert_offset_to_baseunit=True, cache_folder=_cache_folder(pint))
     except Exception:  # noqa: BLE001 - any cache problem: parse the definitions instead
         return pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
 

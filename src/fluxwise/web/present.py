@@ -215,18 +215,30 @@ def figure_json(fig) -> str:
     return _safe_json(fig)
 
 
-def trial_figures(key: tuple, trial, sizing_inputs: dict | None = None) -> list[dict]:
+def trial_figures(key: tuple, trial, sizing_inputs: dict | None = None, compute=None) -> list[dict]:
     """The four figures of a trial (fits, flux decay, Vmax, residuals) as plotly JSON, cached by ``key``
-    (trial id and revision) and the sizing whose V50/V75/V90 the flux-decay plot marks."""
-    from ..api.science import sizing_kwargs
-    from ..pipeline import SizingRequest, analyze, size_trial
-    from ..report import figures
-
+    (trial id and revision) and the sizing whose V50/V75/V90 the flux-decay plot marks; computed by
+    ``compute`` (a :class:`~fluxwise.api.workers.Science`: the server's worker pool) when not cached."""
     cache_key = (key, json.dumps(sizing_inputs, sort_keys=True, default=str))
     with _lock:
         if cache_key in _figures:
             _figures.move_to_end(cache_key)
             return _figures[cache_key]
+    out = compute.run(make_trial_figures, trial, sizing_inputs) if compute is not None \
+        else make_trial_figures(trial, sizing_inputs)
+    with _lock:
+        _figures[cache_key] = out
+        while len(_figures) > _MAX_CACHED:
+            _figures.popitem(last=False)
+    return out
+
+
+def make_trial_figures(trial, sizing_inputs: dict | None = None) -> list[dict]:
+    """The figures of :func:`trial_figures`, computed (fit, sizing, plots); no cache."""
+    from ..api.science import sizing_kwargs
+    from ..pipeline import SizingRequest, analyze, size_trial
+    from ..report import figures
+
     analysis = analyze(trial)
     if sizing_inputs:
         try:
@@ -240,10 +252,6 @@ def trial_figures(key: tuple, trial, sizing_inputs: dict | None = None) -> list[
         fig = make(analysis)
         fig.update_layout(height=400, margin=dict(l=64, r=16, t=48, b=56))
         out.append({"id": "fig-" + name.lower().replace(" ", "-"), "title": name, "json": _safe_json(fig)})
-    with _lock:
-        _figures[cache_key] = out
-        while len(_figures) > _MAX_CACHED:
-            _figures.popitem(last=False)
     return out
 
 

@@ -15,7 +15,7 @@ from ...store.audit import require_reason
 from ...store.models import TrialRecord, Upload
 from ...store.results import create_result
 from .. import convert, schemas, science
-from ..deps import DbDep, PrincipalDep, ReadSession, TrialDep, UploadDep, load_user
+from ..deps import DbDep, PrincipalDep, ReadSession, ScienceDep, TrialDep, UploadDep, load_user
 from ..headers import content_disposition
 from ..upload_checks import parse_upload
 
@@ -47,7 +47,7 @@ def get_trial(trial: TrialDep):
 
 @router.patch("/trials/{trial_id}", response_model=schemas.TrialOut, responses=ERRORS)
 def edit_trial(body: schemas.TrialEditIn, trial: TrialDep, principal: PrincipalDep, s: ReadSession,
-               db: DbDep):
+               db: DbDep, compute: ScienceDep):
     """Read the trial again from its upload (the same bytes) with another area, mode, density or column
     mapping: a new revision of the trial. These are critical values: a reason is required.
 
@@ -69,8 +69,8 @@ def edit_trial(body: schemas.TrialEditIn, trial: TrialDep, principal: PrincipalD
         return convert.trial_out(trial)
     # a dip tolerance given at upload is kept in the trial's metadata and applies to the re-read too
     max_dip = (json.loads(trial.data_json).get("meta") or {}).get("max_dip")
-    parsed = parse_upload(trial.upload.filename, trial.upload.content, columns=columns, max_dip=max_dip,
-                          **values)
+    parsed = compute.run(parse_upload, trial.upload.filename, trial.upload.content, columns=columns,
+                         max_dip=max_dip, **values)
     with db.session(write=True) as ws:
         rec = ws.get(TrialRecord, trial.id)
         store_uploads.update_trial(ws, rec, actor=load_user(ws, principal), trial=parsed, reason=body.reason,
@@ -156,20 +156,20 @@ def _store_result(db, principal, trial: TrialRecord, kind: str, inputs: dict, da
 
 
 @router.post("/trials/{trial_id}/fit", response_model=schemas.ResultOut, status_code=201, responses=ERRORS)
-def fit_trial(trial: TrialDep, principal: PrincipalDep, s: ReadSession, db: DbDep,
+def fit_trial(trial: TrialDep, principal: PrincipalDep, s: ReadSession, db: DbDep, compute: ScienceDep,
               body: Annotated[schemas.FitIn | None, Body()] = None):
     """Fit every fouling model to the trial and store the ranking as a new result (kind ``fit``)."""
     tenancy.require(tenancy.project_roles(s, principal.user_id, trial.project), "write", "fitting a trial")
-    data = science.fit(store_uploads.trial_from_record(trial))
+    data = compute.run(science.fit, store_uploads.trial_from_record(trial))
     return _store_result(db, principal, trial, "fit", {}, data, (body or schemas.FitIn()).notes)
 
 
 @router.post("/trials/{trial_id}/size", response_model=schemas.ResultOut, status_code=201, responses=ERRORS)
 def size_trial(body: schemas.SizeRequestIn, trial: TrialDep, principal: PrincipalDep, s: ReadSession,
-               db: DbDep):
+               db: DbDep, compute: ScienceDep):
     """Size a filter for a batch from the trial's best (or named) model; stored as a result (``sizing``)."""
     tenancy.require(tenancy.project_roles(s, principal.user_id, trial.project), "write", "sizing a filter")
     t = store_uploads.trial_from_record(trial)
     inputs = science.complete_inputs(t, schemas.SizeIn(**body.model_dump(exclude={"notes"})).model_dump())
-    data = science.size(t, inputs)
+    data = compute.run(science.size, t, inputs)
     return _store_result(db, principal, trial, "sizing", inputs, data, body.notes)

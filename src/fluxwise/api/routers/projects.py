@@ -18,7 +18,16 @@ from ...store import trains as store_trains
 from ...store import uploads as store_uploads
 from ...store.models import Organisation, Project, ResultVersion, TrialRecord, Upload
 from .. import convert, schemas, science
-from ..deps import DbDep, PrincipalDep, ProjectDep, ReadSession, SettingsDep, client_address, load_user
+from ..deps import (
+    DbDep,
+    PrincipalDep,
+    ProjectDep,
+    ReadSession,
+    ScienceDep,
+    SettingsDep,
+    client_address,
+    load_user,
+)
 from ..upload_checks import (
     CONTENT_TYPES,
     check_upload,
@@ -135,6 +144,7 @@ def create_upload(
     s: ReadSession,
     db: DbDep,
     settings: SettingsDep,
+    compute: ScienceDep,
     file: Annotated[UploadFile, File(description="A trial export: .csv, .txt, .tsv or .xlsx")],
     area: Annotated[str | None, Form(max_length=100, description="Filter area, e.g. '13.8 cm2' (else "
                                                                  "from the file)")] = None,
@@ -168,7 +178,7 @@ def create_upload(
     if dip is not None and "\x00" in dip:
         raise InputError("must not contain NUL characters", field="max_dip")
     mapping = column_mapping(columns)
-    trial = parse_upload(filename, content, columns=mapping, max_dip=dip, **options)
+    trial = compute.run(parse_upload, filename, content, columns=mapping, max_dip=dip, **options)
     with db.session(write=True) as ws:
         upload, rec = store_uploads.record_upload(
             ws, ws.get(Project, project.id), actor=load_user(ws, principal), filename=filename,

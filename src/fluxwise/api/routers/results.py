@@ -17,8 +17,18 @@ from ...store.audit import require_reason
 from ...store.canonical import canonical_json, loads
 from ...store.models import ResultVersion, TrialRecord
 from .. import convert, schemas, science
-from ..deps import DbDep, PrincipalDep, ReadSession, ResultDep, client_address, load_user, signing
+from ..deps import (
+    DbDep,
+    PrincipalDep,
+    ReadSession,
+    ResultDep,
+    ScienceDep,
+    client_address,
+    load_user,
+    signing,
+)
 from ..headers import content_disposition, report_response
+from ..workers import Science
 
 router = APIRouter(prefix="/results", tags=["results"])
 ERRORS = schemas.error_responses(401, 403, 404, 422)
@@ -57,7 +67,7 @@ def get_version(versions: ResultDep, s: ReadSession, version: int):
 @router.patch("/{result_id}", response_model=schemas.ResultOut,
               responses={**ERRORS, **schemas.error_responses(409)})
 def edit_result(body: schemas.ResultEditIn, versions: ResultDep, principal: PrincipalDep, s: ReadSession,
-                db: DbDep):
+                db: DbDep, compute: ScienceDep):
     """Write a new version: new notes, new sizing inputs (recomputed), values typed in by hand
     (``data``, origin ``edited``) or ``recompute`` from the trial's current revision.
 
@@ -98,7 +108,7 @@ def edit_result(body: schemas.ResultEditIn, versions: ResultDep, principal: Prin
         t = store_uploads.trial_from_record(trial)
         if current.kind == "sizing":
             inputs = science.complete_inputs(t, inputs)
-        data = science.fit(t) if current.kind == "fit" else science.size(t, inputs)
+        data = compute.run(science.fit, t) if current.kind == "fit" else compute.run(science.size, t, inputs)
         if current.kind == "fit":
             inputs = None
     elif body.data is not None:
@@ -148,8 +158,8 @@ def _trial_not_deleted(s, rv: ResultVersion, what: str) -> None:
         raise InputError(f"the trial of this result was deleted; {what} needs the trial restored first")
 
 
-def record_report_html(s, versions: list[ResultVersion],
-                       version: int | None = None) -> tuple[str, ResultVersion]:
+def record_report_html(s, versions: list[ResultVersion], version: int | None = None,
+                       compute: Science | None = None) -> tuple[str, ResultVersion]:
     """The HTML report of a stored result version, with its signature block (and a red banner when the
     record does not match what was stored or signed). It shows the stored numbers: a version whose
     numbers cannot be reproduced from its trial (or train files) is a :class:`~.store_results.Conflict`."""
@@ -174,8 +184,8 @@ def record_report_html(s, versions: list[ResultVersion],
         raise store_results.Conflict("the trial was changed after this version was computed; recompute the "
                                      "result (PATCH with recompute: true) and report the new version")
     inputs = out.inputs if rv.kind == "sizing" else None
-    html = science.record_report(store_uploads.trial_from_record(rv.trial), rv.kind, inputs,
-                                 loads(rv.data_json), record)
+    html = (compute or Science()).run(science.record_report, store_uploads.trial_from_record(rv.trial),
+                                      rv.kind, inputs, loads(rv.data_json), record)
     return html, rv
 
 
@@ -188,12 +198,12 @@ def report_filename(rv: ResultVersion, suffix: str) -> str:
     return f"{convert.report_stem(rv)}-{rv.kind}-v{rv.version}.{suffix}"
 
 
-def record_report_pdf(s, versions: list[ResultVersion],
-                      version: int | None = None) -> tuple[bytes, ResultVersion]:
+def record_report_pdf(s, versions: list[ResultVersion], version: int | None = None,
+                      compute: Science | None = None) -> tuple[bytes, ResultVersion]:
     """The PDF of :func:`record_report_html`: the same HTML printed, the record in every page header."""
     from ...report.pdf import html_to_pdf
 
-    html, rv = record_report_html(s, versions, version)
+    html, rv = record_report_html(s, versions, version, compute)
     record = convert.record_block(convert.result_out(s, versions, rv.version))
     title = f"{rv.kind} report — {report_filename(rv, 'pdf').rsplit('-', 2)[0]}"
     return html_to_pdf(html, title=title, record=record), rv
@@ -203,7 +213,7 @@ def record_report_pdf(s, versions: list[ResultVersion],
     **ERRORS, 409: {"model": schemas.ErrorOut}, 503: {"model": schemas.ErrorOut},
     200: {"description": "Self-contained HTML report, or its PDF",
           "content": {"text/html": {}, "application/pdf": {}}}})
-def get_report(versions: ResultDep, s: ReadSession, version: Version = None,
+def get_report(versions: ResultDep, s: ReadSession, compute: ScienceDep, version: Version = None,
                format: ReportFormat = "html",
                download: Annotated[bool, Query(description="As an attachment (else shown inline)")] = False):
     """The report of a result version: computed again from its trial and inputs (a train design from
@@ -217,12 +227,12 @@ def get_report(versions: ResultDep, s: ReadSession, version: Version = None,
     always an attachment (503 when no PDF engine is installed).
     """
     if format == "pdf":
-        pdf, rv = record_report_pdf(s, versions, version)
+        pdf, rv = record_report_pdf(s, versions, version, compute)
         return Response(pdf, media_type="application/pdf", headers={
             "X-Result-Version": str(rv.version), "X-Content-SHA256": rv.content_sha256,
             "Content-Disposition": content_disposition(report_filename(rv, "pdf")),
             "Cache-Control": "private, no-store"})
-    html, rv = record_report_html(s, versions, version)
+    html, rv = record_report_html(s, versions, version, compute)
     return report_response(html, filename=f"{convert.report_stem(rv)}-{rv.kind}-v{rv.version}.html",
                            download=download, headers={"X-Result-Version": str(rv.version),
                                                        "X-Content-SHA256": rv.content_sha256})

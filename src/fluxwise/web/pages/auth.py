@@ -47,11 +47,13 @@ def login_submit(request: Request, email: Annotated[str, Form(max_length=320)],
     check_origin(request)
     db, settings = get_db(request), get_settings(request)
     error, status = None, 200
+    with db.session() as s:  # the slow password check outside the write transaction
+        precheck = accounts.precheck_password(s, email, password)
     with db.session(write=True) as ws:
         accounts.purge_browser_sessions(ws, settings.idle_timeout)
         try:
             user, key, bs = accounts.login(ws, email, password, client_address(request),
-                                           lifetime=settings.session_lifetime)
+                                           lifetime=settings.session_lifetime, precheck=precheck)
             ws.commit()
         except accounts.AuthenticationError:
             ws.commit()  # the failure is audited and counts towards the lockout

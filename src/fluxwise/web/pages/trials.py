@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Query, Request
 
 from ...api import convert
-from ...api.deps import get_db
+from ...api.deps import get_db, get_science
 from ...api.upload_checks import display_filename
 from ...models.fouling import MODEL_NAMES
 from ...store import tenancy
@@ -94,7 +94,8 @@ def trial_page(request: Request, trial_id: str, result: Annotated[str | None, Qu
     fit = next((r for r in reversed(fits) if not r.stale), fits[-1] if fits else None)
     chosen = next((r for r in sizings if r.id == result), None) or (sizings[-1] if sizings else None)
     sizing_inputs = chosen.inputs if chosen is not None and not chosen.stale else None
-    figs = present.trial_figures((rec.public_id, info["revision"]), trial, sizing_inputs)
+    figs = present.trial_figures((rec.public_id, info["revision"]), trial, sizing_inputs,
+                                 get_science(request))
     from ...fit.fouling import vmax_linearity
     meanings = [m for m in ("author", "review", "approve") if roles & tenancy.PERMISSIONS[f"sign:{m}"]]
     sizing_form = _sizing_form(rec, chosen.inputs if chosen is not None else None)
