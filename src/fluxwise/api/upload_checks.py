@@ -54,6 +54,17 @@ class UploadRejected(FluxwiseError):
         return self._clean(self._cause.for_door(door, labels))
 
 
+class _TempPathRemover:
+    """Replaces the temporary path of a parsed upload by the file's name in a message (a class, not a
+    closure, so that an :class:`UploadRejected` raised in a science worker process can be pickled)."""
+
+    def __init__(self, path: str, filename: str, folder: str):
+        self.path, self.filename, self.folder = path, filename, folder
+
+    def __call__(self, text: str) -> str:
+        return text.replace(self.path, self.filename).replace(self.folder, "")
+
+
 def _base_name(filename: str | None) -> str:
     return Path((filename or "").replace("\\", "/")).name
 
@@ -190,9 +201,7 @@ def parse_upload(filename: str, content: bytes, *, area: str | None, mode: str |
             return read_trial(str(path), area=area, mode=mode, density=density, columns=columns or None,
                               max_dip=max_dip)
         except FluxwiseError as exc:
-            def clean(text: str) -> str:
-                return text.replace(str(path), filename).replace(tmp + os.sep, "")
-
+            clean = _TempPathRemover(str(path), filename, tmp + os.sep)
             status = 413 if isinstance(exc, LimitError) else 422
             raise UploadRejected(clean(str(exc)), status=status, cause=exc, clean=clean) from None
         except Exception as exc:  # noqa: BLE001 - a file nobody foresaw must still get a 4xx, not a 500
