@@ -926,9 +926,12 @@ class Comparison:
 
     def figure(self):
         """One overlay of flux decay against loading for every trial (:func:`fluxwise.report.figures`)."""
+        import plotly.graph_objects as go
+
         from .report.figures import flux_decay_overlay_figure
 
-        return flux_decay_overlay_figure(list(self.analyses.values()))
+        # a plotly Figure: ``fluxwise compare --plot`` writes it with its to_html
+        return flux_decay_overlay_figure(list(self.analyses.values()), figure=go.Figure)
 
 
 def screening_economics(*, titre=None, product_value=None, chase=None, product_flush=None, pre_use_flush=None,
