@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, Body, Depends, Query, Response
 
 from ...errors import InputError
 from ...store import deletions as store_deletions
@@ -118,10 +118,21 @@ def _restorer(s, principal, project) -> None:
                     "restoring what was deleted")
 
 
+def _any_trial(trial_id: str, principal: PrincipalDep, s: ReadSession) -> TrialRecord:
+    """The trial, deleted or not, that the caller may see (404 otherwise) — a dependency, so that another
+    tenant gets its 404 before the body is read."""
+    return tenancy.get_trial(s, principal.user_id, trial_id, include_deleted=True)
+
+
+def _any_upload(upload_id: str, principal: PrincipalDep, s: ReadSession) -> Upload:
+    """The uploaded file, deleted or not, that the caller may see (404 otherwise; see :func:`_any_trial`)."""
+    return tenancy.get_upload(s, principal.user_id, upload_id, include_deleted=True)
+
+
 @router.post("/trials/{trial_id}/restore", response_model=schemas.TrialOut, responses=ERRORS)
-def restore_trial(trial_id: str, body: schemas.ReasonIn, principal: PrincipalDep, s: ReadSession, db: DbDep):
+def restore_trial(trial: Annotated[TrialRecord, Depends(_any_trial)], body: schemas.ReasonIn,
+                  principal: PrincipalDep, s: ReadSession, db: DbDep):
     """Restore a deleted trial (admins of the owning organisation; a reason is required)."""
-    trial = tenancy.get_trial(s, principal.user_id, trial_id, include_deleted=True)
     _restorer(s, principal, trial.project)
     with db.session(write=True) as ws:
         rec = ws.get(TrialRecord, trial.id)
@@ -131,11 +142,10 @@ def restore_trial(trial_id: str, body: schemas.ReasonIn, principal: PrincipalDep
 
 
 @router.post("/uploads/{upload_id}/restore", response_model=schemas.UploadOut, responses=ERRORS)
-def restore_upload(upload_id: str, body: schemas.ReasonIn, principal: PrincipalDep, s: ReadSession,
-                   db: DbDep):
+def restore_upload(upload: Annotated[Upload, Depends(_any_upload)], body: schemas.ReasonIn,
+                   principal: PrincipalDep, s: ReadSession, db: DbDep):
     """Restore a deleted file and the trial deleted with it (admins of the owning organisation; a reason
     is required)."""
-    upload = tenancy.get_upload(s, principal.user_id, upload_id, include_deleted=True)
     _restorer(s, principal, upload.project)
     with db.session(write=True) as ws:
         up = ws.get(Upload, upload.id)
