@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import FluxwiseError
+from ..i18n import _, ngettext
 
 TEXT_EXTENSIONS = (".csv", ".txt", ".tsv")
 XLSX_EXTENSIONS = (".xlsx", ".xlsm")
@@ -103,13 +104,13 @@ def read_limited(stream, limit: int, chunk: int = 1 << 20) -> bytes:
             break
         total += len(block)
         if total > limit:
-            raise UploadRejected(f"the file is larger than the limit of {_mb(limit)}", status=413)
+            raise UploadRejected(_("the file is larger than the limit of %(limit)s", limit=_mb(limit)), status=413)
         parts.append(block)
     return b"".join(parts)
 
 
 def _mb(n: int) -> str:
-    return f"{n / 1024 / 1024:.0f} MB" if n >= 1024 * 1024 else f"{n} bytes"
+    return f"{n / 1024 / 1024:.0f} MB" if n >= 1024 * 1024 else ngettext("%(num)d byte", "%(num)d bytes", n)
 
 
 def check_upload(filename: str, content: bytes, limits: UploadLimits) -> str:
@@ -120,27 +121,28 @@ def check_upload(filename: str, content: bytes, limits: UploadLimits) -> str:
     """
     ext = Path(filename).suffix.lower()
     if ext == ".xls":
-        raise UploadRejected("the old Excel .xls format is not supported: save the sheet as .xlsx or export "
-                             "it as .csv", status=415)
+        raise UploadRejected(_("the old Excel .xls format is not supported: save the sheet as .xlsx or "
+                               "export it as .csv"), status=415)
     if ext not in TEXT_EXTENSIONS + XLSX_EXTENSIONS:
-        raise UploadRejected(f"'{filename}': unsupported file type '{ext or '(none)'}' (expected .csv, .txt, "
-                             ".tsv or .xlsx)", status=415)
+        raise UploadRejected(_("'%(file)s': unsupported file type '%(ext)s' (expected .csv, .txt, .tsv or "
+                               ".xlsx)", file=filename, ext=ext or _("(none)")), status=415)
     if len(content) > limits.max_bytes:
-        raise UploadRejected(f"the file is larger than the limit of {_mb(limits.max_bytes)}", status=413)
+        raise UploadRejected(_("the file is larger than the limit of %(limit)s", limit=_mb(limits.max_bytes)),
+                             status=413)
     if not content.strip():
-        raise UploadRejected(f"'{filename}' is empty")
+        raise UploadRejected(_("'%(file)s' is empty", file=filename))
     is_zip = content[:4] == b"PK\x03\x04"
     if ext in TEXT_EXTENSIONS:
         if is_zip:
-            raise UploadRejected(f"'{filename}' is a zip file (an Excel workbook?), not a text table: give "
-                                 "it the .xlsx extension or export the data as .csv", status=415)
+            raise UploadRejected(_("'%(file)s' is a zip file (an Excel workbook?), not a text table: give "
+                                   "it the .xlsx extension or export the data as .csv", file=filename), status=415)
         utf16 = content[:2] in (b"\xff\xfe", b"\xfe\xff")
         if b"\x00" in content and not utf16:
-            raise UploadRejected(f"'{filename}' is a binary file, not a text table", status=415)
+            raise UploadRejected(_("'%(file)s' is a binary file, not a text table", file=filename), status=415)
         return CONTENT_TYPES[ext]
     if not is_zip:
-        raise UploadRejected(f"'{filename}' is not an Excel workbook (an .xlsx file is a zip container); "
-                             "save it again as .xlsx or export the data as .csv", status=415)
+        raise UploadRejected(_("'%(file)s' is not an Excel workbook (an .xlsx file is a zip container); "
+                               "save it again as .xlsx or export the data as .csv", file=filename), status=415)
     check_zip_container(filename, content, limits)
     return CONTENT_TYPES[ext]
 
@@ -151,28 +153,30 @@ def check_zip_container(filename: str, content: bytes, limits: UploadLimits) -> 
         with zipfile.ZipFile(io.BytesIO(content)) as zf:
             infos = zf.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
-        raise UploadRejected(f"'{filename}' is a broken workbook ({exc}); save it again as .xlsx") from None
+        raise UploadRejected(_("'%(file)s' is a broken workbook (%(error)s); save it again as .xlsx",
+                               file=filename, error=exc)) from None
     if len(infos) > limits.max_xlsx_entries:
-        raise UploadRejected(f"'{filename}' holds {len(infos)} parts; a workbook has far fewer "
-                             f"(limit {limits.max_xlsx_entries})")
+        raise UploadRejected(_("'%(file)s' holds %(n)s parts; a workbook has far fewer (limit %(limit)s)",
+                               file=filename, n=len(infos), limit=limits.max_xlsx_entries))
     total = sum(i.file_size for i in infos)
     packed = max(1, sum(i.compress_size for i in infos))
     if total > limits.max_xlsx_uncompressed_bytes:
         limit = _mb(limits.max_xlsx_uncompressed_bytes)
-        raise UploadRejected(f"'{filename}' would expand to {_mb(total)} when opened (limit {limit}); export "
-                             "the data as .csv", status=413)
+        raise UploadRejected(_("'%(file)s' would expand to %(size)s when opened (limit %(limit)s); export "
+                               "the data as .csv", file=filename, size=_mb(total), limit=limit), status=413)
     for info in infos:
         if info.file_size > limits.max_xlsx_ratio * max(1, info.compress_size) and info.file_size > 1 << 20:
             ratio = info.file_size // max(1, info.compress_size)
-            raise UploadRejected(f"'{filename}': part '{info.filename}' is compressed {ratio}:1, more than "
-                                 f"any real workbook (limit {limits.max_xlsx_ratio:.0f}:1); refused as a "
-                                 "possible zip bomb")
+            raise UploadRejected(_("'%(file)s': part '%(part)s' is compressed %(ratio)s:1, more than any real "
+                                   "workbook (limit %(limit)s:1); refused as a possible zip bomb", file=filename,
+                                   part=info.filename, ratio=ratio, limit=f"{limits.max_xlsx_ratio:.0f}"))
     if total > limits.max_xlsx_ratio * packed and total > 1 << 20:
-        raise UploadRejected(f"'{filename}' is compressed {total // packed}:1, more than any real workbook "
-                             f"(limit {limits.max_xlsx_ratio:.0f}:1); refused as a possible zip bomb")
+        raise UploadRejected(_("'%(file)s' is compressed %(ratio)s:1, more than any real workbook (limit "
+                               "%(limit)s:1); refused as a possible zip bomb", file=filename,
+                               ratio=total // packed, limit=f"{limits.max_xlsx_ratio:.0f}"))
     names = {i.filename for i in infos}
     if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
-        raise UploadRejected(f"'{filename}' is a zip file but not an Excel workbook", status=415)
+        raise UploadRejected(_("'%(file)s' is a zip file but not an Excel workbook", file=filename), status=415)
 
 
 def parse_upload(filename: str, content: bytes, *, area: str | None, mode: str | None,
@@ -195,5 +199,6 @@ def parse_upload(filename: str, content: bytes, *, area: str | None, mode: str |
             raise UploadRejected(message, status=422) from None
         except Exception as exc:  # noqa: BLE001 - a file nobody foresaw must still get a 4xx, not a 500
             log.warning("unexpected error parsing upload %r", filename, exc_info=True)
-            raise UploadRejected(f"'{filename}' cannot be read as a trial table ({type(exc).__name__}); "
-                                 "check that it is a rig export with a header row", status=422) from None
+            raise UploadRejected(_("'%(file)s' cannot be read as a trial table (%(error)s); check that it is "
+                                   "a rig export with a header row", file=filename, error=type(exc).__name__),
+                                 status=422) from None

@@ -30,6 +30,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from ..errors import FluxwiseError, InputError
+from ..i18n import _
 from . import audit
 from .canonical import sha256_hex
 from .models import (
@@ -233,9 +234,9 @@ def check_rate_limit(session: Session, email: str, client: str = "") -> None:
     count, first = _recent_failures(session, email)
     if count >= LOCKOUT_FAILURES:
         retry = max(1, int((first + LOCKOUT_WINDOW - utcnow()).total_seconds()) + 1)
-        raise TooManyAttempts(f"this account is locked after {LOCKOUT_FAILURES} failed password checks; "
-                              f"try again in {retry} s, or ask an admin of your organisation to unlock it",
-                              retry_after_s=retry)
+        raise TooManyAttempts(_("this account is locked after %(n)s failed password checks; try again in "
+                                "%(retry)s s, or ask an admin of your organisation to unlock it",
+                                n=LOCKOUT_FAILURES, retry=retry), retry_after_s=retry)
 
 
 def _audit_target(session: Session, email: str) -> tuple[str, str, User | None]:

@@ -14,7 +14,9 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
+from .. import i18n
 from ..errors import FluxwiseError
+from ..i18n import N_, _
 from ..models.fouling import MODELS, PARAM_UNITS
 from ..report.html import fmt
 
@@ -25,6 +27,19 @@ PARAM_LABELS = {"J0_LMH": "J₀", "kb_per_h": "k_b", "ki_m2_per_L": "k_i", "ks_m
 #: Units read off the suffix of a JSON key (the project names every quantity with its unit).
 _KEY_UNITS = (("_L_per_m2", "L/m²"), ("_g_per_L", "g/L"), ("_LMH", "L/m²/h"), ("_m2", "m²"), ("_mL", "mL"),
               ("_L", "L"), ("_h", "h"), ("_bar", "bar"), ("_usd", "USD"), ("_kg", "kg"), ("_g", "g"))
+
+
+#: How the extra numbers of a sizing (beside the headline ones) read on a page; other keys are shown
+#: as :func:`label_of` writes them.
+EXTRA_LABELS = {
+    "flux_LMH": N_("process flux"), "final_pressure_bar": N_("final pressure"),
+    "max_pressure_bar": N_("maximum pressure"), "flux_decay_limit": N_("flux-decay limit"),
+    "confidence": N_("confidence"), "risk_based_area_m2": N_("risk-based area"),
+    "implied_safety_factor": N_("implied safety factor"), "initial_pressure_bar": N_("initial pressure"),
+    "compressibility_s": N_("compressibility s"),
+    "alpha_at_max_pressure_m_per_kg": N_("specific cake resistance at the maximum pressure"),
+    "time_limit_h": N_("time limit"), "breakthrough_volume_L_per_m2": N_("breakthrough volume"),
+}
 
 
 def unit_of(key: str) -> str:
@@ -52,7 +67,7 @@ def num(x: Any, digits: int = 4) -> str:
     """A number for people (4 significant digits; '—' when missing)."""
     if isinstance(x, bool) or not isinstance(x, int | float):
         return "—" if x is None else str(x)
-    return fmt(float(x), digits)
+    return i18n.format_number(float(x), digits)
 
 
 def interval(lo: Any, hi: Any, value: Any) -> str:
@@ -106,7 +121,8 @@ def sizing_view(data: dict, inputs: dict | None = None) -> dict:
     shown = {"model", "mode", "batch_volume_L", "process_time_h", "min_area_m2", "safety_factor",
              "installed_area_m2", "format", "params", "alternatives", "v50_L_per_m2", "v75_L_per_m2",
              "v90_L_per_m2", "capacity_at_process_time_L_per_m2"}
-    extra = [{"label": label_of(k), "value": num(v), "unit": unit_of(k)} for k, v in data.items()
+    extra = [{"label": _(EXTRA_LABELS[k]) if k in EXTRA_LABELS else label_of(k), "value": num(v),
+              "unit": unit_of(k)} for k, v in data.items()
              if k not in shown and isinstance(v, int | float) and not isinstance(v, bool)]
     alternatives = [{"name": a["name"], "kind": a.get("kind", ""), "count": a["count"],
                      "area": num(a["area_m2"]), "installed": num(a["installed_area_m2"]),
@@ -156,7 +172,7 @@ def data_view(trial) -> dict:
 _lock = threading.Lock()
 _figures: OrderedDict[tuple, list[dict]] = OrderedDict()
 _MAX_CACHED = 64
-FIGURE_TITLES = ("Fits", "Flux decay", "Vmax", "Residuals")
+FIGURE_TITLES = (N_("Fits"), N_("Flux decay"), N_("Vmax"), N_("Residuals"))
 
 
 def _safe_json(fig) -> str:
@@ -176,7 +192,7 @@ def trial_figures(key: tuple, trial, sizing_inputs: dict | None = None) -> list[
     from ..pipeline import SizingRequest, analyze, size_trial
     from ..report import figures
 
-    cache_key = (key, json.dumps(sizing_inputs, sort_keys=True, default=str))
+    cache_key = (key, json.dumps(sizing_inputs, sort_keys=True, default=str), i18n.current())
     with _lock:
         if cache_key in _figures:
             _figures.move_to_end(cache_key)
@@ -193,7 +209,7 @@ def trial_figures(key: tuple, trial, sizing_inputs: dict | None = None) -> list[
                                           figures.residuals_figure), strict=True):
         fig = make(analysis)
         fig.update_layout(height=400, margin=dict(l=64, r=16, t=48, b=56))
-        out.append({"id": "fig-" + name.lower().replace(" ", "-"), "title": name, "json": _safe_json(fig)})
+        out.append({"id": "fig-" + name.lower().replace(" ", "-"), "title": _(name), "json": _safe_json(fig)})
     with _lock:
         _figures[cache_key] = out
         while len(_figures) > _MAX_CACHED:
@@ -211,11 +227,12 @@ def safe_json(data: Any) -> str:
 def _train_design_cell(step) -> str:
     d = step.design
     if step.type == "ufdf":
-        cassettes = f", {d['n_cassettes']} cassettes" if d.get("n_cassettes") else ""
-        return (f"{num(d['area_m2'])} m² UF membrane{cassettes}, {num(d['diavolumes'], 3)} diavolumes at "
-                f"{num(d['df_concentration_g_per_L'])} g/L")
+        cassettes = (", " + i18n.ngettext("%(num)d cassette", "%(num)d cassettes", d["n_cassettes"])
+                     if d.get("n_cassettes") else "")
+        return _("%(area)s m² UF membrane%(cassettes)s, %(dv)s diavolumes at %(c)s g/L", area=num(d["area_m2"]),
+                 cassettes=cassettes, dv=num(d["diavolumes"], 3), c=num(d["df_concentration_g_per_L"]))
     if step.type == "hold":
-        return f"to {num(d['concentration_out_g_per_L'])} g/L (not designed here)"
+        return _("to %(c)s g/L (not designed here)", c=num(d["concentration_out_g_per_L"]))
     c = d["format"]
     basis = f" ({step.basis.model})" if step.basis is not None else ""
     return f"{c['count']} × {c['name']} = {num(c['installed_area_m2'])} m²{basis}"
@@ -229,11 +246,11 @@ def train_steps(design) -> list[dict]:
 
 
 def utc(ts, seconds: bool = False) -> str:
-    """A stored time as pages show it: UTC, with the zone said (``2025-03-01 14:05 UTC``)."""
-    if ts is None:
-        return ""
-    from datetime import UTC
+    """A stored time as pages show it: UTC, with the zone said (``2025-03-01 14:05 UTC`` in English,
+    the date as the page's language writes it elsewhere: :func:`fluxwise.i18n.format_datetime`)."""
+    return i18n.format_datetime(ts, seconds=seconds, zone=True)
 
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=UTC)
-    return ts.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC")
+
+def stamp(ts, seconds: bool = False) -> str:
+    """A stored time in a column whose head says UTC: as :func:`utc` without the zone."""
+    return i18n.format_datetime(ts, seconds=seconds)
