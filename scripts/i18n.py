@@ -12,6 +12,7 @@ language to ``fluxwise.i18n.LANGUAGES``.
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -30,8 +31,9 @@ def pybabel(*args: str) -> None:
 
 
 def extract(pot: Path) -> None:
+    os.chdir(ROOT)  # locations relative to the checkout
     pybabel("extract", "-F", str(ROOT / "babel.cfg"), *KEYWORDS, "--add-location=file", "--sort-by-file",
-            "--project=fluxwise", "--copyright-holder=fluxwise", "-o", str(pot), str(ROOT))
+            "--project=fluxwise", "--copyright-holder=fluxwise", "-o", str(pot), ".")
 
 
 def languages() -> list[str]:

@@ -137,8 +137,8 @@ def test_pages_render_for_a_signed_in_user(web_app, make_user):
     assert re.search(r'id="sizing-format">\d+ × Capsule', t)
     assert re.search(r'id="sizing-area">[0-9.]+ <span class="u">m²</span>', t)
     assert re.search(r'id="sizing-v90">[0-9.]+ <span class="u">L/m²</span>', t)
-    assert f'href="/api/results/{fit_id}/report?version=1&amp;download=true"' in t
-    assert f'href="/api/results/{sizing_id}/report?version=1&amp;download=true"' in t
+    assert f'href="/api/results/{fit_id}/report?version=1&amp;download=true&amp;lang=en"' in t
+    assert f'href="/api/results/{sizing_id}/report?version=1&amp;download=true&amp;lang=en"' in t
     assert 'class="sign-form' in t and 'value="author"' in t
     assert client.get(f"/trials/{trial_id}?result={sizing_id}").status_code == 200
 

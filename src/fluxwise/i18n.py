@@ -226,3 +226,66 @@ def install_jinja(env) -> None:
                                   lambda s, p, n: translations(current()).ngettext(s, p, n), newstyle=True)
     env.globals["current_language"] = current
     env.globals["languages"] = LANGUAGES
+
+
+# --- finding text left out of translation ----------------------------------------------------------------
+
+#: Text that needs no translation: numbers, SI units and symbols, the program's name, and the zone.
+_NEUTRAL = re.compile(
+    r"(?:[-+−–—×·•…:;,.()\[\]{}<>/\\|=≈≤≥≠±%‰°′″'\"“”‘’«»→←↑↓›‹#&*^~_@!?]|\d|\s|"
+    r"\b(?:fluxwise|UTC|HTTP|API|SHA-256|sha256|CO2e|USD|log10|AICc|ΔAICc|R²|SSE|"
+    r"L|mL|m²|m2|cm²|h|s|bar|psi|kg|g|g/L|g/mL|LMH|L/m²|L/m²/h|kB|MB|DV|v\d+|e|en|ko|xx)\b|"
+    r"\b[A-Za-zΔ](?:[₀-₉]+|_[a-z]{1,2})?\b)")
+_SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "code", "pre"})
+
+
+def untranslated_text(page: str, data: tuple[str, ...] = ()) -> list[str]:
+    """The visible text of an HTML ``page`` rendered in the pseudo-language that is not inside
+    ``⟦…⟧`` markers: text nodes and ``title``/``placeholder``/``aria-label``/``alt`` attributes outside
+    ``<script>``/``<style>`` and outside any element marked ``translate="no"`` (user data, file
+    names, model identifiers), ignoring numbers, units and symbols. Empty when everything is
+    translated."""
+    from html.parser import HTMLParser
+
+    found: list[str] = []
+    void = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+            "wbr"}
+
+    def check(text: str) -> None:
+        rest = text
+        for value in sorted(data, key=len, reverse=True):
+            rest = rest.replace(value, " ")
+        rest = re.sub(re.escape(PSEUDO_OPEN) + r".*?" + re.escape(PSEUDO_CLOSE), " ", rest, flags=re.S)
+        if _NEUTRAL.sub("", rest).strip():
+            found.append(" ".join(text.split()))
+
+    class Parser(HTMLParser):
+        def __init__(self):
+            super().__init__(convert_charrefs=True)
+            self.stack: list[tuple[str, bool]] = []
+
+        def skipping(self) -> bool:
+            return bool(self.stack) and self.stack[-1][1]
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            skip = self.skipping() or tag in _SKIP_TAGS or attrs.get("translate") == "no"
+            if not skip:
+                for name in ("title", "placeholder", "aria-label", "alt"):
+                    if attrs.get(name):
+                        check(attrs[name])
+            if tag not in void:
+                self.stack.append((tag, skip))
+
+        def handle_endtag(self, tag):
+            for i in range(len(self.stack) - 1, -1, -1):
+                if self.stack[i][0] == tag:
+                    del self.stack[i:]
+                    break
+
+        def handle_data(self, data):
+            if not self.skipping() and data.strip():
+                check(data)
+
+    Parser().feed(page)
+    return found

@@ -34,6 +34,7 @@ _env = Environment(loader=PackageLoader("fluxwise", "web/templates"), autoescape
 _env.filters["num"] = present.num
 _env.filters["utc"] = present.utc
 _env.filters["stamp"] = present.stamp
+_env.filters["term"] = present.term
 _env.globals["version"] = __version__
 i18n.install_jinja(_env)
 
@@ -151,10 +152,9 @@ def language_url(request: Request, code: str) -> str:
 def user_language(request: Request, principal: Principal) -> str:
     """The language of a signed-in user's pages: ``?lang=`` (then stored as their choice), else their
     stored choice, else their first organisation's default, else the browser's ``Accept-Language``."""
-    asked = i18n.supported(request.query_params.get("lang"))
-    asked = asked if asked in i18n.LANGUAGES else None
+    asked = i18n.supported(request.query_params.get("lang"))  # the pseudo-language shows, but is not kept
     db = get_db(request)
-    if asked:
+    if asked in i18n.LANGUAGES:
         with db.session(write=True) as ws:
             user = ws.get(User, principal.user_id)
             if user is not None and user.language != asked:
