@@ -232,32 +232,27 @@ def install_jinja(env) -> None:
 
 #: Text that needs no translation: numbers, SI units and symbols, the program's name, and the zone.
 _NEUTRAL = re.compile(
-    r"(?:[-+−–—×·•…:;,.()\[\]{}<>/\\|=≈≤≥≠±%‰°′″'\"“”‘’«»→←↑↓›‹#&*^~_@!?]|\d|\s|"
+    r"(?:[-+−]?\d[\d.,]*(?:e[-+]?\d+)?|[-+−–—×·•…:;,.()\[\]{}<>/\\|=≈≤≥≠±%‰°′″'\"“”‘’«»→←↑↓›‹#&*^~_@!?²³⁴⁻¹]|\s|"
     r"\b(?:fluxwise|UTC|HTTP|API|SHA-256|sha256|CO2e|USD|log10|AICc|ΔAICc|R²|SSE|"
-    r"L|mL|m²|m2|cm²|h|s|bar|psi|kg|g|g/L|g/mL|LMH|L/m²|L/m²/h|kB|MB|DV|v\d+|e|en|ko|xx)\b|"
-    r"\b[A-Za-zΔ](?:[₀-₉]+|_[a-z]{1,2})?\b)")
+    r"L|mL|m²|m2|cm²|m⁴|L²|m³|h|s|min|bar|psi|kg|g|g/L|g/mL|LMH|kB|MB|DV|en|ko|xx)\b|"
+    r"\b[A-Za-zΔ](?:[₀-₉]+|_[a-z]{1,2}|\d{1,3})?\b)")
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "code", "pre"})
+_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+                   "wbr"})
+_MARKED = re.compile(re.escape(PSEUDO_OPEN) + "[^" + PSEUDO_OPEN + PSEUDO_CLOSE + "]*" + re.escape(PSEUDO_CLOSE))
 
 
 def untranslated_text(page: str, data: tuple[str, ...] = ()) -> list[str]:
     """The visible text of an HTML ``page`` rendered in the pseudo-language that is not inside
-    ``⟦…⟧`` markers: text nodes and ``title``/``placeholder``/``aria-label``/``alt`` attributes outside
-    ``<script>``/``<style>`` and outside any element marked ``translate="no"`` (user data, file
-    names, model identifiers), ignoring numbers, units and symbols. Empty when everything is
-    translated."""
+    ``⟦…⟧`` markers (a message may span elements: ``⟦Classical V<sub>max</sub>⟧``): text nodes and
+    ``placeholder``/``aria-label``/``alt`` attributes outside ``<script>``, ``<style>``, ``<code>``
+    and ``<pre>`` and outside any element marked ``translate="no"`` (user data, file names, hashes),
+    ignoring numbers, units, symbols and the strings in ``data`` (names and values the user gave).
+    Tooltips (``title``) are not checked. Empty when everything is translated."""
     from html.parser import HTMLParser
 
-    found: list[str] = []
-    void = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
-            "wbr"}
-
-    def check(text: str) -> None:
-        rest = text
-        for value in sorted(data, key=len, reverse=True):
-            rest = rest.replace(value, " ")
-        rest = re.sub(re.escape(PSEUDO_OPEN) + r".*?" + re.escape(PSEUDO_CLOSE), " ", rest, flags=re.S)
-        if _NEUTRAL.sub("", rest).strip():
-            found.append(" ".join(text.split()))
+    texts: list[str] = []
+    attributes: list[str] = []
 
     class Parser(HTMLParser):
         def __init__(self):
@@ -271,21 +266,33 @@ def untranslated_text(page: str, data: tuple[str, ...] = ()) -> list[str]:
             attrs = dict(attrs)
             skip = self.skipping() or tag in _SKIP_TAGS or attrs.get("translate") == "no"
             if not skip:
-                for name in ("title", "placeholder", "aria-label", "alt"):
-                    if attrs.get(name):
-                        check(attrs[name])
-            if tag not in void:
+                attributes.extend(attrs[a] for a in ("placeholder", "aria-label", "alt") if attrs.get(a))
+            if tag not in _VOID:
                 self.stack.append((tag, skip))
+            elif not skip:
+                texts.append("\n")
 
         def handle_endtag(self, tag):
             for i in range(len(self.stack) - 1, -1, -1):
                 if self.stack[i][0] == tag:
                     del self.stack[i:]
                     break
+            texts.append("\n" if tag in ("p", "div", "li", "td", "th", "tr", "h1", "h2", "h3", "option", "label",
+                                        "summary", "title", "button", "a") else "")
 
-        def handle_data(self, data):
-            if not self.skipping() and data.strip():
-                check(data)
+        def handle_data(self, text):
+            if not self.skipping():
+                texts.append(text)
 
     Parser().feed(page)
+    found = []
+    for chunk in ["".join(texts), *attributes]:
+        for value in sorted(data, key=len, reverse=True):
+            chunk = chunk.replace(value, " ")
+        previous = None
+        while previous != chunk:  # innermost first: a message may hold a translated term
+            previous, chunk = chunk, _MARKED.sub(" ", chunk)
+        for line in chunk.splitlines():
+            if _NEUTRAL.sub("", line).strip():
+                found.append(" ".join(line.split()))
     return found

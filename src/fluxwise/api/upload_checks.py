@@ -169,11 +169,11 @@ def check_zip_container(filename: str, content: bytes, limits: UploadLimits) -> 
             ratio = info.file_size // max(1, info.compress_size)
             raise UploadRejected(_("'%(file)s': part '%(part)s' is compressed %(ratio)s:1, more than any real "
                                    "workbook (limit %(limit)s:1); refused as a possible zip bomb", file=filename,
-                                   part=info.filename, ratio=ratio, limit=f"{limits.max_xlsx_ratio:.0f}"))
+                                   part=info.filename, ratio=ratio, limit=format(limits.max_xlsx_ratio, ".0f")))
     if total > limits.max_xlsx_ratio * packed and total > 1 << 20:
         raise UploadRejected(_("'%(file)s' is compressed %(ratio)s:1, more than any real workbook (limit "
                                "%(limit)s:1); refused as a possible zip bomb", file=filename,
-                               ratio=total // packed, limit=f"{limits.max_xlsx_ratio:.0f}"))
+                               ratio=total // packed, limit=format(limits.max_xlsx_ratio, ".0f")))
     names = {i.filename for i in infos}
     if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
         raise UploadRejected(_("'%(file)s' is a zip file but not an Excel workbook", file=filename), status=415)

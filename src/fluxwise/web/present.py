@@ -70,6 +70,7 @@ TERMS = {
     "metadata": N_("metadata"), "detected": N_("detected"), "given": N_("given"), "default": N_("default"),
     "mass": N_("mass"), "volume": N_("volume"), "time": N_("time"), "pressure": N_("pressure"),
     "flux": N_("flux"), "yes": N_("yes"), "no": N_("no"),
+    "t/V vs t": N_("t/V vs t"), "sqrt(P0/P) vs V": N_("sqrt(P0/P) vs V"),
 }
 
 
@@ -272,8 +273,11 @@ def _train_design_cell(step) -> str:
     if step.type == "hold":
         return _("to %(c)s g/L (not designed here)", c=num(d["concentration_out_g_per_L"]))
     c = d["format"]
-    basis = f" ({step.basis.model})" if step.basis is not None else ""
-    return f"{c['count']} × {c['name']} = {num(c['installed_area_m2'])} m²{basis}"
+    if step.basis is None:
+        return _("%(count)s × %(format)s = %(area)s m²", count=c["count"], format=c["name"],
+                 area=num(c["installed_area_m2"]))
+    return _("%(count)s × %(format)s = %(area)s m² (%(model)s)", count=c["count"], format=c["name"],
+             area=num(c["installed_area_m2"]), model=term(step.basis.model))
 
 
 def train_steps(design) -> list[dict]:

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Form, Query, Request
 from fastapi.responses import RedirectResponse
 
+from ... import i18n
 from ...api.deps import (
     FormPrincipalDep,
     clear_session_cookies,
@@ -15,7 +16,6 @@ from ...api.deps import (
     get_settings,
     set_session_cookies,
 )
-from ... import i18n
 from ...i18n import _
 from ...store import accounts
 from ...store.models import User

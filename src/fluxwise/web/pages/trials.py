@@ -42,7 +42,7 @@ def _sizing_form(trial: TrialRecord, inputs: dict | None) -> dict:
     if flux_unit not in ("LMH", "L/m2/h", "L/m²/h"):
         flux = ""  # given in another unit through the API: not prefilled as L/m²/h
     units = {"volume": ["L", "mL", "m3"], "time": ["h", "min"], "pressure": ["bar", "psi", "kPa"]}
-    for kind, (_, unit) in (("volume", bv), ("time", pt), ("pressure", mp)):
+    for kind, (_value, unit) in (("volume", bv), ("time", pt), ("pressure", mp)):
         if unit and unit not in units[kind]:
             units[kind].append(unit)  # as stored with an earlier sizing
     return {"batch_volume": bv, "process_time": pt, "max_pressure": mp,
