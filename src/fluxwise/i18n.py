@@ -179,6 +179,45 @@ def lazy_gettext(message: str) -> LazyProxy:
     return LazyProxy(gettext, message, enable_cache=False)
 
 
+#: How machine-readable values (modes, roles, signature meanings, result kinds, audit actions and
+#: object types, model and step identifiers) read on a page; the value itself stays in forms and JSON.
+TERMS = {
+    "constant-pressure": N_("constant pressure"), "constant-flux": N_("constant flux"),
+    "admin": N_("admin"), "scientist": N_("scientist"), "reviewer": N_("reviewer"), "trainee": N_("trainee"),
+    "owner": N_("owner"), "shared": N_("shared"), "customer": N_("customer"), "hub": N_("hub"),
+    "author": N_("author"), "review": N_("review"), "approve": N_("approve"),
+    "fit": N_("fit"), "sizing": N_("sizing"), "train": N_("train"),
+    "create": N_("create"), "update": N_("update"), "delete": N_("delete"), "sign": N_("sign"),
+    "login": N_("login"), "logout": N_("logout"), "login_failed": N_("login failed"),
+    "sign_failed": N_("signing failed"), "lockout": N_("lockout"), "unlock": N_("unlock"),
+    "api_token": N_("API token"), "audit_review": N_("audit-trail review"), "invitation": N_("invitation"),
+    "membership": N_("membership"), "organisation": N_("organisation"), "project": N_("project"),
+    "project_share": N_("project share"), "result": N_("result"), "trial": N_("trial"), "upload": N_("upload"),
+    "user": N_("user"), "audit_key": N_("audit key"),
+    "open": N_("open"), "pending": N_("open"), "accepted": N_("accepted"), "declined": N_("declined"),
+    "revoked": N_("withdrawn"),
+    "complete": N_("complete blocking"), "standard": N_("standard blocking"),
+    "intermediate": N_("intermediate blocking"), "cake": N_("cake filtration"),
+    "cake-complete": N_("cake + complete blocking"), "cake-intermediate": N_("cake + intermediate blocking"),
+    "cake-standard": N_("cake + standard blocking"), "complete-standard": N_("complete + standard blocking"),
+    "intermediate-standard": N_("intermediate + standard blocking"),
+    "depth": N_("depth filtration"), "bioburden": N_("bioburden reduction"), "sterile": N_("sterile filtration"),
+    "virus": N_("virus filtration"), "ufdf": N_("UF/DF"), "hold": N_("hold"),
+    "lab": N_("lab"), "pilot": N_("pilot"), "process": N_("process"),
+    "metadata": N_("metadata"), "detected": N_("detected"), "given": N_("given"), "default": N_("default"),
+    "mass": N_("mass"), "volume": N_("volume"), "time": N_("time"), "pressure": N_("pressure"),
+    "flux": N_("flux"), "yes": N_("yes"), "no": N_("no"),
+    "t/V vs t": N_("t/V vs t"), "sqrt(P0/P) vs V": N_("sqrt(P0/P) vs V"),
+}
+
+
+def term(value) -> str:
+    """A machine-readable value as the current language names it (:data:`TERMS`); others unchanged."""
+    if isinstance(value, str) and value in TERMS:
+        return gettext(TERMS[value])
+    return "" if value is None else str(value)
+
+
 def babel_locale(lang: str | None = None) -> Locale:
     """The Babel locale of ``lang`` (default: the current language; the pseudo-language writes numbers
     and dates as English)."""

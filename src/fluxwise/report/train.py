@@ -17,18 +17,19 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
-from .. import __version__
+from .. import __version__, i18n
 from ..models.fouling import MODELS, flux, resistance_ratio
 from ..trial import CONSTANT_PRESSURE
 from . import figures
-from .html import fmt
+from .html import fmt, install_language
 
 __all__ = ["render_train_report", "mass_balance_figure", "volume_figure", "line_items_figure",
            "route_figure", "ufdf_time_course_figure", "model_curve_figure", "step_figures"]
 
 _env = Environment(loader=PackageLoader("fluxwise", "report/templates"),
-                   autoescape=select_autoescape(["html", "j2"]))
+                   autoescape=select_autoescape(["html", "j2"]), extensions=["jinja2.ext.i18n"])
 _env.filters["fmt"] = fmt
+install_language(_env)
 
 _LAYOUT = dict(template="plotly_white", height=420, margin=dict(l=70, r=20, t=50, b=60),
                legend=dict(font=dict(size=11)))
@@ -190,4 +191,4 @@ def render_train_report(design, *, title: str | None = None, record: dict | None
     return tmpl.render(
         title=title or f"Filtration train — {t.name}", plotlyjs=get_plotlyjs(), design=design, d=d, train=t,
         summary=design.summary, steps=steps, figs=figs, factors=factors, sources=sources, version=__version__,
-        generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), record=record)
+        generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), record=record, lang=i18n.current())

@@ -16,7 +16,7 @@ from typing import Any
 
 from .. import i18n
 from ..errors import FluxwiseError
-from ..i18n import N_, _
+from ..i18n import N_, TERMS, _, term  # noqa: F401  (term: the pages' filter)
 from ..models.fouling import MODELS, PARAM_UNITS
 from ..report.html import fmt
 
@@ -42,43 +42,25 @@ EXTRA_LABELS = {
 }
 
 
-#: How machine-readable values (modes, roles, signature meanings, result kinds, audit actions and
-#: object types, model and step identifiers) read on a page; the value itself stays in forms and JSON.
-TERMS = {
-    "constant-pressure": N_("constant pressure"), "constant-flux": N_("constant flux"),
-    "admin": N_("admin"), "scientist": N_("scientist"), "reviewer": N_("reviewer"), "trainee": N_("trainee"),
-    "owner": N_("owner"), "shared": N_("shared"), "customer": N_("customer"), "hub": N_("hub"),
-    "author": N_("author"), "review": N_("review"), "approve": N_("approve"),
-    "fit": N_("fit"), "sizing": N_("sizing"), "train": N_("train"),
-    "create": N_("create"), "update": N_("update"), "delete": N_("delete"), "sign": N_("sign"),
-    "login": N_("login"), "logout": N_("logout"), "login_failed": N_("login failed"),
-    "sign_failed": N_("signing failed"), "lockout": N_("lockout"), "unlock": N_("unlock"),
-    "api_token": N_("API token"), "audit_review": N_("audit-trail review"), "invitation": N_("invitation"),
-    "membership": N_("membership"), "organisation": N_("organisation"), "project": N_("project"),
-    "project_share": N_("project share"), "result": N_("result"), "trial": N_("trial"), "upload": N_("upload"),
-    "user": N_("user"), "audit_key": N_("audit key"),
-    "open": N_("open"), "pending": N_("open"), "accepted": N_("accepted"), "declined": N_("declined"),
-    "revoked": N_("withdrawn"),
-    "complete": N_("complete blocking"), "standard": N_("standard blocking"),
-    "intermediate": N_("intermediate blocking"), "cake": N_("cake filtration"),
-    "cake-complete": N_("cake + complete blocking"), "cake-intermediate": N_("cake + intermediate blocking"),
-    "cake-standard": N_("cake + standard blocking"), "complete-standard": N_("complete + standard blocking"),
-    "intermediate-standard": N_("intermediate + standard blocking"),
-    "depth": N_("depth filtration"), "bioburden": N_("bioburden reduction"), "sterile": N_("sterile filtration"),
-    "virus": N_("virus filtration"), "ufdf": N_("UF/DF"), "hold": N_("hold"),
-    "lab": N_("lab"), "pilot": N_("pilot"), "process": N_("process"),
-    "metadata": N_("metadata"), "detected": N_("detected"), "given": N_("given"), "default": N_("default"),
-    "mass": N_("mass"), "volume": N_("volume"), "time": N_("time"), "pressure": N_("pressure"),
-    "flux": N_("flux"), "yes": N_("yes"), "no": N_("no"),
-    "t/V vs t": N_("t/V vs t"), "sqrt(P0/P) vs V": N_("sqrt(P0/P) vs V"),
-}
+#: The texts ``static/app.js`` shows, by their English text (``t("...")`` there); each page carries
+#: them translated (:func:`js_messages`). ``{name}`` placeholders are filled in by the script.
+JS_MESSAGES = (
+    N_("the file is larger than the upload limit"), N_("the server answered HTTP {status}"),
+    N_("the server could not be reached"), N_("The plotting library did not load."),
+    N_("choose a trial file first"), N_("Uploading {name}…"), N_("Uploading: {loaded} of {total}"),
+    N_("Uploaded ({points} points, {mode}). Fitting the nine fouling models…"), N_("Done. Opening the trial…"),
+    N_("The file was stored, but the fit failed: "), N_("Upload refused: "),
+    N_("choose a train file (.yaml), or design the example train"), N_("Designing the example train…"),
+    N_("Uploading…"), N_("Reading and fitting the trials, designing every step…"),
+    N_("Done. Opening the design…"),
+)
 
 
-def term(value: Any) -> str:
-    """A machine-readable value as the page's language names it (:data:`TERMS`); others unchanged."""
-    if isinstance(value, str) and value in TERMS:
-        return _(TERMS[value])
-    return "" if value is None else str(value)
+def js_messages() -> str:
+    """:data:`JS_MESSAGES` (and the trial modes) in the current language, as JSON for the page."""
+    out = {m: _(m) for m in JS_MESSAGES}
+    out.update({k: _(TERMS[k]) for k in ("constant-pressure", "constant-flux")})
+    return safe_json(out)
 
 
 def unit_of(key: str) -> str:

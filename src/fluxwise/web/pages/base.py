@@ -35,6 +35,7 @@ _env.filters["num"] = present.num
 _env.filters["utc"] = present.utc
 _env.filters["stamp"] = present.stamp
 _env.filters["term"] = present.term
+_env.globals["js_messages"] = present.js_messages
 _env.globals["version"] = __version__
 i18n.install_jinja(_env)
 

@@ -13,6 +13,20 @@
     return m ? decodeURIComponent(m[1]) : "";
   }
 
+  /* The page's messages in its language: {"English text": "translation"} from the page
+     (fluxwise.web.present.JS_MESSAGES); {name} placeholders are filled from vars. */
+  var messages = null;
+  function t(text, vars) {
+    if (messages === null) {
+      var el = document.getElementById("i18n-messages");
+      try { messages = el ? JSON.parse(el.textContent) : {}; } catch (e) { messages = {}; }
+    }
+    var out = messages[text] || text;
+    Object.keys(vars || {}).forEach(function (k) { out = out.split("{" + k + "}").join(String(vars[k])); });
+    return out;
+  }
+  function pageLanguage() { return document.documentElement.lang || "en"; }
+
   /* The message of an API error: {"detail": "..."} or a list of field errors. */
   function detailOf(data, status) {
     if (data && typeof data.detail === "string") return data.detail;
@@ -22,15 +36,15 @@
         return (where ? where + ": " : "") + e.msg;
       }).join("; ");
     }
-    if (status === 413) return "the file is larger than the upload limit";
-    return "the server answered HTTP " + status;
+    if (status === 413) return t("the file is larger than the upload limit");
+    return t("the server answered HTTP {status}", { status: status });
   }
 
   function showError(el, text) { if (!el) { window.alert(text); return; } el.textContent = text; el.hidden = false; }
   function hide(el) { if (el) el.hidden = true; }
 
   function api(method, url, body) {
-    var headers = { "Accept": "application/json", "X-CSRF-Token": csrfToken() };
+    var headers = { "Accept": "application/json", "X-CSRF-Token": csrfToken(), "Accept-Language": pageLanguage() };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     return fetch(url, { method: method, headers: headers, credentials: "same-origin",
                         body: body === undefined ? undefined : JSON.stringify(body) })
@@ -50,6 +64,7 @@
       var xhr = new XMLHttpRequest();
       xhr.open("POST", url);
       xhr.setRequestHeader("Accept", "application/json");
+      xhr.setRequestHeader("Accept-Language", pageLanguage());
       xhr.setRequestHeader("X-CSRF-Token", csrfToken());
       xhr.upload.onprogress = function (e) { if (e.lengthComputable && onProgress) onProgress(e.loaded, e.total); };
       xhr.onload = function () {
@@ -58,7 +73,7 @@
         if (xhr.status >= 200 && xhr.status < 300) resolve(data);
         else reject(new Error(detailOf(data, xhr.status)));
       };
-      xhr.onerror = function () { reject(new Error("the server could not be reached")); };
+      xhr.onerror = function () { reject(new Error(t("the server could not be reached"))); };
       xhr.send(formData);
     });
   }
@@ -76,7 +91,7 @@
     var targets = $all("[data-figure]");
     if (!targets.length) return;
     if (!window.Plotly) {
-      targets.forEach(function (el) { el.textContent = "The plotting library did not load."; });
+      targets.forEach(function (el) { el.textContent = t("The plotting library did not load."); });
       return;
     }
     targets.forEach(function (el) {
@@ -119,7 +134,7 @@
 
     form.addEventListener("submit", function (e) {
       e.preventDefault();
-      if (!file) { showError(error, "choose a trial file first"); return; }
+      if (!file) { showError(error, t("choose a trial file first")); return; }
       var data = new FormData();
       data.append("file", file, file.name);
       ["area", "mode", "density"].forEach(function (k) {
@@ -130,25 +145,25 @@
       button.disabled = true;
       progress.hidden = false;
       setBar(bar, 0, false);
-      status.textContent = "Uploading " + file.name + "…";
+      status.textContent = t("Uploading {name}…", { name: file.name });
       var trialUrl = null;
       send("/api/projects/" + form.dataset.project + "/uploads", data, function (loaded, total) {
         setBar(bar, 0.6 * loaded / total, false);
-        status.textContent = "Uploading: " + kB(loaded) + " of " + kB(total);
+        status.textContent = t("Uploading: {loaded} of {total}", { loaded: kB(loaded), total: kB(total) });
       }).then(function (out) {
         trialUrl = "/trials/" + out.trial.id;
         setBar(bar, 0, true);
-        status.textContent = "Uploaded (" + out.trial.points + " points, " + out.trial.mode +
-          "). Fitting the nine fouling models…";
+        status.textContent = t("Uploaded ({points} points, {mode}). Fitting the nine fouling models…",
+                               { points: out.trial.points, mode: t(out.trial.mode) });
         return api("POST", "/api/trials/" + out.trial.id + "/fit", {});
       }).then(function () {
         setBar(bar, 1, false);
-        status.textContent = "Done. Opening the trial…";
+        status.textContent = t("Done. Opening the trial…");
         window.location.assign(trialUrl);
       }).catch(function (err) {
         progress.hidden = true;
         button.disabled = false;
-        showError(error, (trialUrl ? "The file was stored, but the fit failed: " : "Upload refused: ") + err.message);
+        showError(error, (trialUrl ? t("The file was stored, but the fit failed: ") : t("Upload refused: ")) + err.message);
       });
     });
   }
@@ -238,23 +253,23 @@
       var progress = $("#train-progress"), bar = $("#train-bar"), status = $("#train-status");
       var error = $("#train-error"), buttons = $all("button", form);
       if (!example && !(form.elements.train.files || []).length) {
-        showError(error, "choose a train file (.yaml), or design the example train");
+        showError(error, t("choose a train file (.yaml), or design the example train"));
         return;
       }
       hide(error);
       buttons.forEach(function (b) { b.disabled = true; });
       progress.hidden = false;
       setBar(bar, 0, false);
-      status.textContent = example ? "Designing the example train…" : "Uploading…";
+      status.textContent = example ? t("Designing the example train…") : t("Uploading…");
       send("/train", data, function (loaded, total) {
         setBar(bar, loaded / total, false);
-        status.textContent = "Uploading: " + kB(loaded) + " of " + kB(total);
+        status.textContent = t("Uploading: {loaded} of {total}", { loaded: kB(loaded), total: kB(total) });
         if (loaded >= total) {
           setBar(bar, 0, true);
-          status.textContent = "Reading and fitting the trials, designing every step…";
+          status.textContent = t("Reading and fitting the trials, designing every step…");
         }
       }).then(function (out) {
-        status.textContent = "Done. Opening the design…";
+        status.textContent = t("Done. Opening the design…");
         window.location.assign(out.url);
       }).catch(function (err) {
         progress.hidden = true;
