@@ -101,7 +101,7 @@ class _BodySizeLimit:
                     if too_big:
                         limit = (self.max_bytes - 1024 * 1024) / 1024 / 1024
                         detail = _("the request is larger than the upload limit of %(mb)s MB",
-                                   mb=f"{limit:.0f}")
+                                   mb=format(limit, ".0f"))
                         response = JSONResponse({"detail": detail}, status_code=413)
                         await response(scope, receive, send)
                         return
