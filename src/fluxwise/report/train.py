@@ -18,6 +18,7 @@ from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
 from .. import __version__, i18n
+from ..i18n import _
 from ..models.fouling import MODELS, flux, resistance_ratio
 from ..trial import CONSTANT_PRESSURE
 from . import figures
@@ -62,7 +63,7 @@ def mass_balance_figure(design) -> go.Figure:
     fig = go.Figure(go.Sankey(node=dict(label=labels, pad=18, thickness=16),
                               link=dict(source=src, target=tgt, value=val, color=col,
                                         hovertemplate="%{value:.4g} g<extra></extra>")))
-    fig.update_layout(title="Product mass through the train [g]", **{**_LAYOUT, "height": 460})
+    fig.update_layout(title=_("Product mass through the train [g]"), **{**_LAYOUT, "height": 460})
     return fig
 
 
@@ -73,7 +74,7 @@ def volume_figure(design) -> go.Figure:
     for attr, label, colour in (("volume_in_L", "in", "#1f77b4"), ("volume_added_L", "added", "#2ca02c"),
                                 ("volume_removed_L", "removed", "#d62728"), ("volume_out_L", "out", "#444")):
         fig.add_bar(x=names, y=[getattr(s, attr) for s in design.steps], name=label, marker_color=colour)
-    fig.update_layout(title="Volume balance per step [L]", barmode="group", yaxis_title="volume [L]",
+    fig.update_layout(title=_("Volume balance per step [L]"), barmode="group", yaxis_title=_("volume [L]"),
                       **_LAYOUT)
     return fig
 
@@ -99,8 +100,8 @@ def route_figure(design) -> go.Figure:
     labels = [c["label"] for c in comp]
     fig.add_bar(x=labels, y=other, name="resin + end of life", marker_color="#8c564b")
     fig.add_bar(x=labels, y=[c["freight_co2e_kg"] for c in comp], name="freight", marker_color="#ff7f0e")
-    fig.update_layout(title="Made locally or imported: CO2e per batch by supplier route", barmode="stack",
-                      yaxis_title="kg CO2e per batch", **_LAYOUT)
+    fig.update_layout(title=_("Made locally or imported: CO2e per batch by supplier route"), barmode="stack",
+                      yaxis_title=_("kg CO2e per batch"), **_LAYOUT)
     return fig
 
 

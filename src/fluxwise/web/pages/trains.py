@@ -206,14 +206,15 @@ def _train_design_page(request: Request, principal: Principal, design, filename:
     for fid, title, fig in (
             ("fig-mass", _("Product mass through the train"), train_report.mass_balance_figure(design)),
             ("fig-cost", _("Cost by step"), train_report.line_items_figure(
-                design.cost_items, title=f"Cost per batch by step [{design.train.currency}]",
+                design.cost_items, title=_("Cost per batch by step [%(currency)s]", currency=design.train.currency),
                 unit=design.train.currency)),
             ("fig-co2e", _("CO2e by step"), train_report.line_items_figure(
-                design.co2e_items, title="CO2e per batch by step [kg CO2e]", unit="kg CO2e")),
+                design.co2e_items, title=_("CO2e per batch by step [kg CO2e]"), unit="kg CO2e")),
             ("fig-routes", _("Supplier routes"), train_report.route_figure(design))):
         fig.update_layout(height=380)
         figs.append({"id": fid, "title": title, "json": present._safe_json(fig)})
-    return render(request, "train_result.html", principal=principal, title=_("Train — %(name)s", name=design.train.name),
+    return render(request, "train_result.html", principal=principal,
+                  title=_("Train — %(name)s", name=design.train.name),
                   nav="train", filename=filename, report_url=report_url, saved=saved, d=d, s=d["summary"],
                   steps=present.train_steps(design), figs=figs)
 
