@@ -1,0 +1,116 @@
+"""Korean in a real browser (Debian's Chromium, headless; on SQLite): a browser asking for Korean signs
+in, sees a refused upload explained in Korean, uploads, fits and sizes a trial, and walks the main
+pages in the pseudo-language finding no text left out of translation (plots aside: their titles and
+axes are checked where they are made); then switches to English and back with the navigation's
+switch, and the choice is remembered in a new session whatever the browser asks for."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from fluxwise import i18n
+from test_web_browser import EXAMPLE, _drop, browser, server  # noqa: F401  (fixtures)
+
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+#: The page's HTML without the drawn plots (their text is the figures', checked as they are made).
+PAGE_WITHOUT_PLOTS = """() => {
+    const root = document.documentElement.cloneNode(true);
+    root.querySelectorAll('.plotly-target').forEach(el => el.replaceChildren());
+    return root.outerHTML;
+}"""
+
+
+def _sign_in(page, base, member):
+    page.goto(base + "/projects")
+    assert "/login" in page.url
+    page.fill("input[name=email]", member.email)
+    page.fill("input[name=password]", member.password)
+    page.click("button[type=submit].primary")
+    page.wait_for_url(base + "/projects")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_korean_walk_then_english_and_back_remembered(browser, server):  # noqa: F811
+    base, member = server
+    context = browser.new_context(locale="ko-KR", extra_http_headers={"Accept-Language": "ko-KR,ko;q=0.9"},
+                                  viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    started = time.monotonic()
+
+    page.goto(base + "/login")
+    assert page.locator("html").get_attribute("lang") == "ko" and page.locator("h1").inner_text() == "로그인"
+    _sign_in(page, base, member)
+    assert page.locator("html").get_attribute("lang") == "ko"
+    assert page.locator("nav a[href='/projects']").inner_text() == "프로젝트"
+
+    page.fill("input[name=name]", "Sterile filtration 2025")
+    page.click("form[action='/projects'] button[type=submit]")
+    page.wait_for_url("**/projects/*")
+    project_url = page.url
+    # a refused upload, explained in Korean
+    _drop(page, "#dropzone", "notes.csv", b"just,a,note\nwithout,numbers,here\n", "text/csv")
+    page.click("#upload-button")
+    error = page.locator("#upload-error")
+    error.wait_for(state="visible")
+    assert error.inner_text().startswith("업로드 거부: ") and "notes.csv" in error.inner_text()
+    # the example trial: uploaded, fitted (the progress in Korean), sized
+    _drop(page, "#dropzone", EXAMPLE.name, EXAMPLE.read_bytes(), "text/csv")
+    page.click("#upload-button")
+    page.wait_for_url("**/trials/*")
+    trial_url = page.url.split("?")[0]
+    page.locator(".plotly-target[data-ready='1']").nth(3).wait_for()
+    assert any(HANGUL.search(t) for t in page.locator(".plotly-target .gtitle").all_text_contents())
+    page.fill("#size-form input[name=batch_volume]", "2000")
+    page.fill("#size-form input[name=process_time]", "4")
+    page.click("#size-button")
+    page.wait_for_url("**?result=*")
+    assert "최소 면적" in page.locator("#sizing-result").inner_text()
+
+    # the main pages in the pseudo-language: every text a translation
+    user_data = ("UA", member.email, "Org A", "Sterile filtration 2025", EXAMPLE.name, "notes.csv")
+    org_url = None
+    left = {}
+    for url in (base + "/projects", project_url, trial_url, base + "/audit", base + "/train", base + "/account"):
+        page.goto(url + "?lang=xx")
+        page.wait_for_load_state("load")
+        assert page.locator("html").get_attribute("lang") == "xx"
+        if found := i18n.untranslated_text(page.evaluate(PAGE_WITHOUT_PLOTS), user_data):
+            left[url] = found
+        if url.endswith("/account"):
+            org_url = page.locator("#org-list a").first.get_attribute("href")
+    page.goto(base + org_url + "?lang=xx")
+    if found := i18n.untranslated_text(page.evaluate(PAGE_WITHOUT_PLOTS), user_data):
+        left[org_url] = found
+    assert not left, left
+
+    # English with the switch in the navigation, remembered; then Korean again
+    page.goto(base + "/projects")
+    assert page.locator("html").get_attribute("lang") == "ko"  # the pseudo-language was not kept
+    page.click("#lang-en")
+    page.wait_for_url("**lang=en")
+    assert page.locator("h1").inner_text() == "Projects"
+    page.goto(base + "/audit")  # the browser still asks for Korean: the stored choice wins
+    assert page.locator("html").get_attribute("lang") == "en" and page.locator("h1").inner_text() == "Audit trail"
+    page.click("#lang-ko")
+    page.wait_for_url("**lang=ko")
+    assert page.locator("h1").inner_text() == "감사 추적"
+    context.close()
+
+    # a new session in a browser asking for English: the user's choice (Korean) is remembered
+    context = browser.new_context(locale="en-GB", extra_http_headers={"Accept-Language": "en-GB,en;q=0.9"})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(base + "/login")
+    assert page.locator("html").get_attribute("lang") == "en"
+    _sign_in(page, base, member)
+    assert page.locator("html").get_attribute("lang") == "ko" and page.locator("h1").inner_text() == "프로젝트"
+    context.close()
+    assert not problems, problems
+    assert time.monotonic() - started < 600
