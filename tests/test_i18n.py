@@ -25,7 +25,7 @@ HANGUL = re.compile(r"[\uac00-\ud7a3]")
 SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
-def _workbench(web_app, make_user):
+def _workbench(web_app, make_user):  # noqa: F811
     """A signed-in admin with a project holding a fitted, sized and signed trial and a saved train."""
     ua = make_user("ua@example.org", role="admin")
     client = client_for(web_app)
@@ -54,7 +54,7 @@ USER_DATA = ("UA", "ua@example.org", "Org A", "Sterile filtration", "0.2 um PES"
 
 
 @SQLITE
-def test_main_pages_have_no_text_left_out_of_translation(web_app, make_user):
+def test_main_pages_have_no_text_left_out_of_translation(web_app, make_user):  # noqa: F811
     client, ua, csrf, ids = _workbench(web_app, make_user)
     left = {}
     for path in main_pages(ids, ua.org_id):
@@ -75,11 +75,12 @@ def test_main_pages_have_no_text_left_out_of_translation(web_app, make_user):
 
 
 @SQLITE
-def test_language_from_the_browser_then_the_users_choice_wins(web_app, make_user, db):
+def test_language_from_the_browser_then_the_users_choice_wins(web_app, make_user, db):  # noqa: F811
     ua = make_user("ua@example.org", role="admin")
     anonymous = client_for(web_app)
     page = anonymous.get("/login", headers=KO)
-    assert '<html lang="ko">' in page.text and HANGUL.search(page.text) and page.headers["content-language"] == "ko"
+    assert '<html lang="ko">' in page.text and HANGUL.search(page.text)
+    assert page.headers["content-language"] == "ko"
     assert '<html lang="en">' in anonymous.get("/login", headers={"Accept-Language": "fr-FR, en;q=0.5"}).text
     assert '<html lang="en">' in anonymous.get("/login?lang=en", headers=KO).text
 
@@ -118,7 +119,7 @@ def test_language_from_the_browser_then_the_users_choice_wins(web_app, make_user
 
 
 @SQLITE
-def test_upload_and_validation_errors_in_korean(web_app, make_user):
+def test_upload_and_validation_errors_in_korean(web_app, make_user):  # noqa: F811
     ua = make_user("ua@example.org")
     client = client_for(web_app)
     csrf = sign_in(client, ua)
@@ -129,14 +130,16 @@ def test_upload_and_validation_errors_in_korean(web_app, make_user):
                     files={"file": ("bench.csv", b"   \n", "text/csv")})
     assert r.status_code == 422
     assert r.json()["detail"] == "'bench.csv' 파일이 비어 있습니다" and r.headers["content-language"] == "ko"
-    r = client.post(f"/api/projects/{pid}/uploads", headers=h, files={"file": ("bench.csv", b"   \n", "text/csv")})
+    r = client.post(f"/api/projects/{pid}/uploads", headers=h,
+                    files={"file": ("bench.csv", b"   \n", "text/csv")})
     assert r.json()["detail"] == "'bench.csv' is empty"
     r = client.post(f"/api/projects/{pid}/uploads", headers={**h, **KO},
                     files={"file": ("bench.xls", b"x", "application/vnd.ms-excel")})
     assert r.status_code == 415 and HANGUL.search(r.json()["detail"]) and ".xlsx" in r.json()["detail"]
     # an API validation error: the message in Korean, keys, type and location in English
-    trial_id = client.post(f"/api/projects/{pid}/uploads", headers=h,
-                           files={"file": (STERILE.name, STERILE.read_bytes(), "text/csv")}).json()["trial"]["id"]
+    r = client.post(f"/api/projects/{pid}/uploads", headers=h,
+                    files={"file": (STERILE.name, STERILE.read_bytes(), "text/csv")})
+    trial_id = r.json()["trial"]["id"]
     r = client.post(f"/api/trials/{trial_id}/size", headers={**h, **KO}, json={"safety_factor": "many"})
     assert r.status_code == 422
     [error] = r.json()["detail"]
@@ -151,7 +154,7 @@ def test_upload_and_validation_errors_in_korean(web_app, make_user):
 
 
 @SQLITE
-def test_a_report_in_either_language_has_the_same_content_hash_and_signature(web_app, make_user):
+def test_a_report_in_either_language_has_the_same_content_hash_and_signature(web_app, make_user):  # noqa: F811
     ua = make_user("ua@example.org")
     client = client_for(web_app)
     csrf = sign_in(client, ua)

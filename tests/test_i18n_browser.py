@@ -77,7 +77,8 @@ def test_korean_walk_then_english_and_back_remembered(browser, server):  # noqa:
     user_data = ("UA", member.email, "Org A", "Sterile filtration 2025", EXAMPLE.name, "notes.csv")
     org_url = None
     left = {}
-    for url in (base + "/projects", project_url, trial_url, base + "/audit", base + "/train", base + "/account"):
+    pages = (base + "/projects", project_url, trial_url, base + "/audit", base + "/train", base + "/account")
+    for url in pages:
         page.goto(url + "?lang=xx")
         page.wait_for_load_state("load")
         assert page.locator("html").get_attribute("lang") == "xx"
@@ -97,7 +98,8 @@ def test_korean_walk_then_english_and_back_remembered(browser, server):  # noqa:
     page.wait_for_url("**lang=en")
     assert page.locator("h1").inner_text() == "Projects"
     page.goto(base + "/audit")  # the browser still asks for Korean: the stored choice wins
-    assert page.locator("html").get_attribute("lang") == "en" and page.locator("h1").inner_text() == "Audit trail"
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator("h1").inner_text() == "Audit trail"
     page.click("#lang-ko")
     page.wait_for_url("**lang=ko")
     assert page.locator("h1").inner_text() == "감사 추적"
@@ -110,7 +112,8 @@ def test_korean_walk_then_english_and_back_remembered(browser, server):  # noqa:
     page.goto(base + "/login")
     assert page.locator("html").get_attribute("lang") == "en"
     _sign_in(page, base, member)
-    assert page.locator("html").get_attribute("lang") == "ko" and page.locator("h1").inner_text() == "프로젝트"
+    assert page.locator("html").get_attribute("lang") == "ko"
+    assert page.locator("h1").inner_text() == "프로젝트"
     context.close()
     assert not problems, problems
     assert time.monotonic() - started < 600

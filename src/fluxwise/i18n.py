@@ -192,7 +192,8 @@ TERMS = {
     "sign_failed": N_("signing failed"), "lockout": N_("lockout"), "unlock": N_("unlock"),
     "api_token": N_("API token"), "audit_review": N_("audit-trail review"), "invitation": N_("invitation"),
     "membership": N_("membership"), "organisation": N_("organisation"), "project": N_("project"),
-    "project_share": N_("project share"), "result": N_("result"), "trial": N_("trial"), "upload": N_("upload"),
+    "project_share": N_("project share"), "result": N_("result"), "trial": N_("trial"),
+    "upload": N_("upload"),
     "user": N_("user"), "audit_key": N_("audit key"),
     "open": N_("open"), "pending": N_("open"), "accepted": N_("accepted"), "declined": N_("declined"),
     "revoked": N_("withdrawn"),
@@ -201,7 +202,8 @@ TERMS = {
     "cake-complete": N_("cake + complete blocking"), "cake-intermediate": N_("cake + intermediate blocking"),
     "cake-standard": N_("cake + standard blocking"), "complete-standard": N_("complete + standard blocking"),
     "intermediate-standard": N_("intermediate + standard blocking"),
-    "depth": N_("depth filtration"), "bioburden": N_("bioburden reduction"), "sterile": N_("sterile filtration"),
+    "depth": N_("depth filtration"), "bioburden": N_("bioburden reduction"),
+    "sterile": N_("sterile filtration"),
     "virus": N_("virus filtration"), "ufdf": N_("UF/DF"), "hold": N_("hold"),
     "lab": N_("lab"), "pilot": N_("pilot"), "process": N_("process"),
     "metadata": N_("metadata"), "detected": N_("detected"), "given": N_("given"), "default": N_("default"),
@@ -259,7 +261,8 @@ def format_datetime(ts: _dt.datetime | None, *, seconds: bool = False, zone: boo
 
 def install_jinja(env) -> None:
     """Give a Jinja2 environment (with ``jinja2.ext.i18n``) the current language's ``_``/``gettext``
-    and ``ngettext`` (new style: ``_("%(n)s points", n=3)``, autoescaped; a literal ``%`` is written ``%%``), and the
+    and ``ngettext`` (new style: ``_("%(n)s points", n=3)``, autoescaped; a literal ``%`` is written
+    ``%%``), and the
     globals ``current_language`` and ``languages``."""
     env.install_gettext_callables(lambda m: translations(current()).gettext(m),
                                   lambda s, p, n: translations(current()).ngettext(s, p, n), newstyle=True)
@@ -276,9 +279,12 @@ _NEUTRAL = re.compile(
     r"L|mL|m²|m2|cm²|m⁴|L²|m³|h|s|min|bar|psi|kg|g|g/L|g/mL|LMH|kB|MB|DV|en|ko|xx)\b|"
     r"\b[A-Za-zΔ](?:[₀-₉]+|_[a-z]{1,2}|\d{1,3})?\b)")
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "code", "pre"})
-_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
-                   "wbr"})
-_MARKED = re.compile(re.escape(PSEUDO_OPEN) + "[^" + PSEUDO_OPEN + PSEUDO_CLOSE + "]*" + re.escape(PSEUDO_CLOSE))
+_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+                   "track", "wbr"})
+_MARKED = re.compile(re.escape(PSEUDO_OPEN) + "[^" + PSEUDO_OPEN + PSEUDO_CLOSE + "]*"
+                     + re.escape(PSEUDO_CLOSE))
+_BLOCKS = frozenset({"p", "div", "li", "td", "th", "tr", "h1", "h2", "h3", "option", "label", "summary",
+                     "title", "button", "a"})
 
 
 def untranslated_text(page: str, data: tuple[str, ...] = ()) -> list[str]:
@@ -316,8 +322,7 @@ def untranslated_text(page: str, data: tuple[str, ...] = ()) -> list[str]:
                 if self.stack[i][0] == tag:
                     del self.stack[i:]
                     break
-            texts.append("\n" if tag in ("p", "div", "li", "td", "th", "tr", "h1", "h2", "h3", "option", "label",
-                                        "summary", "title", "button", "a") else "")
+            texts.append("\n" if tag in _BLOCKS else "")
 
         def handle_data(self, text):
             if not self.skipping():

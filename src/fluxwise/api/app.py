@@ -74,7 +74,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DataError)
     async def data_error(request: Request, exc: DataError):
         log.warning("data error: %s", exc.orig)
-        return JSONResponse({"detail": _("a value is too long or out of range for the store")}, status_code=422)
+        return JSONResponse({"detail": _("a value is too long or out of range for the store")},
+                            status_code=422)
 
     @app.exception_handler(OperationalError)
     async def operational_error(request: Request, exc: OperationalError):

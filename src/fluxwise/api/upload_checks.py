@@ -104,7 +104,8 @@ def read_limited(stream, limit: int, chunk: int = 1 << 20) -> bytes:
             break
         total += len(block)
         if total > limit:
-            raise UploadRejected(_("the file is larger than the limit of %(limit)s", limit=_mb(limit)), status=413)
+            raise UploadRejected(_("the file is larger than the limit of %(limit)s", limit=_mb(limit)),
+                                 status=413)
         parts.append(block)
     return b"".join(parts)
 
@@ -135,14 +136,17 @@ def check_upload(filename: str, content: bytes, limits: UploadLimits) -> str:
     if ext in TEXT_EXTENSIONS:
         if is_zip:
             raise UploadRejected(_("'%(file)s' is a zip file (an Excel workbook?), not a text table: give "
-                                   "it the .xlsx extension or export the data as .csv", file=filename), status=415)
+                                   "it the .xlsx extension or export the data as .csv", file=filename),
+                                 status=415)
         utf16 = content[:2] in (b"\xff\xfe", b"\xfe\xff")
         if b"\x00" in content and not utf16:
-            raise UploadRejected(_("'%(file)s' is a binary file, not a text table", file=filename), status=415)
+            raise UploadRejected(_("'%(file)s' is a binary file, not a text table", file=filename),
+                                 status=415)
         return CONTENT_TYPES[ext]
     if not is_zip:
         raise UploadRejected(_("'%(file)s' is not an Excel workbook (an .xlsx file is a zip container); "
-                               "save it again as .xlsx or export the data as .csv", file=filename), status=415)
+                               "save it again as .xlsx or export the data as .csv", file=filename),
+                             status=415)
     check_zip_container(filename, content, limits)
     return CONTENT_TYPES[ext]
 
@@ -167,16 +171,18 @@ def check_zip_container(filename: str, content: bytes, limits: UploadLimits) -> 
     for info in infos:
         if info.file_size > limits.max_xlsx_ratio * max(1, info.compress_size) and info.file_size > 1 << 20:
             ratio = info.file_size // max(1, info.compress_size)
-            raise UploadRejected(_("'%(file)s': part '%(part)s' is compressed %(ratio)s:1, more than any real "
-                                   "workbook (limit %(limit)s:1); refused as a possible zip bomb", file=filename,
-                                   part=info.filename, ratio=ratio, limit=format(limits.max_xlsx_ratio, ".0f")))
+            raise UploadRejected(_("'%(file)s': part '%(part)s' is compressed %(ratio)s:1, more than any "
+                                   "real workbook (limit %(limit)s:1); refused as a possible zip bomb",
+                                   file=filename, part=info.filename, ratio=ratio,
+                                   limit=format(limits.max_xlsx_ratio, ".0f")))
     if total > limits.max_xlsx_ratio * packed and total > 1 << 20:
         raise UploadRejected(_("'%(file)s' is compressed %(ratio)s:1, more than any real workbook (limit "
                                "%(limit)s:1); refused as a possible zip bomb", file=filename,
                                ratio=total // packed, limit=format(limits.max_xlsx_ratio, ".0f")))
     names = {i.filename for i in infos}
     if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
-        raise UploadRejected(_("'%(file)s' is a zip file but not an Excel workbook", file=filename), status=415)
+        raise UploadRejected(_("'%(file)s' is a zip file but not an Excel workbook", file=filename),
+                             status=415)
 
 
 def parse_upload(filename: str, content: bytes, *, area: str | None, mode: str | None,

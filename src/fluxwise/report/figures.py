@@ -40,7 +40,8 @@ def fits_figure(analysis) -> go.Figure:
         for i, f in enumerate(fit.fits):
             p = f.params["P0_bar"] * resistance_ratio(f.name, vv, f.params["J0_LMH"], *f.fouling_constants())
             fig.add_scatter(x=vv, y=np.where(np.isfinite(p), p, None), mode="lines",
-                            name=f"{term(f.name)} (R²={f.r2:.6f})", line=dict(color=_COLOURS[i % 9], **_style(i)))
+                            name=f"{term(f.name)} (R²={f.r2:.6f})",
+                            line=dict(color=_COLOURS[i % 9], **_style(i)))
         fig.update_layout(title=_("Pressure vs throughput at constant flux, data and fits"),
                           xaxis_title=_("throughput V [L/m²]"), yaxis_title=_("pressure [bar]"), **_LAYOUT)
     return fig
@@ -88,7 +89,8 @@ def flux_decay_figure(analysis) -> go.Figure:
     vv = np.linspace(0, vmaxdata * 1.5, 300)
     for i, f in enumerate(fit.fits):
         j = flux(f.name, vv, f.params["J0_LMH"], *f.fouling_constants()) / f.params["J0_LMH"]
-        fig.add_scatter(x=vv, y=j, mode="lines", name=term(f.name), line=dict(color=_COLOURS[i % 9], **_style(i)))
+        fig.add_scatter(x=vv, y=j, mode="lines", name=term(f.name),
+                        line=dict(color=_COLOURS[i % 9], **_style(i)))
     if analysis.sizing is not None:
         for key, frac in (("v50_L_per_m2", 0.5), ("v75_L_per_m2", 0.25), ("v90_L_per_m2", 0.1)):
             v = analysis.sizing.endpoints[key]
@@ -113,14 +115,16 @@ def flux_decay_overlay_figure(analyses) -> go.Figure:
             y = tr.flux_LMH / best.params["J0_LMH"]
         else:
             y = best.params["P0_bar"] / tr.pressure_bar
-        fig.add_scatter(x=tr.v_L_per_m2, y=y, mode="markers", name=_("%(trial)s (data)", trial=name), legendgroup=name,
+        fig.add_scatter(x=tr.v_L_per_m2, y=y, mode="markers", name=_("%(trial)s (data)", trial=name),
+                        legendgroup=name,
                         marker=dict(size=4, color=colour, opacity=0.6))
         vv = np.linspace(0, tr.v_L_per_m2.max(), 200)
         j = flux(best.name, vv, best.params["J0_LMH"], *best.fouling_constants()) / best.params["J0_LMH"]
         fig.add_scatter(x=vv, y=j, mode="lines", name=f"{name}: {term(best.name)}", legendgroup=name,
                         line=dict(color=colour, width=2.5))
     fig.update_layout(title=_("Flux decay vs loading: J/J0 (constant pressure) or P0/P (constant flux)"),
-                      xaxis_title=_("loading V [L/m²]"), yaxis_title=_("J/J0 or P0/P [-]"), yaxis_range=[0, 1.1],
+                      xaxis_title=_("loading V [L/m²]"), yaxis_title=_("J/J0 or P0/P [-]"),
+                      yaxis_range=[0, 1.1],
                       **_LAYOUT)
     return fig
 
@@ -140,7 +144,8 @@ def residuals_figure(analysis) -> go.Figure:
         fig.add_scatter(x=x, y=res, mode="lines+markers", name=term(f.name), marker=dict(size=3),
                         line=dict(color=_COLOURS[i % 9], width=1), visible=True if i < 3 else "legendonly")
     if tr.mode == CONSTANT_PRESSURE:
-        fig.update_layout(title=_("Residuals (data − model); click a model to show it"), xaxis_title=_("time [h]"),
+        fig.update_layout(title=_("Residuals (data − model); click a model to show it"),
+                          xaxis_title=_("time [h]"),
                           yaxis_title=_("residual [L/m²]"), **_LAYOUT)
     else:
         fig.update_layout(title=_("Residuals (data − model); click a model to show it"),

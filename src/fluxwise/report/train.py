@@ -192,4 +192,5 @@ def render_train_report(design, *, title: str | None = None, record: dict | None
     return tmpl.render(
         title=title or f"Filtration train — {t.name}", plotlyjs=get_plotlyjs(), design=design, d=d, train=t,
         summary=design.summary, steps=steps, figs=figs, factors=factors, sources=sources, version=__version__,
-        generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), record=record, lang=i18n.current())
+        generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), record=record,
+        lang=i18n.current())

@@ -48,7 +48,8 @@ JS_MESSAGES = (
     N_("the file is larger than the upload limit"), N_("the server answered HTTP {status}"),
     N_("the server could not be reached"), N_("The plotting library did not load."),
     N_("choose a trial file first"), N_("Uploading {name}…"), N_("Uploading: {loaded} of {total}"),
-    N_("Uploaded ({points} points, {mode}). Fitting the nine fouling models…"), N_("Done. Opening the trial…"),
+    N_("Uploaded ({points} points, {mode}). Fitting the nine fouling models…"),
+    N_("Done. Opening the trial…"),
     N_("The file was stored, but the fit failed: "), N_("Upload refused: "),
     N_("choose a train file (.yaml), or design the example train"), N_("Designing the example train…"),
     N_("Uploading…"), N_("Reading and fitting the trials, designing every step…"),
@@ -250,7 +251,8 @@ def _train_design_cell(step) -> str:
     if step.type == "ufdf":
         cassettes = (", " + i18n.ngettext("%(num)d cassette", "%(num)d cassettes", d["n_cassettes"])
                      if d.get("n_cassettes") else "")
-        return _("%(area)s m² UF membrane%(cassettes)s, %(dv)s diavolumes at %(c)s g/L", area=num(d["area_m2"]),
+        return _("%(area)s m² UF membrane%(cassettes)s, %(dv)s diavolumes at %(c)s g/L",
+                 area=num(d["area_m2"]),
                  cassettes=cassettes, dv=num(d["diavolumes"], 3), c=num(d["df_concentration_g_per_L"]))
     if step.type == "hold":
         return _("to %(c)s g/L (not designed here)", c=num(d["concentration_out_g_per_L"]))

@@ -126,7 +126,8 @@ def render(request: Request, template: str, *, status: int = 200, principal: Pri
         alerts = page_alerts(request, principal) if principal is not None else {}
         html = _env.get_template(template).render(
             request=request, me=principal, csrf_token=principal.csrf_token if principal else None,
-            path=request.url.path, alerts=alerts, lang=lang, lang_url=lambda code: language_url(request, code),
+            path=request.url.path, alerts=alerts, lang=lang,
+            lang_url=lambda code: language_url(request, code),
             **context)
     return HTMLResponse(html, status_code=status)  # security headers: fluxwise.api.headers
 

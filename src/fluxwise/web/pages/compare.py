@@ -84,10 +84,12 @@ def compare_page(request: Request, project_id: str):
             data = science.comparison_json(result)
             fig = result.figure()
             fig.update_layout(height=460, margin=dict(l=64, r=16, t=48, b=56))
-            figure = {"id": "fig-overlay", "title": _("Flux decay vs loading"), "json": present.figure_json(fig)}
+            figure = {"id": "fig-overlay", "title": _("Flux decay vs loading"),
+                      "json": present.figure_json(fig)}
         except FluxwiseError as exc:
             error = str(exc)
     rows = _rows(data, ids) if data else []
-    return render(request, "compare.html", principal=principal, title=_("Compare trials — %(name)s", name=info["name"]),
+    return render(request, "compare.html", principal=principal,
+                  title=_("Compare trials — %(name)s", name=info["name"]),
                   nav="projects", project=info, options=options, form=form, data=data, rows=rows,
                   figure=figure, error=error, status=422 if error else 200)

@@ -206,7 +206,8 @@ def _train_design_page(request: Request, principal: Principal, design, filename:
     for fid, title, fig in (
             ("fig-mass", _("Product mass through the train"), train_report.mass_balance_figure(design)),
             ("fig-cost", _("Cost by step"), train_report.line_items_figure(
-                design.cost_items, title=_("Cost per batch by step [%(currency)s]", currency=design.train.currency),
+                design.cost_items,
+                title=_("Cost per batch by step [%(currency)s]", currency=design.train.currency),
                 unit=design.train.currency)),
             ("fig-co2e", _("CO2e by step"), train_report.line_items_figure(
                 design.co2e_items, title=_("CO2e per batch by step [kg CO2e]"), unit="kg CO2e")),
