@@ -69,6 +69,11 @@ def test_main_pages_have_no_text_left_out_of_translation(web_app, make_user):  #
     if os.environ.get("FLUXWISE_I18N_DUMP"):  # while marking pages: where the text left out is
         Path(os.environ["FLUXWISE_I18N_DUMP"]).write_text(json.dumps(left, indent=1, ensure_ascii=False))
     assert not left, left
+    # the reports (trial and train) in Korean: the page language, Hangul, the record's language line
+    train_id = ids["train"].rsplit("/", 1)[1]
+    r = client.get(f"/api/results/{train_id}/report?lang=ko")
+    assert r.status_code == 200 and '<html lang="ko">' in r.text and "물질 수지" in r.text
+    assert '<code class="report-language">ko</code>' in r.text
     # the checker itself finds unmarked text
     page = '<p>⟦Projects⟧</p><p>Trials</p><td translate="no">x.csv</td><h3>⟦Classical V<sub>max</sub>⟧</h3>'
     assert i18n.untranslated_text(page) == ["Trials"]
