@@ -39,7 +39,7 @@ def test_korean_walk_then_english_and_back_remembered(browser, server):  # noqa:
     context = browser.new_context(locale="ko-KR", extra_http_headers={"Accept-Language": "ko-KR,ko;q=0.9"},
                                   viewport={"width": 1400, "height": 1000})
     page = context.new_page()
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(90_000)
     problems: list[str] = []
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     started = time.monotonic()
@@ -63,14 +63,14 @@ def test_korean_walk_then_english_and_back_remembered(browser, server):  # noqa:
     # the example trial: uploaded, fitted (the progress in Korean), sized
     _drop(page, "#dropzone", EXAMPLE.name, EXAMPLE.read_bytes(), "text/csv")
     page.click("#upload-button")
-    page.wait_for_url("**/trials/*")
+    page.wait_for_url("**/trials/*", wait_until="domcontentloaded")
     trial_url = page.url.split("?")[0]
     page.locator(".plotly-target[data-ready='1']").nth(3).wait_for()
     assert any(HANGUL.search(t) for t in page.locator(".plotly-target .gtitle").all_text_contents())
     page.fill("#size-form input[name=batch_volume]", "2000")
     page.fill("#size-form input[name=process_time]", "4")
     page.click("#size-button")
-    page.wait_for_url("**?result=*")
+    page.wait_for_url("**?result=*", wait_until="domcontentloaded")
     assert "최소 면적" in page.locator("#sizing-result").inner_text()
 
     # the main pages in the pseudo-language: every text a translation
@@ -108,7 +108,7 @@ def test_korean_walk_then_english_and_back_remembered(browser, server):  # noqa:
     # a new session in a browser asking for English: the user's choice (Korean) is remembered
     context = browser.new_context(locale="en-GB", extra_http_headers={"Accept-Language": "en-GB,en;q=0.9"})
     page = context.new_page()
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(90_000)
     page.goto(base + "/login")
     assert page.locator("html").get_attribute("lang") == "en"
     _sign_in(page, base, member)
