@@ -139,6 +139,13 @@ def test_upload_and_validation_errors_in_korean(web_app, make_user):  # noqa: F8
                     files={"file": ("bench.csv", b"   \n", "text/csv")})
     assert r.json()["detail"] == "'bench.csv' is empty"
     r = client.post(f"/api/projects/{pid}/uploads", headers={**h, **KO},
+                    files={"file": ("notes.csv", b"just,a,note\nwithout,numbers,here\n", "text/csv")})
+    assert r.status_code == 422 and r.json()["detail"].startswith("notes.csv: 머리글 행을 찾을 수 없습니다")
+    r = client.post(f"/api/projects/{pid}/uploads", headers={**h, **KO},
+                    data={"area": "13.8 cm2"},
+                    files={"file": ("bench.csv", b"time (min),filtrate mass (g)\n0,0\n1,x\n2,3\n3,4\n", "text/csv")})
+    assert r.status_code == 422 and r.json()["detail"].startswith("bench.csv, 행 3, 열 'filtrate mass (g)': 'x'")
+    r = client.post(f"/api/projects/{pid}/uploads", headers={**h, **KO},
                     files={"file": ("bench.xls", b"x", "application/vnd.ms-excel")})
     assert r.status_code == 415 and HANGUL.search(r.json()["detail"]) and ".xlsx" in r.json()["detail"]
     # an API validation error: the message in Korean, keys, type and location in English

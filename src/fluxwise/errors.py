@@ -44,12 +44,14 @@ class InputError(FluxwiseError):
         where = []
         if self.source:
             where.append(str(self.source))
+        from .i18n import _  # the labels in the language of the request that shows the message
+
         if self.row is not None:
-            where.append(f"row {self.row}")
+            where.append(_("row %(n)s", n=self.row))
         if self.column is not None:
-            where.append(f"column '{self.column}'")
+            where.append(_("column '%(name)s'", name=self.column))
         if self.field is not None:
-            where.append(f"field '{self.field}'")
+            where.append(_("field '%(name)s'", name=self.field))
         prefix = ", ".join(where)
         return f"{prefix}: {self.message}" if prefix else self.message
 
