@@ -123,6 +123,9 @@ def test_language_from_the_browser_then_the_users_choice_wins(web_app, make_user
     assert r.status_code == 403  # admins only
 
 
+BAD_CELL = b"time (min),filtrate mass (g)\n0,0\n1,x\n2,3\n3,4\n"
+
+
 @SQLITE
 def test_upload_and_validation_errors_in_korean(web_app, make_user):  # noqa: F811
     ua = make_user("ua@example.org")
@@ -142,9 +145,9 @@ def test_upload_and_validation_errors_in_korean(web_app, make_user):  # noqa: F8
                     files={"file": ("notes.csv", b"just,a,note\nwithout,numbers,here\n", "text/csv")})
     assert r.status_code == 422 and r.json()["detail"].startswith("notes.csv: 머리글 행을 찾을 수 없습니다")
     r = client.post(f"/api/projects/{pid}/uploads", headers={**h, **KO},
-                    data={"area": "13.8 cm2"},
-                    files={"file": ("bench.csv", b"time (min),filtrate mass (g)\n0,0\n1,x\n2,3\n3,4\n", "text/csv")})
-    assert r.status_code == 422 and r.json()["detail"].startswith("bench.csv, 행 3, 열 'filtrate mass (g)': 'x'")
+                    data={"area": "13.8 cm2"}, files={"file": ("bench.csv", BAD_CELL, "text/csv")})
+    assert r.status_code == 422
+    assert r.json()["detail"].startswith("bench.csv, 행 3, 열 'filtrate mass (g)': 'x'은(는) 숫자가 아닙니다")
     r = client.post(f"/api/projects/{pid}/uploads", headers={**h, **KO},
                     files={"file": ("bench.xls", b"x", "application/vnd.ms-excel")})
     assert r.status_code == 415 and HANGUL.search(r.json()["detail"]) and ".xlsx" in r.json()["detail"]

@@ -61,8 +61,8 @@ def grid_frame(grid: Grid, source: str, example: tuple[str, str]) -> tuple[pd.Da
     if header is None:
         filled = [r for r in grid.rows if any(not is_blank(c) for c in r)]
         if not filled:
-            raise InputError(_("the file is empty (expected a table with a header row such as '%(a)s, %(b)s')",
-                               a=example[0], b=example[1]), source=source)
+            raise InputError(_("the file is empty (expected a table with a header row such as "
+                               "'%(a)s, %(b)s')", a=example[0], b=example[1]), source=source)
         raise InputError(_("no header row found: the table needs a row of column names with units, such as "
                            "'%(a)s' and '%(b)s', above the data", a=example[0], b=example[1]), source=source)
     file_meta, lines = preamble(grid, header)
