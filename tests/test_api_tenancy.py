@@ -109,3 +109,28 @@ def test_malformed_ids_are_404_too(client, two_tenants):
     _, ub, _ = two_tenants
     for bad in ("1", "..", "%00", "' OR 1=1 --", "F" * 32, "0" * 33):
         assert client.get(f"/api/projects/{bad}", headers=ub.headers).status_code == 404
+
+
+def test_another_organisations_supply_plans_give_404(app, client, two_tenants):
+    """A supply study saved in org A (its plan an upload, the study a result of kind 'supply'): every
+    endpoint with an id answers 404 to org B for it, as for an id that does not exist."""
+    from test_api_supply import post_plan
+
+    ua, ub, ids = two_tenants
+    saved = post_plan(client, ua, path=f"/api/projects/{ids['project_id']}/supply")
+    assert saved.status_code == 201, saved.text
+    out = saved.json()
+    supply_ids = {**ids, "result_id": out["id"], "upload_id": out["upload_id"]}
+    walked = 0
+    for method, path, params in _routes_with_ids(app):
+        if not {"result_id", "upload_id"} & set(params) and not path.endswith("/supply"):
+            continue
+        url = _fill(path, supply_ids)
+        if method == "GET":
+            assert client.get(url, headers=ua.headers).status_code == 200, url
+        r = client.request(method, url, headers=ub.headers)
+        assert r.status_code == 404, f"{method} {path} gave {r.status_code} to another tenant: {r.text}"
+        walked += 1
+    assert walked >= 8
+    # and a plan posted into org A's project by org B is refused as if the project did not exist
+    assert post_plan(client, ub, path=f"/api/projects/{ids['project_id']}/supply").status_code == 404

@@ -19,7 +19,8 @@ from click.testing import CliRunner
 from sqlalchemy.orm import Session
 
 from fluxwise.cli import main
-from fluxwise.store import accounts, protection, trains
+from fluxwise.store import accounts, projects, protection, trains
+from fluxwise.store import supply as store_supply
 from fluxwise.store.audit import GENESIS_HASH, legacy_entry_hash
 from fluxwise.store.canonical import canonical_json, sha256_hex
 from fluxwise.store.database import current_revision, head_revision, make_engine, migrate
@@ -302,5 +303,38 @@ def test_a_sealed_protected_store_takes_the_consent_migration(empty_url):
             report = verify_store(s, s.info[INFO_KEY])
             assert report.ok, report.problems
             assert s.scalars(sa.select(AuditEntry).where(AuditEntry.action == "login_failed")).one()
+    finally:
+        engine.dispose()
+
+
+def test_a_sealed_protected_0004_store_takes_the_supply_migration(empty_url):
+    """0005 (results of kind 'supply', without a trial) on a sealed, protected 0004 store: the triggers
+    are back afterwards, a supply study is stored and the trail verifies; the schema then refuses to go
+    back to 0004, which could not hold the study."""
+    engine = make_engine(empty_url)
+    try:
+        migrate(engine)
+        _downgrade(engine, "0004")
+        assert current_revision(engine) == "0004"
+        with engine.begin() as conn:
+            protection.install(conn)  # as a 0004 store is kept
+        migrate(engine)
+        assert current_revision(engine) == head_revision()
+        with engine.connect() as conn:
+            assert protection.missing(conn) == []
+        with _session(engine) as s:
+            user = accounts.create_user(s, "ua@a.example", "UA", PASSWORD)
+            org = accounts.create_organisation(s, "Org A", actor=user)
+            project = projects.create_project(s, org, "Capsules", actor=user)
+            rv = store_supply.save_supply(s, project, actor=user, plan_name="plan.yaml",
+                                          plan_bytes=b"horizon: 10 weeks\n", files={},
+                                          options={"replications": 10}, data={"campaign": {}})
+            s.commit()
+            assert (rv.kind, rv.trial_id, rv.version) == ("supply", None, 1)
+            report = verify_store(s, s.info[INFO_KEY])
+            assert report.ok, report.problems
+        with pytest.raises(RuntimeError, match="holds supply studies"):
+            _downgrade(engine, "0004")
+        assert current_revision(engine) == head_revision()
     finally:
         engine.dispose()

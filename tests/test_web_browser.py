@@ -256,3 +256,74 @@ def test_compare_trials_page(browser, server):
     assert "mab_sterile_filtration.csv" in legend and "virus_filtration.xlsx" in legend
     context.close()
     assert not problems, problems
+
+
+def test_supply_upload_plan_results_sign(browser, server, tmp_path):
+    """Sign in -> a project -> the Supply page: upload a plan -> its results (tables and plots drawn) ->
+    the report downloaded -> signed (wrong password refused, then the right one) -> the signature listed."""
+    from test_api_supply import PLAN
+
+    base, member = server
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    problems: list[str] = []
+    page.on("console", lambda m: m.type == "error" and problems.append(f"console error: {m.text}"))
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+
+    page.goto(base + "/login?next=/projects")
+    page.fill("input[name=email]", member.email)
+    page.fill("input[name=password]", member.password)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/projects")
+    page.fill("input[name=name]", "Capsule supply")
+    page.click("text=Create project")
+    page.wait_for_url("**/projects/*")
+
+    page.click("nav >> text=Supply")
+    page.wait_for_url(base + "/supply")
+    page.click("#supply-run")  # no plan chosen: said, nothing sent
+    assert "choose a plan file" in page.locator("#supply-error").inner_text()
+    plan = tmp_path / "capsules.yaml"
+    plan.write_text(PLAN)
+    page.set_input_files("#supply-plan", str(plan))
+    page.select_option("#supply-project", label="Capsule supply (Org A)")
+    page.fill("input[name=replications]", "60")
+    page.click("#supply-run")
+    page.wait_for_url("**/supplies/*")
+    assert "two capsules" in page.locator("h1").inner_text()
+    assert page.locator("#supply-items tbody tr").count() == 2
+    assert page.locator("#supply-recommendations tbody tr").count() == 2
+    page.locator(".plotly-target[data-ready='1']").nth(2).wait_for()  # curves and both fans drawn
+    titles = " ".join(page.locator(".plotly-target .gtitle").all_text_contents())
+    assert "Service level against safety stock" in titles and "Stock of capsule" in titles
+    shots = Path(os.environ.get("FLUXWISE_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "supply-page.png"), full_page=True)
+
+    with page.expect_download() as download_info:
+        page.click("#supply-report-download")
+    report = Path(download_info.value.path()).read_text(encoding="utf-8")
+    assert 'id="signature-block"' in report and "Not signed." in report and "Stock of cassette" in report
+
+    page.click("#supply-sign summary")
+    page.select_option("#supply-sign select[name=meaning]", "author")
+    page.fill("#supply-sign input[name=email]", member.email)  # the first signature of the session
+    page.fill("#supply-sign input[name=password]", "not my password")
+    page.click("#supply-sign form.sign-form button")
+    error = page.locator("#supply-sign .alert")
+    error.wait_for(state="visible")
+    assert "wrong user ID or password" in error.inner_text()
+    page.fill("#supply-sign input[name=password]", member.password)
+    page.click("#supply-sign form.sign-form button")
+    signature = page.locator(".signatures .sig")
+    signature.wait_for()  # the page reloads with the signature listed
+    assert "author" in signature.inner_text() and page.locator(".signatures .sig-valid").count() == 1
+    context.close()
+    expected = ["status of 403"]  # the wrong password
+    for message in list(problems):
+        hit = next((e for e in expected if "Failed to load resource" in message and e in message), None)
+        if hit:
+            expected.remove(hit)
+            problems.remove(message)
+    assert not problems, problems

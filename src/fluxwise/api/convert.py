@@ -91,9 +91,10 @@ def shown_filename(upload: Upload) -> str:
 
 
 def report_stem(rv: ResultVersion) -> str:
-    """The start of a report's file name: the trial file's (or train file's) name without extension."""
-    if rv.kind == "train":
-        name = json.loads(rv.inputs_json)["train"]["filename"]
+    """The start of a report's file name: the trial file's (train file's, supply plan's) name without
+    extension."""
+    if rv.kind in ("train", "supply"):
+        name = json.loads(rv.inputs_json)["train" if rv.kind == "train" else "plan"]["filename"]
     else:
         name = shown_filename(rv.trial.upload)
     return name.rsplit(".", 1)[0] or rv.kind

@@ -373,10 +373,11 @@ class ResultOut(BaseModel):
     id: PublicId = Field(description="The result, across its versions")
     version: int
     version_id: PublicId
-    kind: Literal["fit", "sizing", "train"]
+    kind: Literal["fit", "sizing", "train", "supply"]
     project_id: PublicId
-    trial_id: PublicId | None = Field(description="The trial it was computed from (none for a train)")
-    upload_id: PublicId = Field(description="The trial's file, or a train's train file")
+    trial_id: PublicId | None = Field(description="The trial it was computed from (none for a train or a "
+                                                  "supply study)")
+    upload_id: PublicId = Field(description="The trial's file, a train's train file or a supply study's plan")
     trial_revision: int | None
     stale: bool = Field(description="The trial was changed after this version was computed")
     origin: Literal["computed", "edited"]

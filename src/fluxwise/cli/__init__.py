@@ -59,6 +59,10 @@ COMMANDS = {
         "Compare TRIALS (e.g. prefilter/filter combinations) for one batch and rank them by "
         "filter cost per batch: filters, pre-use flush and the product lost in hold-up and "
         "flushes."),
+    "supply": ("supply_commands:supply",
+        "Simulate the consumable supply of a campaign from PLAN (YAML): batches delayed and lost, "
+        "service levels, stock, expiry, CO2e per item, the safety stock a target needs (formula and "
+        "simulation), and local vs imported sources side by side."),
     "sweep": ("sweep_commands:sweep", "Size every scenario of a design-space sweep SPEC (YAML) and write "
               "the table and contour plots."),
     "serve": ("serve_commands:serve", "Run the web workbench (pages at /, HTTP API at /api, its OpenAPI "
@@ -119,4 +123,4 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="fluxwise")
 def main():
-    """fluxwise — filtration process development: fouling models, sizing, UF/DF and trains."""
+    """fluxwise — filtration process development: fouling models, sizing, UF/DF, trains and supply."""

@@ -28,7 +28,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 ORG_KINDS = ("customer", "hub")
 ROLES = ("admin", "scientist", "reviewer", "trainee")
-RESULT_KINDS = ("fit", "sizing", "train")  # train: a saved train design (no trial)
+RESULT_KINDS = ("fit", "sizing", "train", "supply")  # train, supply: from uploaded files (no trial)
 RESULT_ORIGINS = ("computed", "edited")  # edited: data typed in by a person, not computed
 SIGNATURE_MEANINGS = ("author", "review", "approve")
 #: What an audit entry records. Besides changes to records (create, update, delete, sign): security
@@ -220,7 +220,8 @@ class ResultVersion(PublicIdMixin, Base):
 
     ``result_id`` names the result across its versions (it is what URLs carry); ``public_id``
     names this one version. Soft deletion stamps ``deleted_*`` on the result's latest row. A result
-    of kind ``train`` has no trial: ``upload_id`` is its train file, the other files are in its inputs.
+    of kind ``train`` has no trial: ``upload_id`` is its train file, the other files are in its inputs;
+    one of kind ``supply`` likewise: ``upload_id`` is its plan file.
     """
 
     __tablename__ = "results"
@@ -229,8 +230,9 @@ class ResultVersion(PublicIdMixin, Base):
         CheckConstraint(_in("kind", RESULT_KINDS), name="kind"),
         CheckConstraint("version >= 1", name="version"),
         CheckConstraint(_in("origin", RESULT_ORIGINS), name="origin"),
-        # fits and sizings come from a trial; a train design from its uploaded files (no trial)
-        CheckConstraint("kind = 'train' OR (trial_id IS NOT NULL AND trial_revision IS NOT NULL)",
+        # fits and sizings come from a trial; a train design or a supply study from its uploaded files
+        CheckConstraint("kind IN ('train', 'supply') OR "
+                        "(trial_id IS NOT NULL AND trial_revision IS NOT NULL)",
                         name="trial"),
     )
 

@@ -126,9 +126,20 @@ def create_train_result(session: Session, project: Project, train_upload: Upload
                         inputs: dict[str, Any], data: dict[str, Any], notes: str = "") -> ResultVersion:
     """Version 1 of a saved train design: ``train_upload`` is its train file (stored already, like the
     files named in ``inputs``), ``data`` the JSON of ``fluxwise design --json``."""
-    if train_upload.project_id != project.id:
-        raise ValueError("the train file belongs to another project")
-    rv = ResultVersion(result_id=new_public_id(), version=1, kind="train", project_id=project.id,
+    return create_file_result(session, project, train_upload, kind="train", actor=actor, inputs=inputs,
+                              data=data, notes=notes)
+
+
+def create_file_result(session: Session, project: Project, upload: Upload, *, kind: str, actor: User | None,
+                       inputs: dict[str, Any], data: dict[str, Any], notes: str = "") -> ResultVersion:
+    """Version 1 of a result that comes from uploaded files, not from a trial (kind ``train`` or
+    ``supply``): ``upload`` is its main file (stored already, like the files named in ``inputs``)."""
+    if kind not in ("train", "supply"):
+        raise ValueError(f"a {kind} result comes from a trial")
+    if upload.project_id != project.id:
+        raise ValueError("the file belongs to another project")
+    train_upload = upload
+    rv = ResultVersion(result_id=new_public_id(), version=1, kind=kind, project_id=project.id,
                        trial_id=None, upload_id=train_upload.id, trial_revision=None,
                        inputs_json=canonical_json(inputs), data_json=canonical_json(data), origin="computed",
                        notes=_check_notes(notes), created_by_id=None if actor is None else actor.id)
@@ -161,7 +172,7 @@ def new_version(session: Session, current: ResultVersion, *, actor: User | None,
                                             ("notes", new_notes, current.notes)) if new != old]
     reason = audit.require_reason("result", changed, reason)
     trial = trial or current.trial
-    if trial is None:  # a train design: its files stay those it was saved with
+    if trial is None:  # a train design or a supply study: its files stay those it was saved with
         if not changed:
             return current
         trial_id, upload, trial_revision = None, current.upload, None

@@ -9,23 +9,15 @@ A saved design can be designed again from the store (for its page and report) wi
 from __future__ import annotations
 
 import json
-from pathlib import PurePosixPath
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .canonical import sha256_hex
-from .models import Project, ResultVersion, Upload, User
-from .results import Conflict, create_train_result
-from .uploads import record_file
+from .models import Project, ResultVersion, User
+from .results import create_train_result
+from .uploads import file_ref, record_file, stored_files
 
 YAML_TYPE = "application/yaml"
-
-
-def _file_ref(upload: Upload) -> dict[str, Any]:
-    return {"filename": upload.filename, "sha256": upload.sha256, "size_bytes": upload.size_bytes,
-            "upload_id": upload.public_id}
 
 
 def save_train(session: Session, project: Project, *, actor: User | None, train_name: str, train_bytes: bytes,
@@ -35,10 +27,10 @@ def save_train(session: Session, project: Project, *, actor: User | None, train_
     the design's JSON ``data``. Design first, store after: nothing is stored for a train that failed."""
     train_upload = record_file(session, project, actor=actor, filename=train_name, content_type=YAML_TYPE,
                                content=train_bytes)
-    refs = [_file_ref(record_file(session, project, actor=actor, filename=name, content_type=ctype,
+    refs = [file_ref(record_file(session, project, actor=actor, filename=name, content_type=ctype,
                                   content=content))
             for name, (content, ctype) in sorted(files.items())]
-    inputs = {"train": _file_ref(train_upload), "files": refs, "route": route}
+    inputs = {"train": file_ref(train_upload), "files": refs, "route": route}
     return create_train_result(session, project, train_upload, actor=actor, inputs=inputs, data=data,
                                notes=notes)
 
@@ -51,14 +43,6 @@ def train_sources(session: Session, rv: ResultVersion) -> tuple[str, bytes, dict
     if rv.kind != "train":
         raise ValueError(f"a {rv.kind} result is not a train design")
     inputs = json.loads(rv.inputs_json)
-    refs = [inputs["train"], *inputs.get("files", [])]
-    uploads = {u.public_id: u for u in session.scalars(select(Upload).where(
-        Upload.public_id.in_([r["upload_id"] for r in refs]), Upload.project_id == rv.project_id))}
-    contents = []
-    for ref in refs:
-        upload = uploads.get(ref["upload_id"])
-        if upload is None or sha256_hex(upload.content) != ref["sha256"]:
-            raise Conflict(f"the stored file '{ref['filename']}' of this train no longer matches its SHA-256")
-        contents.append((PurePosixPath(ref["filename"]).name, upload.content))
+    contents = stored_files(session, rv.project_id, [inputs["train"], *inputs.get("files", [])], "train")
     (train_name, train_bytes), *rest = contents
     return train_name, train_bytes, dict(rest), inputs.get("route")

@@ -73,6 +73,33 @@ def record_file(session: Session, project: Project, *, actor: User | None, filen
     return upload
 
 
+def file_ref(upload: Upload) -> dict:
+    """How a result names a stored file: name, SHA-256, size and the upload's id."""
+    return {"filename": upload.filename, "sha256": upload.sha256, "size_bytes": upload.size_bytes,
+            "upload_id": upload.public_id}
+
+
+def stored_files(session: Session, project_id: int, refs: list[dict], what: str) -> list[tuple[str, bytes]]:
+    """(bare name, bytes) of the files ``refs`` name in a project, each checked against the SHA-256
+    recorded when it was stored (``what`` names the result in the message of a mismatch)."""
+    from pathlib import PurePosixPath
+
+    from sqlalchemy import select
+
+    from .results import Conflict
+
+    uploads = {u.public_id: u for u in session.scalars(select(Upload).where(
+        Upload.public_id.in_([r["upload_id"] for r in refs]), Upload.project_id == project_id))}
+    out = []
+    for ref in refs:
+        upload = uploads.get(ref["upload_id"])
+        if upload is None or sha256_hex(upload.content) != ref["sha256"]:
+            raise Conflict(f"the stored file '{ref['filename']}' of this {what} no longer matches its "
+                           "SHA-256")
+        out.append((PurePosixPath(ref["filename"]).name, upload.content))
+    return out
+
+
 def record_upload(session: Session, project: Project, *, actor: User | None, filename: str,
                   content_type: str, content: bytes, trial: Trial, area: str | None = None,
                   mode: str | None = None, density: str | None = None,

@@ -54,6 +54,9 @@ JS_MESSAGES = (
     N_("choose a train file (.yaml), or design the example train"), N_("Designing the example train…"),
     N_("Uploading…"), N_("Reading and fitting the trials, designing every step…"),
     N_("Done. Opening the design…"),
+    N_("choose a plan file (.yaml), a saved train design or the example"),
+    N_("Simulating the campaign: recommendations, the campaign, the sources compared…"),
+    N_("Done. Opening the study…"),
 )
 
 

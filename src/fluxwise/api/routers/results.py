@@ -80,6 +80,14 @@ def edit_result(body: schemas.ResultEditIn, versions: ResultDep, principal: Prin
                              field="inputs")
         require_reason("result", ["data"], body.reason)
         data = saved_train_json(s, current)
+    elif current.kind == "supply" and (body.inputs is not None or body.recompute):
+        from .supply import saved_study_rerun
+
+        if body.inputs is not None:
+            raise InputError("a supply study has no inputs to edit: its inputs are its stored files",
+                             field="inputs")
+        require_reason("result", ["data"], body.reason)
+        data = saved_study_rerun(s, current)
     elif body.inputs is not None or body.recompute:
         inputs = (body.inputs.model_dump() if body.inputs is not None
                   else store_results.result_content(current)["inputs"])
@@ -129,6 +137,10 @@ def record_report_html(s, versions: list[ResultVersion],
     if rv.origin == "edited":
         raise store_results.Conflict("this version holds values typed in by hand; a report computed again "
                                      "would not show them")
+    if rv.kind == "supply":  # the stored study as it was signed (a Monte Carlo is not run again to show it)
+        from ...report.supply import render_supply_report
+
+        return render_supply_report(loads(rv.data_json), record=record), rv
     if rv.kind == "train":
         design = saved_train_design(s, rv)
         if loads(canonical_json(science.train_json(design))) != loads(rv.data_json):

@@ -22,6 +22,7 @@ PAGE_MODULES = (
     "trains",  # train design, kept or saved, and its report
     "compare",  # a project's trials side by side for one batch
     "people",  # your account, organisations, invitations, shares, audit-trail reviews
+    "supply",  # supply studies, kept or saved, and their reports
     "static",  # plotly.js from the installed package
 )
 

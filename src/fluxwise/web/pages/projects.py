@@ -100,9 +100,30 @@ def project_page(request: Request, project_id: str):
                            "org": project.organisation.name, "created": project.created_at},
                "roles": sorted(roles), "can_write": bool(roles & tenancy.PERMISSIONS["write"]),
                "trials": trials, "saved_trains": _saved_trains(s, project),
-               "shares": project_shares(s, principal, project)}
+               "saved_supplies": _saved_supplies(s, project), "shares": project_shares(s, principal, project)}
     return render(request, "project.html", principal=principal, title=ctx["project"]["name"], nav="projects",
                   notice=_notice(request), **ctx)
+
+
+def _saved_supplies(s, project: Project) -> list[dict]:
+    """The supply studies saved in ``project`` (latest versions, not deleted), newest first."""
+    rows = []
+    for versions in reversed(latest_versions(s, (ResultVersion.project_id == project.id)
+                                             & (ResultVersion.kind == "supply"))):
+        rv = versions[-1]
+        if rv.deleted_at is not None:
+            continue
+        data, inputs = json.loads(rv.data_json), json.loads(rv.inputs_json)
+        plan, camp = data.get("plan") or {}, data.get("campaign") or {}
+        checked = convert.result_out(s, versions)
+        rows.append({"id": rv.result_id, "name": plan.get("name") or "supply study",
+                     "filename": inputs["plan"]["filename"], "version": rv.version,
+                     "batches_lost": camp.get("batches_lost_mean"),
+                     "batch_service": camp.get("batch_service"),
+                     "replications": plan.get("replications"), "created": rv.created_at,
+                     "by": rv.created_by.name if rv.created_by else None,
+                     "signatures": checked.signatures, "record_ok": checked.record_ok})
+    return rows
 
 
 def _saved_trains(s, project: Project) -> list[dict]:

@@ -229,6 +229,9 @@ def train_report_page(request: Request, run_id: str, download: bool = False):
     return _report_response(render_train_report(run.design), run.filename, download)
 
 
-def _report_response(html: str, filename: str, download: bool) -> HTMLResponse:
-    return report_response(html, filename=f"{filename.rsplit('.', 1)[0] or 'train'}-report.html",
+def _report_response(html: str, filename: str, download: bool, *, kind: str = "train",
+                     suffix: str = "report") -> HTMLResponse:
+    """A report (:func:`fluxwise.api.headers.report_response`); downloaded as ``<stem>-<suffix>.html``
+    (``kind`` is the stem when the upload's name has none)."""
+    return report_response(html, filename=f"{filename.rsplit('.', 1)[0] or kind}-{suffix}.html",
                            download=download)

@@ -279,6 +279,44 @@
     });
   }
 
+  /* --- supply studies ----------------------------------------------------------------------------- */
+  function initSupply() {
+    var form = $("#supply-form");
+    if (!form) return;
+    function showMode() {
+      var mode = (form.querySelector("input[name=mode]:checked") || {}).value;
+      $all("[data-mode]", form).forEach(function (el) { el.hidden = el.dataset.mode !== mode; });
+    }
+    $all("input[name=mode]", form).forEach(function (r) { r.addEventListener("change", showMode); });
+    showMode();
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var mode = (form.querySelector("input[name=mode]:checked") || {}).value;
+      var progress = $("#supply-progress"), bar = $("#supply-bar"), status = $("#supply-status");
+      var error = $("#supply-error"), button = $("#supply-run");
+      if (mode === "upload" && !(form.elements.plan.files || []).length) {
+        showError(error, t("choose a plan file (.yaml), a saved train design or the example"));
+        return;
+      }
+      hide(error);
+      button.disabled = true;
+      progress.hidden = false;
+      setBar(bar, 0, true);
+      status.textContent = t("Simulating the campaign: recommendations, the campaign, the sources compared…");
+      send("/supply", new FormData(form), function (loaded, total) {
+        if (loaded < total) status.textContent = t("Uploading: {loaded} of {total}", { loaded: kB(loaded), total: kB(total) });
+        else status.textContent = t("Simulating the campaign: recommendations, the campaign, the sources compared…");
+      }).then(function (out) {
+        status.textContent = t("Done. Opening the study…");
+        window.location.assign(out.url);
+      }).catch(function (err) {
+        progress.hidden = true;
+        button.disabled = false;
+        showError(error, err.message);
+      });
+    });
+  }
+
   function initAuditFilter() {
     var select = $("#audit-project");
     if (select) select.addEventListener("change", function () { select.form.submit(); });
@@ -291,6 +329,7 @@
     initSizing();
     initSigning();
     initTrain();
+    initSupply();
     initAuditFilter();
   });
 })();
