@@ -38,13 +38,19 @@ def _workbench(web_app, make_user):  # noqa: F811
     r = client.post("/train", data={"csrf_token": csrf, "project_id": pid, "example": "1"},
                     headers={"Accept": "application/json"})
     assert r.status_code == 201, r.text
-    return client, ua, csrf, {"project": pid, "trial": trial_id, "train": r.json()["url"]}
+    train = r.json()["url"]
+    r = client.post("/supply", headers={"Accept": "application/json"},
+                    data={"csrf_token": csrf, "mode": "train", "train_result": train.rsplit("/", 1)[1],
+                          "per_week": "1", "horizon_weeks": "20", "route": "europe-korea-sea",
+                          "target_service": "0.9", "replications": "20", "project_id": pid})
+    assert r.status_code == 201, r.text
+    return client, ua, csrf, {"project": pid, "trial": trial_id, "train": train, "supply": r.json()["url"]}
 
 
 def main_pages(ids: dict, org_id: str) -> list[str]:
     return ["/projects", f"/projects/{ids['project']}", f"/trials/{ids['trial']}", "/audit", "/train",
             ids["train"], f"/projects/{ids['project']}/compare?trial={ids['trial']}", "/account",
-            f"/orgs/{org_id}"]
+            f"/orgs/{org_id}", "/supply", ids["supply"]]
 
 
 #: What the user gave (names, e-mail, project and file names, the example train's own texts): not
