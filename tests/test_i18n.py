@@ -80,6 +80,9 @@ def test_main_pages_have_no_text_left_out_of_translation(web_app, make_user):  #
     r = client.get(f"/api/results/{train_id}/report?lang=ko")
     assert r.status_code == 200 and '<html lang="ko">' in r.text and "물질 수지" in r.text
     assert '<code class="report-language">ko</code>' in r.text
+    supply_id = ids["supply"].rsplit("/", 1)[1]
+    r = client.get(f"/api/results/{supply_id}/report?lang=ko")
+    assert r.status_code == 200 and '<html lang="ko">' in r.text and "가정과 그 출처" in r.text
     # the checker itself finds unmarked text
     page = '<p>⟦Projects⟧</p><p>Trials</p><td translate="no">x.csv</td><h3>⟦Classical V<sub>max</sub>⟧</h3>'
     assert i18n.untranslated_text(page) == ["Trials"]
