@@ -30,9 +30,15 @@ def seeded(client, make_user):
     token = client.post("/api/auth/tokens", headers=ua.headers, json={"name": "t"}).json()
     invitation = client.post(f"/api/orgs/{ua.org_id}/members", headers=ua.headers,
                              json={"email": "someone@b.example", "role": "scientist"}).json()
+    cohort = client.post(f"/api/lab/orgs/{ua.org_id}/cohorts", headers=ua.headers,
+                         json={"name": "Intake", "scenario": "mab-sterile-filtration"}).json()
+    attempt = client.post(f"/api/lab/cohorts/{cohort['id']}/attempts", headers=ua.headers).json()
+    client.post(f"/api/lab/attempts/{attempt['id']}/runs", headers=ua.headers,
+                json={"filter": "PES 0.2 um", "area": "3.5 cm2", "pressure": "30 psi", "duration": "5 min"})
     ids = {"org_id": ua.org_id, "project_id": pid, "upload_id": out["upload"]["id"],
            "trial_id": out["trial"]["id"], "result_id": result["id"], "token_id": token["id"], "version": 1,
-           "user_id": ua.user_id, "invitation_id": invitation["id"]}
+           "user_id": ua.user_id, "invitation_id": invitation["id"], "cohort_id": cohort["id"],
+           "attempt_id": attempt["id"], "n": 1}
     return ua, ids
 
 

@@ -28,9 +28,17 @@ def two_tenants(client, make_user):
     token = client.post("/api/auth/tokens", headers=ua.headers, json={"name": "ua's script"}).json()
     invitation = client.post(f"/api/orgs/{ua.org_id}/members", headers=ua.headers,
                              json={"email": "someone@c.example", "role": "scientist"}).json()
+    cohort = client.post(f"/api/lab/orgs/{ua.org_id}/cohorts", headers=ua.headers,
+                         json={"name": "Intake", "scenario": "mab-sterile-filtration"}).json()
+    attempt = client.post(f"/api/lab/cohorts/{cohort['id']}/attempts", headers=ua.headers).json()
+    ran = client.post(f"/api/lab/attempts/{attempt['id']}/runs", headers=ua.headers,
+                      json={"filter": "PES 0.2 um", "area": "3.5 cm2", "pressure": "30 psi",
+                            "duration": "5 min"})
+    assert ran.status_code == 201, ran.text
     ids = {"org_id": ua.org_id, "project_id": pid, "upload_id": out["upload"]["id"],
            "trial_id": out["trial"]["id"], "result_id": result["id"], "token_id": token["id"],
-           "version": "1", "user_id": ua.user_id, "invitation_id": invitation["id"]}
+           "version": "1", "user_id": ua.user_id, "invitation_id": invitation["id"],
+           "cohort_id": cohort["id"], "attempt_id": attempt["id"], "n": "1"}
     return ua, ub, ids
 
 
@@ -69,7 +77,7 @@ def test_every_endpoint_with_an_id_answers_404_to_another_tenant(app, client, tw
         r = client.request(method, url, headers=ub.headers)
         assert r.status_code == 404, f"{method} {path} gave {r.status_code} to another tenant: {r.text}"
         # the same answer as for an id that does not exist (nothing to tell the two apart)
-        fake = {k: ("f" * 32 if k != "version" else v) for k, v in ids.items()}
+        fake = {k: ("f" * 32 if k not in ("version", "n") else v) for k, v in ids.items()}
         r_fake = client.request(method, _fill(path, fake), headers=ub.headers)
         assert r_fake.status_code == 404 and r_fake.json() == r.json(), (method, path)
         checked.append((method, path))

@@ -79,3 +79,15 @@ def positive_number(value, field: str, *, allow_zero: bool = False) -> float:
         raise InputError(f"must be {'zero or positive' if allow_zero else 'positive'}, got {value!r}",
                          field=field)
     return v
+
+
+class RefusedError(FluxwiseError):
+    """A request the lab refuses as asked (a run over budget, a step after the time limit).
+
+    ``reason`` names what limits it in one word (``feed``, ``bench_time``, ``money``,
+    ``time_limit``, ``attempts``, ``graded``); the message gives the numbers.
+    """
+
+    def __init__(self, message: str, *, reason: str):
+        self.reason = reason
+        super().__init__(message)

@@ -71,6 +71,8 @@ COMMANDS = {
         "The audit trail of the store: verify it, export checkpoints, rotate its key."),
     "db": ("audit_commands:db",
         "The store's schema."),
+    "lab": ("lab_commands:lab", "The virtual filtration lab: simulated trials from a hidden truth, graded "
+            "answers."),
     "user": ("user_commands:user", "Accounts of the workbench (people sign in with them; organisations "
              "invite them)."),
 }

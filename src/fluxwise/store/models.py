@@ -454,3 +454,109 @@ class Setting(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+# --- virtual lab (training records, kept apart from the project audit trail) ---------------------------
+
+LAB_MODES = ("practice", "assessment")
+#: Every lab record carries this label (see :data:`fluxwise.training.RECORD_LABEL`).
+LAB_RECORD_LABEL = "TRAINING - SIMULATED"
+
+
+class LabScenarioVersion(PublicIdMixin, Base):
+    """One version of a lab scenario in an organisation: its YAML exactly as given and its content hash.
+    Read-only once attempted (``locked_at``); a changed scenario is a new version."""
+
+    __tablename__ = "lab_scenario_versions"
+    __table_args__ = (UniqueConstraint("org_id", "version_hash", name="uq_lab_scenario_versions_org_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    scenario_id: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(300))
+    level: Mapped[str] = mapped_column(String(16))
+    version_hash: Mapped[str] = mapped_column(String(64))
+    yaml_text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LabCohort(PublicIdMixin, Base):
+    """A cohort: an organisation's trainees on one scenario version, in one mode, led by an instructor."""
+
+    __tablename__ = "lab_cohorts"
+    __table_args__ = (CheckConstraint(_in("mode", LAB_MODES), name="mode"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    instructor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    scenario_version_id: Mapped[int] = mapped_column(ForeignKey("lab_scenario_versions.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    mode: Mapped[str] = mapped_column(String(16))
+    attempt_limit: Mapped[int | None] = mapped_column(Integer)
+    time_limit_h: Mapped[float | None] = mapped_column(Float)
+    pass_mark: Mapped[float] = mapped_column(Float)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship()
+    instructor: Mapped[User] = relationship()
+    scenario_version: Mapped[LabScenarioVersion] = relationship()
+
+
+class LabAttempt(PublicIdMixin, Base):
+    """A trainee's attempt: the attempt JSON without its seed (the seed is HMAC(server secret, public id),
+    derived when needed and never stored), and the grade's score once submitted."""
+
+    __tablename__ = "lab_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("lab_cohorts.id"), index=True)
+    trainee_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    score: Mapped[float | None] = mapped_column(Float)
+    passed: Mapped[bool | None] = mapped_column()
+
+    cohort: Mapped[LabCohort] = relationship()
+    trainee: Mapped[User] = relationship()
+
+
+class LabRunFile(Base):
+    """The rig file one experiment of an attempt gave, byte for byte."""
+
+    __tablename__ = "lab_run_files"
+    __table_args__ = (UniqueConstraint("attempt_id", "run", name="uq_lab_run_files_attempt_run"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("lab_attempts.id"), index=True)
+    run: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+
+
+class LabTrainingRecord(PublicIdMixin, Base):
+    """A passed assessment signed by an instructor, for the GMP training file ("TRAINING - SIMULATED")."""
+
+    __tablename__ = "lab_training_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("lab_attempts.id"), unique=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    trainee_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    trainee_name: Mapped[str] = mapped_column(String(200))
+    scenario_id: Mapped[str] = mapped_column(String(100))
+    version_hash: Mapped[str] = mapped_column(String(64))
+    grader_version: Mapped[str] = mapped_column(String(32))
+    score: Mapped[float] = mapped_column(Float)
+    completed_on: Mapped[datetime] = mapped_column(UTCDateTime)
+    signed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    signer_name: Mapped[str] = mapped_column(String(200))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    label: Mapped[str] = mapped_column(String(32), default=LAB_RECORD_LABEL)
+
+    attempt: Mapped[LabAttempt] = relationship()

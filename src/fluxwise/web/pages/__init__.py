@@ -21,6 +21,7 @@ PAGE_MODULES = (
     "audit",  # the audit trail
     "trains",  # train design, kept or saved, and its report
     "compare",  # a project's trials side by side for one batch
+    "lab",  # the virtual lab: cohorts, attempts, the instructor's dashboard
     "people",  # your account, organisations, invitations, shares, audit-trail reviews
     "supply",  # supply studies, kept or saved, and their reports
     "static",  # plotly.js from the installed package
