@@ -20,8 +20,10 @@ demo: install
 run: install
 	$(BIN)/fluxwise serve --demo
 
+# `make loadtest DB=postgres` runs it on a throwaway PostgreSQL cluster
+DB ?= sqlite
 loadtest: install
-	$(BIN)/python scripts/loadtest.py
+	$(BIN)/python scripts/loadtest.py --db $(DB)
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

@@ -276,6 +276,31 @@ def test_risk_based_sizing_errors_name_the_field(client, make_user, change, fiel
     assert f"field '{field}'" in r.json()["detail"]
 
 
+def test_sizing_checks_temperature_and_buffer_flux_give_the_json_of_the_cli(client, make_user, tmp_path):
+    ua = make_user("ua@a.example")
+    trial = upload(client, ua, new_project(client, ua))["trial"]
+    path = tmp_path / "run1.csv"
+    path.write_bytes(TRIAL_CSV)
+    body = {"batch_volume": "200 L", "process_time": "4 h", "process_temperature": "5 degC",
+            "trial_temperature": "20 degC", "buffer_flux": "50 LMH", "extrapolation_limit": 2,
+            "model": "vmax-linear"}
+    r = client.post(f"/api/trials/{trial['id']}/size", json=body, headers=ua.headers)
+    assert r.status_code == 201, r.text
+    data = r.json()["data"]
+    assert data == cli_json("size", str(path), "--batch-volume", "200 L", "--process-time", "4 h",
+                            "--process-temperature", "5 degC", "--trial-temperature", "20 degC",
+                            "--buffer-flux", "50 LMH", "--extrapolation-limit", "2", "--model", "vmax-linear")
+    keys = {"warnings", "trial_max_loading_L_per_m2", "extrapolation_factor", "tied_area_range_m2"}
+    assert keys <= set(data)
+    assert data["model"] == "vmax-linear" and data["viscosity_ratio"] > 1.5
+    assert any(w.startswith("viscosity") for w in data["warnings"])
+    assert r.json()["inputs"]["process_temperature"] == "5 degC" and "fix_j0" not in r.json()["inputs"]
+    bad = client.post(f"/api/trials/{trial['id']}/size", json={"batch_volume": "200 L",
+                                                               "process_temperature": "cold"},
+                      headers=ua.headers)
+    assert bad.status_code == 422 and "field 'process_temperature'" in bad.json()["detail"]
+
+
 # --- sweeps ---------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

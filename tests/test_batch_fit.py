@@ -283,7 +283,16 @@ def test_numba_backend_matches_numpy():
 
 
 def test_jax_backend_matches_numpy():
-    pytest.importorskip("jax")  # optional: pip install 'fluxwise[gpu]'
+    # the CPU build of JAX is in the dev extras: CI runs this test (on the CPU) and fails without JAX
+    import os
+
+    try:
+        import jax  # noqa: F401
+    except ImportError:
+        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+            pytest.fail("jax is not installed: it is in the dev extras, and CI must run the JAX backend",
+                        pytrace=False)
+        pytest.skip("jax not installed (pip install -e '.[dev]' installs its CPU build)")
     from fluxwise.fit.jax_backend import fit_model_batch_jax
 
     t, Y, _ = synthetic(1, m=30, seed=19)

@@ -279,3 +279,19 @@ def test_example_study_recovers_its_stated_laws():
     assert a.exponent_ci95[0] <= 0.35 <= a.exponent_ci95[1]
     assert a.value_ref_ci95[0] <= 1.0e11 <= a.value_ref_ci95[1]
     assert m.exponent_ci95[0] <= 0.05 <= m.exponent_ci95[1]
+
+
+def test_cake_study_refuses_vmax_linear_and_another_viscosity(study_file):
+    """The cake study carries a fitted model at its trials' viscosity: the classical linearisation and a
+    process temperature or viscosity are refused with it (exit 2 naming the option), and the sizing it
+    gives carries the checks and their warnings like any other."""
+    path, files = study_file
+    base = ["size", files[1], "--batch-volume", "100 L", "--process-time", "2 h", "--cake-study", str(path),
+            "--process-pressure", "1.5 bar"]
+    bad = CliRunner().invoke(main, [*base, "--model", "vmax-linear"])
+    assert bad.exit_code == 2 and "--model" in bad.output and "vmax-linear" in bad.output
+    bad = CliRunner().invoke(main, [*base, "--model", "cake", "--process-temperature", "5 degC",
+                                    "--trial-temperature", "20 degC"])
+    assert bad.exit_code == 2 and "process-temperature" in bad.output and "viscosity" in bad.output
+    d = json.loads(CliRunner().invoke(main, [*base, "--model", "cake", "--json"]).output)
+    assert isinstance(d["warnings"], list) and d["model"] == "cake" and d["extrapolation_factor"] > 0

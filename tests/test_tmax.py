@@ -147,7 +147,7 @@ def test_size_names_turbidity_as_the_limit(tmp_path):
     # a limit the filtrate never passes: the pressure limit governs, no warning (250 < trial max 300)
     d = json.loads(_size(path, "--turbidity-limit", "60 NTU").output)
     assert d["turbidity"]["governing"] == "pressure" and d["turbidity"]["breakthrough_L_per_m2"] is None
-    assert_allclose(d["min_area_m2"], 4.0, rtol=1e-6) and "warnings" not in d  # none, so no key
+    assert_allclose(d["min_area_m2"], 4.0, rtol=1e-6) and d["warnings"] == []  # none: an empty list
 
 
 def test_report_says_which_limit_governs(tmp_path):

@@ -2,9 +2,10 @@
 
 The coverage test follows the definition of a confidence interval (Efron & Tibshirani 1993,
 ch. 12): over many synthetic trials drawn from known parameters, the 95 % intervals must contain
-the true parameters in about 95 % of the trials. With S trials the observed rate has a standard
-error of √(0.95·0.05/S); the accepted band is wide enough for that and for the known slight
-under-coverage of percentile intervals at small n (Davison & Hinkley 1997, §5.3).
+the true parameters in about 95 % of the trials. With S = 200 trials the observed rate has a
+standard error of √(0.95·0.05/200) = 0.015; the accepted band, 0.90-0.99, is wide enough for that
+and for the known slight under-coverage of percentile intervals at small n (Davison & Hinkley 1997,
+§5.3).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def test_bootstrap_intervals_cover_the_true_parameters_at_about_the_nominal_rate
     t = np.linspace(0.05, 2.0, 30)
     v = MODELS[name].volume(t, *true)
     rng = np.random.default_rng(2024)
-    seeds = 150
+    seeds = 200
     cover = np.zeros(len(true))
     for s in range(seeds):
         y = v + rng.normal(0.0, 0.01 * v[-1], t.size)
@@ -49,8 +50,9 @@ def test_bootstrap_intervals_cover_the_true_parameters_at_about_the_nominal_rate
             lo, hi = b.ci[k]
             cover[j] += lo <= true[j] <= hi
     rate = cover / seeds
-    # nominal 0.95; 3 standard errors of a 150-trial rate = 0.053
-    assert np.all(rate >= 0.88) and np.all(rate <= 0.99), rate
+    # nominal 0.95: 0.90-0.99 over 200 trials (standard error 0.015); the level itself is checked
+    # exactly in tests/test_noisy_data.py (the percentiles recomputed from the samples)
+    assert np.all(rate >= 0.90) and np.all(rate <= 0.99), rate
 
 
 def test_bootstrap_of_a_trial_with_block_resampling_and_given_fits():

@@ -137,6 +137,11 @@ def test_pages_render_for_a_signed_in_user(web_app, make_user):
     assert re.search(r'id="sizing-format">\d+ × Capsule', t)
     assert re.search(r'id="sizing-area">[0-9.]+ <span class="u">m²</span>', t)
     assert re.search(r'id="sizing-v90">[0-9.]+ <span class="u">L/m²</span>', t)
+    # 2000 L in 4 h loads the filter 2.09x past the 0.75 h trial and beyond V90: both warnings shown,
+    # with what they mean; the tied-model stat says there is no tie
+    warnings = re.search(r'id="sizing-warnings".*?</div>', t, re.S).group(0)
+    assert "extrapolated:" in warnings and "past V90:" in warnings and "What each warning means" in warnings
+    assert re.search(r'id="sizing-tied">[0-9.]+ <span class="u">m²</span>', t) and "no tie" in t
     assert f'href="/api/results/{fit_id}/report?version=1&amp;download=true&amp;lang=en"' in t
     assert f'href="/api/results/{sizing_id}/report?version=1&amp;download=true&amp;lang=en"' in t
     assert 'class="sign-form' in t and 'value="author"' in t
@@ -150,6 +155,43 @@ def test_pages_render_for_a_signed_in_user(web_app, make_user):
     assert client.get("/train").status_code == 200
     assert client.get("/projects/" + "0" * 32).status_code == 404
     assert client.get("/trials/not-an-id").status_code == 404
+
+
+def test_sizing_card_shows_the_tied_range(web_app, make_user):
+    """A noisy standard-blocking trial (J0 1000 L/m²/h, Vmax 500 L/m², 0.5 h) that three models fit
+    equally well: the card shows the range of their minimum areas (near the 2 + 1 = 3 m² of the
+    closed form for 1000 L in 1 h) and the tie warning."""
+    import numpy as np
+
+    from fluxwise.models.fouling import MODELS
+
+    ua = make_user("ua@example.org")
+    client = client_for(web_app)
+    csrf = sign_in(client, ua)
+    project_id = new_project(client, ua, csrf)
+    t = np.linspace(0, 0.5, 60)
+    v = MODELS["standard"].volume(t, 1000.0, 0.004)
+    v = v + np.random.default_rng(0).normal(0, 0.004 * v[-1], t.size)
+    v[0] = 0.0
+    csv = "Filter area: 10 cm2\n\ntime (h),volume (mL)\n" + "".join(
+        f"{a:.6f},{b:.6f}\n" for a, b in zip(t, v, strict=True))  # L/m² x 10 cm² = mL
+    h = {"X-CSRF-Token": csrf}
+    r = client.post(f"/api/projects/{project_id}/uploads", headers=h,
+                    files={"file": ("tied.csv", csv.encode(), "text/csv")})
+    assert r.status_code == 201, r.text
+    trial_id = r.json()["trial"]["id"]
+    r = client.post(f"/api/trials/{trial_id}/size", headers=h,
+                    json={"batch_volume": "1000 L", "process_time": "1 h"})
+    assert r.status_code == 201, r.text
+    data = r.json()["data"]
+    lo, hi = data["tied_area_range_m2"]
+    assert len(data["tied_models"]) >= 2 and 2.9 < lo < hi < 3.1
+    page = client.get(f"/trials/{trial_id}").text
+    shown = re.search(r'id="sizing-tied">([0-9.]+)–([0-9.]+) <span class="u">m²</span>', page)
+    assert shown and float(shown.group(1)) == pytest.approx(lo, rel=1e-3)
+    assert float(shown.group(2)) == pytest.approx(hi, rel=1e-3)
+    assert "tied models:" in re.search(r'id="sizing-warnings".*?</div>', page, re.S).group(0)
+    assert "most conservative" in page
 
 
 def test_another_organisation_gets_404(web_app, make_user):

@@ -127,16 +127,26 @@ def test_sign_in_upload_fit_size_report_sign(browser, server, tmp_path):
     assert "R²" in head and "ΔAICc" in head and "95 %" in head
     assert "L/m²/h" in table.locator("tr.best").inner_text()
 
-    # sizing: 2000 L in 4 h
+    # sizing: 2000 L in 4 h at 5 °C from a trial at 20 °C
     page.fill("#size-form input[name=batch_volume]", "2000")
     page.select_option("#size-form select[name=batch_volume_unit]", "L")
     page.fill("#size-form input[name=process_time]", "4")
     page.select_option("#size-form select[name=process_time_unit]", "h")
+    page.click("#size-form details summary")
+    page.fill("#size-form input[name=process_temperature]", "5")
+    page.fill("#size-form input[name=trial_temperature]", "20")
     page.click("#size-button")
     page.wait_for_url("**?result=*")
     assert " × " in page.locator("#sizing-format").inner_text()
     assert page.locator("#sizing-area").inner_text().endswith("m²")
     assert page.locator("#sizing-v90").inner_text().endswith("L/m²")
+    assert page.locator("#sizing-tied").inner_text().endswith("m²")
+    # the 0.75 h trial is extrapolated past V90 for 4 h, and the viscosity correction is stated
+    warnings = page.locator("#sizing-warnings")
+    assert warnings.is_visible()
+    text = warnings.inner_text()
+    assert "extrapolated:" in text and "past V90:" in text and "viscosity:" in text
+    assert "viscosity ratio" in page.locator("#sizing-table").inner_text()
     Path(os.environ.get("FLUXWISE_SCREENSHOTS") or tmp_path).mkdir(parents=True, exist_ok=True)
     shot = Path(os.environ.get("FLUXWISE_SCREENSHOTS") or tmp_path) / "trial-page.png"
     page.screenshot(path=str(shot), full_page=True)

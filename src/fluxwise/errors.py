@@ -60,6 +60,11 @@ class UnitError(InputError):
     """A quantity with a unit that is unknown or of the wrong dimension."""
 
 
+class LimitError(InputError):
+    """An input beyond a size limit of the readers: bytes, line length, rows, columns, or the expanded
+    size of a workbook (the server answers 413)."""
+
+
 class ModelError(FluxwiseError):
     """A model name or parameter set that does not exist or cannot be used."""
 

@@ -34,15 +34,32 @@ def _import_pint():
     return pint
 
 
+def _cache_folder(pint) -> str:
+    """A pint cache folder of this installation of pint alone.
+
+    pint's shared ``~/.cache/pint`` records where each definitions file was read from; once that
+    installation is moved or removed (another virtual environment, a rebuilt one), loading from the
+    shared cache fails on every start and the definitions are parsed again each time. A folder keyed
+    by the path of the pint package in use never sees another installation's entries.
+    """
+    import hashlib
+    import os
+    from pathlib import Path
+
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    key = hashlib.sha1(str(Path(pint.__file__).resolve().parent).encode()).hexdigest()[:16]
+    return str(Path(base) / "fluxwise" / f"pint-{pint.__version__}-{key}")
+
+
 def _registry(pint):
-    """The unit registry, its parsed definitions cached on disk by pint (``~/.cache/pint``).
+    """The unit registry, its parsed definitions cached on disk by pint (see :func:`_cache_folder`).
 
     Parsing pint's definitions takes about half a second; the cache (keyed by their content) makes
     it a few hundredths. Where the cache cannot be used (read-only folder, a file being written by
     another process), the definitions are parsed as usual.
     """
     try:
-        return pint.UnitRegistry(autoconvert_offset_to_baseunit=True, cache_folder=":auto:")
+        return pint.UnitRegistry(autoconvert_offset_to_baseunit=True, cache_folder=_cache_folder(pint))
     except Exception:  # noqa: BLE001 - any cache problem: parse the definitions instead
         return pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
 
@@ -101,7 +118,8 @@ _ALIASES = {
     "ml/min": "mL/min", "l/min": "L/min", "l/h": "L/h", "ml/h": "mL/h", "ml/s": "mL/s",
     "g/ml": "g/mL", "kg/l": "kg/L", "g/l": "g/L", "mg/ml": "mg/mL", "cc": "mL",
     "°c": "degC", "c": "degC", "degc": "degC",
-    "mpa s": "mPa*s", "mpa·s": "mPa*s", "mpas": "mPa*s", "pa s": "Pa*s", "pa·s": "Pa*s", "cp": "cP",
+    "mpa s": "mPa*s", "mpa·s": "mPa*s", "mpas": "mPa*s", "mpa*s": "mPa*s", "pa s": "Pa*s", "pa·s": "Pa*s",
+    "cp": "cP",
 }
 
 
@@ -115,19 +133,123 @@ def _normalise(text: str) -> str:
     return t
 
 
+MAX_UNIT_CHARS = 64
+"""Longest unit text read; a unit in a header or a field is a few characters."""
+
+_QUANTITY = re.compile(r"([-+]?+(?:\d++(?:\.\d*+)?+|\.\d++)(?:[eE][-+]?+\d++)?+)\s*+(.*)", re.S)
+_UNIT_TOKEN = re.compile(r"\s*(?:(?P<name>[^\W\d]\w*|°\w*|%)|(?P<number>\d+(?:\.\d+)?)"
+                         r"|(?P<op>\*\*|[\^*/()+-]))")
+_MAX_EXPONENT = 12
+
+
+class _UnitSyntax(ValueError):
+    pass
+
+
+def _unit_tokens(text: str) -> list[tuple[str, str]]:
+    tokens, pos = [], 0
+    text = text.rstrip()
+    while pos < len(text):
+        m = _UNIT_TOKEN.match(text, pos)
+        if m is None or m.end() == pos:
+            raise _UnitSyntax(text)
+        kind = m.lastgroup
+        tokens.append((kind, m.group(kind)))
+        pos = m.end()
+    return tokens
+
+
+def _unit_from_tokens(tokens: list[tuple[str, str]]) -> pint.Unit:
+    """A unit from a product of names with small numeric powers, built name by name.
+
+    Grammar: ``product := power (('*' | '/' | juxtaposition) power)*``, ``power := atom [('**' | '^')
+    exponent]``, ``atom := name | '1' | '(' product ')'``, ``exponent := [sign] number`` with
+    ``|number| <= 12``. Nothing is evaluated as an expression, so ``9**9**9`` or ``(9**9)**9`` are
+    refused in microseconds instead of computing huge powers.
+    """
+    pos = 0
+
+    def peek():
+        return tokens[pos] if pos < len(tokens) else (None, None)
+
+    def take():
+        nonlocal pos
+        tok = peek()
+        pos += 1
+        return tok
+
+    def exponent() -> float:
+        kind, value = take()
+        sign = 1.0
+        if kind == "op" and value in "+-":
+            sign = -1.0 if value == "-" else 1.0
+            kind, value = take()
+        if kind != "number" or float(value) > _MAX_EXPONENT:
+            raise _UnitSyntax(value)
+        number = float(value)
+        return sign * (int(number) if number.is_integer() else number)
+
+    def atom() -> pint.Unit:
+        kind, value = take()
+        if kind == "name":
+            return ureg.Unit(value)
+        if kind == "number" and value == "1":
+            return ureg.Unit("dimensionless")
+        if kind == "op" and value == "(":
+            inner = product()
+            if take() != ("op", ")"):
+                raise _UnitSyntax(value)
+            return inner
+        raise _UnitSyntax(value)
+
+    def power() -> pint.Unit:
+        base = atom()
+        if peek() in (("op", "**"), ("op", "^")):
+            take()
+            if peek()[0] == "number" and base.dimensionless:
+                raise _UnitSyntax("number power")
+            base = base ** exponent()
+        return base
+
+    def product() -> pint.Unit:
+        unit = power()
+        while True:
+            kind, value = peek()
+            if kind == "op" and value in "*/":
+                take()
+                unit = unit * power() if value == "*" else unit / power()
+            elif kind == "name" or (kind == "op" and value == "("):
+                unit = unit * power()  # "N m": juxtaposition multiplies, as in pint
+            else:
+                return unit
+
+    unit = product()
+    if pos != len(tokens):
+        raise _UnitSyntax("trailing text")
+    return unit
+
+
 def parse_unit(text: str, kind: str | None = None, *, source: str | None = None,
                column: str | None = None, field: str | None = None) -> pint.Unit:
     """Parse a unit string such as ``"min"``, ``"cm2"``, ``"psi"`` or ``"mL/min"``.
 
+    The text is read as a product of unit names with small numeric powers (see
+    :func:`_unit_from_tokens`) and never evaluated as an arbitrary expression: a header such as
+    ``time (9**9**9)`` is an unknown unit, not a computation.
+
     Raises :class:`UnitError` naming the unit, where it came from and, when ``kind`` is given,
     the dimension that was expected.
     """
-    norm = _normalise(text)
+    text = str(text)
+    shown = text if len(text) <= MAX_UNIT_CHARS else text[:MAX_UNIT_CHARS] + "…"
+    expected = f" (expected a {kind} unit such as {CANONICAL[kind]!r})" if kind else ""
+    if len(text) > MAX_UNIT_CHARS:
+        raise UnitError(f"unknown unit '{shown}': longer than {MAX_UNIT_CHARS} characters{expected}",
+                        source=source, column=column, field=field)
     try:
-        unit = ureg.Unit(norm)
-    except Exception:
-        expected = f" (expected a {kind} unit such as {CANONICAL[kind]!r})" if kind else ""
-        raise UnitError(f"unknown unit '{text}'{expected}", source=source, column=column,
+        unit = _unit_from_tokens(_unit_tokens(_normalise(text)))
+    except Exception:  # noqa: BLE001 - pint raises several kinds for an unknown name
+        raise UnitError(f"unknown unit '{shown}'{expected}", source=source, column=column,
                         field=field) from None
     if kind is not None and unit.dimensionality != ureg.get_dimensionality(_DIMENSIONS[kind]):
         raise UnitError(f"unit '{text}' is not a {kind} unit (expected e.g. {CANONICAL[kind]!r})",
@@ -148,8 +270,11 @@ def parse_quantity(text: str | float | int, kind: str, *, default_unit: str | No
                             field=field, source=source)
         return float(Q_(float(text), parse_unit(default_unit, kind)).to(CANONICAL[kind]).magnitude)
     s = str(text).strip()
-    m = re.match(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$", s)
+    # possessive quantifiers: no backtracking, so the cost is linear in the length of the text
+    m = _QUANTITY.match(s)
     if not m:
+        if len(s) > 80:
+            text = s[:80] + "…"
         raise UnitError(f"'{text}' is not a quantity (expected a number and a {kind} unit, "
                         f"e.g. '1 {CANONICAL[kind]}')", field=field, source=source)
     value, unit_text = float(m.group(1)), m.group(2)

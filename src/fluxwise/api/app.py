@@ -10,17 +10,20 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from ..errors import FluxwiseError
 from ..i18n import _
 from ..store import accounts, tenancy
 from ..store import results as store_results
-from ..store.database import Database, open_database
+from ..store.database import Database, StoreBusy, open_database
+from .admission import Admission, AdmissionLimits
 from .deps import ENV_SECRET_KEY, ApiSettings
 from .headers import SecurityHeaders
 from .language import Language, translate_validation_error
 from .routers import audit, auth, data, design, invitations, lab, orgs, projects, results, screening, supply
 from .upload_checks import UploadRejected
+from .workers import Science, ScienceBusy
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,8 @@ def _status_of(exc: FluxwiseError) -> int:
             return status
     if isinstance(exc, UploadRejected):
         return exc.status
+    if isinstance(exc, ScienceBusy | StoreBusy):
+        return 503
     return 422
 
 
@@ -43,7 +48,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def fluxwise_error(request: Request, exc: FluxwiseError):
         status = _status_of(exc)
         headers = {}
-        if isinstance(exc, accounts.TooManyAttempts):
+        if isinstance(exc, accounts.TooManyAttempts | ScienceBusy | StoreBusy):
             headers["Retry-After"] = str(exc.retry_after_s)
         if status == 401:
             headers["WWW-Authenticate"] = "Bearer"
@@ -83,6 +88,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": _("the store is busy or unavailable; try again shortly")},
                             status_code=503, headers={"Retry-After": "2"})
 
+    @app.exception_handler(PoolTimeout)
+    async def pool_timeout(request: Request, exc: PoolTimeout):
+        log.error("no database connection free: %s", exc)
+        return JSONResponse({"detail": _("the server is busy (no database connection was free); try again "
+                                         "shortly")}, status_code=503, headers={"Retry-After": "2"})
+
 
 class _BodySizeLimit:
     """Refuse any request whose declared body is larger than the upload limit plus form overhead (413),
@@ -114,7 +125,9 @@ class _BodySizeLimit:
 #: of requests can take every connection for reads and then wait for a write connection until the pool
 #: times out (found by scripts/loadtest.py with 50 users and SQLAlchemy's default pool of 5 + 10).
 REQUEST_THREADS = 24
-POOL = {"pool_size": REQUEST_THREADS + 8, "max_overflow": REQUEST_THREADS + 8}
+#: A request that finds no free connection gets a 503 after ``pool_timeout`` seconds (SQLAlchemy's
+#: default is 30 s), not a hang.
+POOL = {"pool_size": REQUEST_THREADS + 8, "max_overflow": REQUEST_THREADS + 8, "pool_timeout": 10}
 
 
 def _bound_request_threads(app: FastAPI, threads: int) -> None:
@@ -135,12 +148,17 @@ def _bound_request_threads(app: FastAPI, threads: int) -> None:
 
 
 def create_app(database_url: str | None = None, data_dir: str | os.PathLike | None = None, *,
-               settings: ApiSettings | None = None, db: Database | None = None) -> FastAPI:
+               settings: ApiSettings | None = None, db: Database | None = None,
+               science: Science | None = None, admission: AdmissionLimits | None = None) -> FastAPI:
     """The HTTP API as a FastAPI app, on the store at ``database_url`` (else ``$FLUXWISE_DATABASE_URL``,
     else SQLite in ``data_dir`` / ``$FLUXWISE_DATA_DIR`` / the user data dir).
 
     The store is created or migrated here, on first run. ``settings`` default to
-    :meth:`ApiSettings.from_env`; ``db`` passes an already open :class:`~fluxwise.store.database.Database`.
+    :meth:`ApiSettings.from_env`; ``db`` passes an already open :class:`~fluxwise.store.database.Database`;
+    ``science`` is where fits, sizings, uploads' parsing and reports run (default: in the request's
+    thread; ``fluxwise serve`` passes a :class:`~fluxwise.api.workers.SciencePool`); ``admission`` limits
+    the requests worked on and queued at once (default :meth:`AdmissionLimits.from_env`: beyond them,
+    a fast 503 with Retry-After).
     The database is on ``app.state.db``; dispose of it with ``app.state.db.dispose()`` when done.
     """
     settings = settings or ApiSettings.from_env()
@@ -152,6 +170,7 @@ def create_app(database_url: str | None = None, data_dir: str | os.PathLike | No
                   openapi_url=f"{API_PREFIX}/openapi.json", docs_url=None, redoc_url=None)
     app.state.db = db
     app.state.settings = settings
+    app.state.science = science or Science()
     secret = settings.secret_key or os.environ.get(ENV_SECRET_KEY)
     if not secret:
         with db.session(write=True) as s:
@@ -160,6 +179,7 @@ def create_app(database_url: str | None = None, data_dir: str | os.PathLike | No
     for module in (auth, orgs, invitations, projects, data, results, audit, design, screening, supply, lab):
         app.include_router(module.router, prefix=API_PREFIX)
     _install_error_handlers(app)
+    app.add_middleware(Admission, limits=admission or AdmissionLimits.from_env())
     app.add_middleware(_BodySizeLimit, max_bytes=settings.upload.max_bytes + 1024 * 1024)
     app.add_middleware(Language)  # outside the size limit: its 413 is in the request's language
     app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure)  # outermost: every response

@@ -48,6 +48,7 @@ from ..store.models import (
     utcnow,
 )
 from .upload_checks import UploadLimits
+from .workers import Science
 
 SESSION_COOKIE = "fluxwise_session"
 CSRF_COOKIE = "fluxwise_csrf"
@@ -129,7 +130,16 @@ def read_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+_IN_THREAD = Science()
+
+
+def get_science(request: Request) -> Science:
+    """Where the request's science runs: the app's worker pool (``fluxwise serve``), else its own thread."""
+    return getattr(request.app.state, "science", None) or _IN_THREAD
+
+
 DbDep = Annotated[Database, Depends(get_db)]
+ScienceDep = Annotated[Science, Depends(get_science)]
 SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
 ReadSession = Annotated[Session, Depends(read_session)]
 

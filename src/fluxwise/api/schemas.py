@@ -311,6 +311,25 @@ class SizeIn(BaseModel):
                           "governing limit")
     turbidity_flush: Text(100, 1) | None = Field(None, description="Tmax: filtrate flushed to waste before "
                                                                    "turbidity counts, e.g. '20 L/m2'")
+    bootstrap_method: Literal["residual", "block"] | None = Field(
+        None, description="With confidence: resample residuals one by one (residual, default) or in moving "
+                          "blocks (block, for autocorrelated residuals)")
+    extrapolation_limit: Number | Text(20, 1) | None = Field(
+        None, description="Warn when the process loading exceeds the trial's by more than this factor "
+                          "(default 1.5)")
+    buffer_flux: Text(100, 1) | None = Field(
+        None, description="Clean-buffer flux at the trial's pressure and temperature, e.g. '5000 LMH' (else "
+                          "a 'Buffer flux' line of the trial file): the fitted J0 is checked against it")
+    j0_margin: Number | Text(20, 1) | None = Field(
+        None, description="How far J0 may exceed the buffer flux before a warning, e.g. 0.1 or '10%'")
+    fix_j0: bool = Field(False, description="Fit every model with J0 fixed at the buffer flux")
+    process_temperature: Text(100, 1) | None = Field(
+        None, description="Process temperature, e.g. '5 degC': times scale by the water viscosity ratio")
+    trial_temperature: Text(100, 1) | None = Field(
+        None, description="Trial temperature, e.g. '20 degC' (else a 'Temperature' line of the trial file)")
+    process_viscosity: Text(100, 1) | None = Field(
+        None, description="Process fluid viscosity, e.g. '1.8 mPa*s' (instead of a temperature)")
+    trial_viscosity: Text(100, 1) | None = Field(None, description="Trial fluid viscosity, e.g. '1.2 cP'")
 
 
 class CompareIn(BaseModel):

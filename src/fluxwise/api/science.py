@@ -25,16 +25,18 @@ DEFAULT_PROCESS_TIME = "4 h"
 #: path there, so it is not offered over HTTP: the installation's catalog is used).
 SIZING_KEYS = ("batch_volume", "process_time", "safety_factor", "model", "max_pressure", "flux",
                "flux_decay_limit", "format_name", "confidence", "feed_cv", "turbidity_limit",
-               "turbidity_flush")
-#: Risk-based sizing inputs: left out of the stored inputs when not given (results sized without them
-#: keep the inputs, and so the content hash, they always had).
-RISK_KEYS = ("confidence", "feed_cv")
-#: Inputs left out of the stored inputs when not given, like RISK_KEYS: Tmax's turbidity limit and flush.
-OPTIONAL_KEYS = (*RISK_KEYS, "turbidity_limit", "turbidity_flush")
+               "turbidity_flush", "bootstrap_method", "extrapolation_limit", "buffer_flux", "j0_margin",
+               "fix_j0", "process_temperature", "trial_temperature", "process_viscosity", "trial_viscosity")
+#: Inputs left out of the stored inputs when not given (results sized without them keep the inputs,
+#: and so the content hash, they always had): risk-based sizing, Tmax's turbidity limit and flush, the
+#: checks' settings, J0, viscosity.
+OPTIONAL_KEYS = ("confidence", "feed_cv", "turbidity_limit", "turbidity_flush", "bootstrap_method",
+                 "extrapolation_limit", "buffer_flux", "j0_margin", "fix_j0", "process_temperature",
+                 "trial_temperature", "process_viscosity", "trial_viscosity")
 
 
 def sizing_kwargs(inputs: dict[str, Any]) -> dict[str, Any]:
-    return {k: inputs[k] for k in SIZING_KEYS if inputs.get(k) is not None}
+    return {k: inputs[k] for k in SIZING_KEYS if inputs.get(k) is not None and inputs.get(k) is not False}
 
 
 def complete_inputs(trial: Trial, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -43,7 +45,7 @@ def complete_inputs(trial: Trial, inputs: dict[str, Any]) -> dict[str, Any]:
     if trial.mode == CONSTANT_PRESSURE and out.get("process_time") is None:
         out["process_time"] = DEFAULT_PROCESS_TIME
     for key in OPTIONAL_KEYS:
-        if out.get(key) is None:
+        if out.get(key) is None or out.get(key) is False:
             out.pop(key, None)
     return out
 
@@ -109,6 +111,9 @@ def record_report(trial: Trial, kind: str, inputs: dict[str, Any] | None, stored
 
     analysis = pipeline.report_analysis(trial, **(sizing_kwargs(inputs or {}) if kind == "sizing" else {}))
     computed = analysis.fit.to_dict() if kind == "fit" else analysis.sizing.to_dict()
+    if kind == "sizing" and isinstance(stored, dict) and "warnings" not in stored:
+        # sizings stored before every sizing carried its warnings left the key out when there were none
+        stored = {**stored, "warnings": []}
     if not same_numbers(computed, stored):
         raise Conflict("computed again from its trial, this result gives other numbers than the stored "
                        "version holds; the report would not show what was stored (and signed). Recompute it "

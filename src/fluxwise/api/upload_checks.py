@@ -2,9 +2,9 @@
 
 Type by extension and by content (a renamed workbook or a binary file is refused), size against a
 limit, and for workbooks the zip container itself: number of entries, total uncompressed size and
-compression ratio, read from the zip directory without decompressing anything (a "zip bomb" of a few
-kilobytes can expand to gigabytes of XML). Python's zipfile never inflates an entry beyond the size
-its directory declares (it stops and the CRC check fails), so the declared sizes bound the work.
+compression ratio, read from the zip directory without decompressing anything. The container check
+is the one the readers apply to every workbook (:mod:`fluxwise.io.tables.limits`), here with the
+server's limits, so that a refused upload is never stored.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ import os
 import re
 import tempfile
 import unicodedata
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import FluxwiseError
+from ..errors import FluxwiseError, InputError, LimitError
 from ..i18n import _, ngettext
+from ..io.tables.limits import check_zip_container as zip_check
 
 TEXT_EXTENSIONS = (".csv", ".txt", ".tsv")
 XLSX_EXTENSIONS = (".xlsx", ".xlsm")
@@ -151,34 +151,28 @@ def check_upload(filename: str, content: bytes, limits: UploadLimits) -> str:
     return CONTENT_TYPES[ext]
 
 
+def _named(filename: str, message: str) -> str:
+    """The file's name before the reader's message: ``'a.xlsx' is a broken workbook ...`` where the
+    (English) message goes on from the name, ``'a.xlsx': ...`` otherwise (and in other languages)."""
+    if message.startswith(("is ", "holds ", "would ")):
+        return f"'{filename}' {message}"
+    return _("'%(file)s': %(error)s", file=filename, error=message)
+
+
 def check_zip_container(filename: str, content: bytes, limits: UploadLimits) -> None:
-    """Refuse a workbook whose zip directory is broken or promises too much decompressed data."""
+    """Refuse a workbook whose zip directory is broken or promises too much decompressed data.
+
+    The check is the readers' own (:func:`fluxwise.io.tables.limits.check_zip_container`), here with
+    the server's limits; 413 for the expanded size, 422 for a broken container or a zip bomb.
+    """
     try:
-        with zipfile.ZipFile(io.BytesIO(content)) as zf:
-            infos = zf.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
-        raise UploadRejected(_("'%(file)s' is a broken workbook (%(error)s); save it again as .xlsx",
-                               file=filename, error=exc)) from None
-    if len(infos) > limits.max_xlsx_entries:
-        raise UploadRejected(_("'%(file)s' holds %(n)s parts; a workbook has far fewer (limit %(limit)s)",
-                               file=filename, n=len(infos), limit=limits.max_xlsx_entries))
-    total = sum(i.file_size for i in infos)
-    packed = max(1, sum(i.compress_size for i in infos))
-    if total > limits.max_xlsx_uncompressed_bytes:
-        limit = _mb(limits.max_xlsx_uncompressed_bytes)
-        raise UploadRejected(_("'%(file)s' would expand to %(size)s when opened (limit %(limit)s); export "
-                               "the data as .csv", file=filename, size=_mb(total), limit=limit), status=413)
-    for info in infos:
-        if info.file_size > limits.max_xlsx_ratio * max(1, info.compress_size) and info.file_size > 1 << 20:
-            ratio = info.file_size // max(1, info.compress_size)
-            raise UploadRejected(_("'%(file)s': part '%(part)s' is compressed %(ratio)s:1, more than any "
-                                   "real workbook (limit %(limit)s:1); refused as a possible zip bomb",
-                                   file=filename, part=info.filename, ratio=ratio,
-                                   limit=format(limits.max_xlsx_ratio, ".0f")))
-    if total > limits.max_xlsx_ratio * packed and total > 1 << 20:
-        raise UploadRejected(_("'%(file)s' is compressed %(ratio)s:1, more than any real workbook (limit "
-                               "%(limit)s:1); refused as a possible zip bomb", file=filename,
-                               ratio=total // packed, limit=format(limits.max_xlsx_ratio, ".0f")))
+        infos = zip_check(io.BytesIO(content), filename,
+                          max_uncompressed_bytes=limits.max_xlsx_uncompressed_bytes,
+                          max_ratio=limits.max_xlsx_ratio, max_entries=limits.max_xlsx_entries)
+    except LimitError as exc:
+        raise UploadRejected(_named(filename, exc.message), status=413) from None
+    except InputError as exc:
+        raise UploadRejected(_named(filename, exc.message)) from None
     names = {i.filename for i in infos}
     if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
         raise UploadRejected(_("'%(file)s' is a zip file but not an Excel workbook", file=filename),
@@ -186,7 +180,7 @@ def check_zip_container(filename: str, content: bytes, limits: UploadLimits) -> 
 
 
 def parse_upload(filename: str, content: bytes, *, area: str | None, mode: str | None,
-                 density: str | None):
+                 density: str | None, max_dip: str | None = None):
     """Parse a checked upload into a :class:`~fluxwise.trial.Trial` with :func:`fluxwise.io.read_trial`.
 
     The bytes go to a private temporary folder under the file's own (cleaned) name, so messages name
@@ -199,10 +193,10 @@ def parse_upload(filename: str, content: bytes, *, area: str | None, mode: str |
         path = Path(tmp) / filename
         path.write_bytes(content)
         try:
-            return read_trial(str(path), area=area, mode=mode, density=density)
+            return read_trial(str(path), area=area, mode=mode, density=density, max_dip=max_dip)
         except FluxwiseError as exc:
             message = str(exc).replace(str(path), filename).replace(tmp + os.sep, "")
-            raise UploadRejected(message, status=422) from None
+            raise UploadRejected(message, status=413 if isinstance(exc, LimitError) else 422) from None
         except Exception as exc:  # noqa: BLE001 - a file nobody foresaw must still get a 4xx, not a 500
             log.warning("unexpected error parsing upload %r", filename, exc_info=True)
             raise UploadRejected(_("'%(file)s' cannot be read as a trial table (%(error)s); check that it is "

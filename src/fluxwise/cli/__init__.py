@@ -23,7 +23,8 @@ from ..errors import FluxwiseError
 #: Every command: name -> (``module:attribute`` in this package, the command's one-line help).
 COMMANDS = {
     "fit": ("trial_commands:fit", "Fit all nine fouling models to TRIAL and rank them."),
-    "size": ("trial_commands:size", "Size the process filter for a batch from TRIAL."),
+    "size": ("trial_commands:size", "Size the process filter for a batch from TRIAL (with warnings where it "
+                                    "extrapolates the trial)."),
     "report": ("trial_commands:report", "Write a self-contained HTML report of TRIAL: data, fits, plots, "
                                         "model table, sizing."),
     "demo": ("trial_commands:demo", "Walk through the bundled example trials: fit, size for a 2,000 L "
@@ -115,7 +116,14 @@ class _Group(click.Group):
                 formatter.write_dl([(name, cmd.get_short_help_str(limit)) for name, cmd in rows])
 
     def invoke(self, ctx):
+        from .common import native_output_to_stderr
+
+        # the redirection acts on a real process only (stdout is file descriptor 1), whose argv this is
+        json_out = "--json" in sys.argv[1:]
         try:
+            if json_out:  # nothing but the result on stdout
+                with native_output_to_stderr():
+                    return super().invoke(ctx)
             return super().invoke(ctx)
         except FluxwiseError as exc:
             click.echo(f"fluxwise: error: {exc}", err=True)

@@ -32,15 +32,15 @@ def _ci(lo_hi) -> str:
                                            "mean of the pressures tested).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts (also the input of size "
                                                       "--cake-study).")
-def cake(trials, area, mode, density, sheet, columns, model, pressure, viscosity, solids, reference_pressure,
-         as_json):
+def cake(trials, area, mode, density, sheet, columns, max_dip, model, pressure, viscosity, solids,
+         reference_pressure, as_json):
     """Cake properties of TRIALS: alpha = 3.6e9·kc·ΔP/(μ·c) [m/kg] and Rm = 3.6e6·ΔP/(μ·J0) [1/m] with
     95 % intervals, the medium's share of the pressure at the end of each trial, and over three or more
     pressures alpha = alpha_ref·(ΔP/ΔP_ref)^s and Rm = Rm_ref·(ΔP/ΔP_ref)^n."""
     from ..pipeline import cake_analysis
 
     read = {"area": area, "mode": mode, "density": density, "sheet": sheet_arg(sheet),
-            "columns": parse_columns(columns)}
+            "columns": parse_columns(columns), "max_dip": max_dip}
     study = cake_analysis(trials, model=model, pressure=pressure, viscosity=viscosity, solids=solids,
                           reference_pressure=reference_pressure, read=read)
     if as_json:

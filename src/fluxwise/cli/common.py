@@ -4,11 +4,46 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import sys
+from contextlib import contextmanager
 
 import click
 import numpy as np
 
 from ..errors import InputError
+
+
+@contextmanager
+def native_output_to_stderr():
+    """While a command runs, text that compiled libraries write straight to file descriptor 1 (LAPACK's
+    "** On entry to DLASCL ...") goes to stderr, and Python's own output still to stdout, so that
+    stdout carries nothing but the result and ``--json`` stays parseable.
+
+    Does nothing when ``sys.stdout`` is not file descriptor 1 (a test runner's capture).
+    """
+    try:
+        fd_is_stdout = sys.stdout.fileno() == 1
+    except (AttributeError, OSError, ValueError):
+        fd_is_stdout = False
+    if not fd_is_stdout:
+        yield
+        return
+    old = sys.stdout
+    old.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = os.fdopen(saved, "w", encoding=old.encoding, errors=old.errors, closefd=False,
+                           buffering=1 if old.line_buffering else -1)
+    try:
+        yield
+    finally:
+        try:
+            sys.stdout.flush()
+        finally:
+            sys.stdout = old
+            os.dup2(saved, 1)
+            os.close(saved)
 
 
 def trial_options(f):
@@ -23,6 +58,10 @@ def trial_options(f):
         click.option("--column", "columns", multiple=True, metavar="ROLE=HEADER",
                      help='Column mapping overriding detection, e.g. --column "time=Zeit [s]". '
                           "Roles: time, mass, volume, pressure, flow."),
+        click.option("--max-dip", help="Accept filtrate readings that dip below the previous one by up to "
+                                       "this much (balance noise), kept as read and noted: a fraction of the "
+                                       'largest reading ("0.5%") or a mass or volume ("0.3 g"); default '
+                                       "0.2 %."),
     ]
     for o in reversed(opts):
         f = o(f)

@@ -57,7 +57,12 @@ def _is_loopback(host: str) -> bool:
               metavar="ADDRESSES",
               help="Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For is "
                    "believed for the client address. Default: none (the header is ignored). '*' is refused.")
-def serve(host, port, demo, log_level, forwarded_allow_ips):
+@click.option("--science-workers", envvar="FLUXWISE_SCIENCE_WORKERS", type=click.IntRange(0, 256),
+              default=None, show_envvar=True, metavar="N",
+              help="Worker processes that run fits, sizings, uploads' parsing and reports, so that they use "
+                   "every core and never stall the server (default: one per core; 0: in the request "
+                   "threads).")
+def serve(host, port, demo, log_level, forwarded_allow_ips, science_workers):
     """Run the web workbench (pages at /, HTTP API at /api, its OpenAPI schema at /api/openapi.json)."""
     import uvicorn
 
@@ -99,8 +104,15 @@ def serve(host, port, demo, log_level, forwarded_allow_ips):
 
         click.echo("Preparing the demo data (example trials fitted and sized)…")
         login = seed_demo(db, data_dir)
+    from ..api.workers import science_for
+
+    science = science_for(science_workers)
+    if science.workers:
+        click.echo(f"starting {science.workers} science worker process{'es' if science.workers > 1 else ''}…")
+    science.start()  # the workers import the science while this process does
     warm_up()
-    app = create_web_app(db=db)
+    science.warm()
+    app = create_web_app(db=db, science=science)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}/"
     store = db.engine.url.render_as_string(hide_password=True)
@@ -116,10 +128,12 @@ def serve(host, port, demo, log_level, forwarded_allow_ips):
     if not _is_loopback(host):
         click.echo("warning: listening beyond this machine; serve it over HTTPS and set "
                    "FLUXWISE_COOKIE_SECURE=1", err=True)
+    click.echo(f"fits, sizings and reports run {science.describe()}")
     click.echo("client addresses: " + (f"X-Forwarded-For believed from {', '.join(proxies)}" if proxies
                                        else "the peer's (X-Forwarded-For ignored)"))
     try:
         uvicorn.Server(uvicorn_config(app, host=host, port=port, forwarded_allow_ips=proxies,
                                       log_level=log_level)).run()
     finally:
+        science.close()
         db.dispose()

@@ -212,7 +212,7 @@ def risk_based_sizing(model: str, params: dict, param_samples=None, batch_volume
 def size_with_confidence(trial, model: str, params: dict, *, batch_volume_L, process_time_h,
                          confidence: float = 0.95, feed_cv: float = 0.0, n_resamples: int = 1000,
                          n_draws: int = 100_000, bootstrap_method: str = "residual", seed=0,
-                         backend: str = "auto") -> dict:
+                         backend: str = "auto", viscosity_ratio: float = 1.0) -> dict:
     """Bootstrap the fitted model on its trial, then :func:`risk_based_sizing` (``size --confidence``).
 
     Parameters
@@ -223,6 +223,9 @@ def size_with_confidence(trial, model: str, params: dict, *, batch_volume_L, pro
     n_resamples : int  Bootstrap resamples (default 1000).
     bootstrap_method : ``"residual"`` or ``"block"``.
     seed : int  One seed for the bootstrap and the draws (reproducible output).
+    viscosity_ratio : float  m = μ_process/μ_trial: the fitted parameters and every bootstrap sample
+        are moved to the process viscosity (:func:`fluxwise.models.viscosity.rescale_for_viscosity`)
+        before the Monte Carlo.
 
     Returns
     -------
@@ -239,7 +242,13 @@ def size_with_confidence(trial, model: str, params: dict, *, batch_volume_L, pro
     rng = np.random.default_rng(seed)
     boot = bootstrap_fit(trial.t_h, trial.v_L_per_m2, model, params=params, n_resamples=n_resamples,
                          method=bootstrap_method, confidence=confidence, seed=rng, backend=backend)
-    out = risk_based_sizing(model, params, boot, batch_volume_L, process_time_h, confidence=confidence,
+    samples = boot
+    if viscosity_ratio != 1.0:
+        from ..models.viscosity import rescale_for_viscosity
+
+        params = rescale_for_viscosity(params, viscosity_ratio)
+        samples = rescale_for_viscosity(boot.samples_dict(), viscosity_ratio)
+    out = risk_based_sizing(model, params, samples, batch_volume_L, process_time_h, confidence=confidence,
                             feed_cv=feed_cv, n_draws=n_draws, seed=rng)
     out["bootstrap"] = {**boot.to_dict(), "binning": binning}
     return out

@@ -31,7 +31,7 @@ from ..models.fouling import MODELS, resistance_ratio, time_to_throughput
 from .catalog import FilterFormat, FormatChoice, choose_format, format_options
 
 __all__ = ["throughput_at_time", "throughput_at_flux_decay", "endpoints", "min_area_constant_pressure",
-           "min_area_constant_flux", "standard_blocking_area", "Sizing", "size_filter"]
+           "min_area_constant_flux", "standard_blocking_area", "min_area", "Sizing", "size_filter"]
 
 DEFAULT_SAFETY_FACTOR = 1.5
 
@@ -155,6 +155,34 @@ def min_area_constant_flux(model: str, params: dict, batch_volume_L: float, *, m
             "final_pressure_bar": P0_trial * J / J_trial * r(v), "max_pressure_bar": max_pressure_bar}
 
 
+def min_area(model: str, params: dict, mode: str, *, batch_volume_L: float,
+             process_time_h: float | None = None, flux_decay_limit: float | None = None,
+             max_pressure_bar: float | None = None,
+             flux_LMH: float | None = None) -> tuple[float, float | None, dict]:
+    """Minimum area [m²] in either mode: (area, process time [h], extra figures of the mode).
+
+    Constant pressure: :func:`min_area_constant_pressure` (extra: the flux-decay limit when given);
+    constant flux: :func:`min_area_constant_flux` (extra: flux, final and maximum pressure, and the
+    process time that follows).
+    """
+    extra = {}
+    if mode == "constant-pressure":
+        if process_time_h is None:
+            raise DesignError("constant-pressure sizing needs a process time (e.g. --process-time '4 h')")
+        area = min_area_constant_pressure(model, params, batch_volume_L, process_time_h,
+                                          flux_decay_limit=flux_decay_limit)
+        if flux_decay_limit is not None:
+            extra["flux_decay_limit"] = flux_decay_limit
+        return area, process_time_h, extra
+    if max_pressure_bar is None:
+        raise DesignError("constant-flux sizing needs a maximum pressure (e.g. --max-pressure '2 bar')")
+    res = min_area_constant_flux(model, params, batch_volume_L, max_pressure_bar=max_pressure_bar,
+                                 flux_LMH=flux_LMH, process_time_h=process_time_h)
+    area = res.pop("min_area_m2")
+    extra.update(res)
+    return area, res["process_time_h"], extra
+
+
 @dataclass(frozen=True)
 class Sizing:
     """A sizing recommendation; ``to_dict`` gives the JSON of ``fluxwise size --json``."""
@@ -172,6 +200,7 @@ class Sizing:
     extra: dict = field(default_factory=dict)
     risk: dict | None = None  # risk-based sizing (fluxwise.design.risk), when a confidence was asked for
     warnings: tuple = ()  # sentences: what the user must know about this sizing, and what to do
+    checks: dict = field(default_factory=dict)  # the extrapolation block (fluxwise.design.sizing_checks)
     cake: dict | None = None  # fit carried to another process pressure (fluxwise.design.cake)
     turbidity: dict | None = None  # turbidity breakthrough with the other limit (fluxwise.design.tmax)
 
@@ -189,8 +218,8 @@ class Sizing:
              "params": dict(self.params),
              "alternatives": [c.to_dict() for c in self.options]}
         d.update(self.extra)
-        if self.warnings:  # only when there are some: stored sizings keep the JSON (and numbers) they had
-            d["warnings"] = list(self.warnings)
+        d.update(self.checks)
+        d["warnings"] = list(self.warnings)  # always there: an empty list when there are none
         for key in ("cake", "turbidity"):
             if getattr(self, key) is not None:
                 d[key] = dict(getattr(self, key))
@@ -222,22 +251,9 @@ def size_filter(model: str, params: dict, mode: str, formats: list[FilterFormat]
     """
     if not (safety_factor >= 1.0 and math.isfinite(safety_factor)):
         raise DesignError(f"safety factor must be at least 1, got {safety_factor}")
-    extra = {}
-    if mode == "constant-pressure":
-        if process_time_h is None:
-            raise DesignError("constant-pressure sizing needs a process time (e.g. --process-time '4 h')")
-        area = min_area_constant_pressure(model, params, batch_volume_L, process_time_h,
-                                          flux_decay_limit=flux_decay_limit)
-        if flux_decay_limit is not None:
-            extra["flux_decay_limit"] = flux_decay_limit
-    else:
-        if max_pressure_bar is None:
-            raise DesignError("constant-flux sizing needs a maximum pressure (e.g. --max-pressure '2 bar')")
-        res = min_area_constant_flux(model, params, batch_volume_L, max_pressure_bar=max_pressure_bar,
-                                     flux_LMH=flux_LMH, process_time_h=process_time_h)
-        area = res.pop("min_area_m2")
-        process_time_h = res["process_time_h"]
-        extra.update(res)
+    area, process_time_h, extra = min_area(model, params, mode, batch_volume_L=batch_volume_L,
+                                           process_time_h=process_time_h, flux_decay_limit=flux_decay_limit,
+                                           max_pressure_bar=max_pressure_bar, flux_LMH=flux_LMH)
     ends = endpoints(model, params)
     installed = area * safety_factor
     choice = choose_format(formats, installed, name=format_name)

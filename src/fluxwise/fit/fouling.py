@@ -18,6 +18,19 @@ s² = SSE/(n − p) and Student's t quantile (Bates & Watts 1988, *Nonlinear Reg
 Its Applications*, ch. 2). Model selection by AICc (Hurvich & Tsai 1989) and BIC (Schwarz 1978)
 for Gaussian errors, AICc = n·ln(SSE/n) + 2k + 2k(k + 1)/(n − k − 1); models within ΔAICc < 2 of
 the best cannot be told apart (Burnham & Anderson 2002, §2.6).
+
+Every fit also carries residual diagnostics (:mod:`fluxwise.fit.diagnostics`: lag-1
+autocorrelation, Durbin-Watson, runs test). Autocorrelated residuals make the intervals above too
+narrow; ``intervals="ar1"`` replaces them by the sandwich intervals of least squares under AR(1)
+errors (Seber & Wild 1989, §6.2), same estimate, honest width.
+
+Robust fitting (``robust=True``) for trials with outlying readings (a knocked balance, a spike, a
+reading taken while a vessel was swapped): after the least-squares fit, Huber's M-estimate (Huber
+1964, Ann. Math. Stat. 35:73) minimises Σρ(eᵢ/σ̂) with ρ quadratic up to k = 1.345 and linear beyond
+(95 % efficiency on Gaussian errors), σ̂ = 1.4826·MAD of the least-squares residuals, by scipy's
+``least_squares(loss="huber")``. Its covariance is Huber's (1981, *Robust Statistics*, §7.6)
+σ̂²·[Σψ(uᵢ)²/(n − p)]/[Σψ'(uᵢ)/n]²·(JᵀJ)⁻¹ with uᵢ = eᵢ/σ̂. The ranking still uses AICc of the
+SSE, and noise is not outliers: a noisy balance needs ``max_dip``, not this.
 """
 
 from __future__ import annotations
@@ -30,11 +43,18 @@ from scipy.special import stdtrit
 from ..errors import InputError, ModelError
 from ..models.fouling import MODEL_NAMES, MODELS, get_model, resistance_ratio
 from ..trial import CONSTANT_PRESSURE, Trial
+from .diagnostics import ar1_covariance, autocorrelation_warning, residual_diagnostics
 
 __all__ = ["ModelFit", "TrialFit", "fit_trial", "fit_model", "starting_values", "vmax_analysis",
-           "pmax_analysis", "information_criteria"]
+           "pmax_analysis", "information_criteria", "check_fittable", "FIT_RANGE"]
 
 INDISTINGUISHABLE_DAICC = 2.0
+INTERVALS = ("ols", "ar1")
+HUBER_K = 1.345  # Huber's tuning constant: 95 % efficiency at the normal distribution
+#: Ranges (canonical units) within which the fits run in double precision: outside them the
+#: linearisations and the normal equations overflow or underflow (t/V, J², JᵀJ), and such values come
+#: from a wrong unit, density or area rather than from a filter.
+FIT_RANGE = {"time_h": (1e-7, 1e6), "filtrate_L_per_m2": (1e-9, 1e9), "pressure_bar": (1e-9, 1e6)}
 _FD_STEP = np.sqrt(np.finfo(float).eps)
 
 
@@ -53,6 +73,9 @@ class ModelFit:
     fixed: tuple = ()
     converged: bool = True
     message: str = ""
+    diagnostics: dict = field(default_factory=dict)  # residual_diagnostics of the fit
+    intervals: str = "ols"  # how ci95 was computed: "ols" (independent errors) or "ar1"
+    loss: str = "linear"  # "linear" (least squares) or "huber" (robust, fit_model(robust=True))
 
     @property
     def k(self) -> int:
@@ -67,7 +90,8 @@ class ModelFit:
         return {"name": self.name, "params": dict(self.params),
                 "ci95": {k: list(v) for k, v in self.ci95.items()},
                 "sse": self.sse, "r2": self.r2, "aicc": self.aicc, "bic": self.bic,
-                "fixed": list(self.fixed), "converged": self.converged}
+                "fixed": list(self.fixed), "converged": self.converged, "intervals": self.intervals,
+                "loss": self.loss, "diagnostics": dict(self.diagnostics)}
 
 
 @dataclass(frozen=True)
@@ -90,6 +114,12 @@ class TrialFit:
     def best_model(self) -> str:
         return self.fits[0].name
 
+    @property
+    def warnings(self) -> list[str]:
+        """Sentences about the fit a user must read: autocorrelated residuals of the best model."""
+        w = autocorrelation_warning(self.best.name, self.best.diagnostics)
+        return [w] if w else []
+
     def get(self, name: str) -> ModelFit:
         for f in self.fits:
             if f.name == name:
@@ -108,7 +138,8 @@ class TrialFit:
                    "cannot be told apart (ΔAICc < 2): " + ", ".join(self.indistinguishable))
         return {"trial": self.trial.summary(), "best_model": best.name,
                 "indistinguishable": list(self.indistinguishable), "verdict": verdict,
-                "models": models, "vmax": dict(self.vmax), "binning": self.binning_note()}
+                "models": models, "vmax": dict(self.vmax), "binning": self.binning_note(),
+                "warnings": self.warnings}
 
     def binning_note(self) -> dict | None:
         """How the parameters were fitted, for the doors: None, or :attr:`binning` with a sentence."""
@@ -170,6 +201,49 @@ def pmax_analysis(trial: Trial, flux_LMH: float) -> dict:
 
 def _positive(x, fallback):
     return float(x) if np.isfinite(x) and x > 0 else float(fallback)
+
+
+def check_fittable(trial: Trial) -> None:
+    """Refuse a trial the fouling models cannot be fitted to, with a message naming its source.
+
+    Readings must be finite; the filtrate must rise (a constant-flux trial with no filtrate has no
+    set flux); the time span, the filtrate collected and the pressures must lie within
+    :data:`FIT_RANGE`.
+    """
+    t, v, p = trial.t_h, trial.v_L_per_m2, trial.pressure_bar
+    cf = trial.mode != CONSTANT_PRESSURE
+    arrays = {"time": t, "filtrate volume per area": v}
+    if cf and p is not None:
+        arrays["pressure"] = p
+    for what, x in arrays.items():
+        if x.size and not np.isfinite(x).all():
+            raise InputError(f"the {what} holds values that are not finite numbers; nothing can be fitted",
+                             source=trial.source)
+    if t.size < 2:
+        raise InputError("a trial needs at least two readings to be fitted", source=trial.source)
+
+    def outside(value: float, key: str, what: str, unit: str, hint: str) -> None:
+        lo, hi = FIT_RANGE[key]
+        if not lo <= value <= hi:
+            raise InputError(f"the {what}, {value:.3g} {unit}, is outside the range the fits work in "
+                             f"({lo:g} to {hi:g} {unit}); {hint}", source=trial.source)
+
+    span = float(t[-1] - t[0])
+    outside(span, "time_h", "time span of the trial", "h", "check the unit of the time column")
+    outside(float(np.max(np.abs(t))), "time_h", "largest time", "h", "check the unit of the time column")
+    collected = float(v[-1] - v[0])
+    if not collected > 0:
+        mode = "constant-flux" if cf else "constant-pressure"
+        raise InputError(f"no filtrate was collected (the filtrate stays at {v[0]:.6g} L/m²): a {mode} trial "
+                         f"needs a rising filtrate volume to be fitted", source=trial.source)
+    hint = "check the unit of the filtrate column, the density and the filter area"
+    outside(collected, "filtrate_L_per_m2", "filtrate collected", "L/m²", hint)
+    outside(float(np.max(np.abs(v))), "filtrate_L_per_m2", "largest filtrate reading", "L/m²", hint)
+    if cf:
+        if p is None:
+            raise InputError("a constant-flux trial needs a pressure column", source=trial.source)
+        outside(float(np.max(np.abs(p))), "pressure_bar", "largest pressure", "bar",
+                "check the unit of the pressure column")
 
 
 def starting_values(trial: Trial, flux_LMH: float | None = None) -> dict:
@@ -245,7 +319,8 @@ def _parent_solutions(model, parent_fits, lead, fit_lead):
 
 
 def fit_model(trial: Trial, name: str, *, j0: float | None = None, start: dict | None = None,
-              solution=None, flux_LMH: float | None = None, parent_fits: dict | None = None) -> ModelFit:
+              solution=None, flux_LMH: float | None = None, parent_fits: dict | None = None,
+              intervals: str = "ols", robust: bool = False) -> ModelFit:
     """Fit one fouling model to a trial.
 
     Constant pressure: fits V(t) [L/m²] with parameters J0 (unless ``j0`` [L/m²/h] fixes it) and the
@@ -266,8 +341,17 @@ def fit_model(trial: Trial, name: str, *, j0: float | None = None, start: dict |
         (name -> ModelFit, see :func:`fluxwise.fit.batch.parent_laws`). Their solutions start the
         multi-start, and the fit ends no worse than either parent (a combined model holds each
         parent law, with its other constant at 0).
+    intervals : str  ``"ols"`` (default): asymptotic intervals for independent errors; ``"ar1"``:
+        sandwich intervals for AR(1) errors (:func:`fluxwise.fit.diagnostics.ar1_covariance`).
+    robust : bool  Huber's M-estimate after the least-squares fit (module docstring), for trials with
+        outlying readings; its intervals are Huber's (``intervals`` must be ``"ols"``).
     """
+    if intervals not in INTERVALS:
+        raise ModelError(f"unknown intervals '{intervals}' (expected one of: {', '.join(INTERVALS)})")
+    if robust and intervals != "ols":
+        raise ModelError("robust fits have Huber's intervals; AR(1) intervals are for least squares")
     model = get_model(name)
+    check_fittable(trial)
     cp = trial.mode == CONSTANT_PRESSURE
     jset = None if cp else (float(flux_LMH) if flux_LMH is not None else _constant_flux(trial))
     s = start or starting_values(trial, jset)
@@ -369,6 +453,16 @@ def fit_model(trial: Trial, name: str, *, j0: float | None = None, start: dict |
                     best = res
     if best is None:
         raise ModelError(f"model '{name}' could not be evaluated on {trial.source}")
+    huber_scale = None
+    if robust:
+        e0 = best.fun * yscale
+        mad = 1.4826 * float(np.median(np.abs(e0 - np.median(e0))))
+        if mad > 0:
+            from scipy import optimize  # also where the solution was given (the batched engine)
+
+            huber_scale = mad
+            best = optimize.least_squares(residuals, best.x, **tight, loss="huber",
+                                          f_scale=HUBER_K * mad / yscale, max_nfev=400)
     theta = best.x
     resid = best.fun * yscale
     sse = float(resid @ resid)
@@ -376,18 +470,35 @@ def fit_model(trial: Trial, name: str, *, j0: float | None = None, start: dict |
     r2 = 1.0 - sse / sst if sst > 0 else float("nan")
     kfit = theta.size
     dof = max(n - kfit, 1)
-    jac = best.jac * yscale
+    # with a robust loss scipy returns the Jacobian weighted by the loss: the intervals need the model's
+    jac = (jacobian(theta) if huber_scale is not None else best.jac) * yscale
     # Column-scale the Jacobian before inverting: J0 ~ 1e3 and kc ~ 1e-6 would otherwise make JᵀJ
     # singular to working precision and zero out an interval.
     norms = np.linalg.norm(jac, axis=0)
     norms = np.where(norms > 0, norms, 1.0)
     js = jac / norms
+    diagnostics = residual_diagnostics(resid)
+    tdof = dof
     try:
-        cov = np.linalg.pinv(js.T @ js) / np.outer(norms, norms) * (sse / dof)
+        # LAPACK prints to the process's stdout when handed NaN ("On entry to DLASCL ..."): never let it
+        if not (np.isfinite(js).all() and np.isfinite(sse)):
+            raise np.linalg.LinAlgError("non-finite Jacobian")
+        if intervals == "ar1":
+            cov, phi, tdof = ar1_covariance(jac, resid)
+            diagnostics.update(ar1_phi=phi, ar1_dof=tdof)
+        elif huber_scale is not None:
+            u = resid / huber_scale
+            psi = np.clip(u, -HUBER_K, HUBER_K)
+            inside = float(np.mean(np.abs(u) <= HUBER_K))
+            factor = huber_scale**2 * float(psi @ psi) / dof / max(inside, 1.0 / n) ** 2
+            cov = np.linalg.pinv(js.T @ js) / np.outer(norms, norms) * factor
+            diagnostics.update(huber_scale=huber_scale, huber_downweighted=int(np.sum(np.abs(u) > HUBER_K)))
+        else:
+            cov = np.linalg.pinv(js.T @ js) / np.outer(norms, norms) * (sse / dof)
         se = np.sqrt(np.clip(np.diag(cov), 0, None))
     except np.linalg.LinAlgError:
         se = np.full(kfit, np.inf)
-    tq = float(stdtrit(dof, 0.975))  # Student's t quantile (scipy.stats.t.ppf, without scipy.stats)
+    tq = float(stdtrit(tdof, 0.975))  # Student's t quantile (scipy.stats.t.ppf, without scipy.stats)
     names = ([lead] if fit_lead else []) + list(model.params)
     params, ci = {}, {}
     if not fit_lead:
@@ -406,7 +517,9 @@ def fit_model(trial: Trial, name: str, *, j0: float | None = None, start: dict |
                if k in params}
     aicc, bic = information_criteria(sse, n, kfit)
     return ModelFit(name=name, params=ordered, ci95=ci, sse=sse, r2=float(r2), aicc=aicc, bic=bic, n=n,
-                    fixed=tuple(fixed), converged=bool(best.success), message=str(best.message))
+                    fixed=tuple(fixed), converged=bool(best.success), message=str(best.message),
+                    diagnostics=diagnostics, intervals=intervals,
+                    loss="huber" if huber_scale is not None else "linear")
 
 
 #: Trials with more points are fitted to the means of consecutive points (at most this many bins)
@@ -447,7 +560,8 @@ def bin_trial(trial: Trial, max_points: int = MAX_FIT_POINTS) -> tuple[Trial, di
 
 
 def fit_trial(trial: Trial, *, models=None, j0: float | None = None, engine: str = "auto",
-              max_fit_points: int | None = MAX_FIT_POINTS) -> TrialFit:
+              max_fit_points: int | None = MAX_FIT_POINTS, intervals: str = "ols",
+              robust: bool = False) -> TrialFit:
     """Fit all (or the named) fouling models to a trial and rank them by AICc.
 
     Parameters
@@ -468,6 +582,8 @@ def fit_trial(trial: Trial, *, models=None, j0: float | None = None, engine: str
         curve, so that errors correlated over a few seconds widen the intervals as they should),
         and the result says so (:attr:`TrialFit.binning`). The classical Vmax/Pmax lines use every
         point.
+    intervals : str  ``"ols"`` or ``"ar1"`` (see :func:`fit_model`).
+    robust : bool  Huber's M-estimate for every model (see :func:`fit_model`).
 
     Returns
     -------
@@ -479,6 +595,7 @@ def fit_trial(trial: Trial, *, models=None, j0: float | None = None, engine: str
     names = list(models) if models else list(MODEL_NAMES)
     for nm in names:
         get_model(nm)
+    check_fittable(trial)
     if engine not in ("auto", "batch", "scipy"):
         raise ModelError(f"unknown fitting engine '{engine}' (expected auto, batch or scipy)")
     batchable = trial.mode == CONSTANT_PRESSURE and j0 is None
@@ -494,15 +611,16 @@ def fit_trial(trial: Trial, *, models=None, j0: float | None = None, engine: str
         from .batch import fit_batch
 
         bf = fit_batch(work.t_h[None, :], work.v_L_per_m2[None, :], models=names, backend="numpy")
-        fits = [fit_model(work, nm, start=start, solution=(bf[nm].params[0], bf[nm].converged[0]))
-                for nm in names]
+        fits = [fit_model(work, nm, start=start, solution=(bf[nm].params[0], bf[nm].converged[0]),
+                          intervals=intervals, robust=robust) for nm in names]
     else:
         # single laws first: their solutions start the combined models, which end no worse
         needed = set(names) | {par for nm in names for par in parent_laws(nm)}
         fitted = {}
         for nm in sorted(needed, key=lambda nm: (len(MODELS[nm].params), MODEL_NAMES.index(nm))):
             parents = {par: fitted[par] for par in parent_laws(nm)}
-            fitted[nm] = fit_model(work, nm, j0=j0, start=start, flux_LMH=jset, parent_fits=parents)
+            fitted[nm] = fit_model(work, nm, j0=j0, start=start, flux_LMH=jset, parent_fits=parents,
+                                   intervals=intervals, robust=robust)
         fits = [fitted[nm] for nm in names]
     fits.sort(key=lambda f: (f.aicc, f.k))
     best = fits[0].aicc

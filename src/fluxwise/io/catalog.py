@@ -11,6 +11,7 @@ import yaml
 
 from ..design.catalog import FilterFormat
 from ..errors import InputError
+from .tables.text import read_text_file
 
 __all__ = ["read_catalog", "default_catalog_path"]
 
@@ -34,7 +35,7 @@ def read_catalog(path=None) -> list[FilterFormat]:
     src = str(path)
     if not path.is_file():
         raise InputError("catalog file not found", source=src)
-    text = path.read_text(encoding="utf-8-sig")
+    text = read_text_file(path, src)
     if path.suffix.lower() in (".yaml", ".yml"):
         try:
             data = yaml.safe_load(text)

@@ -14,6 +14,7 @@ import yaml
 from ..design.sweep import SweepSpec, spec_from_dict
 from ..errors import InputError
 from .catalog import read_catalog
+from .tables.text import read_text_file
 
 __all__ = ["read_sweep_spec", "parse_sweep_spec", "write_sweep_table", "TABLE_FORMATS"]
 
@@ -46,7 +47,7 @@ def read_sweep_spec(path) -> SweepSpec:
     path = Path(path)
     if not path.is_file():
         raise InputError("sweep spec not found", source=str(path))
-    return parse_sweep_spec(path.read_text(encoding="utf-8-sig"), source=str(path), base=path.parent)
+    return parse_sweep_spec(read_text_file(path), source=str(path), base=path.parent)
 
 
 def write_sweep_table(df, path) -> Path:

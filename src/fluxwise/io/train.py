@@ -45,6 +45,7 @@ from ..errors import FluxwiseError, InputError, UnitError
 from ..models.fouling import MODEL_NAMES, MODELS
 from ..trial import CONSTANT_FLUX, CONSTANT_PRESSURE, MODES
 from ..units import parse_quantity
+from .tables.text import read_text_file
 
 __all__ = ["read_train", "parse_train", "parse_uploaded_train", "check_train_references", "read_factors",
            "parse_factors", "default_factors_path", "MAX_TRAIN_BYTES", "TRAIN_EXTENSIONS"]
@@ -186,7 +187,7 @@ def read_factors(path=None) -> Factors:
     if not path.is_file():
         raise InputError("factors file not found", source=src)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(read_text_file(path, src))
     except yaml.YAMLError as exc:
         raise InputError(f"not valid YAML ({exc})", source=src) from None
     return parse_factors(data, source=src)
@@ -318,7 +319,7 @@ def read_train(path, *, route: str | None = None) -> Train:
     if not path.is_file():
         raise InputError("train file not found", source=src)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(read_text_file(path, src))
     except yaml.YAMLError as exc:
         raise InputError(f"not valid YAML ({exc})", source=src) from None
     return parse_train(data, source=src, base_dir=path.parent, route=route)

@@ -67,12 +67,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.integrate import cumulative_trapezoid
 
-from ..errors import InputError
+from ..errors import InputError, UnitError
 from ..i18n import _, ngettext
 from ..trial import CONSTANT_FLUX, CONSTANT_PRESSURE, MODES, Trial
-from ..units import to_canonical
+from ..units import parse_quantity, to_canonical
 from .columns import SIGNALS, header_list, mapping_names, meta_role, select_columns
 from .tables import metadata_quantity, read_table
 from .tables.cells import Cells, cell_text, clock_hours, is_blank, numeric
@@ -88,7 +87,7 @@ _AREA_HINT = 'give it with --area "13.8 cm2" (area="13.8 cm2" in Python) or add 
              '"Filter area: 13.8 cm2" above the table'
 
 
-def read_trial(path, *, area=None, mode=None, density=None, columns=None, sheet=None) -> Trial:
+def read_trial(path, *, area=None, mode=None, density=None, columns=None, sheet=None, max_dip=None) -> Trial:
     """Read a filterability trial from a bench-rig export.
 
     Parameters
@@ -116,6 +115,12 @@ def read_trial(path, *, area=None, mode=None, density=None, columns=None, sheet=
         (the unit given here wins over one in the header), or a tuple ``("Zeit", "s")``.
     sheet : str or int, optional
         Excel sheet name, or 0-based index; default the first sheet. Not allowed for text files.
+    max_dip : str or float, optional
+        The largest drop of a filtrate reading below the one before it that is balance noise, not
+        a removed vessel: a fraction of the largest reading (``0.005``, ``"0.5%"``) or a mass or
+        volume (``"0.3 g"``, ``"0.5 mL"``). Default 0.2 % of the largest reading. Dips within it are
+        kept as read (least squares averages them) and recorded in ``meta["notes"]`` and
+        ``meta["dips"]``; a larger drop is an error.
 
     Returns
     -------
@@ -134,9 +139,38 @@ def read_trial(path, *, area=None, mode=None, density=None, columns=None, sheet=
     """
     table = read_table(path, sheet=sheet, names=mapping_names(columns), min_rows=MIN_POINTS)
     trial = parse_trial_frame(table.frame, source=table.source, area=area, mode=mode, density=density,
-                              columns=columns, file_meta=table.file_meta)
+                              columns=columns, file_meta=table.file_meta, max_dip=max_dip)
+    if max_dip is not None:
+        trial.meta["max_dip"] = str(max_dip)
     trial.meta.update({"file": Path(path).name, **table.info})
     return trial
+
+
+_CANONICAL_SHOWN = {"time": "h", "mass": "g", "volume": "L", "flow": "L/h", "flux": "L/m²/h",
+                    "pressure": "bar"}
+
+
+def _cell(x) -> str:
+    """A cell as a message quotes it, cut to 40 characters."""
+    return cell_text(x, 40)
+
+
+def _check_finite(values: np.ndarray, c, what: str, sub: pd.DataFrame, rows: np.ndarray, source: str) -> None:
+    """Refuse a reading that is a number in the file but not a finite one in canonical units."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise InputError(f"'{_cell(sub.iloc[k, c.index])}' {c.unit_text.strip()} is out of range as {what}; "
+                         f"check the value and the unit", source=source, row=int(rows[k]), column=c.header)
+
+
+def _converted(values: np.ndarray, c, kind: str, sub: pd.DataFrame, rows: np.ndarray,
+               source: str) -> np.ndarray:
+    """Readings of column ``c`` in the canonical unit of ``kind``, every one finite."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.asarray(to_canonical(values, c.unit, kind), float)
+    _check_finite(out, c, f"a {kind} in {_CANONICAL_SHOWN[kind]}", sub, rows, source)
+    return out
 
 
 def _row_numbers(df: pd.DataFrame) -> np.ndarray:
@@ -206,8 +240,38 @@ def _mode_evidence(t: np.ndarray, v: np.ndarray, p: np.ndarray | None) -> dict:
             "steady_limit": STEADY_CV, "rule": rule}
 
 
+def _dip_tolerance(max_dip, volume_L: np.ndarray, density_g_ml: float, source: str) -> tuple[float, str]:
+    """The largest accepted dip [L] of the filtrate readings and how it was set (see ``read_trial``)."""
+    largest = float(np.max(np.abs(volume_L)))
+    if max_dip is None:
+        return DIP_TOLERANCE * largest, f"{DIP_TOLERANCE:.1%} of the largest reading"
+    text = str(max_dip).strip()
+    try:
+        frac = float(text.rstrip("%")) / (100.0 if text.endswith("%") else 1.0)
+    except ValueError:
+        frac = None
+    if frac is not None:
+        if not 0 <= frac < 1:
+            raise InputError(f"{max_dip} is not a fraction of the largest reading between 0 and 1 (e.g. "
+                             "0.005 or 0.5%), nor a mass or volume (e.g. 0.3 g)",
+                             field="max-dip", source=source)
+        return frac * largest, f"{frac:.3g} of the largest reading (--max-dip {text})"
+    try:
+        grams = parse_quantity(text, "mass", field="max-dip", source=source)
+        litres = grams / density_g_ml / 1000.0
+    except UnitError:
+        try:
+            litres = parse_quantity(text, "volume", field="max-dip", source=source)
+        except UnitError:
+            raise InputError(f"'{max_dip}' is neither a fraction (e.g. 0.005 or 0.5%) nor a mass or volume "
+                             "(e.g. 0.3 g or 0.3 mL)", field="max-dip", source=source) from None
+    if not (litres >= 0 and np.isfinite(litres)):
+        raise InputError(f"--max-dip must not be negative, got {max_dip}", field="max-dip", source=source)
+    return litres, f"{text} (--max-dip)"
+
+
 def parse_trial_frame(df: pd.DataFrame, *, source: str, area=None, mode=None, density=None, columns=None,
-                      file_meta=None) -> Trial:
+                      file_meta=None, max_dip=None) -> Trial:
     """Turn a table of raw trial readings into a :class:`~fluxwise.trial.Trial` in canonical units.
 
     Parameters
@@ -233,6 +297,8 @@ def parse_trial_frame(df: pd.DataFrame, *, source: str, area=None, mode=None, de
         Role -> header mapping overriding detection; see :func:`read_trial`.
     file_meta : dict, optional
         Metadata ``key -> value`` text read above the table (``{"Filter area": "13.8 cm2"}``).
+    max_dip : str or float, optional
+        Largest accepted dip of the filtrate readings; see :func:`read_trial`.
 
     Returns
     -------
@@ -282,11 +348,16 @@ def parse_trial_frame(df: pd.DataFrame, *, source: str, area=None, mode=None, de
         mode_used = _parse_mode(file_meta[key], source, key) if key else None
         mode_source = "metadata" if key else None
 
-    # blank rows and rows without data in the used columns
-    cells = [Cells.of(df.iloc[:, j]) for j in range(df.shape[1])]
-    all_blank = np.column_stack([c.blank for c in cells]).all(axis=1)
+    # blank rows and rows without data in the used columns; only the used columns are parsed, the
+    # others are looked at only in the rows where the used ones are all blank
+    parsed = [*ordered, *(cols[role] for role in SIGNALS if role in cols)]
+    cells = {c.index: Cells.of(df.iloc[:, c.index]) for c in parsed}
     used_blank = np.column_stack([cells[c.index].blank for c in ordered])
     empty = used_blank.all(axis=1)
+    all_blank = empty.copy()
+    if empty.any():
+        others = df.iloc[np.flatnonzero(empty)].to_numpy(dtype=object)
+        all_blank[empty] = [all(is_blank(x) for x in row) for row in others]
     active = np.flatnonzero(~empty)
     if active.size == 0:
         raise InputError(_("no data rows below the header (columns used: %(headers)s; at least %(n)s rows "
@@ -295,21 +366,22 @@ def parse_trial_frame(df: pd.DataFrame, *, source: str, area=None, mode=None, de
     last = active[-1]
     blank_rows = [int(r) for r in rows[:last][all_blank[:last]]]
     skipped_rows = [int(r) for r in rows[empty & ~all_blank]]
-    sub = df.iloc[active]
-    sub_rows = rows[active]
+    every = active.size == len(df)  # no row left out: no copy of the frame
+    sub = df if every else df.iloc[active]
+    sub_rows = rows if every else rows[active]
 
     # cells to numbers
     raw: dict[str, np.ndarray] = {}
     for c in ordered:
         s = sub.iloc[:, c.index]
-        kept = cells[c.index].take(active)
+        kept = cells[c.index] if every else cells[c.index].take(active)
         values, bad = clock_hours(s, kept, c.unit_text) if c.kind == "clock" else numeric(s, kept)
         if bad.any():
             k = int(np.flatnonzero(bad)[0])
             template = (_("'%(cell)s' is not a valid time (expected elapsed time as %(unit)s)")
                         if c.kind == "clock"
                         else _("'%(cell)s' is not a number (expected a number in %(unit)s)"))
-            raise InputError(template % {"cell": cell_text(s.iat[k]), "unit": c.unit_text.strip()},
+            raise InputError(template % {"cell": _cell(s.iat[k]), "unit": c.unit_text.strip()},
                              source=source, row=int(sub_rows[k]), column=c.header)
         raw[c.role] = values
     missing = np.column_stack([np.isnan(raw[c.role]) for c in ordered])
@@ -333,67 +405,87 @@ def parse_trial_frame(df: pd.DataFrame, *, source: str, area=None, mode=None, de
 
     # time
     tc = cols["time"]
-    t_h = raw["time"] if tc.kind == "clock" else np.asarray(to_canonical(raw["time"], tc.unit, "time"), float)
+    t_h = raw["time"] if tc.kind == "clock" else _converted(raw["time"], tc, "time", sub, sub_rows, source)
     step = np.diff(t_h)
     if (step <= 0).any():
         k = int(np.flatnonzero(step <= 0)[0]) + 1
         raise InputError(_("time does not increase: '%(cell)s' follows '%(before)s' (row %(row)s); times "
                            "must be strictly increasing, remove repeated or out-of-order rows",
-                           cell=cell_text(sub.iloc[k, tc.index]), before=cell_text(sub.iloc[k - 1, tc.index]),
+                           cell=_cell(sub.iloc[k, tc.index]), before=_cell(sub.iloc[k - 1, tc.index]),
                            row=sub_rows[k - 1]), source=source,
                          row=int(sub_rows[k]), column=tc.header)
 
     # filtrate
     fc = cols["filtrate"]
     values = raw["filtrate"]
-    if (values < 0).any():
-        k = int(np.flatnonzero(values < 0)[0])
+    volume_L = tol = None
+    if fc.kind in ("mass", "volume"):
+        if fc.kind == "mass":
+            with np.errstate(over="ignore"):
+                volume_L = _converted(values, fc, "mass", sub, sub_rows, source) / density_g_ml / 1000.0
+            _check_finite(volume_L, fc, "a volume in L (with the density of "
+                          f"{density_g_ml:.6g} g/mL)", sub, sub_rows, source)
+        else:
+            volume_L = _converted(values, fc, "volume", sub, sub_rows, source)
+        tol, tol_text = _dip_tolerance(max_dip, volume_L, density_g_ml, source)
+    # with --max-dip a tared balance may read a little below 0: the same noise as a dip
+    negative = values < 0 if max_dip is None or volume_L is None else volume_L < -tol
+    if negative.any():
+        k = int(np.flatnonzero(negative)[0])
         what = {"flow": "flow", "flux": "flux"}.get(fc.kind, "filtrate")
-        raise InputError(f"negative {what} '{cell_text(sub.iloc[k, fc.index])}' (filtrate readings must be "
+        raise InputError(f"negative {what} '{_cell(sub.iloc[k, fc.index])}' (filtrate readings must be "
                          f"0 or more; tare the balance or check the sign)", source=source,
                          row=int(sub_rows[k]), column=fc.header)
     meta: dict = {"t0_h": float(t_h[0])}
     if fc.kind in ("mass", "volume"):
-        if fc.kind == "mass":
-            volume_L = np.asarray(to_canonical(values, fc.unit, "mass"), float) / density_g_ml / 1000.0
-        else:
-            volume_L = np.asarray(to_canonical(values, fc.unit, "volume"), float)
-        # A balance reads with noise: a dip within DIP_TOLERANCE of the largest reading is noise and kept
-        # as read (least squares handles it); a larger drop is a removed vessel or drift -> error.
+        # A balance reads with noise: a dip within the tolerance (default DIP_TOLERANCE of the largest
+        # reading, or --max-dip) is noise and kept as read (least squares averages it); a larger drop is
+        # a removed vessel or drift -> error.
         dips = -np.diff(volume_L)
-        tol = DIP_TOLERANCE * float(np.max(np.abs(volume_L)))
         drop = dips > tol
         if (dips > 0).any() and not drop.any():
+            meta["dips"] = {"count": int((dips > 0).sum()), "largest_L": float(dips.max()),
+                            "tolerance_L": tol, "tolerance": tol_text}
             notes.append(f"{int((dips > 0).sum())} filtrate reading(s) dip below the previous one by at most "
-                         f"{dips.max() * 1000:.3g} mL (within {DIP_TOLERANCE:.1%} of the largest reading: "
-                         f"balance noise, kept as read)")
+                         f"{dips.max() * 1000:.3g} mL (within {tol_text}: balance noise, kept as read)")
+        if (values < 0).any():
+            notes.append(f"{int((values < 0).sum())} filtrate reading(s) below 0 by at most "
+                         f"{-volume_L.min() * 1000:.3g} mL (within {tol_text}: balance noise, kept as read)")
         if drop.any():
             k = int(np.flatnonzero(drop)[0]) + 1
-            raise InputError(f"filtrate decreases: '{cell_text(sub.iloc[k, fc.index])}' after "
-                             f"'{cell_text(sub.iloc[k - 1, fc.index])}' (row {sub_rows[k - 1]}); cumulative "
-                             f"filtrate must not go down by more than {DIP_TOLERANCE:.1%} of the largest "
-                             f"reading (check for balance drift or a removed vessel)",
+            raise InputError(f"filtrate decreases: '{_cell(sub.iloc[k, fc.index])}' after "
+                             f"'{_cell(sub.iloc[k - 1, fc.index])}' (row {sub_rows[k - 1]}), a drop "
+                             f"of {dips[k - 1] * 1000:.3g} mL; cumulative filtrate must not go down by more "
+                             f"than {tol_text} (check for balance drift or a removed vessel; if it is "
+                             f"balance noise, accept such dips with the max-dip option, e.g. --max-dip "
+                             f"\"0.5 g\" or \"1%\")",
                              source=source, row=int(sub_rows[k]), column=fc.header)
         v0 = float(volume_L[0])
         meta["v0_L"] = v0
         if t_h[0] == 0 and v0 != 0:
             volume_L = volume_L - v0
             meta["tare_L"] = v0
-            notes.append(f"first reading at t = 0 ({cell_text(sub.iloc[0, fc.index])} "
+            notes.append(f"first reading at t = 0 ({_cell(sub.iloc[0, fc.index])} "
                          f"{fc.unit_text.strip()}) subtracted from all readings as balance tare")
         else:
             meta["tare_L"] = 0.0
             if t_h[0] != 0 and v0 != 0:
                 notes.append(f"first row is at t = {t_h[0]:.6g} h with {v0:.6g} L already collected; both "
                              f"kept as read (nothing subtracted)")
-        v = volume_L / area_m2
+        with np.errstate(over="ignore"):
+            v = volume_L / area_m2
+        _check_finite(v, fc, f"a volume per area in L/m² (over {area_m2:.6g} m²)", sub, sub_rows, source)
     else:
-        if fc.kind == "flow":
-            v = cumulative_trapezoid(np.asarray(to_canonical(values, fc.unit, "flow"), float), t_h,
-                                     initial=0.0) / area_m2
-        else:
-            v = cumulative_trapezoid(np.asarray(to_canonical(values, fc.unit, "flux"), float), t_h,
-                                     initial=0.0)
+        from scipy.integrate import cumulative_trapezoid  # only for flow and flux columns: a slow import
+
+        with np.errstate(over="ignore", invalid="ignore"):
+            if fc.kind == "flow":
+                v = cumulative_trapezoid(_converted(values, fc, "flow", sub, sub_rows, source), t_h,
+                                         initial=0.0) / area_m2
+            else:
+                v = cumulative_trapezoid(_converted(values, fc, "flux", sub, sub_rows, source), t_h,
+                                         initial=0.0)
+        _check_finite(v, fc, "a cumulative volume per area in L/m²", sub, sub_rows, source)
         meta.update(v0_L=0.0, tare_L=0.0)
         notes.append(f"filtrate volume integrated from '{fc.header}' (cumulative trapezoid), 0 at the "
                      f"first time")
@@ -404,8 +496,9 @@ def parse_trial_frame(df: pd.DataFrame, *, source: str, area=None, mode=None, de
     pressure = None
     if "pressure" in cols:
         pc = cols["pressure"]
-        pressure = np.asarray(to_canonical(raw["pressure"], pc.unit, "pressure"), float)
-    evidence = _mode_evidence(t_h, v, pressure)
+        pressure = _converted(raw["pressure"], pc, "pressure", sub, sub_rows, source)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        evidence = _mode_evidence(t_h, v, pressure)
     if mode_used is None:
         mode_used, mode_source = evidence["detected"], "detected"
     elif evidence["pressure_column"] and evidence["detected"] != mode_used:
@@ -457,14 +550,17 @@ def _signals(cols, sub, cells, active, sub_rows, source) -> dict:
         values, bad = numeric(sub.iloc[:, c.index], cells[c.index].take(active))
         if bad.any():
             k = int(np.flatnonzero(bad)[0])
-            raise InputError(f"'{cell_text(sub.iloc[k, c.index])}' is not a number (expected a number in "
+            raise InputError(f"'{_cell(sub.iloc[k, c.index])}' is not a number (expected a number in "
                              f"{c.unit_text.strip()}, or an empty cell)", source=source, row=int(sub_rows[k]),
                              column=c.header)
         if role != "turbidity":
-            values = np.asarray(to_canonical(values, c.unit, "pressure"), float)
+            with np.errstate(over="ignore", invalid="ignore"):
+                values = np.asarray(to_canonical(values, c.unit, "pressure"), float)
+            finite_or_blank = np.where(np.isnan(values), 0.0, values)  # a blank cell is NaN, and allowed
+            _check_finite(finite_or_blank, c, "a pressure in bar", sub, sub_rows, source)
         elif (values[np.isfinite(values)] < 0).any():
             k = int(np.flatnonzero(values < 0)[0])
-            raise InputError(f"negative turbidity '{cell_text(sub.iloc[k, c.index])}'", source=source,
+            raise InputError(f"negative turbidity '{_cell(sub.iloc[k, c.index])}'", source=source,
                              row=int(sub_rows[k]), column=c.header)
         out[key] = values
     return out

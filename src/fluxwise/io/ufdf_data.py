@@ -429,9 +429,25 @@ def read_ufdf_data(path, *, area=None, sheet=None, columns=None, require: tuple[
             raise InputError(f"no value in '{c.header}' (every data row needs {needed}; fill the cell in or "
                              f"delete the row)", source=source, row=int(rows[k]), column=c.header)
 
+    def finite(role: str, arr: np.ndarray, what_: str) -> np.ndarray:
+        """A reading that is a number in the file but not a finite one in canonical units is refused."""
+        if not np.isfinite(arr).all():
+            k = int(np.flatnonzero(~np.isfinite(arr))[0])
+            c = cols[role]
+            cell = _cell_text(df.iloc[active[k], c.index])[:40]
+            raise InputError(f"'{cell}' {(c.unit_text or '').strip()} is out of range as {what_}; check the "
+                             f"value and the unit", source=source, row=int(rows[k]), column=c.header)
+        return arr
+
     def values(role: str, kind: str) -> np.ndarray:
         c = cols[role]
-        return np.asarray(to_canonical(raw[c.role][active], c.unit, kind), dtype=float)
+        with np.errstate(over="ignore", invalid="ignore"):
+            arr = np.asarray(to_canonical(raw[c.role][active], c.unit, kind), dtype=float)
+        return finite(role, arr, f"a {kind} in canonical units")
+
+    def per_area(role: str, arr: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            return finite(role, arr / a_m2, f"a flux over {a_m2:.6g} m²")
 
     def check(role: str, arr: np.ndarray, *, positive: bool, what_: str) -> None:
         wrong = arr <= 0 if positive else arr < 0
@@ -456,7 +472,7 @@ def read_ufdf_data(path, *, area=None, sheet=None, columns=None, require: tuple[
             flux = values("flux", "flux")
             meta["flux_from"] = "flux"
         else:
-            flux = values("flux", "flow") / a_m2
+            flux = per_area("flux", values("flux", "flow"))
             meta["flux_from"] = "permeate flow"
             notes.append(f"flux = permeate flow '{fc.header}' / membrane area {a_m2:.4g} m²")
         check("flux", flux, positive=False, what_="flux")
@@ -488,7 +504,7 @@ def read_ufdf_data(path, *, area=None, sheet=None, columns=None, require: tuple[
         if qc.kind == "flux":
             q, q_unit = values("crossflow", "flux"), "LMH"
         elif a_m2 is not None:
-            q, q_unit = values("crossflow", "flow") / a_m2, "LMH"
+            q, q_unit = per_area("crossflow", values("crossflow", "flow")), "LMH"
             notes.append(f"crossflow = feed flow '{qc.header}' / membrane area {a_m2:.4g} m² "
                          "(feed flux, LMH)")
         else:

@@ -85,10 +85,16 @@ def render_report(analysis, *, title: str | None = None, extra_sections=(),
     tr = analysis.trial
     data_rows = list(zip(tr.t_h, tr.v_L_per_m2, tr.flux_LMH,
                          tr.pressure_bar if tr.pressure_bar is not None else [None] * tr.points, strict=True))
+    guide = ()
+    if analysis.sizing is not None and analysis.sizing.warnings:
+        from ..design.sizing_checks import WARNING_GUIDE
+
+        kinds = {w.split(":", 1)[0] for w in analysis.sizing.warnings}
+        guide = [g for g in WARNING_GUIDE if g[0] in kinds]
     tmpl = _env.get_template("report.html.j2")
     return tmpl.render(
         title=title or i18n.gettext("Filterability report — %(source)s", source=str(tr.source)),
         plotlyjs=get_plotlyjs(), analysis=analysis, trial=tr, fit=fit, rows=rows, figs=figs,
         sizing=analysis.sizing, vmax=fit.vmax, data_rows=data_rows, version=__version__,
         generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        extra_sections=list(extra_sections), record=record, lang=i18n.current())
+        extra_sections=list(extra_sections), guide=guide, record=record, lang=i18n.current())

@@ -20,8 +20,11 @@ Functions here add rows and audit entries to the given session and flush; the ca
 from __future__ import annotations
 
 import logging
+import os
 import re
 import secrets
+import threading
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -83,16 +86,23 @@ def set_password_hasher(hasher: PasswordHasher) -> PasswordHasher:
     return previous
 
 
+#: argon2 checks running at once: each takes 64 MiB and a core for tens of milliseconds, so a burst
+#: of sign-ins beyond the cores only thrashes memory and slows every one of them (and the server).
+_argon2_turns = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
+
+
 def hash_password(password: str) -> str:
     if not isinstance(password, str) or not MIN_PASSWORD_CHARS <= len(password) <= MAX_PASSWORD_CHARS:
         raise InputError(f"a password needs {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters",
                          field="password")
-    return _hasher.hash(password)
+    with _argon2_turns:
+        return _hasher.hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        with _argon2_turns:
+            return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -326,20 +336,47 @@ def unlock_account(session: Session, user: User, *, actor: User | None, org: Org
                  new={"client": client})
 
 
+@dataclass(frozen=True)
+class PasswordPrecheck:
+    """A password checked against the hash read in a read session (:func:`precheck_password`)."""
+
+    email: str
+    password_hash: str | None  # None: no active user with that e-mail (the check's time was burnt)
+    ok: bool
+
+
+def precheck_password(session: Session, email: str, password: str) -> PasswordPrecheck:
+    """Check ``password`` in a read session, before the write transaction of :func:`check_password` or
+    :func:`login` starts: the argon2 check takes tens of milliseconds of CPU, and on SQLite a write
+    transaction holds the store's only write lock. The write transaction uses the outcome only if the
+    hash it reads is the one checked here; the rate limit and the audit of failures stay there."""
+    user = find_user(session, email)
+    if user is None or not user.is_active:
+        _burn_time(password or "")
+        return PasswordPrecheck(email, None, False)
+    return PasswordPrecheck(email, user.password_hash, verify_password(user.password_hash, password or ""))
+
+
 def check_password(session: Session, email: str, password: str, client: str = "", *,
-                   purpose: str = "sign-in", actor: User | None = None) -> User:
+                   purpose: str = "sign-in", actor: User | None = None,
+                   precheck: PasswordPrecheck | None = None) -> User:
     """The active user with this e-mail and password; the account must not be locked.
 
     Raises :class:`TooManyAttempts` (before checking anything) or :class:`AuthenticationError` (after
     recording and auditing the failure in the session: commit it). ``purpose`` (a key of
     :data:`CHECK_PURPOSES`) says what the check was for in the audit entry of a failure. Does not log
-    in: see :func:`login`.
+    in: see :func:`login`. ``precheck``: the password already checked (:func:`precheck_password`) against
+    the hash this session finds (else it is checked again here).
     """
     check_rate_limit(session, email, client)
     user = find_user(session, email)
+    current = precheck is not None and precheck.email == email
     if user is None or not user.is_active:
-        _burn_time(password or "")
+        if not (current and precheck.password_hash is None):
+            _burn_time(password or "")
         ok = False
+    elif current and precheck.password_hash == user.password_hash:
+        ok = precheck.ok
     else:
         ok = verify_password(user.password_hash, password or "")
     if not ok:
@@ -374,12 +411,14 @@ def check_signer_id(session: Session, signer: User, *, email: str | None, passwo
 
 
 def login(session: Session, email: str, password: str, client: str = "", *,
-          lifetime: timedelta = timedelta(hours=12)) -> tuple[User, str, BrowserSession]:
+          lifetime: timedelta = timedelta(hours=12),
+          precheck: PasswordPrecheck | None = None) -> tuple[User, str, BrowserSession]:
     """Check the password and open a browser session; returns (user, session key, session row).
 
     The key goes into the (signed) cookie; only its SHA-256 is stored. The login is audited.
+    ``precheck``: see :func:`check_password`.
     """
-    user = check_password(session, email, password, client)
+    user = check_password(session, email, password, client, precheck=precheck)
     key = secrets.token_urlsafe(32)
     now = utcnow()
     bs = BrowserSession(key_sha256=sha256_hex(key), user_id=user.id, csrf_token=secrets.token_urlsafe(32),

@@ -22,6 +22,7 @@ sessions start a plain deferred ``BEGIN`` and never block on writers in WAL mode
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -100,6 +101,16 @@ def make_engine(url: str, **kwargs) -> Engine:
         return sa.create_engine(sa_url, **kwargs)
     raise InputError(f"unsupported database URL scheme '{sa_url.drivername}': use sqlite:/// or "
                      "postgresql+psycopg://", field=ENV_DATABASE_URL)
+
+
+class StoreBusy(FluxwiseError):
+    """No write transaction could be started in time (the store is overloaded): try again."""
+
+    retry_after_s = 5
+
+
+#: Longest a write session waits for this process's other writers on SQLite (see Database.session).
+WRITE_WAIT_S = 30.0
 
 
 class MigrationRefused(FluxwiseError):
@@ -240,6 +251,7 @@ class Database:
         self._read = sessionmaker(bind=self.engine, expire_on_commit=False, info=info)
         self._write = sessionmaker(bind=self.engine.execution_options(fluxwise_write=True),
                                    expire_on_commit=False, info=info)
+        self._sqlite_writers = threading.RLock() if self.engine.dialect.name == "sqlite" else None
         for factory in (self._read, self._write):
             event.listen(factory, "after_commit", trust_module.after_commit)
             event.listen(factory, "after_rollback", trust_module.after_rollback)
@@ -253,11 +265,26 @@ class Database:
 
     @contextmanager
     def session(self, *, write: bool = False) -> Iterator[Session]:
-        s = self.new_session(write=write)
+        """A session (``write``: one that takes the write lock at its first statement).
+
+        On SQLite, write sessions of this process also take turns on a lock of their own: SQLite's
+        busy handler polls with growing sleeps, so under a burst of writers one can wait out the busy
+        timeout while the lock is free most of the time; waiting threads queue here instead, up to
+        :data:`WRITE_WAIT_S` (then :class:`StoreBusy`, a 503 with Retry-After at the HTTP door).
+        """
+        lock = self._sqlite_writers if write else None
+        if lock is not None and not lock.acquire(timeout=WRITE_WAIT_S):
+            raise StoreBusy(f"the store is busy: no write could start within {WRITE_WAIT_S:.0f} s; try again "
+                            "shortly")
         try:
-            yield s
+            s = self.new_session(write=write)
+            try:
+                yield s
+            finally:
+                s.close()
         finally:
-            s.close()
+            if lock is not None:
+                lock.release()
 
     def migrate(self) -> None:
         migrate(self.engine, trust=self.trust)

@@ -17,9 +17,10 @@ __all__ = ["create_web_app", "install_web"]
 
 
 def create_web_app(database_url: str | None = None, data_dir: str | os.PathLike | None = None, *,
-                   settings=None, db=None) -> FastAPI:
+                   settings=None, db=None, science=None, admission=None) -> FastAPI:
     """The HTTP API (``/api``) and the web pages (``/``) on one store; arguments as for
     :func:`fluxwise.api.create_app`."""
     from ..api import create_app
 
-    return install_web(create_app(database_url, data_dir, settings=settings, db=db))
+    return install_web(create_app(database_url, data_dir, settings=settings, db=db, science=science,
+                                  admission=admission))

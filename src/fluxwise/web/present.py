@@ -145,7 +145,7 @@ def sizing_view(data: dict, inputs: dict | None = None) -> dict:
     fmt_ = data.get("format") or {}
     shown = {"model", "mode", "batch_volume_L", "process_time_h", "min_area_m2", "safety_factor",
              "installed_area_m2", "format", "params", "alternatives", "v50_L_per_m2", "v75_L_per_m2",
-             "v90_L_per_m2", "capacity_at_process_time_L_per_m2"}
+             "v90_L_per_m2", "capacity_at_process_time_L_per_m2", *CHECK_KEYS}
     extra = [{"label": _(EXTRA_LABELS[k]) if k in EXTRA_LABELS else label_of(k), "value": num(v),
               "unit": unit_of(k)} for k, v in data.items()
              if k not in shown and isinstance(v, int | float) and not isinstance(v, bool)]
@@ -168,7 +168,55 @@ def sizing_view(data: dict, inputs: dict | None = None) -> dict:
         "v50": num(data.get("v50_L_per_m2")), "v75": num(data.get("v75_L_per_m2")),
         "v90": num(data.get("v90_L_per_m2")), "capacity": num(data.get("capacity_at_process_time_L_per_m2")),
         "extra": extra, "alternatives": alternatives, "inputs": inputs or {},
+        "checks": checks_view(data),
     }
+
+
+#: keys of the checks of a sizing (fluxwise.design.sizing_checks), shown in their own block
+CHECK_KEYS = ("warnings", "trial_max_loading_L_per_m2", "extrapolation_factor", "time_extrapolation_factor",
+              "extrapolation_limit", "trial_time_h", "past_v90", "tied_area_range_m2", "tied_models",
+              "residuals_autocorrelated", "buffer_flux_LMH", "j0_margin", "j0_fixed_to_buffer",
+              "viscosity_ratio", "model_choice", "buffer_flux_source", "params_at_trial_viscosity")
+
+
+def checks_view(data: dict) -> dict:
+    """What a sizing extrapolates and the warnings, each number with its unit (empty for sizings stored
+    before the checks existed)."""
+    if "extrapolation_factor" not in data:
+        return {"warnings": list(data.get("warnings") or []), "rows": [], "tied": None}
+    rows = [(_("trial's largest loading"), num(data.get("trial_max_loading_L_per_m2")), "L/m²"),
+            (_("process loading (before the safety factor)"),
+             num(data.get("capacity_at_process_time_L_per_m2")), "L/m²"),
+            (_("extrapolation factor (warning above %(limit)s)",
+               limit=num(data.get("extrapolation_limit"), 3)),
+             num(data.get("extrapolation_factor"), 3), "×")]
+    if data.get("time_extrapolation_factor") is not None:
+        rows.append((_("process time over the trial's %(time)s h", time=num(data.get("trial_time_h"))),
+                     num(data.get("time_extrapolation_factor"), 3), "×"))
+    if data.get("viscosity_ratio", 1.0) != 1.0:
+        rows.append((_("viscosity ratio (process/trial)"), num(data.get("viscosity_ratio")), "–"))
+    if data.get("buffer_flux_LMH") is not None:
+        rows.append((_("clean-buffer flux (J0 fixed to it)") if data.get("j0_fixed_to_buffer")
+                     else _("clean-buffer flux"),
+                     num(data.get("buffer_flux_LMH")), "L/m²/h"))
+    tied = None
+    models = [t for t in data.get("tied_models") or [] if t.get("min_area_m2") is not None]
+    if data.get("tied_area_range_m2"):
+        lo, hi = data["tied_area_range_m2"]
+        tied = {"lo": num(lo), "hi": num(hi), "count": len(data.get("tied_models") or []),
+                "models": [{"model": t["model"], "delta": num(t["delta_aicc"], 3),
+                            "area": num(t["min_area_m2"])} for t in models]}
+    warnings = list(data.get("warnings") or [])
+    return {"warnings": warnings, "rows": rows, "tied": tied, "choice": data.get("model_choice"),
+            "guide": warning_guide(warnings)}
+
+
+def warning_guide(warnings) -> list[dict]:
+    """What each kind of warning in ``warnings`` means and what to do (the sentence starts with its kind)."""
+    from ..design.sizing_checks import WARNING_GUIDE
+
+    kinds = {str(w).split(":", 1)[0] for w in warnings}
+    return [{"kind": k, "meaning": m, "action": a} for k, m, a in WARNING_GUIDE if k in kinds]
 
 
 MAX_DATA_ROWS = 2000
@@ -210,18 +258,30 @@ def figure_json(fig) -> str:
     return _safe_json(fig)
 
 
-def trial_figures(key: tuple, trial, sizing_inputs: dict | None = None) -> list[dict]:
+def trial_figures(key: tuple, trial, sizing_inputs: dict | None = None, compute=None) -> list[dict]:
     """The four figures of a trial (fits, flux decay, Vmax, residuals) as plotly JSON, cached by ``key``
-    (trial id and revision) and the sizing whose V50/V75/V90 the flux-decay plot marks."""
-    from ..api.science import sizing_kwargs
-    from ..pipeline import SizingRequest, analyze, size_trial
-    from ..report import figures
-
+    (trial id and revision) and the sizing whose V50/V75/V90 the flux-decay plot marks; computed by
+    ``compute`` (a :class:`~fluxwise.api.workers.Science`: the server's worker pool) when not cached."""
     cache_key = (key, json.dumps(sizing_inputs, sort_keys=True, default=str), i18n.current())
     with _lock:
         if cache_key in _figures:
             _figures.move_to_end(cache_key)
             return _figures[cache_key]
+    out = compute.run(make_trial_figures, trial, sizing_inputs) if compute is not None \
+        else make_trial_figures(trial, sizing_inputs)
+    with _lock:
+        _figures[cache_key] = out
+        while len(_figures) > _MAX_CACHED:
+            _figures.popitem(last=False)
+    return out
+
+
+def make_trial_figures(trial, sizing_inputs: dict | None = None) -> list[dict]:
+    """The figures of :func:`trial_figures`, computed (fit, sizing, plots); no cache."""
+    from ..api.science import sizing_kwargs
+    from ..pipeline import SizingRequest, analyze, size_trial
+    from ..report import figures
+
     analysis = analyze(trial)
     if sizing_inputs:
         try:
@@ -235,10 +295,6 @@ def trial_figures(key: tuple, trial, sizing_inputs: dict | None = None) -> list[
         fig = make(analysis)
         fig.update_layout(height=400, margin=dict(l=64, r=16, t=48, b=56))
         out.append({"id": "fig-" + name.lower().replace(" ", "-"), "title": _(name), "json": _safe_json(fig)})
-    with _lock:
-        _figures[cache_key] = out
-        while len(_figures) > _MAX_CACHED:
-            _figures.popitem(last=False)
     return out
 
 

@@ -36,11 +36,13 @@ def login(body: schemas.LoginIn, request: Request, response: Response, db: DbDep
     for an e-mail that has no account. Failures and the lockout are in the audit trail.
     """
     client = client_address(request)
+    with db.session() as s:  # the slow password check outside the write transaction
+        precheck = accounts.precheck_password(s, body.email, body.password)
     with db.session(write=True) as ws:
         accounts.purge_browser_sessions(ws, settings.idle_timeout)
         try:
             user, key, bs = accounts.login(ws, body.email, body.password, client,
-                                           lifetime=settings.session_lifetime)
+                                           lifetime=settings.session_lifetime, precheck=precheck)
         except accounts.AuthenticationError:
             ws.commit()  # keep the failure: it counts towards the rate limit
             raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Response
@@ -13,7 +14,7 @@ from ...store.audit import require_reason
 from ...store.models import TrialRecord
 from ...store.results import create_result
 from .. import convert, schemas, science
-from ..deps import DbDep, PrincipalDep, ReadSession, TrialDep, UploadDep, load_user
+from ..deps import DbDep, PrincipalDep, ReadSession, ScienceDep, TrialDep, UploadDep, load_user
 from ..headers import content_disposition
 from ..upload_checks import parse_upload
 
@@ -45,7 +46,7 @@ def get_trial(trial: TrialDep):
 
 @router.patch("/trials/{trial_id}", response_model=schemas.TrialOut, responses=ERRORS)
 def edit_trial(body: schemas.TrialEditIn, trial: TrialDep, principal: PrincipalDep, s: ReadSession,
-               db: DbDep):
+               db: DbDep, compute: ScienceDep):
     """Re-read the trial from its upload with another area, mode or density (critical: reason required).
 
     Results computed before stay as they were and show ``stale: true``; recompute them with
@@ -59,7 +60,9 @@ def edit_trial(body: schemas.TrialEditIn, trial: TrialDep, principal: PrincipalD
     require_reason("trial", changed, body.reason)
     if not changed:
         return convert.trial_out(trial)
-    parsed = parse_upload(trial.upload.filename, trial.upload.content, **values)
+    # a dip tolerance given at upload is kept in the trial's metadata and applies to the re-read too
+    max_dip = (json.loads(trial.data_json).get("meta") or {}).get("max_dip")
+    parsed = compute.run(parse_upload, trial.upload.filename, trial.upload.content, max_dip=max_dip, **values)
     with db.session(write=True) as ws:
         rec = ws.get(TrialRecord, trial.id)
         store_uploads.update_trial(ws, rec, actor=load_user(ws, principal), trial=parsed, reason=body.reason,
@@ -80,20 +83,20 @@ def _store_result(db, principal, trial: TrialRecord, kind: str, inputs: dict, da
 
 
 @router.post("/trials/{trial_id}/fit", response_model=schemas.ResultOut, status_code=201, responses=ERRORS)
-def fit_trial(trial: TrialDep, principal: PrincipalDep, s: ReadSession, db: DbDep,
+def fit_trial(trial: TrialDep, principal: PrincipalDep, s: ReadSession, db: DbDep, compute: ScienceDep,
               body: Annotated[schemas.FitIn | None, Body()] = None):
     """Fit every fouling model to the trial and store the ranking as a new result (kind ``fit``)."""
     tenancy.require(tenancy.project_roles(s, principal.user_id, trial.project), "write", "fitting a trial")
-    data = science.fit(store_uploads.trial_from_record(trial))
+    data = compute.run(science.fit, store_uploads.trial_from_record(trial))
     return _store_result(db, principal, trial, "fit", {}, data, (body or schemas.FitIn()).notes)
 
 
 @router.post("/trials/{trial_id}/size", response_model=schemas.ResultOut, status_code=201, responses=ERRORS)
 def size_trial(body: schemas.SizeRequestIn, trial: TrialDep, principal: PrincipalDep, s: ReadSession,
-               db: DbDep):
+               db: DbDep, compute: ScienceDep):
     """Size a filter for a batch from the trial's best (or named) model; stored as a result (``sizing``)."""
     tenancy.require(tenancy.project_roles(s, principal.user_id, trial.project), "write", "sizing a filter")
     t = store_uploads.trial_from_record(trial)
     inputs = science.complete_inputs(t, schemas.SizeIn(**body.model_dump(exclude={"notes"})).model_dump())
-    data = science.size(t, inputs)
+    data = compute.run(science.size, t, inputs)
     return _store_result(db, principal, trial, "sizing", inputs, data, body.notes)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from sqlalchemy import select
 
 from ...errors import InputError
+from ...i18n import _
 from ...store import invitations as store_invitations
 from ...store import projects as store_projects
 from ...store import tenancy
@@ -16,7 +17,16 @@ from ...store import trains as store_trains
 from ...store import uploads as store_uploads
 from ...store.models import Organisation, Project, ResultVersion, TrialRecord, Upload
 from .. import convert, schemas, science
-from ..deps import DbDep, PrincipalDep, ProjectDep, ReadSession, SettingsDep, client_address, load_user
+from ..deps import (
+    DbDep,
+    PrincipalDep,
+    ProjectDep,
+    ReadSession,
+    ScienceDep,
+    SettingsDep,
+    client_address,
+    load_user,
+)
 from ..upload_checks import (
     CONTENT_TYPES,
     check_upload,
@@ -102,12 +112,18 @@ def create_upload(
     s: ReadSession,
     db: DbDep,
     settings: SettingsDep,
+    compute: ScienceDep,
     file: Annotated[UploadFile, File(description="A trial export: .csv, .txt, .tsv or .xlsx")],
     area: Annotated[str | None, Form(max_length=100, description="Filter area, e.g. '13.8 cm2' (else "
                                                                  "from the file)")] = None,
     mode: Annotated[str | None, Form(max_length=32, description="constant-pressure or constant-flux "
                                                                 "(else detected)")] = None,
     density: Annotated[str | None, Form(max_length=100, description="e.g. '1.02 g/mL'")] = None,
+    max_dip: Annotated[str | None, Form(max_length=100, description="Largest dip of the filtrate readings "
+                                                                    "to accept as balance noise: a mass or "
+                                                                    "volume ('0.5 g') or a fraction of the "
+                                                                    "largest reading ('1%'); default 0.2 %")
+                       ] = None,
 ):
     """Upload a trial file into the project; it is kept byte for byte and parsed into a trial.
 
@@ -123,7 +139,10 @@ def create_upload(
     for k, v in options.items():
         if v is not None and "\x00" in v:
             raise InputError("must not contain NUL characters", field=k)
-    trial = parse_upload(filename, content, **options)
+    dip = (max_dip or "").strip() or None
+    if dip is not None and "\x00" in dip:
+        raise InputError(_("must not contain NUL characters"), field="max_dip")
+    trial = compute.run(parse_upload, filename, content, max_dip=dip, **options)
     with db.session(write=True) as ws:
         upload, rec = store_uploads.record_upload(
             ws, ws.get(Project, project.id), actor=load_user(ws, principal), filename=filename,

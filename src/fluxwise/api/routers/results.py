@@ -16,8 +16,18 @@ from ...store.audit import require_reason
 from ...store.canonical import canonical_json, loads
 from ...store.models import ResultVersion, TrialRecord
 from .. import convert, schemas, science
-from ..deps import DbDep, PrincipalDep, ReadSession, ResultDep, client_address, load_user, signing
+from ..deps import (
+    DbDep,
+    PrincipalDep,
+    ReadSession,
+    ResultDep,
+    ScienceDep,
+    client_address,
+    load_user,
+    signing,
+)
 from ..headers import report_response
+from ..workers import Science
 
 router = APIRouter(prefix="/results", tags=["results"])
 ERRORS = schemas.error_responses(401, 403, 404, 422)
@@ -56,7 +66,7 @@ def get_version(versions: ResultDep, s: ReadSession, version: int):
 @router.patch("/{result_id}", response_model=schemas.ResultOut,
               responses={**ERRORS, **schemas.error_responses(409)})
 def edit_result(body: schemas.ResultEditIn, versions: ResultDep, principal: PrincipalDep, s: ReadSession,
-                db: DbDep):
+                db: DbDep, compute: ScienceDep):
     """Write a new version: new notes, new sizing inputs (recomputed), values typed in by hand
     (``data``, origin ``edited``) or ``recompute`` from the trial's current revision.
 
@@ -96,7 +106,7 @@ def edit_result(body: schemas.ResultEditIn, versions: ResultDep, principal: Prin
         t = store_uploads.trial_from_record(trial)
         if current.kind == "sizing":
             inputs = science.complete_inputs(t, inputs)
-        data = science.fit(t) if current.kind == "fit" else science.size(t, inputs)
+        data = compute.run(science.fit, t) if current.kind == "fit" else compute.run(science.size, t, inputs)
         if current.kind == "fit":
             inputs = None
     elif body.data is not None:
@@ -126,8 +136,8 @@ def delete_result(versions: ResultDep, principal: PrincipalDep, s: ReadSession, 
     return Response(status_code=204)
 
 
-def record_report_html(s, versions: list[ResultVersion],
-                       version: int | None = None) -> tuple[str, ResultVersion]:
+def record_report_html(s, versions: list[ResultVersion], version: int | None = None,
+                       compute: Science | None = None) -> tuple[str, ResultVersion]:
     """The HTML report of a stored result version, with its signature block (and a red banner when the
     record does not match what was stored or signed). It shows the stored numbers: a version whose
     numbers cannot be reproduced from its trial (or train files) is a :class:`~.store_results.Conflict`."""
@@ -152,15 +162,15 @@ def record_report_html(s, versions: list[ResultVersion],
         raise store_results.Conflict("the trial was changed after this version was computed; recompute the "
                                      "result (PATCH with recompute: true) and report the new version")
     inputs = out.inputs if rv.kind == "sizing" else None
-    html = science.record_report(store_uploads.trial_from_record(rv.trial), rv.kind, inputs,
-                                 loads(rv.data_json), record)
+    html = (compute or Science()).run(science.record_report, store_uploads.trial_from_record(rv.trial),
+                                      rv.kind, inputs, loads(rv.data_json), record)
     return html, rv
 
 
 @router.get("/{result_id}/report", response_class=HTMLResponse, responses={
     **ERRORS, 409: {"model": schemas.ErrorOut},
     200: {"description": "Self-contained HTML report", "content": {"text/html": {}}}})
-def get_report(versions: ResultDep, s: ReadSession, version: Version = None,
+def get_report(versions: ResultDep, s: ReadSession, compute: ScienceDep, version: Version = None,
                download: Annotated[bool, Query(description="As an attachment (else shown inline)")] = False):
     """The HTML report of a result version: computed again from its trial and inputs (a train design from
     its stored files) and given only while that reproduces the numbers the version holds (409 otherwise),
@@ -170,7 +180,7 @@ def get_report(versions: ResultDep, s: ReadSession, version: Version = None,
     Served sandboxed (``Content-Security-Policy: sandbox allow-scripts; frame-ancestors 'self'``) and,
     with ``download=true``, as an attachment named after the trial file, the kind and the version.
     """
-    html, rv = record_report_html(s, versions, version)
+    html, rv = record_report_html(s, versions, version, compute)
     return report_response(html, filename=f"{convert.report_stem(rv)}-{rv.kind}-v{rv.version}.html",
                            download=download, headers={"X-Result-Version": str(rv.version),
                                                        "X-Content-SHA256": rv.content_sha256})

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
-COMMA_NUMBER = re.compile(r"^\s*[-+]?\d+,\d+([eE][-+]?\d+)?\s*$")
-POINT_NUMBER = re.compile(r"^\s*[-+]?\d*\.\d+([eE][-+]?\d+)?\s*$")
+# Possessive quantifiers (*+, ++, ?+): the patterns never backtrack, so testing a cell costs time
+# linear in its length (a cell of 10^5 digits followed by a letter took minutes with plain ones).
+NUMBER = re.compile(r"^\s*+[-+]?+(?:\d++(?:\.\d*+)?+|\.\d++)(?:[eE][-+]?+\d++)?+\s*+$")
+COMMA_NUMBER = re.compile(r"^\s*+[-+]?+\d++,\d++(?:[eE][-+]?+\d++)?+\s*+$")
+POINT_NUMBER = re.compile(r"^\s*+[-+]?+\d*+\.\d++(?:[eE][-+]?+\d++)?+\s*+$")
 _CLOCK_CELL = r"^\s*(\d+):(\d{1,2})(?::(\d{1,2}(?:[.,]\d*)?))?\s*$"
 _EXCEL_EPOCH = _dt.datetime(1899, 12, 30)
 
@@ -40,10 +42,12 @@ def is_number_cell(x) -> bool:
                                       or re.match(_CLOCK_CELL, x))
 
 
-def cell_text(x) -> str:
-    if isinstance(x, float):
-        return f"{x:.15g}"
-    return str(x).strip()
+def cell_text(x, limit: int | None = None) -> str:
+    """The text of a cell as a message quotes it; with ``limit``, cut to that many characters."""
+    text = f"{x:.15g}" if isinstance(x, float) else str(x).strip()
+    if limit is not None and len(text) > limit:
+        return f"{text[:limit]}… ({len(text):,} characters)"
+    return text
 
 
 @dataclass
@@ -57,6 +61,9 @@ class Cells:
 
     @classmethod
     def of(cls, s: pd.Series) -> Cells:
+        if s.dtype.kind in "fiu":  # read as numbers already (the C parser of a text table)
+            blank = s.isna().to_numpy(dtype=bool)
+            return cls(np.zeros(len(s), bool), pd.Series(np.nan, index=s.index), ~blank, blank)
         values = s.to_numpy(dtype=object)
         is_str = np.fromiter((isinstance(x, str) for x in values), bool, values.size)
         is_num = np.fromiter((isinstance(x, int | float | np.integer | np.floating)
@@ -72,11 +79,37 @@ class Cells:
                      self.blank[positions])
 
 
+def text_numbers(texts) -> np.ndarray:
+    """Floats of number texts (NaN where a text is not a number), correctly rounded as in a workbook.
+
+    A number is what :data:`NUMBER` matches (``12``, ``-1.5``, ``.5``, ``2e-3``), tested without
+    backtracking, so the cost is linear in the length of the text.
+    """
+    return np.fromiter((float(t) if NUMBER.match(t) else np.nan for t in texts), float, len(texts))
+
+
+def _float_or_inf(x) -> float:
+    try:
+        return float(x)
+    except OverflowError:
+        return np.inf
+
+
 def numeric(s: pd.Series, cells: Cells) -> tuple[np.ndarray, np.ndarray]:
     """Floats (NaN where blank) and a mask of cells that are filled but not finite numbers."""
     blank, is_str, is_num = cells.blank, cells.is_str, cells.is_num
-    text = s.astype(object).where(~is_str, cells.text)
-    values = pd.to_numeric(text.where(~blank & (is_str | is_num)), errors="coerce").to_numpy(dtype=float)
+    if s.dtype.kind in "fiu":
+        values = s.to_numpy(dtype=float, copy=True)
+    else:
+        values = np.full(len(s), np.nan)
+        if is_num.any():
+            try:
+                values[is_num] = s[is_num].to_numpy(dtype=float)
+            except OverflowError:  # a Python int past the float range
+                values[is_num] = [_float_or_inf(x) for x in s[is_num]]
+        texts = is_str & ~blank
+        if texts.any():
+            values[texts] = text_numbers(cells.text[texts].to_numpy(dtype=object))
     bad = ~blank & (~(is_str | is_num) | ~np.isfinite(values))
     values[blank] = np.nan
     return values, bad

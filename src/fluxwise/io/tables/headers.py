@@ -28,12 +28,18 @@ _ROLE_RULES = (
     ("volume", re.compile(r"^(v|vol)$|\bvolume\b|\bvol\b|\bvolumen\b")),
     ("filtrate", re.compile(r"\bfiltrate?\b|\bpermeate?\b|\bbalance\b|\bwaage\b")),
 )
+_LETTER = re.compile(r"[^\W\d_]")
 _CLOCK_UNIT = re.compile(r"^(h{1,2}:mm(:ss(\.s+)?)?|mm:ss(\.s+)?)$")
 
 
 def split_header(text) -> tuple[str, str | None]:
     """Split ``"time (min)"`` into ``("time", "min")``; ``("Sample", None)`` when there is no unit."""
     t = " ".join(str(text).split())
+    return _split_header(t) if len(t) <= 200 else _split_header.__wrapped__(t)
+
+
+@lru_cache(maxsize=8192)
+def _split_header(t: str) -> tuple[str, str | None]:
     if t and t[-1] in ")]":
         close = t[-1]
         opening = "(" if close == ")" else "["
@@ -79,6 +85,7 @@ def norm_name(name: str) -> str:
     return " ".join(re.sub(r"[_\-.:]+", " ", name.lower()).split())
 
 
+@lru_cache(maxsize=8192)
 def name_role(name: str) -> str | None:
     """Role of a column name without its unit: time, flow, pressure, mass, volume, filtrate, turbidity
     or None."""
@@ -95,7 +102,7 @@ def _header_hits(cells, extra: frozenset[str]) -> int:
     """Number of cells in a row that look like column names (known names or mapped headers)."""
     hits = 0
     for c in cells:
-        if not isinstance(c, str) or not c.strip() or len(c) > 80:
+        if not isinstance(c, str) or not c.strip() or len(c) > 80 or NUMBER.match(c):
             continue
         text = " ".join(c.split())
         name, _ = split_header(text)
@@ -106,9 +113,19 @@ def _header_hits(cells, extra: frozenset[str]) -> int:
     return hits
 
 
+def _joined(cells) -> str:
+    try:
+        return "\x1f".join(cells)  # a row of text (csv)
+    except TypeError:
+        return "\x1f".join(c for c in cells if isinstance(c, str))
+
+
 def find_header(rows: list[list], extra: frozenset[str]) -> tuple[int, int] | None:
     """(index, hits) of the first row with >= 2 recognised column names, or None."""
     for i, cells in enumerate(rows[:HEADER_SCAN_ROWS]):
+        # a row without a letter holds no name: skipped at the speed of one search, however wide
+        if not _LETTER.search(_joined(cells)):
+            continue
         hits = _header_hits(cells, extra)
         if hits >= 2 and sum(is_number_cell(c) for c in cells) < hits:
             return i, hits

@@ -35,7 +35,7 @@ def metadata_quantity(value, kind: str, option: str, file_meta: dict, pattern: r
         if key is None:
             return None, None
         text = str(file_meta[key]).strip()
-        if re.match(r"^[-+]?\d+,\d+(?!\d*,)", text):  # decimal comma: "13,8 cm2"
+        if re.match(r"^[-+]?+\d++,\d++(?!,)", text):  # decimal comma: "13,8 cm2" (possessive: linear)
             text = text.replace(",", ".", 1)
         key_unit = split_header(key)[1]
         if key_unit and NUMBER.match(text):

@@ -1,4 +1,10 @@
-"""Excel workbooks (``.xlsx``, ``.xlsm``): one sheet, by name or 0-based index, into a :class:`Grid`."""
+"""Excel workbooks (``.xlsx``, ``.xlsm``): one sheet, by name or 0-based index, into a :class:`Grid`.
+
+Before openpyxl opens anything, the zip container is checked (:func:`.limits.check_zip_container`:
+parts, expanded size, compression ratio), and while the sheet is read, its rows and cells are
+counted against the :class:`~.limits.ReadLimits`, so that no workbook, however built, costs more
+than a bounded amount of time and memory.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +12,46 @@ from pathlib import Path
 
 import numpy as np
 
-from ...errors import FluxwiseError, InputError
+from ...errors import FluxwiseError, InputError, LimitError
 from .cells import is_blank
 from .grid import Grid
-from .headers import find_header, guess_header
+from .headers import HEADER_SCAN_ROWS, find_header, guess_header
+from .limits import LIMITS, ReadLimits, check_zip_container, size_text
+
+
+def _sheet_rows(ws, name: str, source: str, limits: ReadLimits) -> list[list]:
+    """The rows of a sheet as lists without their trailing empty cells, within the limits."""
+    rows: list[list] = []
+    scanned = 0
+    for r in ws.iter_rows(values_only=True):
+        scanned += len(r) + 1
+        if scanned > limits.max_cells:
+            raise LimitError(f"sheet '{name}' holds more than {limits.max_cells:,} cells (limit)",
+                             source=source)
+        if len(rows) >= limits.max_rows + HEADER_SCAN_ROWS:
+            raise LimitError(f"sheet '{name}' has more than {limits.max_rows:,} data rows (limit); keep "
+                             f"every n-th reading of so long a log before importing it", source=source)
+        k = len(r)
+        while k and r[k - 1] is None:
+            k -= 1
+        rows.append(list(r[:k]))
+    return rows
 
 
 def read_xlsx_grid(path: Path, source: str, sheet, extra: frozenset[str],
-                   example: tuple[str, str]) -> Grid:
+                   example: tuple[str, str], limits: ReadLimits = LIMITS) -> Grid:
     """The cells of one sheet (values, not formulas), its header row found."""
     import openpyxl
 
+    size = path.stat().st_size
+    if size > limits.max_bytes:
+        raise LimitError(f"is {size_text(size)} (limit {size_text(limits.max_bytes)} for a workbook)",
+                         source=source)
+    with path.open("rb") as f:
+        if f.read(4) == b"PK\x03\x04":
+            f.seek(0)
+            check_zip_container(f, source, max_uncompressed_bytes=limits.max_xlsx_uncompressed_bytes,
+                                max_ratio=limits.max_xlsx_ratio, max_entries=limits.max_xlsx_entries)
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # any failure to open means "not a workbook"
@@ -42,7 +77,7 @@ def read_xlsx_grid(path: Path, source: str, sheet, extra: frozenset[str],
                              source=source, field="sheet")
         if hasattr(ws, "reset_dimensions"):
             ws.reset_dimensions()
-        rows = [list(r) for r in ws.iter_rows(values_only=True)]
+        rows = _sheet_rows(ws, name, source, limits)
     except FluxwiseError:
         raise
     except Exception as exc:  # openpyxl raises many kinds on damaged files

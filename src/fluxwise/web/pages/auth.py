@@ -58,11 +58,13 @@ def login_submit(request: Request, email: Annotated[str, Form(max_length=320)],
         request.state.language = i18n.activate(lang)
     db, settings = get_db(request), get_settings(request)
     error, status = None, 200
+    with db.session() as s:  # the slow password check outside the write transaction
+        precheck = accounts.precheck_password(s, email, password)
     with db.session(write=True) as ws:
         accounts.purge_browser_sessions(ws, settings.idle_timeout)
         try:
             user, key, bs = accounts.login(ws, email, password, client_address(request),
-                                           lifetime=settings.session_lifetime)
+                                           lifetime=settings.session_lifetime, precheck=precheck)
             chosen = i18n.supported(lang)
             if chosen in i18n.LANGUAGES:  # the language picked on the sign-in page becomes the user's choice
                 ws.get(User, user.id).language = chosen

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Query, Request
 
 from ...api import convert
-from ...api.deps import get_db
+from ...api.deps import get_db, get_science
 from ...api.upload_checks import display_filename
 from ...models.fouling import MODEL_NAMES
 from ...store import tenancy
@@ -45,7 +45,16 @@ def _sizing_form(trial: TrialRecord, inputs: dict | None) -> dict:
     for kind, (_value, unit) in (("volume", bv), ("time", pt), ("pressure", mp)):
         if unit and unit not in units[kind]:
             units[kind].append(unit)  # as stored with an earlier sizing
+    def celsius(key):
+        value, unit = _split_quantity(inputs.get(key), "", "degC")
+        return value if unit in ("degC", "°C", "C") else ""
+
+    buffer, buffer_unit = _split_quantity(inputs.get("buffer_flux"), "", "LMH")
     return {"batch_volume": bv, "process_time": pt, "max_pressure": mp,
+            "process_temperature": celsius("process_temperature"),
+            "trial_temperature": celsius("trial_temperature"),
+            "buffer_flux": buffer if buffer_unit in ("LMH", "L/m2/h", "L/m²/h") else "",
+            "fix_j0": bool(inputs.get("fix_j0")),
             "safety_factor": inputs.get("safety_factor", 1.5), "model": inputs.get("model", "best"),
             "format_name": inputs.get("format_name") or "", "flux_decay_limit": str(fdl).rstrip("%"),
             "flux": flux,
@@ -84,7 +93,8 @@ def trial_page(request: Request, trial_id: str, result: Annotated[str | None, Qu
     fit = next((r for r in reversed(fits) if not r.stale), fits[-1] if fits else None)
     chosen = next((r for r in sizings if r.id == result), None) or (sizings[-1] if sizings else None)
     sizing_inputs = chosen.inputs if chosen is not None and not chosen.stale else None
-    figs = present.trial_figures((rec.public_id, info["revision"]), trial, sizing_inputs)
+    figs = present.trial_figures((rec.public_id, info["revision"]), trial, sizing_inputs,
+                                 get_science(request))
     meanings = [m for m in ("author", "review", "approve") if roles & tenancy.PERMISSIONS[f"sign:{m}"]]
     sizing_form = _sizing_form(rec, chosen.inputs if chosen is not None else None)
     fit_rows = present.model_rows(fit.data) if fit is not None else []

@@ -137,7 +137,7 @@
       if (!file) { showError(error, t("choose a trial file first")); return; }
       var data = new FormData();
       data.append("file", file, file.name);
-      ["area", "mode", "density"].forEach(function (k) {
+      ["area", "mode", "density", "max_dip"].forEach(function (k) {
         var v = form.elements[k].value.trim();
         if (v) data.append(k, v);
       });
@@ -204,6 +204,10 @@
       if (f.format_name.value) body.format_name = f.format_name.value;
       if (f.flux_decay_limit && f.flux_decay_limit.value.trim()) body.flux_decay_limit = f.flux_decay_limit.value.trim() + "%";
       if (f.flux && f.flux.value.trim()) body.flux = f.flux.value.trim() + " LMH";
+      if (f.process_temperature && f.process_temperature.value.trim()) body.process_temperature = f.process_temperature.value.trim() + " degC";
+      if (f.trial_temperature && f.trial_temperature.value.trim()) body.trial_temperature = f.trial_temperature.value.trim() + " degC";
+      if (f.buffer_flux && f.buffer_flux.value.trim()) body.buffer_flux = f.buffer_flux.value.trim() + " LMH";
+      if (f.fix_j0 && f.fix_j0.checked) body.fix_j0 = true;
       var error = $("#size-error"), progress = $("#size-progress"), button = $("#size-button");
       hide(error);
       progress.hidden = false;
