@@ -19,7 +19,7 @@ def test_a_signature_is_shown_valid_only_once_checked_and_a_changed_record_gets_
     pid = new_project(client, ua, csrf)
     trial_id, fit_id, _ = upload_fit_size(client, csrf, pid)
     r = client.post(f"/api/results/{fit_id}/signatures", headers={"X-CSRF-Token": csrf},
-                    json={"password": ua.password, "meaning": "author"})
+                    json={"email": ua.email, "password": ua.password, "meaning": "author"})
     assert r.status_code == 201, r.text
     page = client.get(f"/trials/{trial_id}").text
     row = re.search(rf'<tr id="result-{fit_id}".*?</tr>', page, re.S).group(0)
