@@ -210,6 +210,14 @@ TERMS = {
     "mass": N_("mass"), "volume": N_("volume"), "time": N_("time"), "pressure": N_("pressure"),
     "flux": N_("flux"), "yes": N_("yes"), "no": N_("no"),
     "t/V vs t": N_("t/V vs t"), "sqrt(P0/P) vs V": N_("sqrt(P0/P) vs V"),
+    # the virtual lab: cohort modes, roles, levels and the GMP actions
+    "practice": N_("practice"), "assessment": N_("assessment"), "instructor": N_("instructor"),
+    "easy": N_("easy"), "medium": N_("medium"), "hard": N_("hard"),
+    "verify": N_("verify"), "install": N_("install"), "flush": N_("flush"), "sterilise": N_("sterilise"),
+    "integrity_test": N_("integrity test"), "record_result": N_("record result"),
+    "check_setup": N_("check setup"), "rewet": N_("re-wet"), "reject": N_("reject"), "replace": N_("replace"),
+    "deviation": N_("deviation"), "filter": N_("filter"), "flush_out": N_("flush out"),
+    "quarantine_batch": N_("quarantine batch"), "correct": N_("correct"),
 }
 
 
