@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from fluxwise import i18n
+from fluxwise.api.deps import CSRF_COOKIE
 from fluxwise.store.models import Organisation, User
 from test_web import STERILE, client_for, new_project, sign_in, upload_fit_size, web_app  # noqa: F401
 
@@ -135,6 +136,11 @@ def test_lab_pages_have_no_text_left_out_of_translation(web_app, make_user):  # 
     assert not left, left
     r = tc.get(pages["trainee"][2] + "?lang=ko")
     assert '<html lang="ko">' in r.text and "실험" in r.text
+    # a refused experiment, explained in Korean on the page
+    r = tc.post(pages["trainee"][2] + "/run", headers=KO,
+                data={"csrf_token": tc.cookies[CSRF_COOKIE], "pressure": "30 psi", "flux": "100 LMH",
+                      "duration": "20 min"})
+    assert r.status_code == 422 and "압력과 플럭스 중 하나만 입력하십시오" in r.text
 
 
 @SQLITE
