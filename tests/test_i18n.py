@@ -311,3 +311,19 @@ def test_numbers_and_dates_for_the_language():
     assert i18n.choose(asked="en", user="ko", accept_language="ko") == "en"
     assert i18n.choose(user="ko", org="en", accept_language="en") == "ko"
     assert i18n.choose(org="ko", accept_language="en") == "ko"
+
+
+def test_science_workers_answer_in_the_requests_language():
+    """The server's worker processes (fits, uploads' parsing, reports, figures) speak the language of
+    the request that sent the work, and English outside one."""
+    from fluxwise.api.workers import SciencePool
+
+    pool = SciencePool(1, timeout_s=300)
+    try:
+        with i18n.using("ko"):
+            assert pool.run(i18n.current) == "ko"
+            assert pool.run(i18n.gettext, "Projects") == "프로젝트"
+        assert pool.run(i18n.current) == "en"
+        assert pool.run(i18n.gettext, "Projects") == "Projects"
+    finally:
+        pool.close()
