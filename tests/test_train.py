@@ -389,9 +389,9 @@ def test_cli_human_output_and_report(tmp_path):
     for text in ("Summary", "cost per batch", "USD", "kg CO2e", "Cost line items", "Report written"):
         assert text in r.output
     html = out.read_text(encoding="utf-8")
-    from plotly.offline import get_plotlyjs
+    from fluxwise.report.assets import plotly_js
 
-    assert html.count(get_plotlyjs()[:200]) == 1  # plotly.js embedded once
+    assert html.count(plotly_js()[:200]) == 1  # the reduced plotly.js embedded once
     assert "<script src=" not in html  # nothing fetched
     # a figure per designed step (trial steps: fits and flux decay), the time course, Sankey, bars
     assert html.count('class="plotly-graph-div"') == 5 + 2 * 3 + 1 + 1

@@ -88,7 +88,6 @@ def test_sign_in_upload_fit_size_report_sign(browser, server, tmp_path):
     problems: list[str] = []
     page.on("console", lambda m: m.type == "error" and problems.append(f"console error: {m.text}"))
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    started = time.monotonic()
 
     # signing in (the projects page sends us to the sign-in page and back)
     page.goto(base + "/projects")
@@ -215,8 +214,6 @@ def test_sign_in_upload_fit_size_report_sign(browser, server, tmp_path):
             expected.remove(hit)
             problems.remove(message)
     assert not problems, problems
-    assert time.monotonic() - started < 60
-
 
 
 def test_compare_trials_page(browser, server):
@@ -264,6 +261,201 @@ def test_compare_trials_page(browser, server):
     page.locator(".plotly-target[data-ready='1']").first.wait_for()
     legend = page.locator(".plotly-target .legend").text_content()  # SVG: no inner_text
     assert "mab_sterile_filtration.csv" in legend and "virus_filtration.xlsx" in legend
+    context.close()
+    assert not problems, problems
+
+
+# Elements wider than their container (or sticking out of it), and plots larger than their box: the
+# page must fit the window at 1280 px and at 390 px (a phone). Tables that scroll in their own box
+# (.scroll) may be wider than it; what is inside them is not checked.
+LAYOUT_CHECK = """() => {
+  const problems = [];
+  const doc = document.documentElement;
+  if (doc.scrollWidth > window.innerWidth + 1) {
+    problems.push(`page ${doc.scrollWidth}px wide in a ${window.innerWidth}px window`);
+  }
+  const classes = (e) => typeof e.className === 'string' && e.className.trim()
+    ? '.' + e.className.trim().split(/\\s+/).join('.') : '';
+  const name = (e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + classes(e);
+  const px = (r) => `${Math.round(r.left)}-${Math.round(r.right)}`;
+  for (const e of document.querySelectorAll('body *')) {
+    const skip = 'script, style, datalist, option, .scroll *, svg *, .plotly-target *, #js-plotly-tester';
+    if (e.matches(skip)) continue;
+    if (e.checkVisibility && !e.checkVisibility()) continue;  // e.g. in a closed <details>
+    const parent = e.parentElement;
+    const r = e.getBoundingClientRect(), p = parent.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0 || getComputedStyle(e).position === 'fixed') continue;
+    if (r.right > p.right + 1 || r.left < p.left - 1) {
+      problems.push(`${name(e)} (${px(r)}) outside ${name(parent)} (${px(p)})`);
+    }
+  }
+  for (const t of document.querySelectorAll('.plotly-target')) {
+    const box = t.getBoundingClientRect();
+    for (const svg of t.querySelectorAll('.main-svg')) {
+      const s = svg.getBoundingClientRect();
+      if (s.right > box.right + 1 || s.bottom > box.bottom + 1) {
+        problems.push(`plot ${t.id} ${Math.round(s.width)}x${Math.round(s.height)} overflows its box `
+                      + `${Math.round(box.width)}x${Math.round(box.height)}`);
+      }
+    }
+  }
+  return problems.slice(0, 12);
+}"""
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_fix_delete_design_sign_print_and_fit_the_screen(browser, server, tmp_path):
+    """Correct a column mapping and the area (a new revision, its audit entry), delete with a reason,
+    design a train with the form (the same design as its YAML), sign it, download its PDF (the result id
+    and content hash in its text), and every page fits the window at 1280 px and 390 px."""
+    import io
+    import json
+
+    from pypdf import PdfReader
+
+    from test_corrections import CSV
+
+    base, member = server
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("console", lambda m: m.type == "error" and "Failed to load resource" not in m.text
+            and problems.append(f"console error: {m.text}"))
+    page.goto(base + "/login?next=/projects")
+    page.fill("input[name=email]", member.email)
+    page.fill("input[name=password]", member.password)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/projects")
+    page.fill("input[name=name]", "Fixes 2025")
+    page.click("text=Create project")
+    page.wait_for_url("**/projects/*")
+    project_id = page.url.rstrip("/").rsplit("/", 1)[-1]
+    csrf = next(c["value"] for c in context.cookies() if c["name"] == "fluxwise_csrf")
+    ids = {}
+    for name, content in (("rig.csv", CSV), ("cho_harvest_depth_filtration.csv", None),
+                          (EXAMPLE.name, None)):
+        r = page.request.post(f"{base}/api/projects/{project_id}/uploads", headers={"X-CSRF-Token": csrf},
+                              multipart={"file": {"name": name, "mimeType": "text/csv",
+                                                  "buffer": content or (EXAMPLE.parent / name).read_bytes()}})
+        assert r.status == 201, r.text()
+        ids[name] = r.json()["trial"]["id"]
+    assert page.request.post(f"{base}/api/trials/{ids[EXAMPLE.name]}/fit", headers={"X-CSRF-Token": csrf},
+                             data={}).status == 201
+
+    # correct the mapping (the filtrate is column B, time in s) and the area in the page: revision 2
+    page.goto(f"{base}/trials/{ids['rig.csv']}")
+    page.click("#correct-link")
+    page.fill("#correct-form input[name=col-mass]", "filtrate B (g)")
+    page.fill("#correct-form input[name=unit-time]", "s")
+    page.fill("#correct-form input[name=area]", "13.8 cm2")
+    page.fill("#correct-form input[name=col-volume]", "filtrate B (g)")  # named twice: refused as you type
+    assert "already the" in page.locator("#correct-error").inner_text()
+    page.fill("#correct-form input[name=col-volume]", "")
+    page.click("#correct-button")  # no reason yet
+    assert "reason" in page.locator("#correct-error").inner_text()
+    page.fill("#correct-form textarea[name=reason]", "filtrate balance is B; time in s; 47 mm disc")
+    page.click("#correct-button")
+    page.wait_for_url("**?corrected=1")
+    chips = page.locator(".chips").inner_text()
+    assert "revision 2" in chips and "13.8 cm²" in chips
+    page.goto(f"{base}/audit?project={project_id}")
+    assert "filtrate balance is B; time in s; 47 mm disc" in page.locator("#audit-table").inner_text()
+
+    # delete it with a reason: gone from the project, listed as deleted with the reason
+    page.goto(f"{base}/trials/{ids['rig.csv']}")
+    page.click("#delete-trial summary")
+    page.fill("#delete-trial textarea[name=reason]", "a test run, not a real lot")
+    page.click("#delete-trial button[type=submit]")
+    page.wait_for_url(f"**/projects/{project_id}")
+    assert f"/trials/{ids['rig.csv']}" not in page.content()
+    page.click("#deleted summary")
+    assert "a test run, not a real lot" in page.locator("#deleted-table").inner_text()
+
+    # design a train in the form, step by step, checked as you type
+    page.goto(f"{base}/train/new?project={project_id}")
+    page.fill("input[name=train-name]", "Form train")
+    page.fill("input[name=train-batch_volume]", "500 kg")
+    assert "not a volume unit" in page.locator("input[name=train-batch_volume] ~ .field-error").inner_text()
+    page.fill("input[name=train-batch_volume]", "500 L")
+    page.fill("input[name=train-titre]", "3 g/L")
+    page.select_option("#designer-add-type", "depth")
+    page.click("#designer-add")
+    step = page.locator("li.step").nth(0)
+    step.locator("input[name=step-name]").fill("Harvest clarification")
+    step.locator("select[name=trial]").select_option(ids["cho_harvest_depth_filtration.csv"])
+    step.locator("input[name=process_time]").fill("3 h")
+    page.click("#designer-submit")  # constant flux: the maximum pressure is missing
+    assert "maximum pressure" in page.locator("#designer-error").inner_text()
+    step.locator("input[name=max_pressure]").fill("25 psi")
+    page.select_option("#designer-add-type", "sterile")
+    page.click("#designer-add")
+    step = page.locator("li.step").nth(1)
+    step.locator("select[name=trial]").select_option(ids[EXAMPLE.name])
+    step.locator("input[name=process_time]").fill("2 h")
+    page.click("#designer-submit")
+    page.wait_for_url("**/trains/*")
+    train_id = page.url.rstrip("/").rsplit("/", 1)[-1]
+    # the same train as YAML, uploaded: the same design
+    yaml_text = ("name: Form train\nbatch_volume: 500 L\ntitre: 3 g/L\nsteps:\n"
+                 "  - {name: Harvest clarification, type: depth, process_time: 3 h, max_pressure: 25 psi,\n"
+                 "     trial: cho_harvest_depth_filtration.csv}\n"
+                 f"  - {{name: Sterile filtration, type: sterile, trial: {EXAMPLE.name},\n"
+                 "     process_time: 2 h}\n")
+    assert page.locator("#train-saved").count() == 1  # saved in the project
+    route = json.loads(page.request.get(f"{base}/api/results/{train_id}").text())["inputs"]["route"] or ""
+    yaml_url = page.evaluate("""async ([csrf, project, route, yaml, files]) => {
+        const form = new FormData();
+        form.append("project_id", project);
+        form.append("route", route);
+        form.append("train", new Blob([yaml], {type: "application/yaml"}), "form.yaml");
+        for (const [name, bytes] of files) form.append("files", new Blob([new Uint8Array(bytes)]), name);
+        const r = await fetch("/train", {method: "POST", body: form,
+                                         headers: {"X-CSRF-Token": csrf, "Accept": "application/json"}});
+        return (await r.json()).url;
+    }""", [csrf, project_id, route, yaml_text,
+           [[n, list((EXAMPLE.parent / n).read_bytes())] for n in ("cho_harvest_depth_filtration.csv",
+                                                                   EXAMPLE.name)]])
+    by_yaml = page.request.get(f"{base}/trains/{train_id}/train.yaml")
+    assert by_yaml.status == 200 and b"Harvest clarification" in by_yaml.body()
+
+    def data(result_id):
+        d = json.loads(page.request.get(f"{base}/api/results/{result_id}").text())["data"]
+        d["train"].pop("source")
+        return d
+
+    assert data(train_id) == data(yaml_url.rsplit("/", 1)[-1])
+
+    # sign the train from its page
+    page.click("#sign-train summary")
+    page.fill("#sign-train input[name=email]", member.email)
+    page.fill("#sign-train input[name=password]", member.password)
+    page.click("#sign-train button[type=submit]")
+    page.locator("#train-saved .sig-valid").wait_for()
+    assert "author" in page.locator("#train-saved").inner_text()
+
+    # its PDF: the result id and the content hash in the text of the pages
+    sha = json.loads(page.request.get(f"{base}/api/results/{train_id}").text())["content_sha256"]
+    with page.expect_download() as info:
+        page.click("#train-pdf")
+    pdf = Path(info.value.path()).read_bytes()
+    assert pdf.startswith(b"%PDF")
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert train_id in text and sha in text.replace("\n", "").replace(" ", "")
+
+    # every page fits the window, on a laptop and on a phone; no plot overflows its box
+    pages = [f"/projects/{project_id}", f"/trials/{ids[EXAMPLE.name]}", f"/trains/{train_id}",
+             f"/train/new?project={project_id}", "/train", "/supply", "/audit", "/no/such/page"]
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        for path in pages:
+            page.goto(base + path)
+            if page.locator(".plotly-target").count():
+                page.locator(".plotly-target[data-ready='1']").nth(page.locator(".plotly-target").count() - 1
+                                                                    ).wait_for()
+            found = page.evaluate(LAYOUT_CHECK)
+            assert not found, (width, path, found)
     context.close()
     assert not problems, problems
 

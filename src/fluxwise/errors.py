@@ -2,16 +2,57 @@
 
 Every message is written for a scientist: it names the file, the row or column, or the field, and
 says what was expected. The doors turn :class:`FluxwiseError` into exit code 2 (CLI) or an HTTP
-4xx (API) carrying the message; nothing else is shown to the user.
+4xx (API, web pages) carrying the message; nothing else is shown to the user.
+
+What to do about it depends on the door: the command line has options (``--area "13.8 cm2"``), the
+API and Python have fields and arguments (``"area": "13.8 cm2"``), the web pages have form fields
+("Filter area"). An error made with ``advice={"cli": ..., "api": ..., "web": ...}`` keeps one
+message and a fix per door; :meth:`FluxwiseError.for_door` gives the wording of one door (``str()`` is
+the command line's, which is also what a Python user reads).
 """
 
 from __future__ import annotations
 
 import math
 
+DOORS = ("cli", "api", "web")
+
 
 class FluxwiseError(Exception):
-    """Base class: an error the user can fix from its message alone."""
+    """Base class: an error the user can fix from its message alone.
+
+    ``advice`` maps a door (``cli``, ``api``, ``web``) to how to fix it there; a door without its own
+    falls back to ``api`` (web); none other (an option of the command line means nothing in a form).
+    The advice follows the message in parentheses.
+    """
+
+    advice: dict[str, str] = {}
+
+    def __init__(self, *args, advice: dict[str, str] | None = None):
+        if advice:
+            self.advice = dict(advice)
+        super().__init__(*args)
+
+    def _advice_for(self, door: str) -> str | None:
+        fallback = {"web": ("web", "api"), "api": ("api",), "cli": ("cli",)}[door]
+        return next((self.advice[d] for d in fallback if self.advice.get(d)), None)
+
+    def _message(self, door: str, labels: dict[str, str] | None = None) -> str:
+        return Exception.__str__(self)
+
+    def for_door(self, door: str = "cli", labels: dict[str, str] | None = None) -> str:
+        """The message as ``door`` words it; ``labels`` names fields as that door shows them (a web
+        form's labels for the API's field names)."""
+        text = self._message(door, labels)
+        how = self._advice_for(door)
+        if how:
+            from .i18n import gettext  # advice kept as a constant (marked with N_) reads translated
+
+            how = gettext(how)
+        return f"{text} ({how})" if how else text
+
+    def __str__(self) -> str:
+        return self.for_door("cli")
 
 
 class InputError(FluxwiseError):
@@ -32,15 +73,17 @@ class InputError(FluxwiseError):
     """
 
     def __init__(self, message: str, *, source: str | None = None, row: int | None = None,
-                 column: str | None = None, field: str | None = None):
+                 column: str | None = None, field: str | None = None, advice: dict[str, str] | None = None):
         self.message = message
         self.source = source
         self.row = row
         self.column = column
         self.field = field
-        super().__init__(self.__str__())
+        if advice:
+            self.advice = dict(advice)
+        Exception.__init__(self, self.for_door("cli"))
 
-    def __str__(self) -> str:
+    def _message(self, door: str, labels: dict[str, str] | None = None) -> str:
         where = []
         if self.source:
             where.append(str(self.source))
@@ -51,7 +94,11 @@ class InputError(FluxwiseError):
         if self.column is not None:
             where.append(_("column '%(name)s'", name=self.column))
         if self.field is not None:
-            where.append(_("field '%(name)s'", name=self.field))
+            if door == "web":
+                label = (labels or {}).get(self.field) or self.field.lstrip("-").replace("_", " ")
+                where.append(_("field “%(label)s”", label=label))
+            else:
+                where.append(_("field '%(name)s'", name=self.field))
         prefix = ", ".join(where)
         return f"{prefix}: {self.message}" if prefix else self.message
 

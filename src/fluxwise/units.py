@@ -89,6 +89,10 @@ CANONICAL = {
     "surface_tension": "millinewton / meter",
     "viscosity": "millipascal * second",
 }
+#: Each kind's unit as a user writes it (in messages: "cm2", never pint's "meter ** 2").
+EXAMPLE_UNIT = {"time": "h", "volume": "L", "mass": "g", "area": "cm2", "pressure": "bar", "flux": "LMH",
+                "specific_volume": "L/m2", "flow": "L/h", "concentration": "g/L", "density": "g/mL",
+                "length": "m", "temperature": "degC", "surface_tension": "mN/m", "viscosity": "mPa*s"}
 
 _DIMENSIONS = {
     "time": "[time]",
@@ -242,7 +246,7 @@ def parse_unit(text: str, kind: str | None = None, *, source: str | None = None,
     """
     text = str(text)
     shown = text if len(text) <= MAX_UNIT_CHARS else text[:MAX_UNIT_CHARS] + "…"
-    expected = f" (expected a {kind} unit such as {CANONICAL[kind]!r})" if kind else ""
+    expected = f" (expected a {kind} unit such as {EXAMPLE_UNIT[kind]!r})" if kind else ""
     if len(text) > MAX_UNIT_CHARS:
         raise UnitError(f"unknown unit '{shown}': longer than {MAX_UNIT_CHARS} characters{expected}",
                         source=source, column=column, field=field)
@@ -252,7 +256,7 @@ def parse_unit(text: str, kind: str | None = None, *, source: str | None = None,
         raise UnitError(f"unknown unit '{shown}'{expected}", source=source, column=column,
                         field=field) from None
     if kind is not None and unit.dimensionality != ureg.get_dimensionality(_DIMENSIONS[kind]):
-        raise UnitError(f"unit '{text}' is not a {kind} unit (expected e.g. {CANONICAL[kind]!r})",
+        raise UnitError(f"unit '{text}' is not a {kind} unit (expected e.g. {EXAMPLE_UNIT[kind]!r})",
                         source=source, column=column, field=field)
     return unit
 
@@ -266,7 +270,7 @@ def parse_quantity(text: str | float | int, kind: str, *, default_unit: str | No
     """
     if isinstance(text, int | float):
         if default_unit is None:
-            raise UnitError(f"'{text}' has no unit (expected a {kind} such as '1 {CANONICAL[kind]}')",
+            raise UnitError(f"'{text}' has no unit (expected a {kind} such as '1 {EXAMPLE_UNIT[kind]}')",
                             field=field, source=source)
         return float(Q_(float(text), parse_unit(default_unit, kind)).to(CANONICAL[kind]).magnitude)
     s = str(text).strip()
@@ -276,12 +280,12 @@ def parse_quantity(text: str | float | int, kind: str, *, default_unit: str | No
         if len(s) > 80:
             text = s[:80] + "…"
         raise UnitError(f"'{text}' is not a quantity (expected a number and a {kind} unit, "
-                        f"e.g. '1 {CANONICAL[kind]}')", field=field, source=source)
+                        f"e.g. '1 {EXAMPLE_UNIT[kind]}')", field=field, source=source)
     value, unit_text = float(m.group(1)), m.group(2)
     if not unit_text:
         if default_unit is None:
             raise UnitError(f"'{text}' has no unit (expected a {kind} unit, e.g. "
-                            f"'{value:g} {CANONICAL[kind]}')", field=field, source=source)
+                            f"'{value:g} {EXAMPLE_UNIT[kind]}')", field=field, source=source)
         unit_text = default_unit
     unit = parse_unit(unit_text, kind, field=field, source=source)
     return float(Q_(value, unit).to(CANONICAL[kind]).magnitude)

@@ -17,6 +17,7 @@ from ..i18n import _
 from ..store import accounts, tenancy
 from ..store import results as store_results
 from ..store.database import Database, StoreBusy, open_database
+from . import wording
 from .admission import Admission, AdmissionLimits
 from .deps import ENV_SECRET_KEY, ApiSettings
 from .headers import SecurityHeaders
@@ -40,7 +41,7 @@ def _status_of(exc: FluxwiseError) -> int:
         return exc.status
     if isinstance(exc, ScienceBusy | StoreBusy):
         return 503
-    return 422
+    return getattr(exc, "http_status", 422)  # e.g. 503 when the PDF engine is not installed
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -52,7 +53,8 @@ def _install_error_handlers(app: FastAPI) -> None:
             headers["Retry-After"] = str(exc.retry_after_s)
         if status == 401:
             headers["WWW-Authenticate"] = "Bearer"
-        return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
+        return JSONResponse({"detail": wording.error_text(exc, wording.door_of(request))}, status_code=status,
+                            headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
@@ -67,8 +69,10 @@ def _install_error_handlers(app: FastAPI) -> None:
                 return [safe(v) for v in obj]
             return obj
 
-        errors = [translate_validation_error(e) for e in exc.errors()]
-        return JSONResponse({"detail": safe(jsonable_encoder(errors))}, status_code=422)
+        errors = safe(jsonable_encoder([translate_validation_error(e) for e in exc.errors()]))
+        if wording.door_of(request) == "web":  # the pages' words: the form fields, one sentence
+            return JSONResponse({"detail": wording.validation_text(errors)}, status_code=422)
+        return JSONResponse({"detail": errors}, status_code=422)
 
     @app.exception_handler(IntegrityError)
     async def integrity_error(request: Request, exc: IntegrityError):

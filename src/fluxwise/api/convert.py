@@ -112,7 +112,8 @@ def _trial_fields(rec: TrialRecord, data: dict) -> dict:
     return dict(id=rec.public_id, project_id=rec.project.public_id, upload_id=rec.upload.public_id,
                 source=data.get("source") or rec.upload.filename, area_m2=rec.area_m2, mode=rec.mode,
                 points=rec.points, revision=rec.revision, area=rec.area_input, mode_requested=rec.mode_input,
-                density=rec.density_input, created_at=rec.created_at, updated_at=rec.updated_at)
+                density=rec.density_input, columns=loads(rec.columns_input), created_at=rec.created_at,
+                updated_at=rec.updated_at)
 
 
 def trial_out(rec: TrialRecord) -> schemas.TrialOut:

@@ -254,6 +254,7 @@ class TrialOut(BaseModel):
     area: str | None = Field(description="Area as given at upload (None: from the file)")
     mode_requested: str | None
     density: str | None
+    columns: dict[str, Any] | None = Field(None, description="The column mapping given (None: detected)")
     created_at: datetime
     updated_at: datetime | None
 
@@ -270,12 +271,36 @@ class UploadCreatedOut(BaseModel):
     trial: TrialOut
 
 
+#: A column of the file: its header as written (the unit read from it), or [header, unit].
+ColumnRef = Text(300, 1) | Annotated[list[Text(300)], Field(min_length=2, max_length=2)]
+
+
 class TrialEditIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     area: Text(100) | None = Field(None, description="e.g. '13.8 cm2'; omit to keep")
     mode: Text(32) | None = None
     density: Text(100) | None = None
-    reason: Text(2000) | None = Field(None, description="Required: area, mode and density are critical")
+    columns: dict[Text(32, 1), ColumnRef] | None = Field(
+        None, max_length=16, description="Column mapping, role -> header or [header, unit] (roles: time, "
+        "mass, volume, pressure, flow, ...); null or {} to detect the columns again; omit to keep",
+        examples=[{"time": ["Zeit", "s"], "mass": "Gewicht [g]"}])
+    reason: Text(2000) | None = Field(None, description="Required: area, mode, density and the columns are "
+                                                        "critical")
+
+
+class ReasonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Text(2000, 1) = Field(description="Why (kept in the audit trail)")
+
+
+class DeletedOut(BaseModel):
+    type: Literal["upload", "trial", "result"]
+    id: PublicId = Field(description="The upload's or trial's id, or the result's id")
+    label: str
+    deleted_at: datetime
+    deleted_by: str | None
+    reason: str
+    with_upload: bool = Field(description="A trial deleted with its file (restored with it)")
 
 
 # --- results --------------------------------------------------------------------------------------------

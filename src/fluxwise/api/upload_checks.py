@@ -42,9 +42,28 @@ class UploadLimits:
 class UploadRejected(FluxwiseError):
     """An upload refused before parsing; ``status`` is the HTTP status to answer with."""
 
-    def __init__(self, message: str, status: int = 422):
+    def __init__(self, message: str, status: int = 422, *, cause: FluxwiseError | None = None,
+                 clean=None):
         super().__init__(message)
         self.status = status
+        self._cause, self._clean = cause, clean
+
+    def for_door(self, door: str = "cli", labels: dict[str, str] | None = None) -> str:
+        """A parse error keeps its wording per door, the temporary folder removed from it."""
+        if self._cause is None:
+            return super().for_door(door, labels)
+        return self._clean(self._cause.for_door(door, labels))
+
+
+class _TempPathRemover:
+    """Replaces the temporary path of a parsed upload by the file's name in a message (a class, not a
+    closure, so that an :class:`UploadRejected` raised in a science worker process can be pickled)."""
+
+    def __init__(self, path: str, filename: str, folder: str):
+        self.path, self.filename, self.folder = path, filename, folder
+
+    def __call__(self, text: str) -> str:
+        return text.replace(self.path, self.filename).replace(self.folder, "")
 
 
 def _base_name(filename: str | None) -> str:
@@ -180,7 +199,7 @@ def check_zip_container(filename: str, content: bytes, limits: UploadLimits) -> 
 
 
 def parse_upload(filename: str, content: bytes, *, area: str | None, mode: str | None,
-                 density: str | None, max_dip: str | None = None):
+                 density: str | None, columns: dict | None = None, max_dip: str | None = None):
     """Parse a checked upload into a :class:`~fluxwise.trial.Trial` with :func:`fluxwise.io.read_trial`.
 
     The bytes go to a private temporary folder under the file's own (cleaned) name, so messages name
@@ -193,10 +212,12 @@ def parse_upload(filename: str, content: bytes, *, area: str | None, mode: str |
         path = Path(tmp) / filename
         path.write_bytes(content)
         try:
-            return read_trial(str(path), area=area, mode=mode, density=density, max_dip=max_dip)
+            return read_trial(str(path), area=area, mode=mode, density=density, columns=columns or None,
+                              max_dip=max_dip)
         except FluxwiseError as exc:
-            message = str(exc).replace(str(path), filename).replace(tmp + os.sep, "")
-            raise UploadRejected(message, status=413 if isinstance(exc, LimitError) else 422) from None
+            clean = _TempPathRemover(str(path), filename, tmp + os.sep)
+            status = 413 if isinstance(exc, LimitError) else 422
+            raise UploadRejected(clean(str(exc)), status=status, cause=exc, clean=clean) from None
         except Exception as exc:  # noqa: BLE001 - a file nobody foresaw must still get a 4xx, not a 500
             log.warning("unexpected error parsing upload %r", filename, exc_info=True)
             raise UploadRejected(_("'%(file)s' cannot be read as a trial table (%(error)s); check that it is "

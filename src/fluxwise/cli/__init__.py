@@ -25,8 +25,8 @@ COMMANDS = {
     "fit": ("trial_commands:fit", "Fit all nine fouling models to TRIAL and rank them."),
     "size": ("trial_commands:size", "Size the process filter for a batch from TRIAL (with warnings where it "
                                     "extrapolates the trial)."),
-    "report": ("trial_commands:report", "Write a self-contained HTML report of TRIAL: data, fits, plots, "
-                                        "model table, sizing."),
+    "report": ("trial_commands:report", "Write a self-contained HTML (or PDF) report of TRIAL: data, fits, "
+                                        "plots, model table, sizing."),
     "demo": ("trial_commands:demo", "Walk through the bundled example trials: fit, size for a 2,000 L "
                                     "batch, write reports."),
     "ufdf": ("ufdf_commands:ufdf",

@@ -27,7 +27,7 @@ def _design_cell(s) -> str:
 @click.option("--route", help="Supplier route for every step's consumables, overriding the file "
                               "(a route of the factors file, e.g. local, europe-korea-air).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
-              help="Also write a self-contained HTML report.")
+              help="Also write a report: .html (self-contained) or .pdf (printed by Chromium).")
 @click.option("--items", is_flag=True, help="Also print every CO2e and plastic line item.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts (keys: docs/train-json.md).")
 def design(train, route, output, items, as_json):
@@ -43,7 +43,13 @@ def design(train, route, output, items, as_json):
 
         out = Path(output)
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(render_train_report(result), encoding="utf-8")
+        html = render_train_report(result)
+        if out.suffix.lower() == ".pdf":
+            from ..report.pdf import html_to_pdf
+
+            out.write_bytes(html_to_pdf(html, title=f"Filtration train — {result.train.name}"))
+        else:
+            out.write_text(html, encoding="utf-8")
     if as_json:
         d = result.to_dict()
         if out is not None:

@@ -151,6 +151,11 @@ def _print_fit(a) -> None:
         click.echo(f"Best: {fit.best_model}")
     vm = fit.vmax
     click.echo(f"Classical Vmax ({vm['method']}): {g(vm['vmax_L_per_m2'])} L/m², J0 {g(vm['J0_LMH'])} L/m²/h")
+    from ..fit.fouling import vmax_linearity
+
+    check = vmax_linearity(fit.trial)
+    if check is not None and not check["applicable"]:
+        click.echo(f"  not applicable: the t/V line is curved ({check['reason']}); use the fitted models")
     for w in fit.warnings:
         click.echo(f"WARNING: {w}")
 
@@ -266,11 +271,11 @@ def size(trial, area, mode, density, sheet, columns, max_dip, robust, as_json, *
 @sizing_options
 @limit_options
 @click.option("-o", "--output", default="report.html", show_default=True, type=click.Path(dir_okay=False),
-              help="HTML file to write.")
+              help="File to write: .html (self-contained), or .pdf (the same report printed by Chromium).")
 @robust_option
 @click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON as well.")
 def report(trial, area, mode, density, sheet, columns, max_dip, output, robust, as_json, **options):
-    """Write a self-contained HTML report of TRIAL: data, fits, plots, model table, sizing."""
+    """Write a self-contained HTML (or PDF) report of TRIAL: data, fits, plots, model table, sizing."""
     from ..report.html import render_report
 
     sizing, _ = _split(options)
@@ -281,7 +286,13 @@ def report(trial, area, mode, density, sheet, columns, max_dip, output, robust, 
     a = analyze(trial_, sizing=req, robust=robust)
     out = Path(output)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_report(a), encoding="utf-8")
+    html = render_report(a)
+    if out.suffix.lower() == ".pdf":
+        from ..report.pdf import html_to_pdf
+
+        out.write_bytes(html_to_pdf(html, title=f"Filterability report — {a.trial.source}"))
+    else:
+        out.write_text(html, encoding="utf-8")
     if as_json:
         echo_json({**a.to_dict(), "report": str(out)})
     else:

@@ -147,8 +147,9 @@ def min_area_constant_flux(model: str, params: dict, batch_volume_L: float, *, m
         a = batch_volume_L / v_star
         candidates.append((a, v_star / process_time_h))
     else:
-        raise DesignError("constant-flux sizing needs a process flux or a process time "
-                          "(e.g. --process-time '2 h')")
+        raise DesignError("constant-flux sizing needs a process flux or a process time", advice={
+            "cli": "e.g. --process-time '2 h'", "api": 'e.g. "process_time": "2 h"',
+            "web": "fill in the process time, e.g. 2 h, or the process flux"})
     area, J = max(candidates)
     v = batch_volume_L / area
     return {"min_area_m2": area, "flux_LMH": J, "process_time_h": v / J,
@@ -168,14 +169,18 @@ def min_area(model: str, params: dict, mode: str, *, batch_volume_L: float,
     extra = {}
     if mode == "constant-pressure":
         if process_time_h is None:
-            raise DesignError("constant-pressure sizing needs a process time (e.g. --process-time '4 h')")
+            raise DesignError("constant-pressure sizing needs a process time", advice={
+                "cli": "e.g. --process-time '4 h'", "api": 'e.g. "process_time": "4 h"',
+                "web": "fill in the process time, e.g. 4 h"})
         area = min_area_constant_pressure(model, params, batch_volume_L, process_time_h,
                                           flux_decay_limit=flux_decay_limit)
         if flux_decay_limit is not None:
             extra["flux_decay_limit"] = flux_decay_limit
         return area, process_time_h, extra
     if max_pressure_bar is None:
-        raise DesignError("constant-flux sizing needs a maximum pressure (e.g. --max-pressure '2 bar')")
+        raise DesignError("constant-flux sizing needs a maximum pressure", advice={
+            "cli": "e.g. --max-pressure '2 bar'", "api": 'e.g. "max_pressure": "2 bar"',
+            "web": "fill in the maximum pressure, e.g. 2 bar"})
     res = min_area_constant_flux(model, params, batch_volume_L, max_pressure_bar=max_pressure_bar,
                                  flux_LMH=flux_LMH, process_time_h=process_time_h)
     area = res.pop("min_area_m2")

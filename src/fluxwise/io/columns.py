@@ -46,6 +46,15 @@ def header_list(headers) -> str:
     return ", ".join(f"'{h}'" for h in shown) if shown else "none"
 
 
+def _mapping_advice(role: str, header: str, unit: str, fix_file: str) -> dict[str, str]:
+    """How to say which column is ``role`` (and in which unit), in the words of each door."""
+    return {"cli": f"{fix_file}, or give it with --column \"{role}={header} [{unit}]\" "
+                   f"(columns={{'{role}': '{header} [{unit}]'}} in Python)",
+            "api": f'{fix_file}, or give it with "columns": {{"{role}": ["{header}", "{unit}"]}}',
+            "web": f"{fix_file}, or name the {role} column and its unit ({unit}) under “Columns” "
+                   "(upload form, or “Correct how the file was read” on the trial page)"}
+
+
 def mapping_names(columns) -> frozenset[str]:
     """Header names a ``columns`` mapping gives (casefolded, with and without unit), for finding the
     header row."""
@@ -128,9 +137,9 @@ def select_columns(headers: list[str], columns, source: str, notes: list[str]) -
         if len(candidates["time"]) > 1:
             notes.append(f"several time columns; used '{headers[candidates['time'][0]]}'")
     else:
-        raise InputError(_("no time column found (headers found: %(headers)s); name it e.g. 'time (min)' or "
-                           "give columns={'time': '<header> [unit]'}", headers=header_list(headers)),
-                         source=source)
+        raise InputError(_("no time column found (headers found: %(headers)s)", headers=header_list(headers)),
+                         source=source,
+                         advice=_mapping_advice("time", "<header>", "min", "name it e.g. 'time (min)'"))
     # filtrate: volume > mass > filtrate/permeate (kind by unit) > flow
     for role in ("volume", "mass", "flow"):
         if role in mapped:
@@ -198,9 +207,8 @@ def _parse_column_unit(col: Column, source: str) -> None:
         example = _EXAMPLE_UNIT.get(role, "unit")
         name = split_header(col.header)[0] or col.header
         map_role = col.kind if col.kind in ROLES else role
-        raise InputError(_("no unit given: write it in the header, e.g. '%(name)s (%(example)s)', or give it "
-                           "with columns={'%(role)s': '%(name)s [%(example)s]'}", name=name, example=example,
-                           role=map_role), source=source, column=col.header)
+        raise InputError(_("no unit given"), source=source, column=col.header, advice=_mapping_advice(
+            map_role, name, example, f"write it in the header, e.g. '{name} ({example})'"))
     text = col.unit_text.strip()
     if col.kind == "time" and is_clock_unit(text):
         col.kind, col.unit = "clock", None

@@ -69,7 +69,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, UnitError
-from ..i18n import _, ngettext
+from ..i18n import N_, _, ngettext
 from ..trial import CONSTANT_FLUX, CONSTANT_PRESSURE, MODES, Trial
 from ..units import parse_quantity, to_canonical
 from .columns import SIGNALS, header_list, mapping_names, meta_role, select_columns
@@ -83,8 +83,13 @@ STEADY_CV = 0.10
 """Coefficient of variation below which pressure or flux counts as held constant."""
 DEFAULT_DENSITY_G_PER_ML = 1.0
 
-_AREA_HINT = 'give it with --area "13.8 cm2" (area="13.8 cm2" in Python) or add a line ' \
-             '"Filter area: 13.8 cm2" above the table'
+#: how to give the filter area, by door (constants: translated when shown)
+_AREA_HINT = {"cli": N_('give it with --area "13.8 cm2" (area="13.8 cm2" in Python) or add a line '
+                        '"Filter area: 13.8 cm2" above the table'),
+              "api": N_('give it as "area": "13.8 cm2" or add a line "Filter area: 13.8 cm2" above the '
+                        'table'),
+              "web": N_('type it in the filter area field, e.g. 13.8 cm2, or add a line "Filter area: '
+                        '13.8 cm2" above the table')}
 
 
 def read_trial(path, *, area=None, mode=None, density=None, columns=None, sheet=None, max_dip=None) -> Trial:
@@ -333,9 +338,7 @@ def parse_trial_frame(df: pd.DataFrame, *, source: str, area=None, mode=None, de
     area_m2, area_source = metadata_quantity(area, "area", "area", file_meta, re.compile(r"\barea\b|fläche"),
                                              source=source, default_unit="m**2")
     if area_m2 is None:
-        raise InputError(_("no filter area: give it with --area \"13.8 cm2\" (area=\"13.8 cm2\" in "
-                           "Python) or add a line \"Filter area: 13.8 cm2\" above the table"),
-                         source=source, field="area")
+        raise InputError(_("no filter area"), source=source, field="area", advice=_AREA_HINT)
     density_g_ml, density_source = metadata_quantity(density, "density", "density", file_meta,
                                                      re.compile(r"\bdensity\b|\bdichte\b"), source=source,
                                                      default_unit="g/mL")

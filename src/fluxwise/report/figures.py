@@ -11,6 +11,7 @@ from ..trial import CONSTANT_PRESSURE
 
 _COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf",
             "#bcbd22"]
+# Legends beside the plot; plot-legends.js (pages and reports) moves them below a narrow plot.
 _LAYOUT = dict(template="plotly_white", height=420, margin=dict(l=70, r=20, t=50, b=60),
                legend=dict(font=dict(size=11)))
 
@@ -19,15 +20,21 @@ def _style(fit_rank: int) -> dict:
     return dict(width=3 if fit_rank == 0 else 1.4, dash="solid" if fit_rank == 0 else "dot")
 
 
-def fits_figure(analysis) -> go.Figure:
-    """Data and every fitted model: V(t) at constant pressure, P(V) at constant flux."""
+def _shown(fit, models):
+    """The fits to draw, best first: every model, or those named in ``models``."""
+    return [(i, f) for i, f in enumerate(fit.fits) if models is None or f.name in models]
+
+
+def fits_figure(analysis, models=None) -> go.Figure:
+    """Data and every fitted model (or those named in ``models``): V(t) at constant pressure, P(V) at
+    constant flux."""
     tr, fit = analysis.trial, analysis.fit
     fig = go.Figure()
     if tr.mode == CONSTANT_PRESSURE:
         fig.add_scatter(x=tr.t_h, y=tr.v_L_per_m2, mode="markers", name=_("data"),
                         marker=dict(size=5, color="#444"))
         tt = np.linspace(0, tr.t_h.max(), 300)
-        for i, f in enumerate(fit.fits):
+        for i, f in _shown(fit, models):
             v = MODELS[f.name].volume(tt, f.params["J0_LMH"], *f.fouling_constants())
             fig.add_scatter(x=tt, y=v, mode="lines", name=f"{term(f.name)} (R²={f.r2:.6f})",
                             line=dict(color=_COLOURS[i % 9], **_style(i)))
@@ -37,9 +44,9 @@ def fits_figure(analysis) -> go.Figure:
         fig.add_scatter(x=tr.v_L_per_m2, y=tr.pressure_bar, mode="markers", name=_("data"),
                         marker=dict(size=5, color="#444"))
         vv = np.linspace(0, tr.v_L_per_m2.max(), 300)
-        for i, f in enumerate(fit.fits):
+        for i, f in _shown(fit, models):
             p = f.params["P0_bar"] * resistance_ratio(f.name, vv, f.params["J0_LMH"], *f.fouling_constants())
-            fig.add_scatter(x=vv, y=np.where(np.isfinite(p), p, None), mode="lines",
+            fig.add_scatter(x=vv, y=np.where(np.isfinite(p), p, np.nan), mode="lines",
                             name=f"{term(f.name)} (R²={f.r2:.6f})",
                             line=dict(color=_COLOURS[i % 9], **_style(i)))
         fig.update_layout(title=_("Pressure vs throughput at constant flux, data and fits"),
@@ -48,18 +55,19 @@ def fits_figure(analysis) -> go.Figure:
 
 
 def vmax_figure(analysis) -> go.Figure:
-    """t/V vs t with the Vmax line (constant pressure) or √(P0/P) vs V with the Pmax line."""
+    """t/V vs t with the Vmax line (constant pressure; both in minutes, as the method is usually drawn)
+    or √(P0/P) vs V with the Pmax line."""
     tr, vm = analysis.trial, analysis.fit.vmax
     fig = go.Figure()
     if tr.mode == CONSTANT_PRESSURE:
         ok = (tr.t_h > 0) & (tr.v_L_per_m2 > 0)
         t = tr.t_h[ok]
-        fig.add_scatter(x=t, y=t / tr.v_L_per_m2[ok] * 60.0, mode="markers", name=_("data"),
+        fig.add_scatter(x=t * 60.0, y=t / tr.v_L_per_m2[ok] * 60.0, mode="markers", name=_("data"),
                         marker=dict(size=5, color="#444"))
         line = (vm["intercept_h_m2_per_L"] + vm["slope_m2_per_L"] * t) * 60.0
-        fig.add_scatter(x=t, y=line, mode="lines", name=f"Vmax = {vm['vmax_L_per_m2']:.4g} L/m²",
+        fig.add_scatter(x=t * 60.0, y=line, mode="lines", name=f"Vmax = {vm['vmax_L_per_m2']:.4g} L/m²",
                         line=dict(color="#d62728", width=2))
-        fig.update_layout(title=_("Vmax plot: t/V vs t"), xaxis_title=_("time [h]"),
+        fig.update_layout(title=_("Vmax plot: t/V vs t"), xaxis_title=_("time t [min]"),
                           yaxis_title="t/V [min·m²/L]", **_LAYOUT)
     else:
         p0 = vm["P0_bar"]
@@ -73,8 +81,9 @@ def vmax_figure(analysis) -> go.Figure:
     return fig
 
 
-def flux_decay_figure(analysis) -> go.Figure:
-    """Normalised flux J/J0 (constant pressure) or P0/P (constant flux) vs throughput."""
+def flux_decay_figure(analysis, models=None) -> go.Figure:
+    """Normalised flux J/J0 (constant pressure) or P0/P (constant flux) vs throughput, for every model (or
+    those named in ``models``)."""
     tr, fit = analysis.trial, analysis.fit
     best = fit.best
     fig = go.Figure()
@@ -87,7 +96,7 @@ def flux_decay_figure(analysis) -> go.Figure:
         label, title = "P0/P [-]", _("Relative permeability P0/P vs throughput")
     fig.add_scatter(x=tr.v_L_per_m2, y=y, mode="markers", name=_("data"), marker=dict(size=5, color="#444"))
     vv = np.linspace(0, vmaxdata * 1.5, 300)
-    for i, f in enumerate(fit.fits):
+    for i, f in _shown(fit, models):
         j = flux(f.name, vv, f.params["J0_LMH"], *f.fouling_constants()) / f.params["J0_LMH"]
         fig.add_scatter(x=vv, y=j, mode="lines", name=term(f.name),
                         line=dict(color=_COLOURS[i % 9], **_style(i)))
@@ -143,12 +152,12 @@ def residuals_figure(analysis) -> go.Figure:
             res, x = tr.pressure_bar - pred, tr.v_L_per_m2
         fig.add_scatter(x=x, y=res, mode="lines+markers", name=term(f.name), marker=dict(size=3),
                         line=dict(color=_COLOURS[i % 9], width=1), visible=True if i < 3 else "legendonly")
+    fig.update_layout(legend_title_text=_("click a model to show it"))
     if tr.mode == CONSTANT_PRESSURE:
-        fig.update_layout(title=_("Residuals (data − model); click a model to show it"),
-                          xaxis_title=_("time [h]"),
+        fig.update_layout(title=_("Residuals (data − model)"), xaxis_title=_("time [h]"),
                           yaxis_title=_("residual [L/m²]"), **_LAYOUT)
     else:
-        fig.update_layout(title=_("Residuals (data − model); click a model to show it"),
+        fig.update_layout(title=_("Residuals (data − model)"),
                           xaxis_title=_("throughput V [L/m²]"), yaxis_title=_("residual [bar]"), **_LAYOUT)
     return fig
 

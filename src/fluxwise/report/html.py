@@ -1,4 +1,5 @@
-"""Render an analysis as one self-contained HTML file: plotly.js is embedded, nothing is fetched."""
+"""Render an analysis as one self-contained HTML file: a reduced plotly.js is embedded (see
+:mod:`fluxwise.report.assets`), nothing is fetched."""
 
 from __future__ import annotations
 
@@ -6,11 +7,10 @@ import datetime as _dt
 import math
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from plotly.offline import get_plotlyjs
 
 from .. import __version__, i18n
 from ..models.fouling import MODELS, PARAM_UNITS
-from . import figures
+from . import assets, figures
 
 _env = Environment(loader=PackageLoader("fluxwise", "report/templates"),
                    autoescape=select_autoescape(["html", "j2"]), extensions=["jinja2.ext.i18n"])
@@ -43,8 +43,7 @@ install_language(_env)
 
 
 def _figure_html(fig) -> str:
-    return fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False,
-                                                                       "responsive": True})
+    return assets.figure_html(fig)
 
 
 def render_report(analysis, *, title: str | None = None, extra_sections=(),
@@ -85,6 +84,8 @@ def render_report(analysis, *, title: str | None = None, extra_sections=(),
     tr = analysis.trial
     data_rows = list(zip(tr.t_h, tr.v_L_per_m2, tr.flux_LMH,
                          tr.pressure_bar if tr.pressure_bar is not None else [None] * tr.points, strict=True))
+    from ..fit.fouling import vmax_linearity
+
     guide = ()
     if analysis.sizing is not None and analysis.sizing.warnings:
         from ..design.sizing_checks import WARNING_GUIDE
@@ -94,7 +95,8 @@ def render_report(analysis, *, title: str | None = None, extra_sections=(),
     tmpl = _env.get_template("report.html.j2")
     return tmpl.render(
         title=title or i18n.gettext("Filterability report — %(source)s", source=str(tr.source)),
-        plotlyjs=get_plotlyjs(), analysis=analysis, trial=tr, fit=fit, rows=rows, figs=figs,
-        sizing=analysis.sizing, vmax=fit.vmax, data_rows=data_rows, version=__version__,
+        plotlyjs=assets.plotly_js(), legendsjs=assets.legends_js(), analysis=analysis, trial=tr, fit=fit,
+        rows=rows, figs=figs, sizing=analysis.sizing, vmax=fit.vmax, vmax_check=vmax_linearity(tr),
+        data_rows=data_rows, version=__version__,
         generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         extra_sections=list(extra_sections), guide=guide, record=record, lang=i18n.current())

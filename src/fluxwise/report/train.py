@@ -1,4 +1,5 @@
-"""A designed filtration train as one self-contained HTML report (plotly.js embedded once, no network).
+"""A designed filtration train as one self-contained HTML report (a reduced plotly.js embedded once, no
+network).
 
 Figures: per step, the trial's fits and flux decay (the functions of :mod:`fluxwise.report.figures`)
 or the fitted model's curve at the design point, and the UF/DF time course (V, C, J); for the
@@ -10,18 +11,18 @@ with its quantity, unit price or factor and source, so a reader can reconcile ea
 from __future__ import annotations
 
 import datetime as _dt
+import textwrap
 
 import numpy as np
 import plotly.graph_objects as go
 from jinja2 import Environment, PackageLoader, select_autoescape
-from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
 from .. import __version__, i18n
 from ..i18n import _
 from ..models.fouling import MODELS, flux, resistance_ratio
 from ..trial import CONSTANT_PRESSURE
-from . import figures
+from . import assets, figures
 from .html import fmt, install_language
 
 __all__ = ["render_train_report", "mass_balance_figure", "volume_figure", "line_items_figure",
@@ -32,26 +33,42 @@ _env = Environment(loader=PackageLoader("fluxwise", "report/templates"),
 _env.filters["fmt"] = fmt
 install_language(_env)
 
-_LAYOUT = dict(template="plotly_white", height=420, margin=dict(l=70, r=20, t=50, b=60),
-               legend=dict(font=dict(size=11)))
+_LAYOUT = figures._LAYOUT
 _CATEGORY_COLOURS = {"filters": "#1f77b4", "membrane": "#9467bd", "buffer": "#2ca02c", "wfi": "#17becf",
                      "resin": "#8c564b", "end-of-life": "#d62728", "freight": "#ff7f0e"}
 
 
 def _html(fig) -> str:
-    return fig.to_html(full_html=False, include_plotlyjs=False,
-                       config={"displaylogo": False, "responsive": True})
+    return assets.figure_html(fig)
+
+
+def _wrap(text: str, width: int = 16) -> str:
+    """``text`` broken into lines of about ``width`` characters (plotly reads ``<br>`` in labels)."""
+    return "<br>".join(textwrap.wrap(text, width, break_long_words=False)) or text
 
 
 def mass_balance_figure(design) -> go.Figure:
-    """Sankey of the product mass [g]: batch -> each step -> next step, with each step's losses."""
+    """Sankey of the product mass [g]: batch -> each step -> next step, with each step's losses.
+
+    The nodes are placed, not left to the layout: the batch, the steps and the final pool in one row
+    from left to right, each step's loss below and to its right, so no two labels share a place; long
+    step names are broken into lines.
+    """
     steps = design.steps
-    labels = ["batch"] + [f"{s.index}. {s.name}" for s in steps] + ["final pool"]
+    n = len(steps)
+    column = 1.0 / (n + 1)
+    labels = [f"batch<br>{steps[0].product_in_g:.4g} g"]
+    labels += [f"{_wrap(f'{s.index}. {s.name}')}<br>{s.product_out_g:.4g} g" for s in steps]
+    labels.append("final pool")
+    xs = [0.001] + [min(0.999, s.index * column) for s in steps] + [0.999]
+    ys = [0.35] * (n + 2)
     loss_at = {}
     for s in steps:
         if s.product_loss_g > 0:
             loss_at[s.index] = len(labels)
-            labels.append(f"lost in {s.index}. {s.name}")
+            labels.append(f"lost in {s.index}<br>{s.product_loss_g:.3g} g")
+            xs.append(min(0.999, (s.index + 0.5) * column))
+            ys.append(0.92)
     src, tgt, val, col = [], [], [], []
     src.append(0), tgt.append(1), val.append(steps[0].product_in_g), col.append("rgba(31,119,180,0.45)")
     for s in steps:
@@ -60,10 +77,13 @@ def mass_balance_figure(design) -> go.Figure:
         if s.index in loss_at:
             src.append(s.index), tgt.append(loss_at[s.index]), val.append(s.product_loss_g)
             col.append("rgba(214,39,40,0.45)")
-    fig = go.Figure(go.Sankey(node=dict(label=labels, pad=18, thickness=16),
+    fig = go.Figure(go.Sankey(arrangement="fixed",
+                              node=dict(label=labels, x=xs, y=ys, pad=24, thickness=14,
+                                        hovertemplate="%{value:.4g} g<extra></extra>"),
                               link=dict(source=src, target=tgt, value=val, color=col,
-                                        hovertemplate="%{value:.4g} g<extra></extra>")))
-    fig.update_layout(title=_("Product mass through the train [g]"), **{**_LAYOUT, "height": 460})
+                                        hovertemplate="%{value:.4g} g<extra></extra>"),
+                              textfont=dict(size=12)))
+    fig.update_layout(title=_("Product mass through the train [g]"), **{**_LAYOUT, "height": 480})
     return fig
 
 
@@ -166,7 +186,10 @@ def step_figures(step) -> list[str]:
 
         fit = step.basis.fit
         a = Analysis(trial=fit.trial, fit=fit, sizing=step.sizing)
-        return [_html(figures.fits_figure(a)), _html(figures.flux_decay_figure(a))]
+        # the model the step is sized with and those the data cannot tell from it (the trial's own
+        # report compares all nine)
+        shown = {step.basis.model, fit.best.name, *fit.indistinguishable}
+        return [_html(figures.fits_figure(a, shown)), _html(figures.flux_decay_figure(a, shown))]
     return [_html(model_curve_figure(step))]
 
 
@@ -190,7 +213,8 @@ def render_train_report(design, *, title: str | None = None, record: dict | None
     sources = sorted({i.source for i in design.cost_items + design.co2e_items + design.plastic_items})
     tmpl = _env.get_template("train.html.j2")
     return tmpl.render(
-        title=title or f"Filtration train — {t.name}", plotlyjs=get_plotlyjs(), design=design, d=d, train=t,
-        summary=design.summary, steps=steps, figs=figs, factors=factors, sources=sources, version=__version__,
+        title=title or f"Filtration train — {t.name}", plotlyjs=assets.plotly_js(),
+        legendsjs=assets.legends_js(), design=design, d=d, train=t, summary=design.summary, steps=steps,
+        figs=figs, factors=factors, sources=sources, version=__version__,
         generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), record=record,
         lang=i18n.current())

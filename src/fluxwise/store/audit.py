@@ -40,10 +40,10 @@ GENESIS_HASH = "0" * 64
 
 #: Values whose change needs a reason, by object type. Result ``data`` holds the fitted parameters
 #: and sizing numbers, result ``inputs`` the sizing inputs (batch volume, process time, safety factor,
-#: model); a trial's area, mode and density change every number computed from it.
+#: model); a trial's area, mode, density and column mapping change every number computed from it.
 CRITICAL_FIELDS: dict[str, frozenset[str]] = {
     "result": frozenset({"data", "inputs"}),
-    "trial": frozenset({"area", "mode", "density"}),
+    "trial": frozenset({"area", "mode", "density", "columns"}),
 }
 #: The object type of the audit key's own entries: ``create`` seals a store under its first key,
 #: ``update`` rotates to the key named in its new value.

@@ -38,6 +38,8 @@ AUDIT_ACTIONS = ("create", "update", "delete", "sign", "login", "logout", "login
                  "lockout", "unlock", "review")
 INVITATION_KINDS = ("member", "share")  # a person into an organisation; a project into an organisation
 INVITATION_STATES = ("pending", "accepted", "declined", "revoked")
+DELETABLE = ("upload", "trial")  # soft-deleted through Deletion rows (results: ResultDeletion)
+RESTORABLE = ("upload", "trial", "result")
 
 
 def new_public_id() -> str:
@@ -202,6 +204,8 @@ class TrialRecord(PublicIdMixin, Base):
     area_input: Mapped[str | None] = mapped_column(String(100))
     mode_input: Mapped[str | None] = mapped_column(String(32))
     density_input: Mapped[str | None] = mapped_column(String(100))
+    # The column mapping as given (role -> header, or [header, unit]; canonical JSON); None: detected.
+    columns_input: Mapped[str | None] = mapped_column(Text)
     area_m2: Mapped[float] = mapped_column(Float)
     mode: Mapped[str] = mapped_column(String(32))
     points: Mapped[int] = mapped_column(Integer)
@@ -257,11 +261,19 @@ class ResultVersion(PublicIdMixin, Base):
     trial: Mapped[TrialRecord | None] = relationship()
     upload: Mapped[Upload] = relationship()
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
-    deletion: Mapped[ResultDeletion | None] = relationship(
+    deletions: Mapped[list[ResultDeletion]] = relationship(
         primaryjoin="ResultVersion.result_id == foreign(ResultDeletion.result_id)", viewonly=True,
-        uselist=False)
+        order_by="ResultDeletion.id")
+    restorations: Mapped[list[Restoration]] = relationship(
+        primaryjoin="and_(ResultVersion.result_id == foreign(Restoration.object_id), "
+                    "Restoration.object_type == 'result')", viewonly=True, order_by="Restoration.id")
 
-    # A deleted result is deleted in every version (its rows are never updated: see ResultDeletion).
+    # A deleted result is deleted in every version (its rows are never updated: see ResultDeletion); it
+    # is deleted while it has more deletions than restorations (an admin may restore it).
+    @property
+    def deletion(self) -> ResultDeletion | None:
+        return self.deletions[-1] if len(self.deletions) > len(self.restorations) else None
+
     @property
     def deleted_at(self) -> datetime | None:
         return None if self.deletion is None else self.deletion.deleted_at
@@ -279,16 +291,53 @@ class ResultDeletion(Base):
     """The soft deletion of a result: who, when and why, as a row of its own.
 
     Result rows are append-only (the database refuses to update them), so deleting a result adds this
-    row instead of stamping one; ``version`` is the latest version when it was deleted.
+    row instead of stamping one; ``version`` is the latest version when it was deleted. A result an admin
+    restored (a :class:`Restoration`) can be deleted again: one row per deletion.
     """
 
     __tablename__ = "result_deletions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    result_id: Mapped[str] = mapped_column(String(32), unique=True)
+    result_id: Mapped[str] = mapped_column(String(32), index=True)
     version: Mapped[int] = mapped_column(Integer)
     deleted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class Deletion(Base):
+    """The soft deletion of an upload or a trial (``object_id``: its public id): who, when and why.
+
+    Nothing is removed: the upload's bytes and the trial's data stay, hidden from lists and refused to
+    new work, until an admin restores them (a :class:`Restoration`). ``caused_by_id`` is the deletion of
+    the upload that took this trial with it (restoring the upload restores the trial too).
+    """
+
+    __tablename__ = "deletions"
+    __table_args__ = (CheckConstraint(_in("object_type", DELETABLE), name="object_type"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    object_type: Mapped[str] = mapped_column(String(16))
+    object_id: Mapped[str] = mapped_column(String(32), index=True)
+    deleted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    caused_by_id: Mapped[int | None] = mapped_column(ForeignKey("deletions.id"))
+
+
+class Restoration(Base):
+    """An admin's restoration of a soft-deleted upload, trial or result (``object_id``: the public id,
+    a result's ``result_id``): who, when and why. An object is deleted while it has more deletions than
+    restorations."""
+
+    __tablename__ = "restorations"
+    __table_args__ = (CheckConstraint(_in("object_type", RESTORABLE), name="object_type"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    object_type: Mapped[str] = mapped_column(String(16))
+    object_id: Mapped[str] = mapped_column(String(32), index=True)
+    restored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    restored_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reason: Mapped[str] = mapped_column(Text)
 
 

@@ -1,15 +1,15 @@
 """The database refuses to change the record: triggers (and, on PostgreSQL, privileges).
 
-Protected tables — the audit trail, signatures, result versions and result deletions — take new rows
-only. On PostgreSQL a trigger refuses every UPDATE and DELETE (row level) and TRUNCATE (statement
-level) whoever runs them, and ``fluxwise db upgrade --app-role ROLE`` grants the application's role
-SELECT and INSERT on them but never UPDATE, DELETE or TRUNCATE; the tables belong to the role that ran
-the upgrade (an owner can disable triggers, so the application should not be it). On SQLite triggers
-refuse UPDATE and DELETE, and a BEFORE INSERT trigger on the trail refuses any ``seq`` other than
-max + 1: ``INSERT OR REPLACE`` deletes the row it replaces without firing DELETE triggers, so without
-it one could overwrite an entry. SQLite triggers stop a program (ours, or a bug in it) from changing
-the record; anyone who can write the database file can drop them — which is why the trail is also
-keyed and checkpointed.
+Protected tables — the audit trail, signatures, result versions, result deletions, the deletions of
+uploads and trials and the restorations — take new rows only. On PostgreSQL a trigger refuses every
+UPDATE and DELETE (row level) and TRUNCATE (statement level) whoever runs them, and ``fluxwise db
+upgrade --app-role ROLE`` grants the application's role SELECT and INSERT on them but never UPDATE,
+DELETE or TRUNCATE; the tables belong to the role that ran the upgrade (an owner can disable triggers,
+so the application should not be it). On SQLite triggers refuse UPDATE and DELETE, and a BEFORE INSERT
+trigger on the trail refuses any ``seq`` other than max + 1: ``INSERT OR REPLACE`` deletes the row it
+replaces without firing DELETE triggers, so without it one could overwrite an entry. SQLite triggers
+stop a program (ours, or a bug in it) from changing the record; anyone who can write the database file
+can drop them — which is why the trail is also keyed and checkpointed.
 
 :func:`install` is idempotent and is run at the end of every migration (a SQLite table rebuild drops a
 table's triggers with it), so the triggers survive migrations. :func:`missing` lists what is absent;
@@ -21,14 +21,23 @@ from __future__ import annotations
 from sqlalchemy.engine import Connection
 
 #: Tables that take new rows only.
-PROTECTED_TABLES = ("audit_entries", "signatures", "results", "result_deletions")
+PROTECTED_TABLES = ("audit_entries", "signatures", "results", "result_deletions", "deletions",
+                    "restorations")
 _PG_FUNCTION = "fluxwise_refuse_change"
 _PG_SEQ_FUNCTION = "fluxwise_audit_next_seq"
 
 
-def _names(dialect: str) -> list[str]:
+def _tables(conn: Connection) -> tuple[str, ...]:
+    """The protected tables this store has (an older revision lacks the newer ones)."""
+    from sqlalchemy import inspect
+
+    have = set(inspect(conn).get_table_names())
+    return tuple(t for t in PROTECTED_TABLES if t in have)
+
+
+def _names(dialect: str, tables: tuple[str, ...] = PROTECTED_TABLES) -> list[str]:
     names = []
-    for table in PROTECTED_TABLES:
+    for table in tables:
         if dialect == "sqlite":
             names += [f"{table}_no_update", f"{table}_no_delete"]
         else:
@@ -37,9 +46,9 @@ def _names(dialect: str) -> list[str]:
     return names
 
 
-def _sqlite_statements() -> list[str]:
+def _sqlite_statements(tables: tuple[str, ...] = PROTECTED_TABLES) -> list[str]:
     out = []
-    for table in PROTECTED_TABLES:
+    for table in tables:
         for op in ("update", "delete"):
             out.append(
                 f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op} BEFORE {op.upper()} ON {table} BEGIN "
@@ -52,7 +61,7 @@ def _sqlite_statements() -> list[str]:
     return out
 
 
-def _pg_statements() -> list[str]:
+def _pg_statements(tables: tuple[str, ...] = PROTECTED_TABLES) -> list[str]:
     out = [
         f"""CREATE OR REPLACE FUNCTION {_PG_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -66,7 +75,7 @@ BEGIN
   RETURN NEW;
 END $$""",
     ]
-    for table in PROTECTED_TABLES:
+    for table in tables:
         out += [f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}",
                 f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
                 f"FOR EACH ROW EXECUTE FUNCTION {_PG_FUNCTION}()",
@@ -94,18 +103,20 @@ def present(conn: Connection) -> set[str]:
 def missing(conn: Connection) -> list[str]:
     """Protection triggers that are absent (or disabled), by name."""
     have = present(conn)
-    return [name for name in _names(conn.dialect.name) if name not in have]
+    return [name for name in _names(conn.dialect.name, _tables(conn)) if name not in have]
 
 
 def install(conn: Connection) -> None:
-    """Create the protection triggers that are missing (run by the owner of the tables)."""
+    """Create the protection triggers that are missing (run by the owner of the tables), on the
+    protected tables this store's revision has."""
+    tables = _tables(conn)
     if conn.dialect.name == "sqlite":
-        for statement in _sqlite_statements():
+        for statement in _sqlite_statements(tables):
             conn.exec_driver_sql(statement)
         return
     if not missing(conn):
         return
-    for statement in _pg_statements():
+    for statement in _pg_statements(tables):
         conn.exec_driver_sql(statement.replace("%", "%%"))  # psycopg reads % as a placeholder
 
 
@@ -113,7 +124,7 @@ def remove(conn: Connection) -> None:
     """Drop the protection triggers (for a migration that must rewrite a protected table; the next
     :func:`install` puts them back)."""
     dialect = conn.dialect.name
-    for table in PROTECTED_TABLES:
+    for table in _tables(conn):
         if dialect == "sqlite":
             for op in ("update", "delete"):
                 conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_{op}")

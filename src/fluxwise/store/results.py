@@ -215,7 +215,7 @@ def delete_result(session: Session, current: ResultVersion, *, actor: User | Non
                               deleted_by_id=None if actor is None else actor.id, reason=reason)
     session.add(deletion)
     session.flush()
-    session.expire(current, ["deletion"])
+    session.expire(current, ["deletions"])
     return deletion
 
 

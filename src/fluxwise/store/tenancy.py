@@ -40,6 +40,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "sign:author": frozenset({"admin", "scientist", "trainee"}),
     "sign:review": frozenset({"admin", "scientist", "reviewer"}),
     "sign:approve": frozenset({"admin", "reviewer"}),
+    "restore": frozenset({"admin"}),  # what was soft-deleted, in the owning organisation
 }
 
 _PUBLIC_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -113,18 +114,35 @@ def _in_visible_projects(column, user_id: int):
     return column.in_(visible_projects(user_id).with_only_columns(Project.id))
 
 
-def get_upload(session: Session, user_id: int, public_id: str) -> Upload:
+def _not_deleted(session: Session, kind: str, obj, what: str, include_deleted: bool):
+    if include_deleted:
+        return obj
+    from .deletions import active_deletion
+
+    deletion = active_deletion(session, kind, obj.public_id)
+    if deletion is not None:
+        raise NotFound(f"this {what} was deleted ({deletion.deleted_at:%Y-%m-%d %H:%M} UTC: "
+                       f"{deletion.reason}); an admin of its organisation can restore it")
+    return obj
+
+
+def get_upload(session: Session, user_id: int, public_id: str, *, include_deleted: bool = False) -> Upload:
+    """An upload the user may see; a deleted one is "not found" (saying so) unless ``include_deleted``."""
     if not is_public_id(public_id):
         raise NotFound("upload not found")
-    return _one(session, select(Upload).where(Upload.public_id == public_id,
-                                              _in_visible_projects(Upload.project_id, user_id)), "upload")
+    upload = _one(session, select(Upload).where(Upload.public_id == public_id,
+                                                _in_visible_projects(Upload.project_id, user_id)), "upload")
+    return _not_deleted(session, "upload", upload, "file", include_deleted)
 
 
-def get_trial(session: Session, user_id: int, public_id: str) -> TrialRecord:
+def get_trial(session: Session, user_id: int, public_id: str, *,
+              include_deleted: bool = False) -> TrialRecord:
+    """A trial the user may see; a deleted one is "not found" (saying so) unless ``include_deleted``."""
     if not is_public_id(public_id):
         raise NotFound("trial not found")
-    return _one(session, select(TrialRecord).where(
+    rec = _one(session, select(TrialRecord).where(
         TrialRecord.public_id == public_id, _in_visible_projects(TrialRecord.project_id, user_id)), "trial")
+    return _not_deleted(session, "trial", rec, "trial", include_deleted)
 
 
 def get_result_versions(session: Session, user_id: int, result_id: str) -> list[ResultVersion]:

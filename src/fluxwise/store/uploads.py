@@ -42,8 +42,21 @@ def trial_from_record(rec: TrialRecord) -> Trial:
 
 
 def _trial_values(rec: TrialRecord) -> dict:
-    return {"area": rec.area_input, "mode": rec.mode_input, "density": rec.density_input,
-            "area_m2": rec.area_m2, "mode_used": rec.mode, "points": rec.points, "revision": rec.revision}
+    values = {"area": rec.area_input, "mode": rec.mode_input, "density": rec.density_input,
+              "area_m2": rec.area_m2, "mode_used": rec.mode, "points": rec.points, "revision": rec.revision}
+    if rec.columns_input is not None:  # only when given: trials read with detected columns keep their hash
+        values["columns"] = json.loads(rec.columns_input)
+    return values
+
+
+def columns_text(columns: dict | None) -> str | None:
+    """A column mapping as stored (canonical JSON), None for none (columns detected from the headers)."""
+    return canonical_json(columns) if columns else None
+
+
+def trial_columns(rec: TrialRecord) -> dict | None:
+    """The column mapping a trial was read with, or None (detected)."""
+    return None if rec.columns_input is None else json.loads(rec.columns_input)
 
 
 def trial_content(rec: TrialRecord) -> dict:
@@ -103,6 +116,7 @@ def stored_files(session: Session, project_id: int, refs: list[dict], what: str)
 def record_upload(session: Session, project: Project, *, actor: User | None, filename: str,
                   content_type: str, content: bytes, trial: Trial, area: str | None = None,
                   mode: str | None = None, density: str | None = None,
+                  columns: dict | None = None,
                   original_filename: str | None = None) -> tuple[Upload, TrialRecord]:
     """Store an upload and the trial parsed from it, with their audit entries, in one go.
 
@@ -120,7 +134,8 @@ def record_upload(session: Session, project: Project, *, actor: User | None, fil
     session.flush()
     trial = dataclasses.replace(trial, source=filename)
     rec = TrialRecord(project_id=project.id, upload_id=upload.id, area_input=area, mode_input=mode,
-                      density_input=density, area_m2=float(trial.area_m2), mode=trial.mode,
+                      density_input=density, columns_input=columns_text(columns),
+                      area_m2=float(trial.area_m2), mode=trial.mode,
                       points=trial.points, data_json=canonical_json(trial_payload(trial)), revision=1,
                       created_by_id=user_id)
     session.add(rec)
@@ -141,20 +156,27 @@ def record_upload(session: Session, project: Project, *, actor: User | None, fil
 
 
 def update_trial(session: Session, rec: TrialRecord, *, actor: User | None, trial: Trial,
-                 area: str | None, mode: str | None, density: str | None, reason: str | None) -> TrialRecord:
-    """Replace the parse settings of a trial (re-parsed by the caller), audited with old and new values.
+                 area: str | None, mode: str | None, density: str | None, reason: str | None,
+                 columns: dict | None | object = ...) -> TrialRecord:
+    """Replace the read settings of a trial (re-read by the caller from its upload, whose bytes stay as
+    they were), audited with the old and new values and the old content hash.
 
-    Area, mode and density are critical values: a reason is required when any of them changes.
-    The revision goes up by one so results computed from the old settings can be told apart.
+    Area, mode, density and the column mapping (``columns``: role -> header or [header, unit]; None for
+    detection; left as it is when not given) are critical values: a reason is required when any of them
+    changes. The revision goes up by one so results computed from the old settings can be told apart;
+    the old revision can be read again from the same bytes with the settings its audit entry records.
     """
+    new_columns = rec.columns_input if columns is ... else columns_text(columns)
     changed = [name for name, new, old in (("area", area, rec.area_input), ("mode", mode, rec.mode_input),
-                                            ("density", density, rec.density_input)) if new != old]
+                                            ("density", density, rec.density_input),
+                                            ("columns", new_columns, rec.columns_input)) if new != old]
     reason = audit.require_reason("trial", changed, reason)
     if not changed:
         return rec
-    old = _trial_values(rec)
+    old = {**_trial_values(rec), "content_sha256": trial_sha256(rec)}
     trial = dataclasses.replace(trial, source=rec.upload.filename)
     rec.area_input, rec.mode_input, rec.density_input = area, mode, density
+    rec.columns_input = new_columns
     rec.area_m2, rec.mode, rec.points = float(trial.area_m2), trial.mode, trial.points
     rec.data_json = canonical_json(trial_payload(trial))
     rec.revision += 1

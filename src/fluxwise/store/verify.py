@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +40,18 @@ from .audit import GENESIS_HASH, KEY_OBJECT, LOG_OBJECT, keyed_entry_hash, legac
 from .canonical import canonical_json, sha256_hex
 from .checkpoints import line_problem
 from .keyring import AuditKeyError
-from .models import AuditEntry, AuditHead, ResultDeletion, ResultVersion, Signature, TrialRecord, Upload
+from .models import (
+    RESTORABLE,
+    AuditEntry,
+    AuditHead,
+    Deletion,
+    Restoration,
+    ResultDeletion,
+    ResultVersion,
+    Signature,
+    TrialRecord,
+    Upload,
+)
 from .record_checks import signature_problems
 from .trust import Trust
 
@@ -103,6 +115,9 @@ class _Walk:
     signs: dict[int, tuple[AuditEntry, dict]] = field(default_factory=dict)
     uploads: dict[str, tuple[int, str | None]] = field(default_factory=dict)
     trials: dict[str, tuple[int, int | None, str | None]] = field(default_factory=dict)
+    # (object type, id) -> how many delete and restore entries the trail holds
+    deleted: Counter = field(default_factory=Counter)
+    restored: Counter = field(default_factory=Counter)
     last_seq: int = 0
     last_hash: str = GENESIS_HASH
     checked: int = 0
@@ -114,6 +129,12 @@ def _record_object(walk: _Walk, entry: AuditEntry, new: Any) -> None:
         new = {}
     keyed = entry.key_id is not None
     kind, action, oid = entry.object_type, entry.action, entry.object_id
+    if kind in RESTORABLE and action == "delete":
+        walk.deleted[(kind, oid)] += 1
+    elif kind in RESTORABLE and action == "update" and new.get("restored") is True:
+        walk.restored[(kind, oid)] += 1
+        if kind != "trial":
+            return
     if kind == "result":
         if action in ("create", "update") and isinstance(new.get("version"), int):
             sha = new.get("content_sha256")
@@ -423,6 +444,26 @@ def _check_trials(session: Session, walk: _Walk, problems: list[str]) -> int:
     return n
 
 
+def _check_deletions(session: Session, walk: _Walk, problems: list[str]) -> None:
+    """Every deletion and restoration row is recorded by an entry of the trail, and the other way round."""
+    rows: Counter = Counter()
+    for object_type, object_id in session.execute(select(Deletion.object_type, Deletion.object_id)):
+        rows[(object_type, object_id)] += 1
+    for (result_id,) in session.execute(select(ResultDeletion.result_id)):
+        rows[("result", result_id)] += 1
+    restored: Counter = Counter(session.execute(select(Restoration.object_type,
+                                                       Restoration.object_id)).all())
+    for what, stored, recorded in (("deletion", rows, walk.deleted),
+                                   ("restoration", restored, walk.restored)):
+        for key in sorted(set(stored) | set(recorded)):
+            if key[0] == "result" and what == "deletion":
+                continue  # checked with the results (entries before these counts existed included)
+            if stored.get(key, 0) != recorded.get(key, 0):
+                n = recorded.get(key, 0)
+                problems.append(f"{key[0]} {key[1]}: {stored.get(key, 0)} {what} row(s) but {n} audit "
+                                f"entr{'y' if n == 1 else 'ies'} recording one")
+
+
 def verify_store(session: Session, trust: Trust, anchors: Iterable[tuple[str, Any]] = ()) -> VerifyReport:
     """Check the trail, the checkpoint log (and ``anchors``: (name, exported checkpoint) pairs),
     signatures, results, uploads, trials and the protection triggers; see the module docstring."""
@@ -437,6 +478,7 @@ def verify_store(session: Session, trust: Trust, anchors: Iterable[tuple[str, An
               "result versions": _check_results(session, walk, problems),
               "trials": _check_trials(session, walk, problems),
               "uploads": _check_uploads(session, walk, problems)}
+    _check_deletions(session, walk, problems)
     for name in protection.missing(session.connection()):
         problems.append(f"the database trigger {name}, which refuses changes to the record, is missing or "
                         "disabled (run `fluxwise db upgrade` as the owner of the tables)")

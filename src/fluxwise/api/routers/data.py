@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Query, Response
 
 from ...errors import InputError
+from ...store import deletions as store_deletions
 from ...store import tenancy
 from ...store import uploads as store_uploads
 from ...store.audit import require_reason
-from ...store.models import TrialRecord
+from ...store.models import TrialRecord, Upload
 from ...store.results import create_result
 from .. import convert, schemas, science
 from ..deps import DbDep, PrincipalDep, ReadSession, ScienceDep, TrialDep, UploadDep, load_user
@@ -47,7 +48,8 @@ def get_trial(trial: TrialDep):
 @router.patch("/trials/{trial_id}", response_model=schemas.TrialOut, responses=ERRORS)
 def edit_trial(body: schemas.TrialEditIn, trial: TrialDep, principal: PrincipalDep, s: ReadSession,
                db: DbDep, compute: ScienceDep):
-    """Re-read the trial from its upload with another area, mode or density (critical: reason required).
+    """Read the trial again from its upload (the same bytes) with another area, mode, density or column
+    mapping: a new revision of the trial. These are critical values: a reason is required.
 
     Results computed before stay as they were and show ``stale: true``; recompute them with
     ``PATCH /api/results/{id}`` and ``recompute: true``.
@@ -56,19 +58,90 @@ def edit_trial(body: schemas.TrialEditIn, trial: TrialDep, principal: PrincipalD
     sent = body.model_dump(exclude_unset=True)
     values = {k: ((sent[k] or "").strip() or None) if k in sent else getattr(trial, f"{k}_input")
               for k in ("area", "mode", "density")}
+    columns = (sent["columns"] or None) if "columns" in sent else store_uploads.trial_columns(trial)
+    if columns:
+        columns = {role: tuple(ref) if isinstance(ref, list) else ref for role, ref in columns.items()}
     changed = [k for k in values if values[k] != getattr(trial, f"{k}_input")]
+    if store_uploads.columns_text(columns) != trial.columns_input:
+        changed.append("columns")
     require_reason("trial", changed, body.reason)
     if not changed:
         return convert.trial_out(trial)
     # a dip tolerance given at upload is kept in the trial's metadata and applies to the re-read too
     max_dip = (json.loads(trial.data_json).get("meta") or {}).get("max_dip")
-    parsed = compute.run(parse_upload, trial.upload.filename, trial.upload.content, max_dip=max_dip, **values)
+    parsed = compute.run(parse_upload, trial.upload.filename, trial.upload.content, columns=columns,
+                         max_dip=max_dip, **values)
     with db.session(write=True) as ws:
         rec = ws.get(TrialRecord, trial.id)
         store_uploads.update_trial(ws, rec, actor=load_user(ws, principal), trial=parsed, reason=body.reason,
-                                   **values)
+                                   columns=columns, **values)
         ws.commit()
         return convert.trial_out(rec)
+
+
+Reason = Annotated[str, Query(min_length=1, max_length=2000, description="Why (required; kept in the audit "
+                                                                         "trail)")]
+
+
+def _no_nul(reason: str) -> str:
+    if "\x00" in reason:
+        raise InputError("must not contain NUL characters", field="reason")
+    return reason
+
+
+@router.delete("/trials/{trial_id}", status_code=204, responses=ERRORS)
+def delete_trial(trial: TrialDep, principal: PrincipalDep, s: ReadSession, db: DbDep, reason: Reason):
+    """Soft-delete a trial: it stays in the store (its results with it), hidden and refused to new work, with
+    who, when and why in the audit trail; an admin of the owning organisation can restore it."""
+    tenancy.require(tenancy.project_roles(s, principal.user_id, trial.project), "write", "deleting a trial")
+    with db.session(write=True) as ws:
+        store_deletions.delete_trial(ws, ws.get(TrialRecord, trial.id), actor=load_user(ws, principal),
+                                     reason=_no_nul(reason))
+        ws.commit()
+    return Response(status_code=204)
+
+
+@router.delete("/uploads/{upload_id}", status_code=204, responses=ERRORS)
+def delete_upload(upload: UploadDep, principal: PrincipalDep, s: ReadSession, db: DbDep, reason: Reason):
+    """Soft-delete an uploaded file and the trial read from it (kept byte for byte, hidden; restorable by an
+    admin). A file of a saved train design is refused: delete the design."""
+    tenancy.require(tenancy.project_roles(s, principal.user_id, upload.project), "write", "deleting a file")
+    with db.session(write=True) as ws:
+        store_deletions.delete_upload(ws, ws.get(Upload, upload.id), actor=load_user(ws, principal),
+                                      reason=_no_nul(reason))
+        ws.commit()
+    return Response(status_code=204)
+
+
+def _restorer(s, principal, project) -> None:
+    tenancy.require(tenancy.owner_roles(s, principal.user_id, project), "restore",
+                    "restoring what was deleted")
+
+
+@router.post("/trials/{trial_id}/restore", response_model=schemas.TrialOut, responses=ERRORS)
+def restore_trial(trial_id: str, body: schemas.ReasonIn, principal: PrincipalDep, s: ReadSession, db: DbDep):
+    """Restore a deleted trial (admins of the owning organisation; a reason is required)."""
+    trial = tenancy.get_trial(s, principal.user_id, trial_id, include_deleted=True)
+    _restorer(s, principal, trial.project)
+    with db.session(write=True) as ws:
+        rec = ws.get(TrialRecord, trial.id)
+        store_deletions.restore_trial(ws, rec, actor=load_user(ws, principal), reason=body.reason)
+        ws.commit()
+        return convert.trial_out(rec)
+
+
+@router.post("/uploads/{upload_id}/restore", response_model=schemas.UploadOut, responses=ERRORS)
+def restore_upload(upload_id: str, body: schemas.ReasonIn, principal: PrincipalDep, s: ReadSession,
+                   db: DbDep):
+    """Restore a deleted file and the trial deleted with it (admins of the owning organisation; a reason
+    is required)."""
+    upload = tenancy.get_upload(s, principal.user_id, upload_id, include_deleted=True)
+    _restorer(s, principal, upload.project)
+    with db.session(write=True) as ws:
+        up = ws.get(Upload, upload.id)
+        store_deletions.restore_upload(ws, up, actor=load_user(ws, principal), reason=body.reason)
+        ws.commit()
+        return convert.upload_out(ws, up)
 
 
 def _store_result(db, principal, trial: TrialRecord, kind: str, inputs: dict, data: dict, notes: str):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import PurePosixPath
 from typing import Annotated
 
@@ -10,6 +11,7 @@ from sqlalchemy import select
 
 from ...errors import InputError
 from ...i18n import _
+from ...store import deletions as store_deletions
 from ...store import invitations as store_invitations
 from ...store import projects as store_projects
 from ...store import tenancy
@@ -99,9 +101,40 @@ def revoke_share(org_id: str, project: ProjectDep, principal: PrincipalDep, s: R
 
 @router.get("/{project_id}/uploads", response_model=list[schemas.UploadOut], responses=ERRORS)
 def list_uploads(project: ProjectDep, s: ReadSession):
-    rows = s.scalars(select(Upload).where(Upload.project_id == project.id)
-                     .order_by(Upload.created_at, Upload.id))
-    return [convert.upload_out(s, u) for u in rows]
+    """The project's files (deleted ones: ``GET /api/projects/{id}/deleted``)."""
+    rows = list(s.scalars(select(Upload).where(Upload.project_id == project.id)
+                          .order_by(Upload.created_at, Upload.id)))
+    gone = store_deletions.deleted_ids(s, "upload", [u.public_id for u in rows])
+    return [convert.upload_out(s, u) for u in rows if u.public_id not in gone]
+
+
+@router.get("/{project_id}/deleted", response_model=list[schemas.DeletedOut], responses=ERRORS)
+def list_deleted(project: ProjectDep, s: ReadSession):
+    """What is deleted in the project (files, trials, results), newest first, with who, when and why; an
+    admin of the owning organisation can restore each (``POST .../restore``)."""
+    return store_deletions.deleted_in_project(s, project)
+
+
+def column_mapping(text: str | None) -> dict | None:
+    """A column mapping sent as JSON text (a form field): role -> header or [header, unit]."""
+    if text is None or not text.strip():
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise InputError('must be JSON such as {"time": ["Zeit", "s"]}', field="columns") from None
+    if not isinstance(value, dict):
+        raise InputError('must map roles to columns, e.g. {"time": ["Zeit", "s"]}', field="columns")
+    out = {}
+    for role, ref in value.items():
+        if isinstance(ref, str) and ref.strip() and "\x00" not in ref:
+            out[str(role)] = ref.strip()
+        elif (isinstance(ref, list) and len(ref) == 2 and all(isinstance(x, str) and "\x00" not in x
+                                                               for x in ref) and ref[0].strip()):
+            out[str(role)] = (ref[0].strip(), ref[1].strip() or None) if ref[1].strip() else ref[0].strip()
+        else:
+            raise InputError(f"the {role} column must be a header, or a header and a unit", field="columns")
+    return out or None
 
 
 @router.post("/{project_id}/uploads", response_model=schemas.UploadCreatedOut, status_code=201,
@@ -119,6 +152,9 @@ def create_upload(
     mode: Annotated[str | None, Form(max_length=32, description="constant-pressure or constant-flux "
                                                                 "(else detected)")] = None,
     density: Annotated[str | None, Form(max_length=100, description="e.g. '1.02 g/mL'")] = None,
+    columns: Annotated[str | None, Form(max_length=4000, description='Column mapping as JSON, role -> '
+                                        'header or [header, unit], e.g. {"time": ["Zeit", "s"]} (else '
+                                        'detected from the headers)')] = None,
     max_dip: Annotated[str | None, Form(max_length=100, description="Largest dip of the filtrate readings "
                                                                     "to accept as balance noise: a mass or "
                                                                     "volume ('0.5 g') or a fraction of the "
@@ -142,20 +178,24 @@ def create_upload(
     dip = (max_dip or "").strip() or None
     if dip is not None and "\x00" in dip:
         raise InputError(_("must not contain NUL characters"), field="max_dip")
-    trial = compute.run(parse_upload, filename, content, max_dip=dip, **options)
+    mapping = column_mapping(columns)
+    trial = compute.run(parse_upload, filename, content, columns=mapping, max_dip=dip, **options)
     with db.session(write=True) as ws:
         upload, rec = store_uploads.record_upload(
             ws, ws.get(Project, project.id), actor=load_user(ws, principal), filename=filename,
-            content_type=content_type, content=content, trial=trial, original_filename=original, **options)
+            content_type=content_type, content=content, trial=trial, original_filename=original,
+            columns=mapping, **options)
         ws.commit()
         return schemas.UploadCreatedOut(upload=convert.upload_out(ws, upload), trial=convert.trial_out(rec))
 
 
 @router.get("/{project_id}/trials", response_model=list[schemas.TrialOut], responses=ERRORS)
 def list_trials(project: ProjectDep, s: ReadSession):
-    rows = s.scalars(select(TrialRecord).where(TrialRecord.project_id == project.id)
-                     .order_by(TrialRecord.created_at, TrialRecord.id))
-    return [convert.trial_out(r) for r in rows]
+    """The project's trials (deleted ones: ``GET /api/projects/{id}/deleted``)."""
+    rows = list(s.scalars(select(TrialRecord).where(TrialRecord.project_id == project.id)
+                          .order_by(TrialRecord.created_at, TrialRecord.id)))
+    gone = store_deletions.deleted_ids(s, "trial", [r.public_id for r in rows])
+    return [convert.trial_out(r) for r in rows if r.public_id not in gone]
 
 
 @router.get("/{project_id}/results", response_model=list[schemas.ResultOut], responses=ERRORS)
@@ -166,10 +206,12 @@ def list_results(project: ProjectDep, s: ReadSession, include_deleted: bool = Fa
     by_result: dict[str, list[ResultVersion]] = {}
     for rv in rows:
         by_result.setdefault(rv.result_id, []).append(rv)
+    gone_trials = store_deletions.deleted_ids(s, "trial")
     out = []
     for versions in by_result.values():
         versions.sort(key=lambda v: v.version)
-        if include_deleted or versions[-1].deleted_at is None:
+        trial_gone = versions[-1].trial is not None and versions[-1].trial.public_id in gone_trials
+        if include_deleted or (versions[-1].deleted_at is None and not trial_gone):
             out.append(convert.result_out(s, versions))
     return out
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from ...errors import InputError
 from ...store import accounts, tenancy
+from ...store import deletions as store_deletions
 from ...store import results as store_results
 from ...store import trains as store_trains
 from ...store import uploads as store_uploads
@@ -26,7 +27,7 @@ from ..deps import (
     load_user,
     signing,
 )
-from ..headers import report_response
+from ..headers import content_disposition, report_response
 from ..workers import Science
 
 router = APIRouter(prefix="/results", tags=["results"])
@@ -77,6 +78,7 @@ def edit_result(body: schemas.ResultEditIn, versions: ResultDep, principal: Prin
     tenancy.require(tenancy.project_roles(s, principal.user_id, current.project), "write", "editing a result")
     if current.deleted_at is not None:
         raise InputError("this result was deleted; deleted results cannot be edited")
+    _trial_not_deleted(s, current, "editing it")
     if body.data is not None and (body.inputs is not None or body.recompute):
         raise InputError("give either 'data' (typed-in values) or 'inputs'/'recompute' (computed), not both")
     if body.inputs is not None and current.kind != "sizing":
@@ -136,6 +138,26 @@ def delete_result(versions: ResultDep, principal: PrincipalDep, s: ReadSession, 
     return Response(status_code=204)
 
 
+@router.post("/{result_id}/restore", response_model=schemas.ResultOut, responses=ERRORS)
+def restore_result(body: schemas.ReasonIn, versions: ResultDep, principal: PrincipalDep, s: ReadSession,
+                   db: DbDep):
+    """Restore a deleted result (admins of the owning organisation; a reason is required): it is listed,
+    reported and signable again; its deletion and this restoration stay in the audit trail."""
+    current = versions[-1]
+    tenancy.require(tenancy.owner_roles(s, principal.user_id, current.project), "restore",
+                    "restoring what was deleted")
+    with db.session(write=True) as ws:
+        store_deletions.restore_result(ws, ws.get(ResultVersion, current.id), actor=load_user(ws, principal),
+                                       reason=body.reason)
+        ws.commit()
+        return convert.result_out(ws, tenancy.get_result_versions(ws, principal.user_id, current.result_id))
+
+
+def _trial_not_deleted(s, rv: ResultVersion, what: str) -> None:
+    if rv.trial is not None and store_deletions.active_deletion(s, "trial", rv.trial.public_id) is not None:
+        raise InputError(f"the trial of this result was deleted; {what} needs the trial restored first")
+
+
 def record_report_html(s, versions: list[ResultVersion], version: int | None = None,
                        compute: Science | None = None) -> tuple[str, ResultVersion]:
     """The HTML report of a stored result version, with its signature block (and a red banner when the
@@ -167,19 +189,49 @@ def record_report_html(s, versions: list[ResultVersion], version: int | None = N
     return html, rv
 
 
+ReportFormat = Annotated[Literal["html", "pdf"], Query(
+    description="html (self-contained) or pdf (printed from the same HTML, the record on every page)")]
+
+
+def report_filename(rv: ResultVersion, suffix: str) -> str:
+    """``<trial or train file stem>-<kind>-v<version>.<suffix>`` (the name the upload was given)."""
+    return f"{convert.report_stem(rv)}-{rv.kind}-v{rv.version}.{suffix}"
+
+
+def record_report_pdf(s, versions: list[ResultVersion], version: int | None = None,
+                      compute: Science | None = None) -> tuple[bytes, ResultVersion]:
+    """The PDF of :func:`record_report_html`: the same HTML printed, the record in every page header."""
+    from ...report.pdf import html_to_pdf
+
+    html, rv = record_report_html(s, versions, version, compute)
+    record = convert.record_block(convert.result_out(s, versions, rv.version))
+    title = f"{rv.kind} report — {report_filename(rv, 'pdf').rsplit('-', 2)[0]}"
+    return html_to_pdf(html, title=title, record=record), rv
+
+
 @router.get("/{result_id}/report", response_class=HTMLResponse, responses={
-    **ERRORS, 409: {"model": schemas.ErrorOut},
-    200: {"description": "Self-contained HTML report", "content": {"text/html": {}}}})
+    **ERRORS, 409: {"model": schemas.ErrorOut}, 503: {"model": schemas.ErrorOut},
+    200: {"description": "Self-contained HTML report, or its PDF",
+          "content": {"text/html": {}, "application/pdf": {}}}})
 def get_report(versions: ResultDep, s: ReadSession, compute: ScienceDep, version: Version = None,
+               format: ReportFormat = "html",
                download: Annotated[bool, Query(description="As an attachment (else shown inline)")] = False):
-    """The HTML report of a result version: computed again from its trial and inputs (a train design from
+    """The report of a result version: computed again from its trial and inputs (a train design from
     its stored files) and given only while that reproduces the numbers the version holds (409 otherwise),
     with a signature block — result id, version, content hash, and each signature's signer, meaning and
     UTC time — so a printed report can be traced back to the record.
 
-    Served sandboxed (``Content-Security-Policy: sandbox allow-scripts; frame-ancestors 'self'``) and,
-    with ``download=true``, as an attachment named after the trial file, the kind and the version.
+    HTML is served sandboxed (``Content-Security-Policy: sandbox allow-scripts; frame-ancestors 'self'``)
+    and, with ``download=true``, as an attachment named after the trial file, the kind and the version.
+    ``format=pdf``: the same HTML printed by headless Chromium, that record in the header of every page,
+    always an attachment (503 when no PDF engine is installed).
     """
+    if format == "pdf":
+        pdf, rv = record_report_pdf(s, versions, version, compute)
+        return Response(pdf, media_type="application/pdf", headers={
+            "X-Result-Version": str(rv.version), "X-Content-SHA256": rv.content_sha256,
+            "Content-Disposition": content_disposition(report_filename(rv, "pdf")),
+            "Cache-Control": "private, no-store"})
     html, rv = record_report_html(s, versions, version, compute)
     return report_response(html, filename=f"{convert.report_stem(rv)}-{rv.kind}-v{rv.version}.html",
                            download=download, headers={"X-Result-Version": str(rv.version),
@@ -209,6 +261,7 @@ def sign_result(body: schemas.SignIn, versions: ResultDep, principal: PrincipalD
                     f"signing as {body.meaning}")
     if versions[-1].deleted_at is not None:
         raise InputError("this result was deleted; deleted results cannot be signed")
+    _trial_not_deleted(s, rv, "signing it")
     with db.session(write=True) as ws:
         signer, client = load_user(ws, principal), client_address(request)
         with signing(ws, principal, "the signature"):

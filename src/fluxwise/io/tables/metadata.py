@@ -7,7 +7,7 @@ import re
 import numpy as np
 
 from ...errors import InputError
-from ...units import CANONICAL, parse_quantity
+from ...units import EXAMPLE_UNIT, parse_quantity
 from .cells import NUMBER
 from .headers import norm_name, split_header
 
@@ -24,7 +24,7 @@ def metadata_quantity(value, kind: str, option: str, file_meta: dict, pattern: r
     if value is not None:
         if isinstance(value, bool) or not isinstance(value, str | int | float | np.integer | np.floating):
             raise InputError(f"{option} must be a quantity such as "
-                             f"{_EXAMPLE_OPTION.get(option.lstrip('-'), '1 ' + CANONICAL[kind])!r}, "
+                             f"{_EXAMPLE_OPTION.get(option.lstrip('-'), '1 ' + EXAMPLE_UNIT[kind])!r}, "
                              f"not {value!r}", field=option, source=source)
         q = parse_quantity(float(value) if not isinstance(value, str) else value, kind,
                            default_unit=default_unit if not isinstance(value, str) else None, field=option,

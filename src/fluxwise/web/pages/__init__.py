@@ -8,10 +8,16 @@ module of pages is one more line there.
 
 from __future__ import annotations
 
+import logging
 from importlib import import_module, resources
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
 
 #: The modules of pages, each with a ``router``, in the order their routes are matched.
 PAGE_MODULES = (
@@ -29,9 +35,42 @@ PAGE_MODULES = (
 
 
 def install_web(app: FastAPI) -> FastAPI:
-    """Add the pages and their static files to ``app`` (an app of :func:`fluxwise.api.create_app`)."""
+    """Add the pages and their static files to ``app`` (an app of :func:`fluxwise.api.create_app`), and
+    error pages in the site's layout (with its navigation) for any other address and any failure."""
     for name in PAGE_MODULES:
         app.include_router(import_module(f"{__name__}.{name}").router)
     static = resources.files("fluxwise") / "web" / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    _install_error_pages(app)
     return app
+
+
+def _is_page(request: Request) -> bool:
+    path = request.url.path
+    return not (path == "/api" or path.startswith(("/api/", "/static/")))
+
+
+def _install_error_pages(app: FastAPI) -> None:
+    """404 for an unknown page, 405 and other HTTP errors, and 500 for a failure nobody foresaw: pages in
+    the base layout (navigation kept), while ``/api`` and ``/static`` keep their JSON answers."""
+    from .base import error_response
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        if not _is_page(request):
+            return await http_exception_handler(request, exc)
+        message = {404: "there is no page at this address", 405: "this page does not take that request"}.get(
+            exc.status_code, str(exc.detail))
+        response = error_response(request, exc.status_code, message)
+        for k, v in (getattr(exc, "headers", None) or {}).items():
+            response.headers[k] = v
+        return response
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception):
+        log.error("unhandled error on %s", request.url.path, exc_info=exc)
+        if not _is_page(request):
+            return JSONResponse({"detail": "internal error: the server failed on this request; it was "
+                                           "logged"}, status_code=500)
+        return error_response(request, 500, "the server failed on this request; it was logged. Try "
+                                            "again, and tell your administrator if it persists.")

@@ -20,7 +20,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 
 from ... import __version__, i18n
-from ...api.deps import Principal, authenticate, get_db
+from ...api import wording
+from ...api.deps import CSRF_COOKIE, Principal, authenticate, get_db
 from ...api.upload_checks import UploadRejected
 from ...errors import FluxwiseError
 from ...i18n import N_, _
@@ -51,7 +52,7 @@ def _status_of(exc: FluxwiseError) -> int:
                         (store_results.Conflict, 409)):
         if isinstance(exc, cls):
             return status
-    return exc.status if isinstance(exc, UploadRejected) else 422
+    return exc.status if isinstance(exc, UploadRejected) else getattr(exc, "http_status", 422)
 
 
 def wants_json(request: Request) -> bool:
@@ -79,7 +80,7 @@ class PageRoute(APIRoute):
                 elif isinstance(exc, HTTPException):
                     status, message = exc.status_code, str(exc.detail)
                 else:
-                    status, message = _status_of(exc), str(exc)
+                    status, message = _status_of(exc), wording.error_text(exc, "web")
                 if status == 401 and not wants_json(request):
                     return RedirectResponse(_login_url(request), status_code=303)
                 return error_response(request, status, message)
@@ -92,15 +93,36 @@ def page_router() -> APIRouter:
     return APIRouter(route_class=PageRoute, include_in_schema=False)
 
 
+def _signed_in(request: Request) -> Principal | None:
+    """The signed-in user, or None (an error page keeps the navigation of whoever is signed in)."""
+    try:  # only to show the navigation: the CSRF cookie stands in for a form's token
+        return authenticate(request, get_db(request), request.cookies.get(CSRF_COOKIE))
+    except Exception:  # noqa: BLE001 - not signed in, or the store is what failed: a page without a user
+        return None
+
+
 def error_response(request: Request, status: int, message: str) -> Response:
     if wants_json(request):
         return JSONResponse({"detail": message}, status_code=status)
-    return render(request, "error.html", status=status, title=_(_TITLES.get(status, N_("That did not work"))),
-                  message=message, code=status)
+    principal = _signed_in(request) if status != 401 else None
+    return render(request, "error.html", status=status, principal=principal,
+                  title=_(_TITLES.get(status, N_("That did not work"))), message=message, code=status,
+                  back=safe_back(request))
 
 
-_TITLES = {401: N_("Not signed in"), 403: N_("Not allowed"), 404: N_("Not found"), 413: N_("Too large"),
-           429: N_("Too many attempts")}
+def safe_back(request: Request) -> str | None:
+    """The page the browser came from, when it is one of this site's (for a "back" link)."""
+    referer = request.headers.get("referer") or ""
+    parts = urlsplit(referer)
+    if parts.netloc and parts.netloc != request.headers.get("host", ""):
+        return None
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    return path if path.startswith("/") and not path.startswith("//") and path != request.url.path else None
+
+
+_TITLES = {401: N_("Not signed in"), 403: N_("Not allowed"), 404: N_("Not found"),
+           405: N_("Not allowed here"), 409: N_("Changed meanwhile"), 413: N_("Too large"),
+           429: N_("Too many attempts"), 500: N_("Server error"), 503: N_("Not available")}
 
 
 def page_alerts(request: Request, principal: Principal) -> dict:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import Request
 from sqlalchemy import select
 
-from ...api import science
+from ...api import science, wording
 from ...api.deps import get_db
 from ...errors import FluxwiseError, InputError
 from ...i18n import _
@@ -87,7 +87,7 @@ def compare_page(request: Request, project_id: str):
             figure = {"id": "fig-overlay", "title": _("Flux decay vs loading"),
                       "json": present.figure_json(fig)}
         except FluxwiseError as exc:
-            error = str(exc)
+            error = wording.error_text(exc, "web")
     rows = _rows(data, ids) if data else []
     return render(request, "compare.html", principal=principal,
                   title=_("Compare trials — %(name)s", name=info["name"]),

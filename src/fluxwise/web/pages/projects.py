@@ -10,17 +10,19 @@ from fastapi import Form, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import func, select
 
-from ...api import convert
+from ...api import convert, wording
 from ...api.deps import FormPrincipalDep, Principal, get_db
 from ...api.upload_checks import display_filename
 from ...errors import InputError
 from ...i18n import _
 from ...store import accounts, tenancy
+from ...store import deletions as store_deletions
 from ...store import projects as store_projects
 from ...store.models import Organisation, Project, ResultVersion, TrialRecord, User
 from .. import present
 from .base import latest_versions, page_principal, page_router, render
 from .people import _notice, project_shares
+from .trials import CORRECTION_ROLES
 
 router = page_router()
 
@@ -68,8 +70,8 @@ def create_project(request: Request, principal: FormPrincipalDep, org_id: Annota
         with db.session() as s:
             ctx = _projects_context(s, principal)
         return render(request, "projects.html", status=422, principal=principal, title=_("Projects"),
-                      nav="projects", error=str(exc), form={"name": name, "description": description,
-                                                             "org_id": org_id}, **ctx)
+                      nav="projects", error=wording.error_text(exc, "web"),
+                      form={"name": name, "description": description, "org_id": org_id}, **ctx)
 
 
 @router.get("/projects/{project_id}")
@@ -89,6 +91,8 @@ def project_page(request: Request, project_id: str):
                                      "stale": rv.trial_revision != rv.trial.revision}
         records = list(s.scalars(select(TrialRecord).where(TrialRecord.project_id == project.id)
                                  .order_by(TrialRecord.created_at.desc(), TrialRecord.id.desc())))
+        gone = store_deletions.deleted_ids(s, "trial", [t.public_id for t in records])
+        records = [t for t in records if t.public_id not in gone]
         names = dict(s.execute(select(User.id, User.name).where(
             User.id.in_({t.created_by_id for t in records if t.created_by_id is not None}))).all())
         trials = [{"id": t.public_id, "source": display_filename(convert.shown_filename(t.upload)),
@@ -100,7 +104,9 @@ def project_page(request: Request, project_id: str):
                            "org": project.organisation.name, "created": project.created_at},
                "roles": sorted(roles), "can_write": bool(roles & tenancy.PERMISSIONS["write"]),
                "trials": trials, "saved_trains": _saved_trains(s, project),
-               "saved_supplies": _saved_supplies(s, project), "shares": project_shares(s, principal, project)}
+               "saved_supplies": _saved_supplies(s, project), "shares": project_shares(s, principal, project),
+               "deleted": store_deletions.deleted_in_project(s, project),
+               "can_restore": bool(roles & tenancy.PERMISSIONS["restore"]), "mapping_roles": CORRECTION_ROLES}
     return render(request, "project.html", principal=principal, title=ctx["project"]["name"], nav="projects",
                   notice=_notice(request), **ctx)
 

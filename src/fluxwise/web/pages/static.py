@@ -1,4 +1,5 @@
-"""Assets served by route rather than from ``static/``: plotly.js of the installed plotly package."""
+"""Assets served by route rather than from ``static/``: plotly.js of the installed plotly package, and the
+legend script the pages share with the reports (:mod:`fluxwise.report.assets`)."""
 
 from __future__ import annotations
 
@@ -33,3 +34,12 @@ def plotly_js(request: Request):
     if "gzip" in request.headers.get("accept-encoding", ""):
         return Response(gz, media_type="text/javascript", headers={**headers, "Content-Encoding": "gzip"})
     return Response(raw, media_type="text/javascript", headers=headers)
+
+
+@router.get("/static/plot-legends.js")
+def plot_legends_js():
+    """The script that moves a narrow plot's legend below it (shared with the reports)."""
+    from ...report.assets import legends_js
+
+    return Response(legends_js(), media_type="text/javascript",
+                    headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"})

@@ -6,15 +6,15 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from ...api import convert
 from ...api.deps import FormPrincipalDep, Principal, get_db, get_settings
-from ...api.headers import report_response
+from ...api.headers import content_disposition, report_response
 from ...api.upload_checks import CONTENT_TYPES, check_upload, clean_filename, read_limited
 from ...errors import FluxwiseError, InputError
 from ...i18n import _
@@ -114,6 +114,14 @@ async def train_submit(request: Request, principal: FormPrincipalDep):
             raise InputError(_("choose a train file (.yaml or .yml), or the example train"), field="train")
         return train_runs.design_uploaded(train_name, train_bytes, files, route=route), train_name
 
+    content = (lambda: train_runs.example_sources()[1]) if example else (lambda: train_bytes)
+    return await _design_and_keep(request, principal, db, project, run, files, content, route, notes)
+
+
+async def _design_and_keep(request: Request, principal: Principal, db, project: Project | None, run,
+                           files: dict[str, bytes], content, route: str | None, notes: str):
+    """Design (``run`` returns the design and the train file's name) and keep it: saved into
+    ``project`` with the train file (``content()``) and ``files``, else kept here for a while."""
     try:
         design, filename = await run_in_threadpool(run)
     except FluxwiseError:
@@ -123,7 +131,7 @@ async def train_submit(request: Request, principal: FormPrincipalDep):
         error = type(exc).__name__ + ": " + str(exc)
         raise InputError(_("the train could not be designed (%(error)s)", error=error)) from None
     if project is not None:
-        content = train_runs.example_sources()[1] if example else train_bytes
+        train_bytes = content()
 
         def save() -> str:
             from ...api import science
@@ -134,7 +142,7 @@ async def train_submit(request: Request, principal: FormPrincipalDep):
             with db.session(write=True) as ws:
                 rv = store_trains.save_train(
                     ws, ws.get(Project, project.id), actor=ws.get(User, principal.user_id),
-                    train_name=filename, train_bytes=content, files=typed, route=route, data=data,
+                    train_name=filename, train_bytes=train_bytes, files=typed, route=route, data=data,
                     notes=notes)
                 ws.commit()
                 return rv.result_id
@@ -146,6 +154,93 @@ async def train_submit(request: Request, principal: FormPrincipalDep):
     if wants_json(request):
         return JSONResponse({"url": url}, status_code=201)
     return RedirectResponse(url, status_code=303)
+
+
+@router.get("/train/new")
+def designer_page(request: Request, project: Annotated[str | None, Query(max_length=32)] = None):
+    """The train designer: a train built step by step from a project's trials."""
+    from .. import designer
+
+    principal = page_principal(request)
+    with get_db(request).session() as s:
+        projects = _writable_projects(s, principal)
+        chosen = next((p for p in projects if p["id"] == project), projects[0] if projects else None)
+        trials = _project_trials(s, principal, chosen["id"]) if chosen else []
+    spec = {"train": designer.TRAIN_FIELDS, "steps": designer.FIELDS, "labels": designer.STEP_LABELS,
+            "trials": [{"id": t["id"], "file": t["file"], "mode": t["mode"]} for t in trials],
+            "formats": [c["name"] for c in _catalog_names()]}
+    return render(request, "train_designer.html", principal=principal, title="Train designer", nav="train",
+                  projects=projects, project=chosen, trials=trials, routes=_routes(),
+                  spec=json.dumps(spec).replace("<", "\\u003c"))
+
+
+def _catalog_names() -> list[dict]:
+    from ...io.catalog import read_catalog
+
+    return [{"name": f.name} for f in read_catalog(None)]
+
+
+def _project_trials(s, principal: Principal, project_id: str) -> list[dict]:
+    """The trials of a project a train can name (not deleted), with their file names and bytes' ids."""
+    from sqlalchemy import select
+
+    from ...store import deletions
+    from ...store.models import TrialRecord
+
+    project = tenancy.get_project(s, principal.user_id, project_id)
+    records = list(s.scalars(select(TrialRecord).where(TrialRecord.project_id == project.id)
+                             .order_by(TrialRecord.created_at, TrialRecord.id)))
+    gone = deletions.deleted_ids(s, "trial", [r.public_id for r in records])
+    return [{"id": r.public_id, "file": r.upload.filename, "mode": r.mode, "upload_id": r.upload_id,
+             "area_cm2": present.num(r.area_m2 * 1e4)} for r in records if r.public_id not in gone]
+
+
+@router.post("/train/new")
+async def designer_submit(request: Request, principal: FormPrincipalDep):
+    """Design the train the designer sends (JSON in ``design``): as its YAML, with the project's trials as
+    its files; saved into the project unless ``save`` is 0 (then kept here for a while)."""
+    from ...store.models import Upload
+    from .. import designer
+
+    form = await request.form()
+    project_id, notes = _form_text(form, "project_id", 32), _form_text(form, "notes", 20_000)
+    route = _form_text(form, "route", 64) or None
+    save = form.get("save", "1") != "0"
+    if not project_id:
+        raise InputError("choose the project whose trials the steps use", field="project")
+    db = get_db(request)
+    with db.session() as s:
+        project = tenancy.get_project(s, principal.user_id, project_id)
+        if save:
+            tenancy.require(tenancy.project_roles(s, principal.user_id, project), "write",
+                            "saving a train design")
+        trials = _project_trials(s, principal, project_id)
+        name, content, used = designer.train_yaml(_form_text(form, "design", 200_000),
+                                                  {t["id"]: t["file"] for t in trials})
+        files: dict[str, bytes] = {}
+        for t in trials:
+            if t["id"] in used:
+                if t["file"] in files and s.get(Upload, t["upload_id"]).content != files[t["file"]]:
+                    raise InputError(f"two trials of the project are files named '{t['file']}'; a train "
+                                     "names its trials by file name", field="trial")
+                files[t["file"]] = s.get(Upload, t["upload_id"]).content
+
+    def run():
+        return train_runs.design_uploaded(name, content, files, route=route), name
+
+    return await _design_and_keep(request, principal, db, project if save else None, run, files,
+                                  lambda: content, route, notes)
+
+
+@router.get("/trains/{result_id}/train.yaml")
+def saved_train_file(request: Request, result_id: str):
+    """The train file of a saved design, as it was uploaded or made by the designer."""
+    principal = page_principal(request)
+    with get_db(request).session() as s:
+        rv = _saved_train(s, principal, result_id)
+        name, content, _, _ = store_trains.train_sources(s, rv)
+    return Response(content, media_type="application/yaml; charset=utf-8", headers={
+        "Content-Disposition": content_disposition(name), "Cache-Control": "private, no-store"})
 
 
 @router.get("/train/{run_id}")
@@ -174,7 +269,11 @@ def saved_train_page(request: Request, result_id: str):
         design = saved_train_design(s, rv)
         inputs = json.loads(rv.inputs_json)
         checked = convert.result_out(s, tenancy.get_result_versions(s, principal.user_id, result_id))
+        roles = tenancy.project_roles(s, principal.user_id, rv.project)
         saved = {"id": rv.result_id, "version": rv.version, "project": rv.project.name,
+                 "meanings": [m for m in ("author", "review", "approve")
+                              if roles & tenancy.PERMISSIONS[f"sign:{m}"]],
+                 "can_write": bool(roles & tenancy.PERMISSIONS["write"]),
                  "project_id": rv.project.public_id, "by": rv.created_by.name if rv.created_by else None,
                  "created": rv.created_at, "sha256": rv.content_sha256, "notes": rv.notes,
                  "signatures": checked.signatures, "problems": checked.record_problems,
@@ -185,14 +284,19 @@ def saved_train_page(request: Request, result_id: str):
 
 
 @router.get("/trains/{result_id}/report")
-def saved_train_report_page(request: Request, result_id: str, download: bool = False):
-    from ...api.routers.results import record_report_html
+def saved_train_report_page(request: Request, result_id: str, download: bool = False,
+                            format: Annotated[Literal["html", "pdf"], Query()] = "html"):
+    from ...api.routers.results import record_report_html, record_report_pdf, report_filename
 
     principal = page_principal(request)
     with get_db(request).session() as s:
         rv = _saved_train(s, principal, result_id)
+        versions = tenancy.get_result_versions(s, principal.user_id, result_id)
+        if format == "pdf":  # the same HTML printed, the record in every page header
+            pdf, rv = record_report_pdf(s, versions)
+            return _pdf_response(pdf, report_filename(rv, "pdf"))
         # with its signature block (and a red banner when the record does not match)
-        html, _problems = record_report_html(s, tenancy.get_result_versions(s, principal.user_id, result_id))
+        html, _problems = record_report_html(s, versions)
         filename = json.loads(rv.inputs_json)["train"]["filename"]
     return _report_response(html, filename, download)
 
@@ -221,12 +325,24 @@ def _train_design_page(request: Request, principal: Principal, design, filename:
 
 
 @router.get("/train/{run_id}/report")
-def train_report_page(request: Request, run_id: str, download: bool = False):
+def train_report_page(request: Request, run_id: str, download: bool = False,
+                      format: Annotated[Literal["html", "pdf"], Query()] = "html"):
     from ...report.train import render_train_report
 
     principal = page_principal(request)
     run = train_runs.get(run_id, principal.user_id)
-    return _report_response(render_train_report(run.design), run.filename, download)
+    html = render_train_report(run.design)
+    if format == "pdf":
+        from ...report.pdf import html_to_pdf
+
+        pdf = html_to_pdf(html, title=f"Filtration train — {run.design.train.name}")
+        return _pdf_response(pdf, f"{run.filename.rsplit('.', 1)[0] or 'train'}-report.pdf")
+    return _report_response(html, run.filename, download)
+
+
+def _pdf_response(pdf: bytes, filename: str) -> Response:
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": content_disposition(filename), "Cache-Control": "private, no-store"})
 
 
 def _report_response(html: str, filename: str, download: bool, *, kind: str = "train",

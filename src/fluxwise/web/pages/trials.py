@@ -11,6 +11,7 @@ from fastapi import Query, Request
 from ...api import convert
 from ...api.deps import get_db, get_science
 from ...api.upload_checks import display_filename
+from ...i18n import N_, _
 from ...models.fouling import MODEL_NAMES
 from ...store import tenancy
 from ...store import uploads as store_uploads
@@ -88,6 +89,7 @@ def trial_page(request: Request, trial_id: str, result: Annotated[str | None, Qu
                 "density": rec.density_input, "meta": json.loads(rec.data_json).get("meta") or {}}
         project = {"id": rec.project.public_id, "name": rec.project.name,
                    "org": rec.project.organisation.name}
+        correction = _correction_form(rec, info["meta"])
     fits = [r for r in results if r.kind == "fit"]
     sizings = [r for r in results if r.kind == "sizing"]
     fit = next((r for r in reversed(fits) if not r.stale), fits[-1] if fits else None)
@@ -95,14 +97,48 @@ def trial_page(request: Request, trial_id: str, result: Annotated[str | None, Qu
     sizing_inputs = chosen.inputs if chosen is not None and not chosen.stale else None
     figs = present.trial_figures((rec.public_id, info["revision"]), trial, sizing_inputs,
                                  get_science(request))
+    from ...fit.fouling import vmax_linearity
     meanings = [m for m in ("author", "review", "approve") if roles & tenancy.PERMISSIONS[f"sign:{m}"]]
     sizing_form = _sizing_form(rec, chosen.inputs if chosen is not None else None)
     fit_rows = present.model_rows(fit.data) if fit is not None else []
     return render(
         request, "trial.html", principal=principal, title=info["source"], nav="projects", trial=info,
         project=project, figs=figs, fit=fit, fit_rows=fit_rows, sse_unit=present.sse_unit(info["mode"]),
-        vmax=(fit.data.get("vmax") if fit is not None else None), results=list(reversed(results)),
+        vmax=(fit.data.get("vmax") if fit is not None else None), vmax_check=vmax_linearity(trial),
+        results=list(reversed(results)),
         sizing=chosen, sizing_view=present.sizing_view(chosen.data, chosen.inputs) if chosen else None,
         form=sizing_form, models=list(MODEL_NAMES), catalog=_catalog(), meanings=meanings,
-        data=present.data_view(trial),
+        data=present.data_view(trial), correction=correction,
         can_write=bool(roles & tenancy.PERMISSIONS["write"]))
+
+
+#: The columns a correction can name, with the units offered for each (any other may be typed).
+CORRECTION_ROLES = (
+    ("time", N_("Time"), ("s", "min", "h")),
+    ("mass", N_("Filtrate mass"), ("g", "kg")),
+    ("volume", N_("Filtrate volume"), ("mL", "L")),
+    ("pressure", N_("Pressure"), ("bar", "psi", "kPa", "mbar")),
+    ("flow", N_("Flow or flux"), ("mL/min", "L/h", "LMH")),
+    ("turbidity", N_("Turbidity"), ("NTU", "FNU")),
+)
+
+
+def _correction_form(rec: TrialRecord, meta: dict) -> dict:
+    """What the correction form on the trial page starts from: the file's headers, the mapping the
+    trial was read with (given, else detected), and the area, density and mode as given."""
+    given = store_uploads.trial_columns(rec) or {}
+    detected, units = meta.get("columns") or {}, meta.get("units") or {}
+    headers = list(dict.fromkeys([*detected.values(), *(meta.get("ignored_columns") or [])]))
+    rows = []
+    for role, label, offered in CORRECTION_ROLES:
+        ref = given.get(role)
+        if ref is not None:
+            header, unit = (ref[0], ref[1] or "") if isinstance(ref, list | tuple) else (ref, "")
+        elif not given and role in detected:
+            header, unit = detected[role], units.get(role) or ""
+        else:
+            header, unit = "", ""
+        rows.append({"role": role, "label": _(label), "header": header, "unit": unit,
+                     "units": list(dict.fromkeys([*offered, *([unit] if unit else [])]))})
+    return {"headers": headers, "rows": rows, "area": rec.area_input or "",
+            "density": rec.density_input or "", "mode": rec.mode_input or "", "given": bool(given)}

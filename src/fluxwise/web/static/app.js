@@ -44,7 +44,8 @@
   function hide(el) { if (el) el.hidden = true; }
 
   function api(method, url, body) {
-    var headers = { "Accept": "application/json", "X-CSRF-Token": csrfToken(), "Accept-Language": pageLanguage() };
+    var headers = { "Accept": "application/json", "X-CSRF-Token": csrfToken(), "Accept-Language": pageLanguage(),
+                    "X-Fluxwise-Door": "web" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     return fetch(url, { method: method, headers: headers, credentials: "same-origin",
                         body: body === undefined ? undefined : JSON.stringify(body) })
@@ -66,6 +67,7 @@
       xhr.setRequestHeader("Accept", "application/json");
       xhr.setRequestHeader("Accept-Language", pageLanguage());
       xhr.setRequestHeader("X-CSRF-Token", csrfToken());
+      xhr.setRequestHeader("X-Fluxwise-Door", "web");  /* errors in the pages' words (form fields) */
       xhr.upload.onprogress = function (e) { if (e.lengthComputable && onProgress) onProgress(e.loaded, e.total); };
       xhr.onload = function () {
         var data = null;
@@ -100,6 +102,7 @@
       var fig = JSON.parse(source.textContent);
       el.innerHTML = "";
       window.Plotly.newPlot(el, fig.data, fig.layout, { displaylogo: false, responsive: true })
+        .then(function () { return window.fluxwisePlots ? window.fluxwisePlots.fit(el) : null; })
         .then(function () { el.dataset.ready = "1"; });
     });
   }
@@ -141,6 +144,10 @@
         var v = form.elements[k].value.trim();
         if (v) data.append(k, v);
       });
+      var problem = mappingProblem(form);
+      if (problem) { showError(error, problem); return; }
+      var mapping = columnMapping(form);
+      if (Object.keys(mapping).length) data.append("columns", JSON.stringify(mapping));
       hide(error);
       button.disabled = true;
       progress.hidden = false;
@@ -245,6 +252,124 @@
     });
   }
 
+  /* --- corrections: read the same bytes again with another mapping, area, density or mode ------ */
+  /* The column mapping of a form: {role: header or [header, unit]}, from rows tr[data-role]. */
+  function columnMapping(root) {
+    var out = {};
+    $all("tr[data-role]", root).forEach(function (row) {
+      var role = row.dataset.role;
+      var header = $('input[name="col-' + role + '"]', row).value.trim();
+      var unit = $('input[name="unit-' + role + '"]', row).value.trim();
+      if (header) out[role] = unit ? [header, unit] : header;
+    });
+    return out;
+  }
+
+  function initialMapping(root) {
+    var out = {};
+    $all("tr[data-role]", root).forEach(function (row) {
+      var role = row.dataset.role;
+      var header = $('input[name="col-' + role + '"]', row).dataset.initial || "";
+      var unit = $('input[name="unit-' + role + '"]', row).dataset.initial || "";
+      if (header) out[role] = unit ? [header, unit] : header;
+    });
+    return out;
+  }
+
+  /* Checks as you type: a unit without its column, a column named twice. */
+  function mappingProblem(root) {
+    var seen = {}, problem = null;
+    $all("tr[data-role]", root).forEach(function (row) {
+      var role = row.dataset.role, label = $("label", row) ? $("label", row).textContent : role;
+      var header = $('input[name="col-' + role + '"]', row), unit = $('input[name="unit-' + role + '"]', row);
+      var h = header.value.trim(), msg = "";
+      if (!h && unit.value.trim()) msg = label + ": name the column this unit belongs to";
+      else if (h && seen[h.toLowerCase()]) msg = label + ": the column '" + h + "' is already the " + seen[h.toLowerCase()] + " column";
+      if (h) seen[h.toLowerCase()] = label;
+      header.setCustomValidity(msg);
+      row.classList.toggle("invalid", !!msg);
+      if (msg && !problem) problem = msg;
+    });
+    return problem;
+  }
+
+  function initCorrection() {
+    var form = $("#correct-form");
+    if (!form) return;
+    var error = $("#correct-error"), button = $("#correct-button");
+    var link = $("#correct-link");
+    if (link) link.addEventListener("click", function () { $("#correct-details").open = true; });
+    if (window.location.hash === "#correct") $("#correct-details").open = true;
+    form.addEventListener("input", function () {
+      var p = mappingProblem(form);
+      if (p) showError(error, p); else hide(error);
+    });
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var p = mappingProblem(form);
+      if (p) { showError(error, p); return; }
+      var f = form.elements, body = { reason: f.reason.value.trim() };
+      var mapping = columnMapping(form);
+      if (JSON.stringify(mapping) !== JSON.stringify(initialMapping(form))) {
+        body.columns = Object.keys(mapping).length ? mapping : null;
+      }
+      ["area", "density", "mode"].forEach(function (k) {
+        var v = f[k].value.trim();
+        if (v !== (f[k].dataset.initial || "")) body[k] = v || null;
+      });
+      if (Object.keys(body).length === 1) { showError(error, "nothing was changed: change a column, a unit, the filter area, the density or the mode"); return; }
+      if (!body.reason) { showError(error, "reason: say why the trial is read again (kept in the audit trail)"); return; }
+      hide(error);
+      button.disabled = true;
+      api("PATCH", "/api/trials/" + form.dataset.trial, body).then(function () {
+        window.location.assign("/trials/" + form.dataset.trial + "?corrected=1");
+      }).catch(function (err) {
+        button.disabled = false;
+        showError(error, err.message);
+      });
+    });
+  }
+
+  /* --- delete with a reason; an admin's restore ------------------------------------------------- */
+  function initDelete() {
+    $all(".delete-form").forEach(function (form) {
+      form.addEventListener("submit", function (e) {
+        e.preventDefault();
+        var error = $(".alert", form), button = $("button", form);
+        var reason = form.elements.reason.value.trim();
+        if (!reason) { showError(error, "reason: say why it is deleted (kept in the audit trail)"); return; }
+        var url = form.elements.target ? form.elements.target.value : form.dataset.url;
+        hide(error);
+        button.disabled = true;
+        api("DELETE", url + "?reason=" + encodeURIComponent(reason)).then(function () {
+          window.location.assign(form.dataset.next);
+        }).catch(function (err) {
+          button.disabled = false;
+          showError(error, err.message);
+        });
+      });
+    });
+  }
+
+  function initRestore() {
+    $all(".restore-form").forEach(function (form) {
+      form.addEventListener("submit", function (e) {
+        e.preventDefault();
+        var error = $(".alert", form), button = $("button", form);
+        var reason = form.elements.reason.value.trim();
+        if (!reason) { showError(error, "reason: say why it is restored (kept in the audit trail)"); return; }
+        hide(error);
+        button.disabled = true;
+        api("POST", form.dataset.url, { reason: reason }).then(function () {
+          window.location.reload();
+        }).catch(function (err) {
+          button.disabled = false;
+          showError(error, err.message);
+        });
+      });
+    });
+  }
+
   /* --- train design ---------------------------------------------------------------------------- */
   function initTrain() {
     var form = $("#train-form");
@@ -278,6 +403,192 @@
       }).catch(function (err) {
         progress.hidden = true;
         buttons.forEach(function (b) { b.disabled = false; });
+        showError(error, err.message);
+      });
+    });
+  }
+
+  /* --- train designer: a train step by step, checked as you type ------------------------------- */
+  var UNITS = {
+    time: ["s", "min", "h", "d"], volume: ["mL", "L", "m3", "uL"],
+    pressure: ["bar", "mbar", "psi", "kPa", "MPa", "Pa"], flux: ["LMH", "L/m2/h", "L/m²/h"],
+    concentration: ["g/L", "mg/mL", "mg/L", "kg/m3"], area: ["m2", "cm2", "m²", "cm²"]
+  };
+  var QUANTITY = /^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$/;
+
+  /* The problem with one value of a field (kind, required), or "". */
+  function fieldProblem(field, value) {
+    var v = (value || "").trim();
+    if (!v) return field.required ? "is required" + (field.example ? ", e.g. " + field.example : "") : "";
+    if (UNITS[field.kind]) {
+      var m = v.match(QUANTITY);
+      if (!m) return "must be a number and a unit, e.g. " + field.example;
+      if (!m[2]) return "needs a unit, e.g. " + field.example;
+      var ok = UNITS[field.kind].some(function (u) { return u.toLowerCase() === m[2].toLowerCase(); });
+      if (!ok) return "unit '" + m[2] + "' is not a " + field.kind + " unit here (" + UNITS[field.kind].join(", ") + ")";
+      if (parseFloat(m[1]) < 0) return "must not be negative";
+      return "";
+    }
+    var x = Number(v);
+    if (field.kind === "fraction") return (isNaN(x) || x <= 0 || x > 1) ? "must be a fraction between 0 and 1, e.g. " + field.example : "";
+    if (field.kind === "factor") return (isNaN(x) || x < 1) ? "must be a number of at least 1, e.g. " + field.example : "";
+    if (field.kind === "count") return (isNaN(x) || x < 0) ? "must be a number of at least 0, e.g. " + field.example : "";
+    return "";
+  }
+
+  function makeInput(field, spec, prefix) {
+    var label = document.createElement("label");
+    label.className = "dfield";
+    label.textContent = field.label + (field.required ? " *" : "") + " ";
+    var input;
+    var options = null;
+    if (field.kind === "choice") options = field.choices.map(function (c) { return [c, c || "—"]; });
+    if (field.kind === "trial") options = [["", "choose a trial"]].concat(spec.trials.map(function (t) {
+      return [t.id, t.file + " (" + t.mode + ")"]; }));
+    if (field.kind === "format") options = [["", "best fitting format"]].concat(spec.formats.map(function (f) { return [f, f]; }));
+    if (options) {
+      input = document.createElement("select");
+      options.forEach(function (o) {
+        var opt = document.createElement("option");
+        opt.value = o[0]; opt.textContent = o[1];
+        input.appendChild(opt);
+      });
+    } else {
+      input = document.createElement("input");
+      input.maxLength = 200;
+      if (field.example) input.placeholder = "e.g. " + field.example;
+    }
+    input.name = prefix + field.key;
+    input.dataset.key = field.key;
+    label.appendChild(input);
+    var note = document.createElement("span");
+    note.className = "field-error small";
+    note.setAttribute("aria-live", "polite");
+    label.appendChild(note);
+    label._field = field;
+    return label;
+  }
+
+  function initDesigner() {
+    var form = $("#designer-form");
+    if (!form) return;
+    var spec = JSON.parse($("#designer-spec").textContent);
+    var list = $("#designer-steps"), error = $("#designer-error"), status = $("#designer-status");
+    var head = $("#designer-train");
+    spec.train.forEach(function (f) { head.appendChild(makeInput(f, spec, "train-")); });
+    var addType = $("#designer-add-type");
+    Object.keys(spec.steps).forEach(function (t) {
+      var opt = document.createElement("option");
+      opt.value = t; opt.textContent = t + " — " + (spec.labels[t] || t);
+      addType.appendChild(opt);
+    });
+    $("#designer-project").addEventListener("change", function (e) {
+      window.location.assign("/train/new?project=" + encodeURIComponent(e.target.value));
+    });
+
+    function addStep(type) {
+      var li = document.createElement("li");
+      li.className = "step card";
+      li.dataset.type = type;
+      var top = document.createElement("div");
+      top.className = "row step-head";
+      var name = document.createElement("input");
+      name.name = "step-name"; name.maxLength = 200; name.placeholder = "step name";
+      name.value = (spec.labels[type] || type).replace(/^./, function (c) { return c.toUpperCase(); });
+      name.setAttribute("aria-label", "Step name");
+      var badge = document.createElement("span");
+      badge.className = "badge"; badge.textContent = type;
+      top.appendChild(name); top.appendChild(badge);
+      [["↑", "up", "Move up"], ["↓", "down", "Move down"], ["Remove", "remove", "Remove the step"]].forEach(function (b) {
+        var btn = document.createElement("button");
+        btn.type = "button"; btn.className = "small-button"; btn.textContent = b[0];
+        btn.dataset.act = b[1]; btn.title = b[2];
+        top.appendChild(btn);
+      });
+      li.appendChild(top);
+      var grid = document.createElement("div");
+      grid.className = "step-fields";
+      spec.steps[type].forEach(function (f) { grid.appendChild(makeInput(f, spec, "")); });
+      li.appendChild(grid);
+      list.appendChild(li);
+      check(false);
+    }
+
+    list.addEventListener("click", function (e) {
+      var act = e.target.dataset && e.target.dataset.act;
+      if (!act) return;
+      var li = e.target.closest("li");
+      if (act === "remove") li.remove();
+      if (act === "up" && li.previousElementSibling) list.insertBefore(li, li.previousElementSibling);
+      if (act === "down" && li.nextElementSibling) list.insertBefore(li.nextElementSibling, li);
+      check(false);
+    });
+    $("#designer-add").addEventListener("click", function () { addStep(addType.value); });
+
+    function collect() {
+      var train = {};
+      $all("label.dfield", head).forEach(function (l) { train[l._field.key] = $("input,select", l).value.trim(); });
+      var steps = $all("li.step", list).map(function (li) {
+        var step = { type: li.dataset.type, name: $("input[name=step-name]", li).value.trim() };
+        $all("label.dfield", li).forEach(function (l) { step[l._field.key] = $("input,select", l).value.trim(); });
+        return step;
+      });
+      return { train: train, steps: steps };
+    }
+
+    /* Mark every field; return the first problem ("" when none). Untouched fields are marked on submit. */
+    function check(all) {
+      var first = "";
+      function mark(l, problem, where) {
+        var input = $("input,select", l);
+        var shown = all || input.dataset.touched;
+        $(".field-error", l).textContent = shown ? problem : "";
+        input.setCustomValidity(problem);
+        l.classList.toggle("invalid", !!(shown && problem));
+        if (problem && !first) first = where + l._field.label.toLowerCase() + ": " + problem;
+      }
+      $all("label.dfield", head).forEach(function (l) { mark(l, fieldProblem(l._field, $("input,select", l).value), ""); });
+      $all("li.step", list).forEach(function (li, i) {
+        var where = "step " + (i + 1) + ", ";
+        var values = {};
+        $all("label.dfield", li).forEach(function (l) { values[l._field.key] = $("input,select", l).value.trim(); });
+        var trial = spec.trials.filter(function (t) { return t.id === values.trial; })[0];
+        $all("label.dfield", li).forEach(function (l) {
+          var f = l._field, problem = fieldProblem(f, values[f.key]);
+          if (!problem && trial && !values[f.key]) {  /* what the trial's mode needs */
+            if (trial.mode === "constant-pressure" && f.key === "process_time") problem = "is required at constant pressure, e.g. 2 h";
+            if (trial.mode === "constant-flux" && f.key === "max_pressure") problem = "is required at constant flux, e.g. 25 psi";
+            if (trial.mode === "constant-flux" && f.key === "process_time" && !values.flux) problem = "give the process time or the process flux";
+          }
+          mark(l, problem, where);
+        });
+      });
+      if (!$all("li.step", list).length && !first && all) first = "add at least one step";
+      if (first && all) showError(error, first); else if (!first) hide(error);
+      return first;
+    }
+
+    form.addEventListener("input", function (e) { if (e.target.name) e.target.dataset.touched = "1"; check(false); });
+    form.addEventListener("change", function (e) { if (e.target.name) e.target.dataset.touched = "1"; check(false); });
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      if (check(true)) return;
+      var data = new FormData();
+      data.append("csrf_token", csrfToken());
+      data.append("project_id", form.elements.project_id.value);
+      data.append("route", form.elements.route.value);
+      data.append("notes", form.elements.notes.value);
+      data.append("design", JSON.stringify(collect()));
+      var button = $("#designer-submit");
+      button.disabled = true;
+      hide(error);
+      status.textContent = "Reading and fitting the trials, designing every step…";
+      send("/train/new", data).then(function (out) {
+        status.textContent = "Done. Opening the design…";
+        window.location.assign(out.url);
+      }).catch(function (err) {
+        button.disabled = false;
+        status.textContent = "";
         showError(error, err.message);
       });
     });
@@ -332,7 +643,11 @@
     initFitButton();
     initSizing();
     initSigning();
+    initCorrection();
+    initDelete();
+    initRestore();
     initTrain();
+    initDesigner();
     initSupply();
     initAuditFilter();
   });

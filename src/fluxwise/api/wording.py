@@ -1,0 +1,53 @@
+"""The words of an error at the HTTP door: the API's (JSON field names) or the web pages' (form labels).
+
+One error family (:mod:`fluxwise.errors`) carries one message and, where the fix depends on the door,
+advice per door. A request from the workbench's own pages says so with ``X-Fluxwise-Door: web`` (sent
+by ``static/app.js``; pages rendered on the server are web by definition); its errors name the form
+fields as the pages label them and never a command-line option or a Python argument.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from ..errors import FluxwiseError
+
+DOOR_HEADER = "X-Fluxwise-Door"
+
+#: API field -> the label of its form field in the pages.
+FIELD_LABELS = {
+    "area": "filter area", "mode": "mode", "density": "density", "columns": "columns",
+    "batch_volume": "batch volume", "process_time": "process time", "max_pressure": "maximum pressure",
+    "flux": "process flux", "flux_decay_limit": "flux-decay limit", "safety_factor": "safety factor",
+    "model": "model", "format_name": "catalog format", "reason": "reason", "password": "password",
+    "meaning": "meaning", "email": "user ID (e-mail)", "file": "file", "train": "train file",
+    "name": "name", "project": "project",
+}
+
+
+def door_of(request: Request | None) -> str:
+    """``web`` for the pages (and their script), else ``api``."""
+    if request is None:
+        return "api"
+    return "web" if request.headers.get(DOOR_HEADER, "").strip().lower() == "web" else "api"
+
+
+def label(field: str) -> str:
+    """A field as the pages label it."""
+    return FIELD_LABELS.get(field) or field.lstrip("-").replace("_", " ")
+
+
+def error_text(exc: FluxwiseError, door: str) -> str:
+    """``exc`` in the words of ``door``."""
+    return exc.for_door(door, FIELD_LABELS if door == "web" else None)
+
+
+def validation_text(errors: list[dict]) -> str:
+    """Request-validation errors (pydantic's list) as one sentence naming the form fields."""
+    parts = []
+    for e in errors:
+        loc = [str(x) for x in e.get("loc", ()) if x not in ("body", "query", "path", "form")]
+        where = " › ".join(label(x) for x in loc if not x.isdigit())
+        msg = str(e.get("msg", "not valid"))
+        parts.append(f"{where}: {msg}" if where else msg)
+    return "; ".join(parts) or "the form is not valid"
