@@ -52,7 +52,7 @@ def _workbench(web_app, make_user):  # noqa: F811
 def main_pages(ids: dict, org_id: str) -> list[str]:
     return ["/projects", f"/projects/{ids['project']}", f"/trials/{ids['trial']}", "/audit", "/train",
             ids["train"], f"/projects/{ids['project']}/compare?trial={ids['trial']}", "/account",
-            f"/orgs/{org_id}", "/supply", ids["supply"]]
+            f"/orgs/{org_id}", "/supply", ids["supply"], "/train/new", f"/train/new?project={ids['project']}"]
 
 
 #: What the user gave (names, e-mail, project and file names, the example train's own texts): not

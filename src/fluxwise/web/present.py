@@ -57,6 +57,17 @@ JS_MESSAGES = (
     N_("choose a plan file (.yaml), a saved train design or the example"),
     N_("Simulating the campaign: recommendations, the campaign, the sources compared…"),
     N_("Done. Opening the study…"),
+    # the train designer's checks as the user types
+    N_("is required"), N_("is required, e.g. {example}"), N_("must be a number and a unit, e.g. {example}"),
+    N_("needs a unit, e.g. {example}"), N_("unit '{unit}' is not a {kind} unit here ({units})"),
+    N_("must not be negative"), N_("must be a fraction between 0 and 1, e.g. {example}"),
+    N_("must be a number of at least 1, e.g. {example}"),
+    N_("must be a number of at least 0, e.g. {example}"),
+    N_("choose a trial"), N_("best fitting format"), N_("step name"), N_("Step name"), N_("Move up"),
+    N_("Move down"), N_("Remove"), N_("Remove the step"), N_("step {n}, "),
+    N_("is required at constant pressure, e.g. 2 h"), N_("is required at constant flux, e.g. 25 psi"),
+    N_("give the process time or the process flux"), N_("add at least one step"),
+    N_("volume"), N_("time"), N_("flux"), N_("pressure"), N_("concentration"), N_("area"),
 )
 
 

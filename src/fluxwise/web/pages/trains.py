@@ -166,10 +166,10 @@ def designer_page(request: Request, project: Annotated[str | None, Query(max_len
         projects = _writable_projects(s, principal)
         chosen = next((p for p in projects if p["id"] == project), projects[0] if projects else None)
         trials = _project_trials(s, principal, chosen["id"]) if chosen else []
-    spec = {"train": designer.TRAIN_FIELDS, "steps": designer.FIELDS, "labels": designer.STEP_LABELS,
+    spec = {**designer.page_spec(),
             "trials": [{"id": t["id"], "file": t["file"], "mode": t["mode"]} for t in trials],
             "formats": [c["name"] for c in _catalog_names()]}
-    return render(request, "train_designer.html", principal=principal, title="Train designer", nav="train",
+    return render(request, "train_designer.html", principal=principal, title=_("Train designer"), nav="train",
                   projects=projects, project=chosen, trials=trials, routes=_routes(),
                   spec=json.dumps(spec).replace("<", "\\u003c"))
 

@@ -419,20 +419,20 @@
   /* The problem with one value of a field (kind, required), or "". */
   function fieldProblem(field, value) {
     var v = (value || "").trim();
-    if (!v) return field.required ? "is required" + (field.example ? ", e.g. " + field.example : "") : "";
+    if (!v) return field.required ? (field.example ? t("is required, e.g. {example}", {example: field.example}) : t("is required")) : "";
     if (UNITS[field.kind]) {
       var m = v.match(QUANTITY);
-      if (!m) return "must be a number and a unit, e.g. " + field.example;
-      if (!m[2]) return "needs a unit, e.g. " + field.example;
+      if (!m) return t("must be a number and a unit, e.g. {example}", {example: field.example});
+      if (!m[2]) return t("needs a unit, e.g. {example}", {example: field.example});
       var ok = UNITS[field.kind].some(function (u) { return u.toLowerCase() === m[2].toLowerCase(); });
-      if (!ok) return "unit '" + m[2] + "' is not a " + field.kind + " unit here (" + UNITS[field.kind].join(", ") + ")";
-      if (parseFloat(m[1]) < 0) return "must not be negative";
+      if (!ok) return t("unit '{unit}' is not a {kind} unit here ({units})", {unit: m[2], kind: t(field.kind), units: UNITS[field.kind].join(", ")});
+      if (parseFloat(m[1]) < 0) return t("must not be negative");
       return "";
     }
     var x = Number(v);
-    if (field.kind === "fraction") return (isNaN(x) || x <= 0 || x > 1) ? "must be a fraction between 0 and 1, e.g. " + field.example : "";
-    if (field.kind === "factor") return (isNaN(x) || x < 1) ? "must be a number of at least 1, e.g. " + field.example : "";
-    if (field.kind === "count") return (isNaN(x) || x < 0) ? "must be a number of at least 0, e.g. " + field.example : "";
+    if (field.kind === "fraction") return (isNaN(x) || x <= 0 || x > 1) ? t("must be a fraction between 0 and 1, e.g. {example}", {example: field.example}) : "";
+    if (field.kind === "factor") return (isNaN(x) || x < 1) ? t("must be a number of at least 1, e.g. {example}", {example: field.example}) : "";
+    if (field.kind === "count") return (isNaN(x) || x < 0) ? t("must be a number of at least 0, e.g. {example}", {example: field.example}) : "";
     return "";
   }
 
@@ -443,9 +443,9 @@
     var input;
     var options = null;
     if (field.kind === "choice") options = field.choices.map(function (c) { return [c, c || "—"]; });
-    if (field.kind === "trial") options = [["", "choose a trial"]].concat(spec.trials.map(function (t) {
+    if (field.kind === "trial") options = [["", t("choose a trial")]].concat(spec.trials.map(function (t) {
       return [t.id, t.file + " (" + t.mode + ")"]; }));
-    if (field.kind === "format") options = [["", "best fitting format"]].concat(spec.formats.map(function (f) { return [f, f]; }));
+    if (field.kind === "format") options = [["", t("best fitting format")]].concat(spec.formats.map(function (f) { return [f, f]; }));
     if (options) {
       input = document.createElement("select");
       options.forEach(function (o) {
@@ -493,13 +493,13 @@
       var top = document.createElement("div");
       top.className = "row step-head";
       var name = document.createElement("input");
-      name.name = "step-name"; name.maxLength = 200; name.placeholder = "step name";
+      name.name = "step-name"; name.maxLength = 200; name.placeholder = t("step name");
       name.value = (spec.labels[type] || type).replace(/^./, function (c) { return c.toUpperCase(); });
-      name.setAttribute("aria-label", "Step name");
+      name.setAttribute("aria-label", t("Step name"));
       var badge = document.createElement("span");
       badge.className = "badge"; badge.textContent = type;
       top.appendChild(name); top.appendChild(badge);
-      [["↑", "up", "Move up"], ["↓", "down", "Move down"], ["Remove", "remove", "Remove the step"]].forEach(function (b) {
+      [["↑", "up", t("Move up")], ["↓", "down", t("Move down")], [t("Remove"), "remove", t("Remove the step")]].forEach(function (b) {
         var btn = document.createElement("button");
         btn.type = "button"; btn.className = "small-button"; btn.textContent = b[0];
         btn.dataset.act = b[1]; btn.title = b[2];
@@ -549,21 +549,21 @@
       }
       $all("label.dfield", head).forEach(function (l) { mark(l, fieldProblem(l._field, $("input,select", l).value), ""); });
       $all("li.step", list).forEach(function (li, i) {
-        var where = "step " + (i + 1) + ", ";
+        var where = t("step {n}, ", {n: i + 1});
         var values = {};
         $all("label.dfield", li).forEach(function (l) { values[l._field.key] = $("input,select", l).value.trim(); });
         var trial = spec.trials.filter(function (t) { return t.id === values.trial; })[0];
         $all("label.dfield", li).forEach(function (l) {
           var f = l._field, problem = fieldProblem(f, values[f.key]);
           if (!problem && trial && !values[f.key]) {  /* what the trial's mode needs */
-            if (trial.mode === "constant-pressure" && f.key === "process_time") problem = "is required at constant pressure, e.g. 2 h";
-            if (trial.mode === "constant-flux" && f.key === "max_pressure") problem = "is required at constant flux, e.g. 25 psi";
-            if (trial.mode === "constant-flux" && f.key === "process_time" && !values.flux) problem = "give the process time or the process flux";
+            if (trial.mode === "constant-pressure" && f.key === "process_time") problem = t("is required at constant pressure, e.g. 2 h");
+            if (trial.mode === "constant-flux" && f.key === "max_pressure") problem = t("is required at constant flux, e.g. 25 psi");
+            if (trial.mode === "constant-flux" && f.key === "process_time" && !values.flux) problem = t("give the process time or the process flux");
           }
           mark(l, problem, where);
         });
       });
-      if (!$all("li.step", list).length && !first && all) first = "add at least one step";
+      if (!$all("li.step", list).length && !first && all) first = t("add at least one step");
       if (first && all) showError(error, first); else if (!first) hide(error);
       return first;
     }
@@ -582,9 +582,9 @@
       var button = $("#designer-submit");
       button.disabled = true;
       hide(error);
-      status.textContent = "Reading and fitting the trials, designing every step…";
+      status.textContent = t("Reading and fitting the trials, designing every step…");
       send("/train/new", data).then(function (out) {
-        status.textContent = "Done. Opening the design…";
+        status.textContent = t("Done. Opening the design…");
         window.location.assign(out.url);
       }).catch(function (err) {
         button.disabled = false;
