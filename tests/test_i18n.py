@@ -327,3 +327,15 @@ def test_science_workers_answer_in_the_requests_language():
         assert pool.run(i18n.gettext, "Projects") == "Projects"
     finally:
         pool.close()
+
+
+def test_the_pdf_header_carries_the_language():
+    """Every page of a PDF report names the language it was made in (its content hash does not)."""
+    from fluxwise.report import pdf
+
+    record = {"result_id": "r" * 32, "version": 3, "content_sha256": "c" * 64, "signatures": []}
+    with i18n.using("ko"):
+        header, footer = pdf.header_html(record, "T"), pdf.footer_html()
+    assert "언어: ko" in header and "버전 3" in header and "c" * 64 in header and "서명 없음" in header
+    assert '<span class="pageNumber"></span>쪽' in header and HANGUL.search(footer)
+    assert "language: en" in pdf.header_html(record, "T")
