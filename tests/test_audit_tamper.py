@@ -20,10 +20,10 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from fluxwise.cli import main
-from fluxwise.store import accounts, audit, projects, protection, results, uploads
+from fluxwise.store import accounts, audit, deletions, projects, protection, results, uploads
 from fluxwise.store.canonical import canonical_json
 from fluxwise.store.keyring import AuditKey
-from fluxwise.store.models import AuditEntry, AuditHead, ResultVersion, Signature
+from fluxwise.store.models import AuditEntry, AuditHead, ResultVersion, Signature, TrialRecord
 from fluxwise.trial import Trial
 
 PASSWORD = "a long password"
@@ -287,7 +287,14 @@ def test_a_dropped_trigger_is_reported(record, db, database_url):
 def test_update_delete_and_truncate_of_the_record_fail_at_the_database(record, db):
     with db.session(write=True) as s:  # so that every protected table has a row
         results.delete_result(s, s.get(ResultVersion, record["v2"]), actor=None, reason="duplicate")
+        rec = s.scalars(select(TrialRecord)).one()  # a trial deleted and restored: deletions, restorations
+        deletions.delete_trial(s, rec, actor=None, reason="wrong file")
+        deletions.restore_trial(s, rec, actor=None, reason="the right file after all")
         s.commit()
+    with db.session() as s:
+        assert all(s.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in protection.PROTECTED_TABLES)
+        entries = s.scalar(select(sa.func.count()).select_from(AuditEntry))
+    assert entries == 16  # the record's 14, the trial's deletion and its restoration
     statements = []
     for table in protection.PROTECTED_TABLES:
         statements += [f"UPDATE {table} SET id = id" if table != "audit_entries"
@@ -303,7 +310,7 @@ def test_update_delete_and_truncate_of_the_record_fail_at_the_database(record, d
         with pytest.raises(sa.exc.DatabaseError, match="fluxwise"), db.engine.begin() as conn:
             conn.exec_driver_sql(statement)
     with db.session() as s:
-        assert s.scalar(select(sa.func.count()).select_from(AuditEntry)) == 14
+        assert s.scalar(select(sa.func.count()).select_from(AuditEntry)) == entries
         assert s.scalar(select(sa.func.count()).select_from(Signature)) == 2
 
 
