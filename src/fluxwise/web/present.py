@@ -68,6 +68,11 @@ JS_MESSAGES = (
     N_("is required at constant pressure, e.g. 2 h"), N_("is required at constant flux, e.g. 25 psi"),
     N_("give the process time or the process flux"), N_("add at least one step"),
     N_("volume"), N_("time"), N_("flux"), N_("pressure"), N_("concentration"), N_("area"),
+    # correcting, deleting and restoring records
+    N_("nothing was changed: change a column, a unit, the filter area, the density or the mode"),
+    N_("reason: say why the trial is read again (kept in the audit trail)"),
+    N_("reason: say why it is deleted (kept in the audit trail)"),
+    N_("reason: say why it is restored (kept in the audit trail)"),
 )
 
 

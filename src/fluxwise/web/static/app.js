@@ -317,8 +317,8 @@
         var v = f[k].value.trim();
         if (v !== (f[k].dataset.initial || "")) body[k] = v || null;
       });
-      if (Object.keys(body).length === 1) { showError(error, "nothing was changed: change a column, a unit, the filter area, the density or the mode"); return; }
-      if (!body.reason) { showError(error, "reason: say why the trial is read again (kept in the audit trail)"); return; }
+      if (Object.keys(body).length === 1) { showError(error, t("nothing was changed: change a column, a unit, the filter area, the density or the mode")); return; }
+      if (!body.reason) { showError(error, t("reason: say why the trial is read again (kept in the audit trail)")); return; }
       hide(error);
       button.disabled = true;
       api("PATCH", "/api/trials/" + form.dataset.trial, body).then(function () {
@@ -337,7 +337,7 @@
         e.preventDefault();
         var error = $(".alert", form), button = $("button", form);
         var reason = form.elements.reason.value.trim();
-        if (!reason) { showError(error, "reason: say why it is deleted (kept in the audit trail)"); return; }
+        if (!reason) { showError(error, t("reason: say why it is deleted (kept in the audit trail)")); return; }
         var url = form.elements.target ? form.elements.target.value : form.dataset.url;
         hide(error);
         button.disabled = true;
@@ -357,7 +357,7 @@
         e.preventDefault();
         var error = $(".alert", form), button = $("button", form);
         var reason = form.elements.reason.value.trim();
-        if (!reason) { showError(error, "reason: say why it is restored (kept in the audit trail)"); return; }
+        if (!reason) { showError(error, t("reason: say why it is restored (kept in the audit trail)")); return; }
         hide(error);
         button.disabled = true;
         api("POST", form.dataset.url, { reason: reason }).then(function () {
