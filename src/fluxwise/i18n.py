@@ -215,7 +215,7 @@ TERMS = {
     "easy": N_("easy"), "medium": N_("medium"), "hard": N_("hard"),
     "verify": N_("verify"), "install": N_("install"), "flush": N_("flush"), "sterilise": N_("sterilise"),
     "integrity_test": N_("integrity test"), "record_result": N_("record result"),
-    "check_setup": N_("check setup"), "rewet": N_("re-wet"), "reject": N_("reject"), "replace": N_("replace"),
+    "check_setup": N_("check setup"), "rewet": N_("rewet"), "reject": N_("reject"), "replace": N_("replace"),
     "deviation": N_("deviation"), "filter": N_("filter"), "flush_out": N_("flush out"),
     "quarantine_batch": N_("quarantine batch"), "correct": N_("correct"),
 }
