@@ -12,7 +12,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 BENCHES = ["bench_startup", "bench_fit", "bench_batch", "bench_batch_quality", "bench_train", "bench_long",
-           "bench_read", "bench_supply"]
+           "bench_read", "bench_supply", "bench_pages"]
 
 
 def cpu_name() -> str:

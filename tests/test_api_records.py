@@ -123,3 +123,37 @@ def test_a_sizing_stored_without_warnings_reads_as_one_with_none(client, db, mak
     store(data.replace('"warnings":[]', '"warnings":["extrapolated: stored, not computed"]'))
     r = client.get(f"/api/results/{rid}/report", headers=ua.headers)
     assert r.status_code == 409 and "other numbers than the stored version holds" in r.json()["detail"]
+
+
+def test_a_reports_second_request_is_served_from_the_cache_until_the_record_changes(client, db, signed,
+                                                                                    monkeypatch):
+    from fluxwise.api import science
+    from fluxwise.api.routers import results
+
+    monkeypatch.setattr(results, "_reports", results._ReportCache())
+    computed = []
+    real = science.record_report
+    monkeypatch.setattr(science, "record_report", lambda *a: computed.append(1) or real(*a))
+    ua, rid = signed
+    first = client.get(f"/api/results/{rid}/report", headers=ua.headers)
+    second = client.get(f"/api/results/{rid}/report", headers=ua.headers)
+    assert first.status_code == second.status_code == 200
+    assert len(results._reports._items) == 1
+    same_time = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC</p>")
+    assert same_time.sub("", first.text) == same_time.sub("", second.text)
+    # a record that changed (a tampered note, the hash recomputed) is another key: computed again, red banner
+    with db.session() as s:
+        rv = s.query(ResultVersion).filter_by(result_id=rid).one()
+        assert rv.trial is not None and rv.upload is not None
+        s.expunge(rv)
+    rv.notes = "changed"
+    from fluxwise.store.results import content_sha256
+
+    with bypassing_the_database(db) as conn:
+        conn.execute(text("UPDATE results SET notes = :n, content_sha256 = :h WHERE id = :id"),
+                     {"n": rv.notes, "h": content_sha256(rv), "id": rv.id})
+    third = client.get(f"/api/results/{rid}/report", headers=ua.headers)
+    assert third.status_code == 200 and 'id="record-mismatch"' in third.text
+    assert len(results._reports._items) == 2
+    if computed:  # the science runs in this process (no worker pool in the tests): once per key
+        assert len(computed) == 2

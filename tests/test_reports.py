@@ -59,10 +59,10 @@ def test_the_example_train_report_is_below_the_limit():
 def test_the_vmax_plot_uses_minutes_on_both_axes():
     analysis = pipeline.analyze(EXAMPLES / "mab_sterile_filtration.csv")
     fig = figures.vmax_figure(analysis)
-    assert fig.layout.xaxis.title.text == "time t [min]"
-    assert fig.layout.yaxis.title.text == "t/V [min·m²/L]"
+    assert fig.layout["xaxis"]["title"]["text"] == "time t [min]"
+    assert fig.layout["yaxis"]["title"]["text"] == "t/V [min·m²/L]"
     t = analysis.trial.t_h[analysis.trial.t_h > 0]
-    assert np.asarray(fig.data[0].x)[-1] == pytest.approx(t[-1] * 60)
+    assert np.asarray(fig.data[0]["x"])[-1] == pytest.approx(t[-1] * 60)
 
 
 def _trial(model: str, k: float, noise: float = 0.003, seed: int = 3) -> Trial:

@@ -8,6 +8,10 @@ all give the same numbers and the same JSON. Quantities may be given as strings 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -378,6 +382,49 @@ def size_trial(fit: TrialFit, request: SizingRequest) -> Sizing:
     return dataclasses.replace(sizing, risk=risk)
 
 
+_FITS_KEPT = 32
+_fits: OrderedDict[tuple, TrialFit] = OrderedDict()
+_fits_lock = threading.Lock()
+
+
+def _trial_key(trial: Trial) -> tuple:
+    """Everything of a trial a fit can depend on, as a hashable key (its arrays by content)."""
+    def arr(a):
+        if a is None:
+            return None
+        a = np.ascontiguousarray(a)
+        return (a.dtype.str, a.shape, hashlib.blake2b(a.tobytes(), digest_size=16).hexdigest())
+
+    return (arr(trial.t_h), arr(trial.v_L_per_m2), arr(trial.pressure_bar), float(trial.area_m2), trial.mode,
+            str(trial.source), json.dumps(trial.meta, sort_keys=True, default=str),
+            tuple(sorted((k, arr(v)) for k, v in (trial.signals or {}).items())))
+
+
+def fit_cached(trial: Trial, *, j0=None, intervals: str = "ols", robust: bool = False,
+               fresh: bool = False) -> TrialFit:
+    """:func:`~fluxwise.fit.fouling.fit_trial`, remembered for the last few trials of this process: a
+    workbench user fits a trial, then sizes it, opens its page and downloads its report — each needs the
+    same fit of the same data (deterministic), which is computed once. The fit returned carries ``trial``
+    itself. ``fresh``: fit anyway (and remember it) — what an explicit fit request does, so a fit is
+    never answered from memory of an earlier upload of the same file."""
+    try:
+        key = (_trial_key(trial), None if j0 is None else float(j0), intervals, bool(robust))
+    except (TypeError, ValueError):
+        return fit_trial(trial, j0=j0, intervals=intervals, robust=robust)
+    with _fits_lock:
+        hit = None if fresh else _fits.get(key)
+        if hit is not None:
+            _fits.move_to_end(key)
+    if hit is not None:
+        return hit if hit.trial is trial else dataclasses.replace(hit, trial=trial)
+    fit = fit_trial(trial, j0=j0, intervals=intervals, robust=robust)
+    with _fits_lock:
+        _fits[key] = fit
+        while len(_fits) > _FITS_KEPT:
+            _fits.popitem(last=False)
+    return fit
+
+
 def analyze(path_or_trial, *, area=None, mode=None, density=None, columns=None, sheet=None, j0=None,
             sizing: SizingRequest | dict | None = None, intervals: str = "ols", max_dip=None,
             robust: bool = False) -> Analysis:
@@ -399,14 +446,14 @@ def analyze(path_or_trial, *, area=None, mode=None, density=None, columns=None, 
     req = SizingRequest.parse(**sizing) if isinstance(sizing, dict) else sizing
     if req is not None and req.fix_j0 and j0 is None and trial.mode == CONSTANT_PRESSURE:
         j0 = buffer_flux(trial, req)[0]
-    fit = fit_trial(trial, j0=j0, intervals=intervals, robust=robust)
+    fit = fit_cached(trial, j0=j0, intervals=intervals, robust=robust)
     sz = size_trial(fit, req) if req is not None else None
     return Analysis(trial=trial, fit=fit, sizing=sz, request=req)
 
 
 def fit_result(trial: Trial, *, j0=None, intervals: str = "ols") -> dict:
     """The JSON of ``fluxwise fit --json`` for a trial."""
-    return fit_trial(trial, j0=j0, intervals=intervals).to_dict()
+    return fit_cached(trial, j0=j0, intervals=intervals, fresh=True).to_dict()
 
 
 def size_result(trial: Trial, **sizing) -> dict:
@@ -879,9 +926,12 @@ class Comparison:
 
     def figure(self):
         """One overlay of flux decay against loading for every trial (:func:`fluxwise.report.figures`)."""
+        import plotly.graph_objects as go
+
         from .report.figures import flux_decay_overlay_figure
 
-        return flux_decay_overlay_figure(list(self.analyses.values()))
+        # a plotly Figure: ``fluxwise compare --plot`` writes it with its to_html
+        return flux_decay_overlay_figure(list(self.analyses.values()), figure=go.Figure)
 
 
 def screening_economics(*, titre=None, product_value=None, chase=None, product_flush=None, pre_use_flush=None,

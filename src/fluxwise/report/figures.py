@@ -1,13 +1,17 @@
-"""Plotly figures of a trial analysis (pure: Analysis in, plotly Figure out; no I/O)."""
+"""Plotly figures of a trial analysis (pure: Analysis in, figure out; no I/O).
+
+Each builder returns a :class:`~fluxwise.report.plainfig.PlainFigure` (plain dicts, the JSON plotly.js
+reads, no validation at request time); ``figure=plotly.graph_objects.Figure`` builds the same figure
+with plotly's own classes — the tests and ``benchmarks/bench_pages.py`` compare the two."""
 
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
 
 from ..i18n import _, term
 from ..models.fouling import MODELS, flux, resistance_ratio
 from ..trial import CONSTANT_PRESSURE
+from .plainfig import PlainFigure
 
 _COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf",
             "#bcbd22"]
@@ -25,11 +29,11 @@ def _shown(fit, models):
     return [(i, f) for i, f in enumerate(fit.fits) if models is None or f.name in models]
 
 
-def fits_figure(analysis, models=None) -> go.Figure:
+def fits_figure(analysis, models=None, *, figure=PlainFigure):
     """Data and every fitted model (or those named in ``models``): V(t) at constant pressure, P(V) at
     constant flux."""
     tr, fit = analysis.trial, analysis.fit
-    fig = go.Figure()
+    fig = figure()
     if tr.mode == CONSTANT_PRESSURE:
         fig.add_scatter(x=tr.t_h, y=tr.v_L_per_m2, mode="markers", name=_("data"),
                         marker=dict(size=5, color="#444"))
@@ -54,11 +58,11 @@ def fits_figure(analysis, models=None) -> go.Figure:
     return fig
 
 
-def vmax_figure(analysis) -> go.Figure:
+def vmax_figure(analysis, *, figure=PlainFigure):
     """t/V vs t with the Vmax line (constant pressure; both in minutes, as the method is usually drawn)
     or √(P0/P) vs V with the Pmax line."""
     tr, vm = analysis.trial, analysis.fit.vmax
-    fig = go.Figure()
+    fig = figure()
     if tr.mode == CONSTANT_PRESSURE:
         ok = (tr.t_h > 0) & (tr.v_L_per_m2 > 0)
         t = tr.t_h[ok]
@@ -81,12 +85,12 @@ def vmax_figure(analysis) -> go.Figure:
     return fig
 
 
-def flux_decay_figure(analysis, models=None) -> go.Figure:
+def flux_decay_figure(analysis, models=None, *, figure=PlainFigure):
     """Normalised flux J/J0 (constant pressure) or P0/P (constant flux) vs throughput, for every model (or
     those named in ``models``)."""
     tr, fit = analysis.trial, analysis.fit
     best = fit.best
-    fig = go.Figure()
+    fig = figure()
     vmaxdata = tr.v_L_per_m2.max()
     if tr.mode == CONSTANT_PRESSURE:
         y = tr.flux_LMH / best.params["J0_LMH"]
@@ -112,10 +116,10 @@ def flux_decay_figure(analysis, models=None) -> go.Figure:
     return fig
 
 
-def flux_decay_overlay_figure(analyses) -> go.Figure:
+def flux_decay_overlay_figure(analyses, *, figure=PlainFigure):
     """Several trials on one plot: normalised flux J/J0 (constant pressure) or P0/P (constant flux)
     against loading, data as markers and each trial's best model as a line of the same colour."""
-    fig = go.Figure()
+    fig = figure()
     for i, a in enumerate(analyses):
         tr, best = a.trial, a.fit.best
         colour = _COLOURS[i % 9]
@@ -138,10 +142,10 @@ def flux_decay_overlay_figure(analyses) -> go.Figure:
     return fig
 
 
-def residuals_figure(analysis) -> go.Figure:
+def residuals_figure(analysis, *, figure=PlainFigure):
     """Residuals (data − model) of every model."""
     tr, fit = analysis.trial, analysis.fit
-    fig = go.Figure()
+    fig = figure()
     for i, f in enumerate(fit.fits):
         if tr.mode == CONSTANT_PRESSURE:
             pred = MODELS[f.name].volume(tr.t_h, f.params["J0_LMH"], *f.fouling_constants())
@@ -162,13 +166,13 @@ def residuals_figure(analysis) -> go.Figure:
     return fig
 
 
-def risk_figure(risk: dict) -> go.Figure:
+def risk_figure(risk: dict, *, figure=PlainFigure):
     """Distribution of the required area from the Monte Carlo draws, with the risk-based area and the
     area of the conventional safety factor."""
     h = risk["histogram"]
     edges = np.asarray(h["edges_m2"])
     mids = (edges[:-1] + edges[1:]) / 2
-    fig = go.Figure()
+    fig = figure()
     fig.add_bar(x=mids, y=h["counts"], width=np.diff(edges), name=_("draws"), marker_color="#9ecae1")
     lines = [(risk["deterministic_min_area_m2"], _("minimum area (fitted values)"), "#444"),
              (risk["risk_based_area_m2"], _("meets the batch with %(pct)s %%",

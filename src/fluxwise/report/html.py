@@ -47,15 +47,17 @@ def _figure_html(fig) -> str:
 
 
 def render_report(analysis, *, title: str | None = None, extra_sections=(),
-                  record: dict | None = None) -> str:
+                  record: dict | None = None, figure=None) -> str:
     """Return the report as an HTML string.
 
     ``extra_sections`` is a sequence of ``(heading, html_fragment)`` other layers may add (e.g. a
     risk-based sizing histogram); fragments must already be safe HTML. ``record`` (a stored result's
     ``result_id``, ``version``, ``content_sha256``, ``signatures`` with ``signer``, ``meaning``,
     ``signed_at`` (UTC) and ``valid``, and ``problems``) adds the signature block — and a red banner
-    when ``problems`` is not empty.
+    when ``problems`` is not empty. ``figure``: the figure class the plots are built with (plain dicts
+    by default; ``plotly.graph_objects.Figure`` draws the same, slower — the benchmarks compare them).
     """
+    kw = {} if figure is None else {"figure": figure}
     fit = analysis.fit
     best = fit.best
     d_best = best.aicc
@@ -68,8 +70,8 @@ def render_report(analysis, *, title: str | None = None, extra_sections=(),
                            "ci": lo_hi, "fixed": key in f.fixed})
         rows.append({"fit": f, "params": params, "delta": f.aicc - d_best,
                      "tied": f.name in fit.indistinguishable, "source": MODELS[f.name].source})
-    figs = [_figure_html(figures.fits_figure(analysis)), _figure_html(figures.flux_decay_figure(analysis)),
-            _figure_html(figures.vmax_figure(analysis)), _figure_html(figures.residuals_figure(analysis))]
+    figs = [_figure_html(make(analysis, **kw)) for make in (figures.fits_figure, figures.flux_decay_figure,
+                                                             figures.vmax_figure, figures.residuals_figure)]
     if analysis.sizing is not None and analysis.sizing.risk is not None:
         r = analysis.sizing.risk
         text = (f"<p>{r['n_draws']:,} Monte Carlo draws over a bootstrap of the fit "
@@ -79,7 +81,7 @@ def render_report(analysis, *, title: str | None = None, extra_sections=(),
                 f"probability, an implied safety factor of {fmt(r['implied_safety_factor'], 3)}; the fixed "
                 f"factor {r['conventional_safety_factor']:g} meets it with "
                 f"{fmt(r['probability_conventional_meets'] * 100, 4)} % probability.</p>")
-        extra_sections = [("Risk-based sizing", text + _figure_html(figures.risk_figure(r))),
+        extra_sections = [("Risk-based sizing", text + _figure_html(figures.risk_figure(r, **kw))),
                           *extra_sections]
     tr = analysis.trial
     data_rows = list(zip(tr.t_h, tr.v_L_per_m2, tr.flux_LMH,

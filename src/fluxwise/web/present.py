@@ -292,8 +292,9 @@ def trial_figures(key: tuple, trial, sizing_inputs: dict | None = None, compute=
     return out
 
 
-def make_trial_figures(trial, sizing_inputs: dict | None = None) -> list[dict]:
-    """The figures of :func:`trial_figures`, computed (fit, sizing, plots); no cache."""
+def make_trial_figures(trial, sizing_inputs: dict | None = None, *, figure=None) -> list[dict]:
+    """The figures of :func:`trial_figures`, computed (fit, sizing, plots); no cache. ``figure``: as in
+    :func:`fluxwise.report.html.render_report`."""
     from ..api.science import sizing_kwargs
     from ..pipeline import SizingRequest, analyze, size_trial
     from ..report import figures
@@ -308,7 +309,7 @@ def make_trial_figures(trial, sizing_inputs: dict | None = None) -> list[dict]:
     out = []
     for name, make in zip(FIGURE_TITLES, (figures.fits_figure, figures.flux_decay_figure, figures.vmax_figure,
                                           figures.residuals_figure), strict=True):
-        fig = make(analysis)
+        fig = make(analysis) if figure is None else make(analysis, figure=figure)
         fig.update_layout(height=400, margin=dict(l=64, r=16, t=48, b=56))
         out.append({"id": "fig-" + name.lower().replace(" ", "-"), "title": _(name), "json": _safe_json(fig)})
     return out

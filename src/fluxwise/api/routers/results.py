@@ -184,9 +184,71 @@ def record_report_html(s, versions: list[ResultVersion], version: int | None = N
         raise store_results.Conflict("the trial was changed after this version was computed; recompute the "
                                      "result (PATCH with recompute: true) and report the new version")
     inputs = out.inputs if rv.kind == "sizing" else None
+    key = _report_key(rv, inputs, record)
+    cached = _reports.get(key)
+    if cached is not None:
+        return _generated_now(cached), rv
     html = (compute or Science()).run(science.record_report, store_uploads.trial_from_record(rv.trial),
                                       rv.kind, inputs, loads(rv.data_json), record)
+    _reports.put(key, html)
     return html, rv
+
+
+def _report_key(rv: ResultVersion, inputs, record: dict) -> tuple:
+    """What a fit's or sizing's report depends on: the version and its stored numbers, the trial's data and
+    revision, the inputs, and the record block (signatures, problems) it shows."""
+    import hashlib
+    import json
+
+    trial = rv.trial
+    return (rv.id, rv.result_id, rv.version, rv.content_sha256, rv.trial_revision, trial.id, trial.revision,
+            hashlib.blake2b(trial.data_json.encode(), digest_size=16).hexdigest(),
+            hashlib.blake2b(rv.data_json.encode(), digest_size=16).hexdigest(),
+            json.dumps(inputs, sort_keys=True, default=str), json.dumps(record, sort_keys=True, default=str))
+
+
+_GENERATED = None
+
+
+def _generated_now(html: str) -> str:
+    """A cached report with the time it says it was generated set to now (the line under its title)."""
+    import datetime as dt
+    import re
+
+    global _GENERATED
+    if _GENERATED is None:
+        _GENERATED = re.compile(r"( · )\d{4}-\d\d-\d\d \d\d:\d\d UTC(</p>)")
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return _GENERATED.sub(lambda m: m.group(1) + now + m.group(2), html, count=1)
+
+
+class _ReportCache:
+    """The last few reports of stored fits and sizings (a report is computed again from its trial, which
+    costs a fit; the same version with the same record gives the same report). Thread-safe."""
+
+    def __init__(self, size: int = 16):
+        import threading
+        from collections import OrderedDict
+
+        self._items: OrderedDict[tuple, str] = OrderedDict()
+        self._lock = threading.Lock()
+        self.size = size
+
+    def get(self, key: tuple) -> str | None:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        return None
+
+    def put(self, key: tuple, html: str) -> None:
+        with self._lock:
+            self._items[key] = html
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+_reports = _ReportCache()
 
 
 ReportFormat = Annotated[Literal["html", "pdf"], Query(
