@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo run test lint bench loadtest clean
+.PHONY: install demo run test lint bench loadtest clean i18n i18n-check
 
 install: $(VENV)/.installed
 
@@ -28,9 +28,18 @@ loadtest: install
 lint: install
 	$(BIN)/ruff check src tests benchmarks
 
-test: install lint
+test: install lint i18n-check
 	bash scripts/test-services.sh
 	$(BIN)/python -m pytest -q
+
+# Extract the strings marked for translation into the template and update every catalogue
+# (then translate the new entries in src/fluxwise/locale/<lang>/LC_MESSAGES/fluxwise.po).
+i18n: install
+	$(BIN)/python scripts/i18n.py extract
+
+# Fail when a catalogue has an untranslated or fuzzy message or is out of date with the source.
+i18n-check: install
+	$(BIN)/python scripts/i18n.py check
 
 bench: install
 	$(BIN)/python benchmarks/run.py

@@ -101,10 +101,11 @@ def test_a_computation_past_its_time_is_a_503_not_a_hang():
 
 # --- admission ----------------------------------------------------------------------------------------------
 
-async def _call(app, path="/api/x", accept="application/json"):
+async def _call(app, path="/api/x", accept="application/json", language=None):
     """One request through the ASGI ``app``; (status, headers, body, seconds)."""
     sent = []
-    scope = {"type": "http", "method": "GET", "path": path, "headers": [(b"accept", accept.encode())]}
+    headers = [(b"accept", accept.encode())] + ([(b"accept-language", language.encode())] if language else [])
+    scope = {"type": "http", "method": "GET", "path": path, "headers": headers}
 
     async def receive():
         return {"type": "http.request", "body": b"", "more_body": False}
@@ -141,11 +142,14 @@ def test_overload_gets_a_fast_503_with_retry_after_and_the_queue_is_served_in_or
         assert "busy" in json.loads(body)["detail"] and "nothing was done" in json.loads(body)["detail"]
         html = await _call(app, "/projects", accept="text/html")
         assert html[0] == 503 and b"busy" in html[2] and html[1][b"content-type"].startswith(b"text/html")
+        ko = await _call(app, "/api/6", language="ko-KR,ko;q=0.9")  # in the browser's language
+        detail = json.loads(ko[2])["detail"]
+        assert ko[0] == 503 and detail.startswith("서버가 바쁩니다(이미 요청 2개가 대기 중입니다)")
         release.set()
         done = await asyncio.gather(*busy)
         assert [d[0] for d in done] == [200] * 4
         assert started == ["/api/0", "/api/1", "/api/2", "/api/3"]
-        assert app.active == 0 and not app.waiting and app.refused == 2
+        assert app.active == 0 and not app.waiting and app.refused == 3
 
     asyncio.run(scenario())
 

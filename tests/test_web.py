@@ -142,8 +142,8 @@ def test_pages_render_for_a_signed_in_user(web_app, make_user):
     warnings = re.search(r'id="sizing-warnings".*?</div>', t, re.S).group(0)
     assert "extrapolated:" in warnings and "past V90:" in warnings and "What each warning means" in warnings
     assert re.search(r'id="sizing-tied">[0-9.]+ <span class="u">m²</span>', t) and "no tie" in t
-    assert f'href="/api/results/{fit_id}/report?version=1&amp;download=true"' in t
-    assert f'href="/api/results/{sizing_id}/report?version=1&amp;download=true"' in t
+    assert f'href="/api/results/{fit_id}/report?version=1&amp;download=true&amp;lang=en"' in t
+    assert f'href="/api/results/{sizing_id}/report?version=1&amp;download=true&amp;lang=en"' in t
     assert 'class="sign-form' in t and 'value="author"' in t
     assert client.get(f"/trials/{trial_id}?result={sizing_id}").status_code == 200
 

@@ -45,6 +45,10 @@ class FluxwiseError(Exception):
         form's labels for the API's field names)."""
         text = self._message(door, labels)
         how = self._advice_for(door)
+        if how:
+            from .i18n import gettext  # advice kept as a constant (marked with N_) reads translated
+
+            how = gettext(how)
         return f"{text} ({how})" if how else text
 
     def __str__(self) -> str:
@@ -83,16 +87,18 @@ class InputError(FluxwiseError):
         where = []
         if self.source:
             where.append(str(self.source))
+        from .i18n import _  # the labels in the language of the request that shows the message
+
         if self.row is not None:
-            where.append(f"row {self.row}")
+            where.append(_("row %(n)s", n=self.row))
         if self.column is not None:
-            where.append(f"column '{self.column}'")
+            where.append(_("column '%(name)s'", name=self.column))
         if self.field is not None:
             if door == "web":
                 label = (labels or {}).get(self.field) or self.field.lstrip("-").replace("_", " ")
-                where.append(f"field “{label}”")
+                where.append(_("field “%(label)s”", label=label))
             else:
-                where.append(f"field '{self.field}'")
+                where.append(_("field '%(name)s'", name=self.field))
         prefix = ", ".join(where)
         return f"{prefix}: {self.message}" if prefix else self.message
 

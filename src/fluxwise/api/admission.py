@@ -12,11 +12,16 @@ Health checks and static assets are let through without waiting.
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import math
 import os
 from collections import deque
 from dataclasses import dataclass
+from urllib.parse import parse_qs
+
+from .. import i18n
+from ..i18n import N_, _
 
 ENV_MAX_ACTIVE = "FLUXWISE_MAX_ACTIVE_REQUESTS"
 ENV_MAX_QUEUE = "FLUXWISE_MAX_QUEUED_REQUESTS"
@@ -58,7 +63,7 @@ class Admission:
             return
         if self.active >= self.limits.active:
             if len(self.waiting) >= self.limits.queue:
-                await self._busy(scope, send, f"{len(self.waiting)} requests are already waiting")
+                await self._busy(scope, send, N_("%(n)s requests are already waiting"), n=len(self.waiting))
                 return
             turn = asyncio.get_running_loop().create_future()
             self.waiting.append(turn)
@@ -69,8 +74,8 @@ class Admission:
                     pass
                 else:
                     self.waiting.remove(turn)
-                    await self._busy(scope, send, f"this request waited {self.limits.wait_s:g} s without "
-                                                  "being started")
+                    await self._busy(scope, send, N_("this request waited %(s)s s without being started"),
+                                     s=format(self.limits.wait_s, "g"))
                     return
             except BaseException:  # the client went away while waiting
                 if turn.done():
@@ -94,14 +99,22 @@ class Admission:
                 return
         self.active -= 1
 
-    async def _busy(self, scope, send, why: str) -> None:
+    async def _busy(self, scope, send, why: str, **variables) -> None:
         self.refused += 1
         retry = max(1, math.ceil(self.limits.wait_s / 5))
-        message = (f"the server is busy ({why}); nothing was done with this request: try again in {retry} s")
-        accept = dict(scope.get("headers") or ()).get(b"accept", b"").decode("latin-1")
+        headers = dict(scope.get("headers") or ())
+        # no user is looked up for a refused request: the language asked for (?lang=) or the browser's
+        asked = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("lang", [None])[0]
+        lang = i18n.choose(asked=asked,
+                           accept_language=headers.get(b"accept-language", b"").decode("latin-1"))
+        with i18n.using(lang):
+            message = _("the server is busy (%(why)s); nothing was done with this request: try again in "
+                        "%(retry)s s", why=_(why, **variables), retry=retry)
+            title, heading = _("Busy"), _("The workbench is busy")
+        accept = headers.get(b"accept", b"").decode("latin-1")
         if "text/html" in accept and not scope.get("path", "").startswith("/api/"):
-            body = ("<!doctype html><meta charset=utf-8><title>Busy</title><h1>The workbench is busy</h1>"
-                    f"<p>{message}.</p>").encode()
+            body = (f"<!doctype html><html lang={lang}><meta charset=utf-8>"
+                    f"<title>{html.escape(title)}</title><h1>{html.escape(heading)}</h1><p>{html.escape(message)}.</p>").encode()
             content_type = b"text/html; charset=utf-8"
         else:
             body = json.dumps({"detail": message}).encode()

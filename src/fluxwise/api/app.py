@@ -13,6 +13,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from ..errors import FluxwiseError
+from ..i18n import _
 from ..store import accounts, tenancy
 from ..store import results as store_results
 from ..store.database import Database, StoreBusy, open_database
@@ -20,6 +21,7 @@ from . import wording
 from .admission import Admission, AdmissionLimits
 from .deps import ENV_SECRET_KEY, ApiSettings
 from .headers import SecurityHeaders
+from .language import Language, translate_validation_error
 from .routers import audit, auth, data, design, invitations, lab, orgs, projects, results, screening, supply
 from .upload_checks import UploadRejected
 from .workers import Science, ScienceBusy
@@ -67,7 +69,7 @@ def _install_error_handlers(app: FastAPI) -> None:
                 return [safe(v) for v in obj]
             return obj
 
-        errors = safe(jsonable_encoder(exc.errors()))
+        errors = safe(jsonable_encoder([translate_validation_error(e) for e in exc.errors()]))
         if wording.door_of(request) == "web":  # the pages' words: the form fields, one sentence
             return JSONResponse({"detail": wording.validation_text(errors)}, status_code=422)
         return JSONResponse({"detail": errors}, status_code=422)
@@ -75,25 +77,26 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(IntegrityError)
     async def integrity_error(request: Request, exc: IntegrityError):
         log.info("integrity error: %s", exc.orig)
-        return JSONResponse({"detail": "this conflicts with data stored meanwhile (e.g. two edits at once); "
-                                       "reload and try again"}, status_code=409)
+        return JSONResponse({"detail": _("this conflicts with data stored meanwhile (e.g. two edits at "
+                                         "once); reload and try again")}, status_code=409)
 
     @app.exception_handler(DataError)
     async def data_error(request: Request, exc: DataError):
         log.warning("data error: %s", exc.orig)
-        return JSONResponse({"detail": "a value is too long or out of range for the store"}, status_code=422)
+        return JSONResponse({"detail": _("a value is too long or out of range for the store")},
+                            status_code=422)
 
     @app.exception_handler(OperationalError)
     async def operational_error(request: Request, exc: OperationalError):
         log.error("database error: %s", exc.orig)
-        return JSONResponse({"detail": "the store is busy or unavailable; try again shortly"},
+        return JSONResponse({"detail": _("the store is busy or unavailable; try again shortly")},
                             status_code=503, headers={"Retry-After": "2"})
 
     @app.exception_handler(PoolTimeout)
     async def pool_timeout(request: Request, exc: PoolTimeout):
         log.error("no database connection free: %s", exc)
-        return JSONResponse({"detail": "the server is busy (no database connection was free); try again "
-                                       "shortly"}, status_code=503, headers={"Retry-After": "2"})
+        return JSONResponse({"detail": _("the server is busy (no database connection was free); try again "
+                                         "shortly")}, status_code=503, headers={"Retry-After": "2"})
 
 
 class _BodySizeLimit:
@@ -113,8 +116,9 @@ class _BodySizeLimit:
                         too_big = False
                     if too_big:
                         limit = (self.max_bytes - 1024 * 1024) / 1024 / 1024
-                        response = JSONResponse({"detail": f"the request is larger than the upload limit of "
-                                                           f"{limit:.0f} MB"}, status_code=413)
+                        detail = _("the request is larger than the upload limit of %(mb)s MB",
+                                   mb=format(limit, ".0f"))
+                        response = JSONResponse({"detail": detail}, status_code=413)
                         await response(scope, receive, send)
                         return
         await self.app(scope, receive, send)
@@ -181,6 +185,7 @@ def create_app(database_url: str | None = None, data_dir: str | os.PathLike | No
     _install_error_handlers(app)
     app.add_middleware(Admission, limits=admission or AdmissionLimits.from_env())
     app.add_middleware(_BodySizeLimit, max_bytes=settings.upload.max_bytes + 1024 * 1024)
+    app.add_middleware(Language)  # outside the size limit: its 413 is in the request's language
     app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure)  # outermost: every response
     _bound_request_threads(app, REQUEST_THREADS)
     return app

@@ -63,7 +63,7 @@ def token_out(row: ApiToken, token: str | None = None) -> schemas.TokenOut:
 
 def org_out(org: Organisation, role: str) -> schemas.OrgOut:
     return schemas.OrgOut(id=org.public_id, name=org.name, kind=org.kind, role=role,
-                          created_at=org.created_at)
+                          created_at=org.created_at, default_language=org.default_language)
 
 
 def project_out(session: Session, project: Project, user_id: int) -> schemas.ProjectOut:

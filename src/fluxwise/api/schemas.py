@@ -24,6 +24,7 @@ def Text(max_length: int, min_length: int = 0):  # noqa: N802 - a type factory
 
 Number = Annotated[float, Field(allow_inf_nan=False)]
 Role = Literal["admin", "scientist", "reviewer", "trainee"]
+Language = Literal["en", "ko"]
 OrgKind = Literal["customer", "hub"]
 Meaning = Literal["author", "review", "approve"]
 PublicId = Annotated[str, Field(description="Random public id (32 hex digits)", examples=["0" * 32])]
@@ -104,6 +105,14 @@ class OrgOut(BaseModel):
     kind: OrgKind
     role: Role
     created_at: datetime
+    #: The language of the members' pages unless they choose one; None: the browser's.
+    default_language: Language | None = None
+
+
+class LanguageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    #: ``en`` or ``ko``; null for "the browser's language".
+    language: Language | None
 
 
 class MemberIn(BaseModel):

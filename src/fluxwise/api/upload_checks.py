@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import FluxwiseError, InputError, LimitError
+from ..i18n import _, ngettext
 from ..io.tables.limits import check_zip_container as zip_check
 
 TEXT_EXTENSIONS = (".csv", ".txt", ".tsv")
@@ -122,13 +123,14 @@ def read_limited(stream, limit: int, chunk: int = 1 << 20) -> bytes:
             break
         total += len(block)
         if total > limit:
-            raise UploadRejected(f"the file is larger than the limit of {_mb(limit)}", status=413)
+            raise UploadRejected(_("the file is larger than the limit of %(limit)s", limit=_mb(limit)),
+                                 status=413)
         parts.append(block)
     return b"".join(parts)
 
 
 def _mb(n: int) -> str:
-    return f"{n / 1024 / 1024:.0f} MB" if n >= 1024 * 1024 else f"{n} bytes"
+    return f"{n / 1024 / 1024:.0f} MB" if n >= 1024 * 1024 else ngettext("%(num)d byte", "%(num)d bytes", n)
 
 
 def check_upload(filename: str, content: bytes, limits: UploadLimits) -> str:
@@ -139,29 +141,41 @@ def check_upload(filename: str, content: bytes, limits: UploadLimits) -> str:
     """
     ext = Path(filename).suffix.lower()
     if ext == ".xls":
-        raise UploadRejected("the old Excel .xls format is not supported: save the sheet as .xlsx or export "
-                             "it as .csv", status=415)
+        raise UploadRejected(_("the old Excel .xls format is not supported: save the sheet as .xlsx or "
+                               "export it as .csv"), status=415)
     if ext not in TEXT_EXTENSIONS + XLSX_EXTENSIONS:
-        raise UploadRejected(f"'{filename}': unsupported file type '{ext or '(none)'}' (expected .csv, .txt, "
-                             ".tsv or .xlsx)", status=415)
+        raise UploadRejected(_("'%(file)s': unsupported file type '%(ext)s' (expected .csv, .txt, .tsv or "
+                               ".xlsx)", file=filename, ext=ext or _("(none)")), status=415)
     if len(content) > limits.max_bytes:
-        raise UploadRejected(f"the file is larger than the limit of {_mb(limits.max_bytes)}", status=413)
+        raise UploadRejected(_("the file is larger than the limit of %(limit)s", limit=_mb(limits.max_bytes)),
+                             status=413)
     if not content.strip():
-        raise UploadRejected(f"'{filename}' is empty")
+        raise UploadRejected(_("'%(file)s' is empty", file=filename))
     is_zip = content[:4] == b"PK\x03\x04"
     if ext in TEXT_EXTENSIONS:
         if is_zip:
-            raise UploadRejected(f"'{filename}' is a zip file (an Excel workbook?), not a text table: give "
-                                 "it the .xlsx extension or export the data as .csv", status=415)
+            raise UploadRejected(_("'%(file)s' is a zip file (an Excel workbook?), not a text table: give "
+                                   "it the .xlsx extension or export the data as .csv", file=filename),
+                                 status=415)
         utf16 = content[:2] in (b"\xff\xfe", b"\xfe\xff")
         if b"\x00" in content and not utf16:
-            raise UploadRejected(f"'{filename}' is a binary file, not a text table", status=415)
+            raise UploadRejected(_("'%(file)s' is a binary file, not a text table", file=filename),
+                                 status=415)
         return CONTENT_TYPES[ext]
     if not is_zip:
-        raise UploadRejected(f"'{filename}' is not an Excel workbook (an .xlsx file is a zip container); "
-                             "save it again as .xlsx or export the data as .csv", status=415)
+        raise UploadRejected(_("'%(file)s' is not an Excel workbook (an .xlsx file is a zip container); "
+                               "save it again as .xlsx or export the data as .csv", file=filename),
+                             status=415)
     check_zip_container(filename, content, limits)
     return CONTENT_TYPES[ext]
+
+
+def _named(filename: str, message: str) -> str:
+    """The file's name before the reader's message: ``'a.xlsx' is a broken workbook ...`` where the
+    (English) message goes on from the name, ``'a.xlsx': ...`` otherwise (and in other languages)."""
+    if message.startswith(("is ", "holds ", "would ")):
+        return f"'{filename}' {message}"
+    return _("'%(file)s': %(error)s", file=filename, error=message)
 
 
 def check_zip_container(filename: str, content: bytes, limits: UploadLimits) -> None:
@@ -175,13 +189,13 @@ def check_zip_container(filename: str, content: bytes, limits: UploadLimits) -> 
                           max_uncompressed_bytes=limits.max_xlsx_uncompressed_bytes,
                           max_ratio=limits.max_xlsx_ratio, max_entries=limits.max_xlsx_entries)
     except LimitError as exc:
-        raise UploadRejected(f"'{filename}' {exc.message}", status=413) from None
+        raise UploadRejected(_named(filename, exc.message), status=413) from None
     except InputError as exc:
-        raise UploadRejected(f"'{filename}' {exc.message}" if exc.message.startswith("is ")
-                             else f"'{filename}': {exc.message}") from None
+        raise UploadRejected(_named(filename, exc.message)) from None
     names = {i.filename for i in infos}
     if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
-        raise UploadRejected(f"'{filename}' is a zip file but not an Excel workbook", status=415)
+        raise UploadRejected(_("'%(file)s' is a zip file but not an Excel workbook", file=filename),
+                             status=415)
 
 
 def parse_upload(filename: str, content: bytes, *, area: str | None, mode: str | None,
@@ -206,5 +220,6 @@ def parse_upload(filename: str, content: bytes, *, area: str | None, mode: str |
             raise UploadRejected(clean(str(exc)), status=status, cause=exc, clean=clean) from None
         except Exception as exc:  # noqa: BLE001 - a file nobody foresaw must still get a 4xx, not a 500
             log.warning("unexpected error parsing upload %r", filename, exc_info=True)
-            raise UploadRejected(f"'{filename}' cannot be read as a trial table ({type(exc).__name__}); "
-                                 "check that it is a rig export with a header row", status=422) from None
+            raise UploadRejected(_("'%(file)s' cannot be read as a trial table (%(error)s); check that it is "
+                                   "a rig export with a header row", file=filename, error=type(exc).__name__),
+                                 status=422) from None

@@ -11,17 +11,19 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from ..errors import FluxwiseError
+from ..i18n import N_, _
 
 DOOR_HEADER = "X-Fluxwise-Door"
 
 #: API field -> the label of its form field in the pages.
 FIELD_LABELS = {
-    "area": "filter area", "mode": "mode", "density": "density", "columns": "columns",
-    "batch_volume": "batch volume", "process_time": "process time", "max_pressure": "maximum pressure",
-    "flux": "process flux", "flux_decay_limit": "flux-decay limit", "safety_factor": "safety factor",
-    "model": "model", "format_name": "catalog format", "reason": "reason", "password": "password",
-    "meaning": "meaning", "email": "user ID (e-mail)", "file": "file", "train": "train file",
-    "name": "name", "project": "project",
+    "area": N_("filter area"), "mode": N_("mode"), "density": N_("density"), "columns": N_("columns"),
+    "batch_volume": N_("batch volume"), "process_time": N_("process time"),
+    "max_pressure": N_("maximum pressure"), "flux": N_("process flux"),
+    "flux_decay_limit": N_("flux-decay limit"), "safety_factor": N_("safety factor"),
+    "model": N_("model"), "format_name": N_("catalog format"), "reason": N_("reason"),
+    "password": N_("password"), "meaning": N_("meaning"), "email": N_("user ID (e-mail)"),
+    "file": N_("file"), "train": N_("train file"), "name": N_("name"), "project": N_("project"),
 }
 
 
@@ -34,12 +36,12 @@ def door_of(request: Request | None) -> str:
 
 def label(field: str) -> str:
     """A field as the pages label it."""
-    return FIELD_LABELS.get(field) or field.lstrip("-").replace("_", " ")
+    return _(FIELD_LABELS[field]) if field in FIELD_LABELS else field.lstrip("-").replace("_", " ")
 
 
 def error_text(exc: FluxwiseError, door: str) -> str:
     """``exc`` in the words of ``door``."""
-    return exc.for_door(door, FIELD_LABELS if door == "web" else None)
+    return exc.for_door(door, {k: _(v) for k, v in FIELD_LABELS.items()} if door == "web" else None)
 
 
 def validation_text(errors: list[dict]) -> str:
@@ -48,6 +50,6 @@ def validation_text(errors: list[dict]) -> str:
     for e in errors:
         loc = [str(x) for x in e.get("loc", ()) if x not in ("body", "query", "path", "form")]
         where = " › ".join(label(x) for x in loc if not x.isdigit())
-        msg = str(e.get("msg", "not valid"))
+        msg = str(e.get("msg") or _("not valid"))
         parts.append(f"{where}: {msg}" if where else msg)
-    return "; ".join(parts) or "the form is not valid"
+    return "; ".join(parts) or _("the form is not valid")

@@ -28,7 +28,9 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from .. import i18n
 from ..errors import FluxwiseError
+from ..i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,13 @@ def _start_worker(parent: int) -> None:
     from ..cli.serve_commands import warm_up
 
     warm_up()
+
+
+def _in_language(lang: str, fn: Callable, args: tuple, kwargs: dict) -> Any:
+    """``fn(*args, **kwargs)`` in the request's language (a worker has no request: its messages, reports
+    and figure titles are in the language the request was answered in)."""
+    with i18n.using(lang):
+        return fn(*args, **kwargs)
 
 
 class Science:
@@ -150,21 +159,22 @@ class SciencePool(Science):
     def run(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
         pool = self._pool
         try:
-            future = pool.submit(fn, *args, **kwargs)
+            future = pool.submit(_in_language, i18n.current(), fn, args, kwargs)
         except (BrokenProcessPool, RuntimeError):
             self._restart(pool)
-            raise ScienceBusy("the computation could not be started (a worker process was restarted); try "
-                              "again") from None
+            raise ScienceBusy(_("the computation could not be started (a worker process was restarted); "
+                                "try again")) from None
         try:
             return future.result(timeout=self.timeout_s)
         except FutureTimeout:
             future.cancel()
-            raise ScienceBusy(f"the server is overloaded: the computation did not finish within "
-                              f"{self.timeout_s:.0f} s; try again shortly", retry_after_s=10) from None
+            raise ScienceBusy(_("the server is overloaded: the computation did not finish within %(s)s s; "
+                                "try again shortly", s=format(self.timeout_s, ".0f")),
+                              retry_after_s=10) from None
         except BrokenProcessPool:
             self._restart(pool)
-            raise ScienceBusy("a worker process died during the computation (it was restarted); try again") \
-                from None
+            raise ScienceBusy(_("a worker process died during the computation (it was restarted); try "
+                                "again")) from None
 
     def _restart(self, broken: ProcessPoolExecutor) -> None:
         with self._lock:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..errors import InputError, UnitError
+from ..i18n import _
 from ..units import parse_unit
 from .tables.headers import is_clock_unit, name_role, norm_name, split_header
 
@@ -75,8 +76,9 @@ def _find_mapped(value, role: str, headers: list[str], source: str):
     elif isinstance(value, str):
         text, unit = value, None
     else:
-        raise InputError(f"columns['{role}'] must be a header text such as 'Zeit [s]' or a (header, unit) "
-                         f"pair, not {value!r}", source=source, field="columns")
+        raise InputError(_("columns['%(role)s'] must be a header text such as 'Zeit [s]' or a (header, "
+                           "unit) pair, not %(value)s", role=role, value=repr(value)), source=source,
+                         field="columns")
     wanted = " ".join(text.split()).casefold()
     for i, h in enumerate(headers):
         if h.casefold() == wanted:
@@ -85,8 +87,9 @@ def _find_mapped(value, role: str, headers: list[str], source: str):
     for i, h in enumerate(headers):
         if h.casefold() == name.casefold() or split_header(h)[0].casefold() == name.casefold():
             return i, unit or given or split_header(h)[1]
-    raise InputError(f"columns['{role}'] names a column '{text}' that is not in the file "
-                     f"(headers found: {header_list(headers)})", source=source, field="columns")
+    raise InputError(_("columns['%(role)s'] names a column '%(name)s' that is not in the file (headers "
+                       "found: %(headers)s)", role=role, name=text, headers=header_list(headers)),
+                     source=source, field="columns")
 
 
 def _pressure_rank(header: str) -> int:
@@ -108,8 +111,8 @@ def select_columns(headers: list[str], columns, source: str, notes: list[str]) -
         for role, value in columns.items():
             r = {"flux": "flow", "p1": "pressure"}.get(role, role)
             if r not in ROLES:
-                raise InputError(f"unknown column role '{role}' (use {', '.join(ROLES)})", source=source,
-                                 field="columns")
+                raise InputError(_("unknown column role '%(role)s' (use %(roles)s)", role=role,
+                                   roles=", ".join(ROLES)), source=source, field="columns")
             mapped[r] = _find_mapped(value, role, headers, source)
 
     candidates: dict[str, list[int]] = {}
@@ -134,7 +137,8 @@ def select_columns(headers: list[str], columns, source: str, notes: list[str]) -
         if len(candidates["time"]) > 1:
             notes.append(f"several time columns; used '{headers[candidates['time'][0]]}'")
     else:
-        raise InputError(f"no time column found (headers found: {header_list(headers)})", source=source,
+        raise InputError(_("no time column found (headers found: %(headers)s)", headers=header_list(headers)),
+                         source=source,
                          advice=_mapping_advice("time", "<header>", "min", "name it e.g. 'time (min)'"))
     # filtrate: volume > mass > filtrate/permeate (kind by unit) > flow
     for role in ("volume", "mass", "flow"):
@@ -148,9 +152,9 @@ def select_columns(headers: list[str], columns, source: str, notes: list[str]) -
                 chosen["filtrate"] = pick("filtrate", i, split_header(headers[i])[1], role)
                 break
         else:
-            raise InputError(f"no filtrate column found: expected a filtrate mass, volume or flow column "
-                             f"such as 'filtrate mass (g)', 'Filtrate volume [mL]' or 'flow (mL/min)' "
-                             f"(headers found: {header_list(headers)})", source=source)
+            raise InputError(_("no filtrate column found: expected a filtrate mass, volume or flow column "
+                               "such as 'filtrate mass (g)', 'Filtrate volume [mL]' or 'flow (mL/min)' "
+                               "(headers found: %(headers)s)", headers=header_list(headers)), source=source)
     # pressure
     pressure_rest: list[int] = []
     if "pressure" in mapped:
@@ -203,7 +207,7 @@ def _parse_column_unit(col: Column, source: str) -> None:
         example = _EXAMPLE_UNIT.get(role, "unit")
         name = split_header(col.header)[0] or col.header
         map_role = col.kind if col.kind in ROLES else role
-        raise InputError("no unit given", source=source, column=col.header, advice=_mapping_advice(
+        raise InputError(_("no unit given"), source=source, column=col.header, advice=_mapping_advice(
             map_role, name, example, f"write it in the header, e.g. '{name} ({example})'"))
     text = col.unit_text.strip()
     if col.kind == "time" and is_clock_unit(text):

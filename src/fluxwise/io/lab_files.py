@@ -27,6 +27,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import InputError, UnitError
+from ..i18n import _
 from ..models.fouling import MODEL_NAMES, MODELS
 from ..training.grading import Answer
 from ..training.rig import RigRun, RunRequest
@@ -67,7 +68,7 @@ def _q(value, kind, field, *, default_unit=None) -> float | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, bool):
-        raise UnitError(f"expected a quantity, got {value}", field=field)
+        raise UnitError(_("expected a quantity, got %(value)s", value=value), field=field)
     return parse_quantity(value, kind, field=field, default_unit=default_unit)
 
 
@@ -78,7 +79,8 @@ def _fraction(value, field) -> float | None:
     try:
         x = float(text.rstrip("%")) / (100.0 if text.endswith("%") else 1.0)
     except ValueError:
-        raise InputError(f"'{value}' is not a fraction (expected e.g. 0.9 or 90%)", field=field) from None
+        raise InputError(_("'%(value)s' is not a fraction (expected e.g. 0.9 or 90%%)", value=value),
+                         field=field) from None
     return x
 
 
@@ -98,22 +100,25 @@ def parse_run_request(
 ) -> RunRequest:
     """One experiment from user text (units required): see the module docstring."""
     if not filter or not str(filter).strip():
-        raise InputError("name the filter to test", field="filter")
+        raise InputError(_("name the filter to test"), field="filter")
     if area is None:
-        raise InputError('give the test filter area, e.g. "3.5 cm2"', field="area")
+        raise InputError(_('give the test filter area, e.g. "3.5 cm2"'), field="area")
     if duration is None:
-        raise InputError('give the run duration, e.g. "45 min"', field="duration")
+        raise InputError(_('give the run duration, e.g. "45 min"'), field="duration")
     p = _q(pressure, "pressure", "pressure")
     j = _q(flux, "flux", "flux")
     if mode is None:
         if (p is None) == (j is None):
             raise InputError(
-                "give either a pressure (constant-pressure run) or a flux (constant-flux run)",
+                _("give either a pressure (constant-pressure run) or a flux (constant-flux run)"),
                 field="pressure" if p is None else "flux",
             )
         mode = CONSTANT_PRESSURE if p is not None else CONSTANT_FLUX
     elif mode not in (CONSTANT_PRESSURE, CONSTANT_FLUX):
-        raise InputError(f"unknown mode '{mode}' (expected constant-pressure or constant-flux)", field="mode")
+        raise InputError(
+            _("unknown mode '%(mode)s' (expected constant-pressure or constant-flux)", mode=mode),
+            field="mode",
+        )
     f = scenario.filter(filter)
     feed_mL = _q(feed, "volume", "feed")
     stop_mL = _q(stop_volume, "volume", "stop_volume")

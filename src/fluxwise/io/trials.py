@@ -69,6 +69,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, UnitError
+from ..i18n import N_, _, ngettext
 from ..trial import CONSTANT_FLUX, CONSTANT_PRESSURE, MODES, Trial
 from ..units import parse_quantity, to_canonical
 from .columns import SIGNALS, header_list, mapping_names, meta_role, select_columns
@@ -82,10 +83,13 @@ STEADY_CV = 0.10
 """Coefficient of variation below which pressure or flux counts as held constant."""
 DEFAULT_DENSITY_G_PER_ML = 1.0
 
-_AREA_LINE = 'add a line "Filter area: 13.8 cm2" above the table'
-_AREA_HINT = {"cli": f'give it with --area "13.8 cm2" (area="13.8 cm2" in Python) or {_AREA_LINE}',
-              "api": f'give it as "area": "13.8 cm2" or {_AREA_LINE}',
-              "web": f"type it in the filter area field, e.g. 13.8 cm2, or {_AREA_LINE}"}
+#: how to give the filter area, by door (constants: translated when shown)
+_AREA_HINT = {"cli": N_('give it with --area "13.8 cm2" (area="13.8 cm2" in Python) or add a line '
+                        '"Filter area: 13.8 cm2" above the table'),
+              "api": N_('give it as "area": "13.8 cm2" or add a line "Filter area: 13.8 cm2" above the '
+                        'table'),
+              "web": N_('type it in the filter area field, e.g. 13.8 cm2, or add a line "Filter area: '
+                        '13.8 cm2" above the table')}
 
 
 def read_trial(path, *, area=None, mode=None, density=None, columns=None, sheet=None, max_dip=None) -> Trial:
@@ -324,8 +328,8 @@ def parse_trial_frame(df: pd.DataFrame, *, source: str, area=None, mode=None, de
     notes: list[str] = []
     headers = ["" if is_blank(c) else cell_text(c) for c in df.columns]
     if df.shape[1] == 0 or df.shape[0] == 0:
-        raise InputError(f"no data rows below the header (headers found: {header_list(headers)}; at least "
-                         f"{MIN_POINTS} rows are needed)", source=source)
+        raise InputError(_("no data rows below the header (headers found: %(headers)s; at least %(n)s rows "
+                           "are needed)", headers=header_list(headers), n=MIN_POINTS), source=source)
     rows = _row_numbers(df)
     cols = select_columns(headers, columns, source, notes)
     ordered = [cols["time"], cols["filtrate"]] + ([cols["pressure"]] if "pressure" in cols else [])
@@ -334,7 +338,7 @@ def parse_trial_frame(df: pd.DataFrame, *, source: str, area=None, mode=None, de
     area_m2, area_source = metadata_quantity(area, "area", "area", file_meta, re.compile(r"\barea\b|fläche"),
                                              source=source, default_unit="m**2")
     if area_m2 is None:
-        raise InputError("no filter area", source=source, field="area", advice=_AREA_HINT)
+        raise InputError(_("no filter area"), source=source, field="area", advice=_AREA_HINT)
     density_g_ml, density_source = metadata_quantity(density, "density", "density", file_meta,
                                                      re.compile(r"\bdensity\b|\bdichte\b"), source=source,
                                                      default_unit="g/mL")
@@ -359,8 +363,8 @@ def parse_trial_frame(df: pd.DataFrame, *, source: str, area=None, mode=None, de
         all_blank[empty] = [all(is_blank(x) for x in row) for row in others]
     active = np.flatnonzero(~empty)
     if active.size == 0:
-        raise InputError(f"no data rows below the header (columns used: "
-                         f"{header_list(c.header for c in ordered)}; at least {MIN_POINTS} rows are needed)",
+        raise InputError(_("no data rows below the header (columns used: %(headers)s; at least %(n)s rows "
+                           "are needed)", headers=header_list(c.header for c in ordered), n=MIN_POINTS),
                          source=source)
     last = active[-1]
     blank_rows = [int(r) for r in rows[:last][all_blank[:last]]]
@@ -377,24 +381,29 @@ def parse_trial_frame(df: pd.DataFrame, *, source: str, area=None, mode=None, de
         values, bad = clock_hours(s, kept, c.unit_text) if c.kind == "clock" else numeric(s, kept)
         if bad.any():
             k = int(np.flatnonzero(bad)[0])
-            what, expected = (("a valid time", f"elapsed time as {c.unit_text.strip()}") if c.kind == "clock"
-                              else ("a number", f"a number in {c.unit_text.strip()}"))
-            raise InputError(f"'{_cell(s.iat[k])}' is not {what} (expected {expected})", source=source,
-                             row=int(sub_rows[k]), column=c.header)
+            template = (_("'%(cell)s' is not a valid time (expected elapsed time as %(unit)s)")
+                        if c.kind == "clock"
+                        else _("'%(cell)s' is not a number (expected a number in %(unit)s)"))
+            raise InputError(template % {"cell": _cell(s.iat[k]), "unit": c.unit_text.strip()},
+                             source=source, row=int(sub_rows[k]), column=c.header)
         raw[c.role] = values
     missing = np.column_stack([np.isnan(raw[c.role]) for c in ordered])
     if missing.any():
         k, j = map(int, np.argwhere(missing)[0])
         c = ordered[j]
         filled = [o.header for o in ordered if o is not c and not np.isnan(raw[o.role][k])]
-        has = f"this row has {header_list(filled)} but " if filled else ""
-        raise InputError(f"{has}no value in '{c.header}' (every data row needs "
-                         f"{header_list(o.header for o in ordered)}; fill the cell in or delete the row)",
+        has = _("this row has %(headers)s but ", headers=header_list(filled)) if filled else ""
+        raise InputError(has + _("no value in '%(name)s' (every data row needs %(headers)s; fill the cell in "
+                                 "or delete the row)", name=c.header,
+                                 headers=header_list(o.header for o in ordered)),
                          source=source, row=int(sub_rows[k]), column=c.header)
     n = active.size
     if n < MIN_POINTS:
-        raise InputError(f"only {n} usable data row{'s' if n != 1 else ''} (rows {sub_rows[0]}–"
-                         f"{sub_rows[-1]}); at least {MIN_POINTS} are needed to analyse a trial",
+        raise InputError(ngettext("only %(num)d usable data row (rows %(first)s–%(last)s); at least "
+                                  "%(need)s are needed to analyse a trial",
+                                  "only %(num)d usable data rows (rows %(first)s–%(last)s); at least "
+                                  "%(need)s are needed to analyse a trial", n, first=sub_rows[0],
+                                  last=sub_rows[-1], need=MIN_POINTS),
                          source=source)
 
     # time
@@ -403,9 +412,10 @@ def parse_trial_frame(df: pd.DataFrame, *, source: str, area=None, mode=None, de
     step = np.diff(t_h)
     if (step <= 0).any():
         k = int(np.flatnonzero(step <= 0)[0]) + 1
-        raise InputError(f"time does not increase: '{_cell(sub.iloc[k, tc.index])}' follows "
-                         f"'{_cell(sub.iloc[k - 1, tc.index])}' (row {sub_rows[k - 1]}); times must be "
-                         f"strictly increasing, remove repeated or out-of-order rows", source=source,
+        raise InputError(_("time does not increase: '%(cell)s' follows '%(before)s' (row %(row)s); times "
+                           "must be strictly increasing, remove repeated or out-of-order rows",
+                           cell=_cell(sub.iloc[k, tc.index]), before=_cell(sub.iloc[k - 1, tc.index]),
+                           row=sub_rows[k - 1]), source=source,
                          row=int(sub_rows[k]), column=tc.header)
 
     # filtrate
@@ -499,8 +509,8 @@ def parse_trial_frame(df: pd.DataFrame, *, source: str, area=None, mode=None, de
                      f"{evidence['detected']} ({evidence['rule']})")
     signals = _signals(cols, sub, cells, active, sub_rows, source)
     if mode_used == CONSTANT_FLUX and pressure is None:
-        raise InputError(f"a constant-flux trial needs a pressure column, e.g. 'pressure (bar)' (headers "
-                         f"found: {header_list(headers)})", source=source,
+        raise InputError(_("a constant-flux trial needs a pressure column, e.g. 'pressure (bar)' (headers "
+                           "found: %(headers)s)", headers=header_list(headers)), source=source,
                          field="mode" if mode_source == "argument" else None)
 
     extra = [cols[r] for r in SIGNALS if r in cols]

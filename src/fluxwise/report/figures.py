@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..i18n import _, term
 from ..models.fouling import MODELS, flux, resistance_ratio
 from ..trial import CONSTANT_PRESSURE
 from .plainfig import PlainFigure
@@ -34,25 +35,26 @@ def fits_figure(analysis, models=None, *, figure=PlainFigure):
     tr, fit = analysis.trial, analysis.fit
     fig = figure()
     if tr.mode == CONSTANT_PRESSURE:
-        fig.add_scatter(x=tr.t_h, y=tr.v_L_per_m2, mode="markers", name="data",
+        fig.add_scatter(x=tr.t_h, y=tr.v_L_per_m2, mode="markers", name=_("data"),
                         marker=dict(size=5, color="#444"))
         tt = np.linspace(0, tr.t_h.max(), 300)
         for i, f in _shown(fit, models):
             v = MODELS[f.name].volume(tt, f.params["J0_LMH"], *f.fouling_constants())
-            fig.add_scatter(x=tt, y=v, mode="lines", name=f"{f.name} (R²={f.r2:.6f})",
+            fig.add_scatter(x=tt, y=v, mode="lines", name=f"{term(f.name)} (R²={f.r2:.6f})",
                             line=dict(color=_COLOURS[i % 9], **_style(i)))
-        fig.update_layout(title="Throughput vs time, data and fits", xaxis_title="time [h]",
-                          yaxis_title="throughput V [L/m²]", **_LAYOUT)
+        fig.update_layout(title=_("Throughput vs time, data and fits"), xaxis_title=_("time [h]"),
+                          yaxis_title=_("throughput V [L/m²]"), **_LAYOUT)
     else:
-        fig.add_scatter(x=tr.v_L_per_m2, y=tr.pressure_bar, mode="markers", name="data",
+        fig.add_scatter(x=tr.v_L_per_m2, y=tr.pressure_bar, mode="markers", name=_("data"),
                         marker=dict(size=5, color="#444"))
         vv = np.linspace(0, tr.v_L_per_m2.max(), 300)
         for i, f in _shown(fit, models):
             p = f.params["P0_bar"] * resistance_ratio(f.name, vv, f.params["J0_LMH"], *f.fouling_constants())
             fig.add_scatter(x=vv, y=np.where(np.isfinite(p), p, np.nan), mode="lines",
-                            name=f"{f.name} (R²={f.r2:.6f})", line=dict(color=_COLOURS[i % 9], **_style(i)))
-        fig.update_layout(title="Pressure vs throughput at constant flux, data and fits",
-                          xaxis_title="throughput V [L/m²]", yaxis_title="pressure [bar]", **_LAYOUT)
+                            name=f"{term(f.name)} (R²={f.r2:.6f})",
+                            line=dict(color=_COLOURS[i % 9], **_style(i)))
+        fig.update_layout(title=_("Pressure vs throughput at constant flux, data and fits"),
+                          xaxis_title=_("throughput V [L/m²]"), yaxis_title=_("pressure [bar]"), **_LAYOUT)
     return fig
 
 
@@ -64,21 +66,21 @@ def vmax_figure(analysis, *, figure=PlainFigure):
     if tr.mode == CONSTANT_PRESSURE:
         ok = (tr.t_h > 0) & (tr.v_L_per_m2 > 0)
         t = tr.t_h[ok]
-        fig.add_scatter(x=t * 60.0, y=t / tr.v_L_per_m2[ok] * 60.0, mode="markers", name="data",
+        fig.add_scatter(x=t * 60.0, y=t / tr.v_L_per_m2[ok] * 60.0, mode="markers", name=_("data"),
                         marker=dict(size=5, color="#444"))
         line = (vm["intercept_h_m2_per_L"] + vm["slope_m2_per_L"] * t) * 60.0
         fig.add_scatter(x=t * 60.0, y=line, mode="lines", name=f"Vmax = {vm['vmax_L_per_m2']:.4g} L/m²",
                         line=dict(color="#d62728", width=2))
-        fig.update_layout(title="Vmax plot: t/V vs t", xaxis_title="time t [min]",
+        fig.update_layout(title=_("Vmax plot: t/V vs t"), xaxis_title=_("time t [min]"),
                           yaxis_title="t/V [min·m²/L]", **_LAYOUT)
     else:
         p0 = vm["P0_bar"]
-        fig.add_scatter(x=tr.v_L_per_m2, y=np.sqrt(p0 / tr.pressure_bar), mode="markers", name="data",
+        fig.add_scatter(x=tr.v_L_per_m2, y=np.sqrt(p0 / tr.pressure_bar), mode="markers", name=_("data"),
                         marker=dict(size=5, color="#444"))
         vv = np.linspace(0, tr.v_L_per_m2.max(), 100)
         fig.add_scatter(x=vv, y=1 - vv / vm["vmax_L_per_m2"], mode="lines",
                         name=f"Vmax = {vm['vmax_L_per_m2']:.4g} L/m²", line=dict(color="#d62728", width=2))
-        fig.update_layout(title="Pmax plot: √(P0/P) vs V", xaxis_title="throughput V [L/m²]",
+        fig.update_layout(title=_("Pmax plot: √(P0/P) vs V"), xaxis_title=_("throughput V [L/m²]"),
                           yaxis_title="√(P0/P) [-]", **_LAYOUT)
     return fig
 
@@ -92,15 +94,16 @@ def flux_decay_figure(analysis, models=None, *, figure=PlainFigure):
     vmaxdata = tr.v_L_per_m2.max()
     if tr.mode == CONSTANT_PRESSURE:
         y = tr.flux_LMH / best.params["J0_LMH"]
-        label, title = "J/J0 [-]", "Flux decay J/J0 vs throughput"
+        label, title = "J/J0 [-]", _("Flux decay J/J0 vs throughput")
     else:
         y = best.params["P0_bar"] / tr.pressure_bar
-        label, title = "P0/P [-]", "Relative permeability P0/P vs throughput"
-    fig.add_scatter(x=tr.v_L_per_m2, y=y, mode="markers", name="data", marker=dict(size=5, color="#444"))
+        label, title = "P0/P [-]", _("Relative permeability P0/P vs throughput")
+    fig.add_scatter(x=tr.v_L_per_m2, y=y, mode="markers", name=_("data"), marker=dict(size=5, color="#444"))
     vv = np.linspace(0, vmaxdata * 1.5, 300)
     for i, f in _shown(fit, models):
         j = flux(f.name, vv, f.params["J0_LMH"], *f.fouling_constants()) / f.params["J0_LMH"]
-        fig.add_scatter(x=vv, y=j, mode="lines", name=f.name, line=dict(color=_COLOURS[i % 9], **_style(i)))
+        fig.add_scatter(x=vv, y=j, mode="lines", name=term(f.name),
+                        line=dict(color=_COLOURS[i % 9], **_style(i)))
     if analysis.sizing is not None:
         for key, frac in (("v50_L_per_m2", 0.5), ("v75_L_per_m2", 0.25), ("v90_L_per_m2", 0.1)):
             v = analysis.sizing.endpoints[key]
@@ -108,7 +111,7 @@ def flux_decay_figure(analysis, models=None, *, figure=PlainFigure):
                 fig.add_scatter(x=[v], y=[frac], mode="markers+text", text=[key.split("_")[0].upper()],
                                 textposition="top right", name=f"{key.split('_')[0].upper()} = {v:.4g} L/m²",
                                 marker=dict(size=10, symbol="diamond", color="#000"))
-    fig.update_layout(title=title, xaxis_title="throughput V [L/m²]", yaxis_title=label,
+    fig.update_layout(title=title, xaxis_title=_("throughput V [L/m²]"), yaxis_title=label,
                       yaxis_range=[0, 1.1], **_LAYOUT)
     return fig
 
@@ -125,14 +128,16 @@ def flux_decay_overlay_figure(analyses, *, figure=PlainFigure):
             y = tr.flux_LMH / best.params["J0_LMH"]
         else:
             y = best.params["P0_bar"] / tr.pressure_bar
-        fig.add_scatter(x=tr.v_L_per_m2, y=y, mode="markers", name=f"{name} (data)", legendgroup=name,
+        fig.add_scatter(x=tr.v_L_per_m2, y=y, mode="markers", name=_("%(trial)s (data)", trial=name),
+                        legendgroup=name,
                         marker=dict(size=4, color=colour, opacity=0.6))
         vv = np.linspace(0, tr.v_L_per_m2.max(), 200)
         j = flux(best.name, vv, best.params["J0_LMH"], *best.fouling_constants()) / best.params["J0_LMH"]
-        fig.add_scatter(x=vv, y=j, mode="lines", name=f"{name}: {best.name}", legendgroup=name,
+        fig.add_scatter(x=vv, y=j, mode="lines", name=f"{name}: {term(best.name)}", legendgroup=name,
                         line=dict(color=colour, width=2.5))
-    fig.update_layout(title="Flux decay vs loading: J/J0 (constant pressure) or P0/P (constant flux)",
-                      xaxis_title="loading V [L/m²]", yaxis_title="J/J0 or P0/P [-]", yaxis_range=[0, 1.1],
+    fig.update_layout(title=_("Flux decay vs loading: J/J0 (constant pressure) or P0/P (constant flux)"),
+                      xaxis_title=_("loading V [L/m²]"), yaxis_title=_("J/J0 or P0/P [-]"),
+                      yaxis_range=[0, 1.1],
                       **_LAYOUT)
     return fig
 
@@ -149,15 +154,15 @@ def residuals_figure(analysis, *, figure=PlainFigure):
             pred = f.params["P0_bar"] * resistance_ratio(f.name, tr.v_L_per_m2, f.params["J0_LMH"],
                                                          *f.fouling_constants())
             res, x = tr.pressure_bar - pred, tr.v_L_per_m2
-        fig.add_scatter(x=x, y=res, mode="lines+markers", name=f.name, marker=dict(size=3),
+        fig.add_scatter(x=x, y=res, mode="lines+markers", name=term(f.name), marker=dict(size=3),
                         line=dict(color=_COLOURS[i % 9], width=1), visible=True if i < 3 else "legendonly")
-    fig.update_layout(legend_title_text="click a model to show it")
+    fig.update_layout(legend_title_text=_("click a model to show it"))
     if tr.mode == CONSTANT_PRESSURE:
-        fig.update_layout(title="Residuals (data − model)", xaxis_title="time [h]",
-                          yaxis_title="residual [L/m²]", **_LAYOUT)
+        fig.update_layout(title=_("Residuals (data − model)"), xaxis_title=_("time [h]"),
+                          yaxis_title=_("residual [L/m²]"), **_LAYOUT)
     else:
-        fig.update_layout(title="Residuals (data − model)",
-                          xaxis_title="throughput V [L/m²]", yaxis_title="residual [bar]", **_LAYOUT)
+        fig.update_layout(title=_("Residuals (data − model)"),
+                          xaxis_title=_("throughput V [L/m²]"), yaxis_title=_("residual [bar]"), **_LAYOUT)
     return fig
 
 
@@ -168,14 +173,15 @@ def risk_figure(risk: dict, *, figure=PlainFigure):
     edges = np.asarray(h["edges_m2"])
     mids = (edges[:-1] + edges[1:]) / 2
     fig = figure()
-    fig.add_bar(x=mids, y=h["counts"], width=np.diff(edges), name="draws", marker_color="#9ecae1")
-    lines = [(risk["deterministic_min_area_m2"], "minimum area (fitted values)", "#444"),
-             (risk["risk_based_area_m2"], f"meets the batch with {risk['confidence'] * 100:g} %", "#d62728"),
+    fig.add_bar(x=mids, y=h["counts"], width=np.diff(edges), name=_("draws"), marker_color="#9ecae1")
+    lines = [(risk["deterministic_min_area_m2"], _("minimum area (fitted values)"), "#444"),
+             (risk["risk_based_area_m2"], _("meets the batch with %(pct)s %%",
+                                            pct=format(risk["confidence"] * 100, "g")), "#d62728"),
              (risk["deterministic_min_area_m2"] * risk["conventional_safety_factor"],
-              f"safety factor {risk['conventional_safety_factor']:g}", "#2ca02c")]
+              _("safety factor %(sf)s", sf=format(risk["conventional_safety_factor"], "g")), "#2ca02c")]
     for x, label, colour in lines:
         fig.add_vline(x=x, line=dict(color=colour, width=2, dash="dash"))
         fig.add_scatter(x=[x], y=[0], mode="markers", name=f"{label}: {x:.4g} m²", marker=dict(color=colour))
-    fig.update_layout(title="Required area over parameter uncertainty and lot-to-lot variability",
-                      xaxis_title="required area [m²]", yaxis_title="draws [-]", bargap=0, **_LAYOUT)
+    fig.update_layout(title=_("Required area over parameter uncertainty and lot-to-lot variability"),
+                      xaxis_title=_("required area [m²]"), yaxis_title=_("draws [-]"), bargap=0, **_LAYOUT)
     return fig

@@ -4,17 +4,16 @@
 from __future__ import annotations
 
 import datetime as _dt
-import html
 import math
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from .. import __version__
+from .. import __version__, i18n
 from ..models.fouling import MODELS, PARAM_UNITS
 from . import assets, figures
 
 _env = Environment(loader=PackageLoader("fluxwise", "report/templates"),
-                   autoescape=select_autoescape(["html", "j2"]))
+                   autoescape=select_autoescape(["html", "j2"]), extensions=["jinja2.ext.i18n"])
 
 
 def fmt(x, digits=4) -> str:
@@ -29,6 +28,18 @@ def fmt(x, digits=4) -> str:
 
 
 _env.filters["fmt"] = fmt
+
+
+def install_language(env: Environment) -> None:
+    """The report's language: ``_``/``ngettext`` of the current language (:mod:`fluxwise.i18n`), the
+    ``term`` filter for machine-readable values, and ``lang`` (its code, for ``<html lang>`` and the
+    record block). Reports carry the language they were made in; their content hash does not (it is
+    the stored result's, over the numbers only)."""
+    i18n.install_jinja(env)
+    env.filters["term"] = i18n.term
+
+
+install_language(_env)
 
 
 def _figure_html(fig) -> str:
@@ -85,9 +96,9 @@ def render_report(analysis, *, title: str | None = None, extra_sections=(),
         guide = [g for g in WARNING_GUIDE if g[0] in kinds]
     tmpl = _env.get_template("report.html.j2")
     return tmpl.render(
-        title=title or f"Filterability report — {html.escape(str(tr.source))}",
+        title=title or i18n.gettext("Filterability report — %(source)s", source=str(tr.source)),
         plotlyjs=assets.plotly_js(), legendsjs=assets.legends_js(), analysis=analysis, trial=tr, fit=fit,
         rows=rows, figs=figs, sizing=analysis.sizing, vmax=fit.vmax, vmax_check=vmax_linearity(tr),
         data_rows=data_rows, version=__version__,
         generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        extra_sections=list(extra_sections), guide=guide, record=record)
+        extra_sections=list(extra_sections), guide=guide, record=record, lang=i18n.current())

@@ -14,6 +14,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
+from .. import i18n
+from ..i18n import _
 from ..training.rig import quick_views
 from ..training.scenario import RECORD_LABEL
 from ..trial import CONSTANT_PRESSURE
@@ -43,17 +45,17 @@ def run_figures(scenario, run) -> list[tuple[str, go.Figure, list[str], list[lis
 
     out.append(
         (
-            "Throughput vs time",
-            fig(t * 60, v, "time [min]", "throughput V [L/m²]", "Throughput vs time"),
-            ["time [min]", "V [L/m²]"],
+            _("Throughput vs time"),
+            fig(t * 60, v, _("time [min]"), _("throughput V [L/m²]"), _("Throughput vs time")),
+            [_("time [min]"), "V [L/m²]"],
             [[f"{a * 60:.4g}", f"{b:.4g}"] for a, b in zip(t, v, strict=True)],
         )
     )
     if run.request.mode == CONSTANT_PRESSURE:
         out.append(
             (
-                "Flux vs throughput",
-                fig(v, j, "throughput V [L/m²]", "flux J [L/m²/h]", "Flux vs throughput"),
+                _("Flux vs throughput"),
+                fig(v, j, _("throughput V [L/m²]"), _("flux J [L/m²/h]"), _("Flux vs throughput")),
                 ["V [L/m²]", "J [L/m²/h]"],
                 [[f"{a:.4g}", f"{b:.4g}"] for a, b in zip(v, j, strict=True)],
             )
@@ -61,17 +63,17 @@ def run_figures(scenario, run) -> list[tuple[str, go.Figure, list[str], list[lis
         ok = np.isfinite(tv)
         out.append(
             (
-                "t/V vs t (Vmax plot)",
-                fig(t[ok] * 60, tv[ok] * 60, "time [min]", "t/V [min·m²/L]", "t/V vs t (Vmax plot)"),
-                ["time [min]", "t/V [min·m²/L]"],
+                _("t/V vs t (Vmax plot)"),
+                fig(t[ok] * 60, tv[ok] * 60, _("time [min]"), "t/V [min·m²/L]", _("t/V vs t (Vmax plot)")),
+                [_("time [min]"), "t/V [min·m²/L]"],
                 [[f"{a * 60:.4g}", f"{b * 60:.4g}"] for a, b in zip(t[ok], tv[ok], strict=True)],
             )
         )
     else:
         out.append(
             (
-                "Pressure vs throughput",
-                fig(v, p, "throughput V [L/m²]", "pressure [bar]", "Pressure vs throughput"),
+                _("Pressure vs throughput"),
+                fig(v, p, _("throughput V [L/m²]"), _("pressure [bar]"), _("Pressure vs throughput")),
                 ["V [L/m²]", "P [bar]"],
                 [[f"{a:.4g}", f"{b:.4g}"] for a, b in zip(v, p, strict=True)],
             )
@@ -86,7 +88,8 @@ def run_plot_html(scenario, run) -> str:
         table = (
             "<table><caption>"
             + html.escape(title)
-            + " (data)</caption><thead><tr>"
+            + html.escape(_(" (data)"))
+            + "</caption><thead><tr>"
             + "".join(f"<th scope='col'>{html.escape(h)}</th>" for h in headers)
             + "</tr></thead><tbody>"
             + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
@@ -95,18 +98,26 @@ def run_plot_html(scenario, run) -> str:
         parts.append(
             f"<section><h2>{html.escape(title)}</h2>"
             + f.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
-            + f"<details><summary>Data table</summary>{table}</details></section>"
+            + f"<details><summary>{html.escape(_('Data table'))}</summary>{table}</details></section>"
         )
     r = run.request
     head = (
-        f"Run {run.index + 1}: {html.escape(r.filter)}, {r.area_m2 * 1e4:.4g} cm², "
-        f"{r.mode.replace('-', ' ')}, {run.duration_h * 60:.4g} min ({html.escape(run.stopped)})"
+        _(
+            "Run %(n)s: %(filter)s, %(area)s cm², %(mode)s, %(minutes)s min (%(stopped)s)",
+            n=run.index + 1,
+            filter=r.filter,
+            area=format(r.area_m2 * 1e4, ".4g"),
+            mode=i18n.term(r.mode),
+            minutes=format(run.duration_h * 60, ".4g"),
+            stopped=run.stopped,
+        )
     )
     return (
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>" + html.escape(head) + "</title>"
+        f"<!DOCTYPE html><html lang='{i18n.current()}'><head><meta charset='utf-8'>"
+        "<title>" + html.escape(head) + "</title>"
         "<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:1rem auto;padding:0 1rem}"
         "table{border-collapse:collapse}td,th{border:1px solid #999;padding:2px 6px;text-align:right}"
         ".label{font-weight:bold;color:#8a1c00}</style>"
         f"<script>{get_plotlyjs()}</script></head><body><p class='label'>{RECORD_LABEL}</p>"
-        f"<h1>{head}</h1>" + "".join(parts) + "</body></html>"
+        f"<h1>{html.escape(head)}</h1>" + "".join(parts) + "</body></html>"
     )

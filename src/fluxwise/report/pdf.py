@@ -20,8 +20,9 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from .. import __version__
+from .. import __version__, i18n
 from ..errors import FluxwiseError
+from ..i18n import _
 
 ENV_CHROMIUM = "FLUXWISE_CHROMIUM"
 _CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -75,8 +76,8 @@ def engine_problem() -> str | None:
 
 
 def _signature_text(sig: Mapping[str, Any]) -> str:
-    state = "valid" if sig.get("valid") else "NOT VALID"
-    return f"{sig.get('signer')} ({sig.get('meaning')}, {sig.get('signed_at')}, {state})"
+    state = _("valid") if sig.get("valid") else _("NOT VALID")
+    return f"{sig.get('signer')} ({i18n.term(sig.get('meaning'))}, {sig.get('signed_at')}, {state})"
 
 
 def header_html(record: Mapping[str, Any] | None, title: str) -> str:
@@ -85,24 +86,31 @@ def header_html(record: Mapping[str, Any] | None, title: str) -> str:
     esc = _html.escape
     if record:
         sigs = record.get("signatures") or []
-        signed = "; ".join(_signature_text(s) for s in sigs) if sigs else "not signed"
-        lines = [f"result {esc(str(record.get('result_id')))} · version {esc(str(record.get('version')))}",
-                 f"content SHA-256 {esc(str(record.get('content_sha256')))}",
-                 f"signatures: {esc(signed)}"]
+        signed = "; ".join(_signature_text(s) for s in sigs) if sigs else _("not signed")
+        lines = [esc(_("result %(id)s · version %(v)s", id=record.get("result_id"), v=record.get("version"))),
+                 esc(_("content SHA-256 %(hash)s", hash=record.get("content_sha256"))),
+                 esc(_("signatures: %(list)s", list=signed))]
         if record.get("problems"):
-            lines.append("<b>THIS RECORD DOES NOT MATCH WHAT WAS STORED OR SIGNED</b>")
+            lines.append("<b>" + esc(_("THIS RECORD DOES NOT MATCH WHAT WAS STORED OR SIGNED")) + "</b>")
     else:
-        lines = [f"not a stored result: designed with fluxwise {esc(__version__)}, no record or signature"]
+        lines = [esc(_("not a stored result: designed with fluxwise %(version)s, no record or signature",
+                       version=__version__))]
+    # the language the report was made in (the content hash does not depend on it)
+    lines.append(esc(_("language: %(lang)s", lang=i18n.current())))
     body = "<br>".join(lines)
     return ('<div style="font-family: sans-serif; font-size: 7.5px; color: #333; width: 100%; '
             'margin: 0 12mm; display: flex; justify-content: space-between; gap: 8px;">'
             f'<div style="overflow-wrap: anywhere;">{esc(title)}<br>{body}</div>'
-            '<div style="white-space: nowrap;">page <span class="pageNumber"></span> of '
-            '<span class="totalPages"></span></div></div>')
+            '<div style="white-space: nowrap;">'
+            + _("page %(page)s of %(pages)s", page='<span class="pageNumber"></span>',
+                pages='<span class="totalPages"></span>') + '</div></div>')
 
 
-FOOTER = ('<div style="font-family: sans-serif; font-size: 7px; color: #666; width: 100%; margin: 0 12mm;">'
-          f'fluxwise {_html.escape(__version__)} · printed from the HTML report of the same content</div>')
+def footer_html() -> str:
+    """The footer printed on every page, in the current language."""
+    return ('<div style="font-family: sans-serif; font-size: 7px; color: #666; width: 100%; margin: 0 12mm;">'
+            + _html.escape(_("fluxwise %(version)s · printed from the HTML report of the same content",
+                             version=__version__)) + '</div>')
 
 
 def html_to_pdf(html: str, *, title: str, record: Mapping[str, Any] | None = None,
@@ -135,7 +143,7 @@ def html_to_pdf(html: str, *, title: str, record: Mapping[str, Any] | None = Non
                     # the printed copy holds everything the HTML report holds, folded parts included
                     page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
                     return page.pdf(format="A4", print_background=True, display_header_footer=True,
-                                    header_template=header_html(record, title), footer_template=FOOTER,
+                                    header_template=header_html(record, title), footer_template=footer_html(),
                                     margin={"top": "24mm", "bottom": "14mm", "left": "12mm", "right": "12mm"})
                 finally:
                     browser.close()

@@ -17,15 +17,18 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
-from .. import __version__
-from .html import fmt
+from .. import __version__, i18n
+from ..i18n import _
+from .html import fmt, install_language
 
 __all__ = ["render_supply_report", "fan_figure", "service_curve_figure", "comparison_figure", "figures"]
 
 _env = Environment(
-    loader=PackageLoader("fluxwise", "report/templates"), autoescape=select_autoescape(["html", "j2"])
+    loader=PackageLoader("fluxwise", "report/templates"), autoescape=select_autoescape(["html", "j2"]),
+    extensions=["jinja2.ext.i18n"],
 )
 _env.filters["fmt"] = fmt
+install_language(_env)
 _LAYOUT = dict(
     template="plotly_white", height=380, margin=dict(l=70, r=20, t=50, b=55), legend=dict(font=dict(size=11))
 )
@@ -92,9 +95,10 @@ def fan_figure(d: dict, name: str) -> go.Figure:
         )
     period = d["plan"]["period"]
     fig.update_layout(
-        title=f"Stock of {name} ({item['source']}, {item['policy']['type']})",
-        xaxis_title=f"period ({period})",
-        yaxis_title="units on hand at the end of the period",
+        title=_("Stock of %(item)s (%(source)s, %(policy)s)", item=name, source=item["source"],
+                policy=item["policy"]["type"]),
+        xaxis_title=_("period (%(period)s)", period=period),
+        yaxis_title=_("units on hand at the end of the period"),
         **_LAYOUT,
     )
     fig.update_yaxes(rangemode="tozero")
@@ -130,9 +134,9 @@ def service_curve_figure(d: dict) -> go.Figure:
         y=100 * target, line_dash="dash", line_color="#555", annotation_text=f"target {100 * target:g} %"
     )
     fig.update_layout(
-        title="Service level against safety stock (each item alone)",
-        xaxis_title="safety stock [units above the expected demand over L + 1 periods]",
-        yaxis_title="cycle service level [%]",
+        title=_("Service level against safety stock (each item alone)"),
+        xaxis_title=_("safety stock [units above the expected demand over L + 1 periods]"),
+        yaxis_title=_("cycle service level") + " [%]",
         **{**_LAYOUT, "height": 420},
     )
     return fig
@@ -184,8 +188,8 @@ def comparison_figure(d: dict) -> go.Figure:
         hovertemplate="%{y:.3g} kg CO2e<extra></extra>",
     )
     fig.update_layout(
-        title=f"Local or imported: every item from one source, sized for "
-        f"{100 * d['plan']['target_service']:g} % service",
+        title=_("Local or imported: every item from one source, sized for %(pct)s %% service",
+                pct=format(100 * d["plan"]["target_service"], "g")),
         **{**_LAYOUT, "height": 420, "margin": dict(l=70, r=20, t=90, b=60)},
     )
     return fig
@@ -195,12 +199,13 @@ def figures(d: dict) -> list[tuple[str, str, go.Figure]]:
     """(id, title, figure) of every plot of a study's JSON, in report order."""
     out = []
     if d.get("options"):
-        out.append(("fig-compare", "Sources compared", comparison_figure(d)))
+        out.append(("fig-compare", _("Sources compared"), comparison_figure(d)))
     if d.get("service_curves"):
-        out.append(("fig-curves", "Service level against safety stock", service_curve_figure(d)))
+        out.append(("fig-curves", _("Service level against safety stock"), service_curve_figure(d)))
     for k, item in enumerate(d["items"]):
         if item["name"] in d["fan"]["items"]:
-            out.append((f"fig-fan-{k}", f"Stock of {item['name']}", fan_figure(d, item["name"])))
+            out.append((f"fig-fan-{k}", _("Stock of %(item)s", item=item["name"]),
+                        fan_figure(d, item["name"])))
     return out
 
 
@@ -210,11 +215,12 @@ def render_supply_report(result, *, title: str | None = None, record: dict | Non
     d = result if isinstance(result, dict) else result.to_dict()
     figs = [(fid, t, _html(f)) for fid, t, f in figures(d)]
     return _env.get_template("supply.html.j2").render(
-        title=title or f"Supply resilience — {d['plan']['source']}",
+        title=title or _("Supply resilience — %(source)s", source=d["plan"]["source"]),
         plotlyjs=get_plotlyjs(),
         d=d,
         figs=figs,
         version=__version__,
         generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         record=record,
+        lang=i18n.current(),
     )

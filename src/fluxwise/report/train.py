@@ -18,18 +18,20 @@ import plotly.graph_objects as go
 from jinja2 import Environment, PackageLoader, select_autoescape
 from plotly.subplots import make_subplots
 
-from .. import __version__
+from .. import __version__, i18n
+from ..i18n import _
 from ..models.fouling import MODELS, flux, resistance_ratio
 from ..trial import CONSTANT_PRESSURE
 from . import assets, figures
-from .html import fmt
+from .html import fmt, install_language
 
 __all__ = ["render_train_report", "mass_balance_figure", "volume_figure", "line_items_figure",
            "route_figure", "ufdf_time_course_figure", "model_curve_figure", "step_figures"]
 
 _env = Environment(loader=PackageLoader("fluxwise", "report/templates"),
-                   autoescape=select_autoescape(["html", "j2"]))
+                   autoescape=select_autoescape(["html", "j2"]), extensions=["jinja2.ext.i18n"])
 _env.filters["fmt"] = fmt
+install_language(_env)
 
 _LAYOUT = figures._LAYOUT
 _CATEGORY_COLOURS = {"filters": "#1f77b4", "membrane": "#9467bd", "buffer": "#2ca02c", "wfi": "#17becf",
@@ -81,7 +83,7 @@ def mass_balance_figure(design) -> go.Figure:
                               link=dict(source=src, target=tgt, value=val, color=col,
                                         hovertemplate="%{value:.4g} g<extra></extra>"),
                               textfont=dict(size=12)))
-    fig.update_layout(title="Product mass through the train [g]", **{**_LAYOUT, "height": 480})
+    fig.update_layout(title=_("Product mass through the train [g]"), **{**_LAYOUT, "height": 480})
     return fig
 
 
@@ -92,7 +94,7 @@ def volume_figure(design) -> go.Figure:
     for attr, label, colour in (("volume_in_L", "in", "#1f77b4"), ("volume_added_L", "added", "#2ca02c"),
                                 ("volume_removed_L", "removed", "#d62728"), ("volume_out_L", "out", "#444")):
         fig.add_bar(x=names, y=[getattr(s, attr) for s in design.steps], name=label, marker_color=colour)
-    fig.update_layout(title="Volume balance per step [L]", barmode="group", yaxis_title="volume [L]",
+    fig.update_layout(title=_("Volume balance per step [L]"), barmode="group", yaxis_title=_("volume [L]"),
                       **_LAYOUT)
     return fig
 
@@ -118,8 +120,8 @@ def route_figure(design) -> go.Figure:
     labels = [c["label"] for c in comp]
     fig.add_bar(x=labels, y=other, name="resin + end of life", marker_color="#8c564b")
     fig.add_bar(x=labels, y=[c["freight_co2e_kg"] for c in comp], name="freight", marker_color="#ff7f0e")
-    fig.update_layout(title="Made locally or imported: CO2e per batch by supplier route", barmode="stack",
-                      yaxis_title="kg CO2e per batch", **_LAYOUT)
+    fig.update_layout(title=_("Made locally or imported: CO2e per batch by supplier route"), barmode="stack",
+                      yaxis_title=_("kg CO2e per batch"), **_LAYOUT)
     return fig
 
 
@@ -214,4 +216,5 @@ def render_train_report(design, *, title: str | None = None, record: dict | None
         title=title or f"Filtration train — {t.name}", plotlyjs=assets.plotly_js(),
         legendsjs=assets.legends_js(), design=design, d=d, train=t, summary=design.summary, steps=steps,
         figs=figs, factors=factors, sources=sources, version=__version__,
-        generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), record=record)
+        generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), record=record,
+        lang=i18n.current())

@@ -33,6 +33,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from ..errors import FluxwiseError, InputError
+from ..i18n import _
 from . import audit
 from .canonical import sha256_hex
 from .models import (
@@ -224,6 +225,24 @@ def memberships_of(session: Session, user_id: int) -> list[tuple[Organisation, s
     return [(org, role) for org, role in rows]
 
 
+def set_default_language(session: Session, org: Organisation, language: str | None, *,
+                         actor: User | None) -> None:
+    """Set the language of ``org``'s members' pages unless they chose one (None: the browser's);
+    audited as an update of the organisation."""
+    from ..i18n import LANGUAGES
+
+    language = (language or "").strip().lower() or None
+    if language is not None and language not in LANGUAGES:
+        raise InputError(_("unknown language '%(lang)s' (expected one of %(known)s)", lang=language,
+                           known=", ".join(LANGUAGES)), field="language")
+    if org.default_language == language:
+        return
+    audit.append(session, actor=actor, action="update", object_type="organisation", object_id=org.public_id,
+                 org_id=org.public_id, old={"default_language": org.default_language},
+                 new={"default_language": language})
+    org.default_language = language
+
+
 # --- password checks, lockout and sign-in -------------------------------------------------------------
 
 def _account_key(email: str) -> str:
@@ -243,9 +262,9 @@ def check_rate_limit(session: Session, email: str, client: str = "") -> None:
     count, first = _recent_failures(session, email)
     if count >= LOCKOUT_FAILURES:
         retry = max(1, int((first + LOCKOUT_WINDOW - utcnow()).total_seconds()) + 1)
-        raise TooManyAttempts(f"this account is locked after {LOCKOUT_FAILURES} failed password checks; "
-                              f"try again in {retry} s, or ask an admin of your organisation to unlock it",
-                              retry_after_s=retry)
+        raise TooManyAttempts(_("this account is locked after %(n)s failed password checks; try again in "
+                                "%(retry)s s, or ask an admin of your organisation to unlock it",
+                                n=LOCKOUT_FAILURES, retry=retry), retry_after_s=retry)
 
 
 def _audit_target(session: Session, email: str) -> tuple[str, str, User | None]:
@@ -269,7 +288,7 @@ def record_failure(session: Session, email: str, client: str, *, purpose: str = 
     object_type, object_id, user = _audit_target(session, email)
     audit.append(session, actor=actor, action=CHECK_PURPOSES[purpose], object_type=object_type,
                  object_id=object_id, new={"purpose": purpose, "client": client})
-    count, _ = _recent_failures(session, email)
+    count, _first = _recent_failures(session, email)
     if count == LOCKOUT_FAILURES and user is not None:
         audit.append(session, actor=None, action="lockout", object_type="user", object_id=user.public_id,
                      new={"failures": count, "window_min": int(LOCKOUT_WINDOW.total_seconds() // 60),
@@ -297,7 +316,7 @@ def locked_members(session: Session, org_ids: list[int]) -> list[tuple[Organisat
         .where(Organisation.id.in_(org_ids)).order_by(Organisation.name, User.name)))
     if not rows:
         return []
-    keys = {_account_key(u.email): u.id for _, u in rows}
+    keys = {_account_key(u.email): u.id for _org, u in rows}
     since = utcnow() - LOCKOUT_WINDOW
     locked_keys = set(session.scalars(
         select(LoginFailure.key_sha256).where(LoginFailure.key_sha256.in_(keys), LoginFailure.at > since)
@@ -310,7 +329,7 @@ def unlock_account(session: Session, user: User, *, actor: User | None, org: Org
                    client: str = "") -> None:
     """Lift the lock of ``user`` (clear its recent failures), audited: by an admin of ``org``, or by the
     operator (``actor`` and ``org`` None: ``fluxwise user unlock``)."""
-    count, _ = _recent_failures(session, user.email)
+    count, _first = _recent_failures(session, user.email)
     clear_failures(session, user.email)
     audit.append(session, actor=actor, action="unlock", object_type="user", object_id=user.public_id,
                  org_id=None if org is None else org.public_id, old={"failures": count},

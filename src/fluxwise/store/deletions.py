@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..errors import InputError
+from ..i18n import _
 from . import audit
 from .models import (
     Deletion,
@@ -100,7 +101,7 @@ def delete_trial(session: Session, rec: TrialRecord, *, actor: User | None,
     """Soft-delete a trial (a reason is required); its results are hidden with it."""
     reason = audit.require_reason("trial", [], reason, deleting=True)
     if active_deletion(session, "trial", rec.public_id) is not None:
-        raise InputError("this trial was deleted already")
+        raise InputError(_("this trial was deleted already"))
     return _delete(session, "trial", rec.public_id, rec.project, actor=actor, reason=reason,
                    old=_trial_state(rec))
 
@@ -123,11 +124,11 @@ def delete_upload(session: Session, upload: Upload, *, actor: User | None, reaso
     """Soft-delete an uploaded file and the trial read from it (a reason is required)."""
     reason = audit.require_reason("upload", [], reason, deleting=True)
     if active_deletion(session, "upload", upload.public_id) is not None:
-        raise InputError("this file was deleted already")
+        raise InputError(_("this file was deleted already"))
     users = _train_users(session, upload)
     if users:
-        raise InputError(f"'{upload.filename}' is a file of a saved train design ({', '.join(users)}); "
-                         "delete the design instead")
+        raise InputError(_("'%(file)s' is a file of a saved train design (%(designs)s); delete the design "
+                           "instead", file=upload.filename, designs=", ".join(users)))
     deletion = _delete(session, "upload", upload.public_id, upload.project, actor=actor, reason=reason,
                        old={"filename": upload.filename, "sha256": upload.sha256})
     trials = session.scalars(select(TrialRecord).where(TrialRecord.upload_id == upload.id)
@@ -154,8 +155,8 @@ def _restore(session: Session, object_type: str, object_id: str, project: Projec
 def _restore_reason(reason: str | None) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise audit.ReasonRequiredError("a reason is required to restore what was deleted; it is kept in "
-                                        "the audit trail", field="reason")
+        raise audit.ReasonRequiredError(_("a reason is required to restore what was deleted; it is kept in "
+                                          "the audit trail"), field="reason")
     return audit.require_reason("restore", [], reason)
 
 
@@ -165,10 +166,10 @@ def restore_trial(session: Session, rec: TrialRecord, *, actor: User | None,
     reason = _restore_reason(reason)
     deletion = active_deletion(session, "trial", rec.public_id)
     if deletion is None:
-        raise InputError("this trial is not deleted")
+        raise InputError(_("this trial is not deleted"))
     if active_deletion(session, "upload", rec.upload.public_id) is not None:
-        raise InputError(f"the file '{rec.upload.filename}' of this trial is deleted: restore the file, "
-                         "which restores the trial with it")
+        raise InputError(_("the file '%(file)s' of this trial is deleted: restore the file, which restores "
+                           "the trial with it", file=rec.upload.filename))
     return _restore(session, "trial", rec.public_id, rec.project, actor=actor, reason=reason,
                     old=_deletion_text(deletion), new=_trial_state(rec))
 
@@ -179,7 +180,7 @@ def restore_upload(session: Session, upload: Upload, *, actor: User | None,
     reason = _restore_reason(reason)
     deletion = active_deletion(session, "upload", upload.public_id)
     if deletion is None:
-        raise InputError("this file is not deleted")
+        raise InputError(_("this file is not deleted"))
     row = _restore(session, "upload", upload.public_id, upload.project, actor=actor, reason=reason,
                    old=_deletion_text(deletion), new={"sha256": upload.sha256})
     trials = session.scalars(select(TrialRecord).where(TrialRecord.upload_id == upload.id)).all()
@@ -197,9 +198,9 @@ def restore_result(session: Session, latest: ResultVersion, *, actor: User | Non
     reason = _restore_reason(reason)
     deletion = latest.deletion
     if deletion is None:
-        raise InputError("this result is not deleted")
+        raise InputError(_("this result is not deleted"))
     if latest.trial is not None and active_deletion(session, "trial", latest.trial.public_id) is not None:
-        raise InputError("the trial of this result is deleted: restore the trial first")
+        raise InputError(_("the trial of this result is deleted: restore the trial first"))
     row = _restore(session, "result", latest.result_id, latest.project, actor=actor, reason=reason,
                    old={**_deletion_text(deletion), "version": deletion.version},
                    new={"latest_version": latest.version, "content_sha256": latest.content_sha256})

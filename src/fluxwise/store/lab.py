@@ -30,6 +30,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..errors import InputError
+from ..i18n import _
 from . import accounts
 from .models import (
     LAB_MODES,
@@ -88,7 +89,7 @@ def shipped_text(scenario_id: str) -> str:
         for f in sorted(Path(d).glob("*.y*ml")) if Path(d).is_dir() else ():
             if read_scenario(f).id == scenario_id:
                 return f.read_text(encoding="utf-8-sig")
-    raise InputError(f"no scenario '{scenario_id}'", field="scenario")
+    raise InputError(_("no scenario '%(id)s'", id=scenario_id), field="scenario")
 
 
 def add_scenario_version(
@@ -147,9 +148,9 @@ def instructor_org(s: Session, user_id: int, org_public_id: str) -> Organisation
     )
     role = role_in(s, user_id, org.id) if org is not None else None
     if role is None:
-        raise NotFound("organisation not found")
+        raise NotFound(_("organisation not found"))
     if role not in INSTRUCTOR_ROLES:
-        raise Forbidden("only the organisation's instructors (admins and reviewers) manage cohorts")
+        raise Forbidden(_("only the organisation's instructors (admins and reviewers) manage cohorts"))
     return org
 
 
@@ -162,7 +163,7 @@ def get_cohort(s: Session, user_id: int, cohort_id: str) -> tuple[LabCohort, str
     )
     role = role_in(s, user_id, cohort.org_id) if cohort is not None else None
     if role is None:
-        raise NotFound("cohort not found")
+        raise NotFound(_("cohort not found"))
     return cohort, role
 
 
@@ -189,7 +190,7 @@ def get_attempt(s: Session, user_id: int, attempt_id: str) -> tuple[LabAttempt, 
             return row, "instructor"
         if row.trainee_id == user_id and role_in(s, user_id, row.cohort.org_id) is not None:
             return row, "trainee"
-    raise NotFound("attempt not found")
+    raise NotFound(_("attempt not found"))
 
 
 # --- cohorts -------------------------------------------------------------------------------------------
@@ -199,13 +200,14 @@ def _as_utc(when) -> datetime | None:
     if when in (None, ""):
         return None
     if not isinstance(when, str | datetime):
-        raise InputError("give the due date as ISO text (e.g. 2026-12-01T17:00)", field="due_at")
+        raise InputError(_("give the due date as ISO text (e.g. 2026-12-01T17:00)"), field="due_at")
     if isinstance(when, str):
         try:
             when = datetime.fromisoformat(when.strip())
         except ValueError:
             raise InputError(
-                f"'{when}' is not an ISO date (e.g. 2026-12-01 or 2026-12-01T17:00)", field="due_at"
+                _("'%(when)s' is not an ISO date (e.g. 2026-12-01 or 2026-12-01T17:00)", when=when),
+                field="due_at",
             ) from None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
@@ -228,9 +230,11 @@ def create_cohort(
     stored version (by public id)."""
     name = str(name or "").strip()
     if not name or len(name) > 200:
-        raise InputError("give the cohort a name (at most 200 characters)", field="name")
+        raise InputError(_("give the cohort a name (at most 200 characters)"), field="name")
     if mode not in LAB_MODES:
-        raise InputError(f"unknown mode '{mode}' (expected practice or assessment)", field="mode")
+        raise InputError(
+            _("unknown mode '%(mode)s' (expected practice or assessment)", mode=mode), field="mode"
+        )
     if scenario_version:
         version = (
             s.scalar(
@@ -250,7 +254,7 @@ def create_cohort(
             s, org, user, shipped_text(str(scenario).strip()), f"{str(scenario).strip()}.yaml"
         )
     else:
-        raise InputError("give a scenario (id) or a scenario_version", field="scenario")
+        raise InputError(_("give a scenario (id) or a scenario_version"), field="scenario")
     sc = lab_of(version).scenario
 
     def number(key, value, *, integer=False, low=0.0, high=None):
@@ -277,7 +281,7 @@ def create_cohort(
     due = _as_utc(due_at)
     if mode == "assessment" and due is None:
         raise InputError(
-            "an assessment needs a due date (feedback and truth are shown after it)", field="due_at"
+            _("an assessment needs a due date (feedback and truth are shown after it)"), field="due_at"
         )
     cohort = LabCohort(
         org_id=org.id,
@@ -428,7 +432,7 @@ def record_run(s: Session, row: LabAttempt, lab, attempt, run) -> LabRunFile:
 def run_file(s: Session, row: LabAttempt, n: int) -> LabRunFile:
     f = s.scalar(select(LabRunFile).where(LabRunFile.attempt_id == row.id, LabRunFile.run == n))
     if f is None:
-        raise NotFound("run not found")
+        raise NotFound(_("run not found"))
     return f
 
 
@@ -652,11 +656,11 @@ def sign_training_record(
 ) -> LabTrainingRecord:
     """The instructor's signed training record of a passed assessment (password checked again)."""
     if not is_instructor(s, signer.id, row.cohort.org_id):
-        raise Forbidden("only the organisation's instructors sign training records")
+        raise Forbidden(_("only the organisation's instructors sign training records"))
     if row.cohort.mode != "assessment":
-        raise InputError("training records are signed for assessments, not practice", field="attempt")
+        raise InputError(_("training records are signed for assessments, not practice"), field="attempt")
     if row.submitted_at is None or not row.passed:
-        raise InputError("only a passed, graded assessment gives a training record", field="attempt")
+        raise InputError(_("only a passed, graded assessment gives a training record"), field="attempt")
     if _record_of(row) is not None:
         from .results import Conflict
 

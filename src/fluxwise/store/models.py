@@ -103,6 +103,8 @@ class Organisation(PublicIdMixin, Base):
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(16), default="customer")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The language of its members' pages unless they chose one (``en``, ``ko``); None: the browser's.
+    default_language: Mapped[str | None] = mapped_column(String(8), default=None)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="organisation")
 
@@ -116,6 +118,8 @@ class User(PublicIdMixin, Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The language the user chose for the pages (``en``, ``ko``); None: the organisation's or browser's.
+    language: Mapped[str | None] = mapped_column(String(8), default=None)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")
 

@@ -13,59 +13,70 @@ import json
 import re
 
 from ..errors import InputError
+from ..i18n import N_, _
 
 #: Train fields: key, label, kind, example/choices, required.
 TRAIN_FIELDS = (
-    {"key": "name", "label": "Train name", "kind": "text", "example": "2,000 L mAb batch",
+    {"key": "name", "label": N_("Train name"), "kind": "text", "example": "2,000 L mAb batch",
      "required": True},
-    {"key": "product", "label": "Product", "kind": "text", "example": "mAb (IgG1)"},
-    {"key": "batch_volume", "label": "Batch volume", "kind": "volume", "example": "2000 L",
+    {"key": "product", "label": N_("Product"), "kind": "text", "example": "mAb (IgG1)"},
+    {"key": "batch_volume", "label": N_("Batch volume"), "kind": "volume", "example": "2000 L",
      "required": True},
-    {"key": "titre", "label": "Titre", "kind": "concentration", "example": "4 g/L", "required": True},
-    {"key": "currency", "label": "Currency", "kind": "choice", "choices": ["USD", "EUR", "KRW"]},
-    {"key": "disposal", "label": "Disposal", "kind": "choice", "choices": ["incineration", "landfill"]},
+    {"key": "titre", "label": N_("Titre"), "kind": "concentration", "example": "4 g/L", "required": True},
+    {"key": "currency", "label": N_("Currency"), "kind": "choice", "choices": ["USD", "EUR", "KRW"]},
+    {"key": "disposal", "label": N_("Disposal"), "kind": "choice", "choices": ["incineration", "landfill"]},
 )
 _NFF = (
-    {"key": "trial", "label": "Trial from the project", "kind": "trial", "required": True},
-    {"key": "process_time", "label": "Process time", "kind": "time", "example": "2 h"},
-    {"key": "max_pressure", "label": "Maximum pressure", "kind": "pressure", "example": "25 psi"},
-    {"key": "flux", "label": "Process flux", "kind": "flux", "example": "100 LMH"},
-    {"key": "flux_decay_limit", "label": "Flux-decay limit (fraction)", "kind": "fraction",
+    {"key": "trial", "label": N_("Trial from the project"), "kind": "trial", "required": True},
+    {"key": "process_time", "label": N_("Process time"), "kind": "time", "example": "2 h"},
+    {"key": "max_pressure", "label": N_("Maximum pressure"), "kind": "pressure", "example": "25 psi"},
+    {"key": "flux", "label": N_("Process flux"), "kind": "flux", "example": "100 LMH"},
+    {"key": "flux_decay_limit", "label": N_("Flux-decay limit (fraction)"), "kind": "fraction",
      "example": "0.75"},
-    {"key": "safety_factor", "label": "Safety factor", "kind": "factor", "example": "1.5"},
-    {"key": "format", "label": "Filter format", "kind": "format"},
-    {"key": "kind", "label": "Format kind", "kind": "choice",
+    {"key": "safety_factor", "label": N_("Safety factor"), "kind": "factor", "example": "1.5"},
+    {"key": "format", "label": N_("Filter format"), "kind": "format"},
+    {"key": "kind", "label": N_("Format kind"), "kind": "choice",
      "choices": ["", "capsule", "cartridge", "disc"]},
-    {"key": "chase", "label": "Buffer chase", "kind": "volume", "example": "10 L"},
-    {"key": "yield", "label": "Yield (fraction)", "kind": "fraction", "example": "0.98"},
+    {"key": "chase", "label": N_("Buffer chase"), "kind": "volume", "example": "10 L"},
+    {"key": "yield", "label": N_("Yield (fraction)"), "kind": "fraction", "example": "0.98"},
 )
 #: Step type -> its fields in the form.
 FIELDS = {
     "depth": _NFF, "bioburden": _NFF, "sterile": _NFF, "virus": _NFF,
     "ufdf": (
-        {"key": "k", "label": "Mass-transfer coefficient k", "kind": "flux", "example": "20 LMH",
+        {"key": "k", "label": N_("Mass-transfer coefficient k"), "kind": "flux", "example": "20 LMH",
          "required": True},
-        {"key": "cg", "label": "Gel concentration", "kind": "concentration", "example": "250 g/L",
+        {"key": "cg", "label": N_("Gel concentration"), "kind": "concentration", "example": "250 g/L",
          "required": True},
-        {"key": "target_concentration", "label": "Target concentration", "kind": "concentration",
+        {"key": "target_concentration", "label": N_("Target concentration"), "kind": "concentration",
          "example": "120 g/L", "required": True},
-        {"key": "diavolumes", "label": "Diavolumes", "kind": "count", "example": "8", "required": True},
-        {"key": "process_time", "label": "Process time", "kind": "time", "example": "4 h", "required": True},
-        {"key": "cassette_area", "label": "Cassette area", "kind": "area", "example": "1.1 m2"},
-        {"key": "hold_up", "label": "Hold-up", "kind": "volume", "example": "2 L"},
-        {"key": "recovery_flush", "label": "Recovery flush", "kind": "volume", "example": "4 L"},
+        {"key": "diavolumes", "label": N_("Diavolumes"), "kind": "count", "example": "8", "required": True},
+        {"key": "process_time", "label": N_("Process time"), "kind": "time", "example": "4 h",
+         "required": True},
+        {"key": "cassette_area", "label": N_("Cassette area"), "kind": "area", "example": "1.1 m2"},
+        {"key": "hold_up", "label": N_("Hold-up"), "kind": "volume", "example": "2 L"},
+        {"key": "recovery_flush", "label": N_("Recovery flush"), "kind": "volume", "example": "4 L"},
     ),
     "hold": (
-        {"key": "time", "label": "Time", "kind": "time", "example": "30 h", "required": True},
-        {"key": "yield", "label": "Yield (fraction)", "kind": "fraction", "example": "0.85"},
-        {"key": "concentration", "label": "Outlet concentration", "kind": "concentration",
+        {"key": "time", "label": N_("Time"), "kind": "time", "example": "30 h", "required": True},
+        {"key": "yield", "label": N_("Yield (fraction)"), "kind": "fraction", "example": "0.85"},
+        {"key": "concentration", "label": N_("Outlet concentration"), "kind": "concentration",
          "example": "10 g/L"},
     ),
 }
-STEP_LABELS = {"depth": "depth filtration", "bioburden": "bioburden reduction",
-               "sterile": "sterile filtration", "virus": "virus filtration", "ufdf": "UF/DF",
-               "hold": "hold (e.g. chromatography)"}
+STEP_LABELS = {"depth": N_("depth filtration"), "bioburden": N_("bioburden reduction"),
+               "sterile": N_("sterile filtration"), "virus": N_("virus filtration"), "ufdf": N_("UF/DF"),
+               "hold": N_("hold (e.g. chromatography)")}
 NUMERIC = ("fraction", "factor", "count")
+
+
+def page_spec() -> dict:
+    """The fields and step labels as the page's script shows them, in the current language."""
+    def shown(fields):
+        return [{**f, "label": _(f["label"])} for f in fields]
+
+    return {"train": shown(TRAIN_FIELDS), "steps": {k: shown(v) for k, v in FIELDS.items()},
+            "labels": {k: _(v) for k, v in STEP_LABELS.items()}}
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
 
 

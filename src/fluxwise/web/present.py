@@ -14,7 +14,9 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
+from .. import i18n
 from ..errors import FluxwiseError
+from ..i18n import N_, TERMS, _, term  # noqa: F401  (term: the pages' filter)
 from ..models.fouling import MODELS, PARAM_UNITS
 from ..report.html import fmt
 
@@ -25,6 +27,60 @@ PARAM_LABELS = {"J0_LMH": "J₀", "kb_per_h": "k_b", "ki_m2_per_L": "k_i", "ks_m
 #: Units read off the suffix of a JSON key (the project names every quantity with its unit).
 _KEY_UNITS = (("_L_per_m2", "L/m²"), ("_g_per_L", "g/L"), ("_LMH", "L/m²/h"), ("_m2", "m²"), ("_mL", "mL"),
               ("_L", "L"), ("_h", "h"), ("_bar", "bar"), ("_usd", "USD"), ("_kg", "kg"), ("_g", "g"))
+
+
+#: How the extra numbers of a sizing (beside the headline ones) read on a page; other keys are shown
+#: as :func:`label_of` writes them.
+EXTRA_LABELS = {
+    "flux_LMH": N_("process flux"), "final_pressure_bar": N_("final pressure"),
+    "max_pressure_bar": N_("maximum pressure"), "flux_decay_limit": N_("flux-decay limit"),
+    "confidence": N_("confidence"), "risk_based_area_m2": N_("risk-based area"),
+    "implied_safety_factor": N_("implied safety factor"), "initial_pressure_bar": N_("initial pressure"),
+    "compressibility_s": N_("compressibility s"),
+    "alpha_at_max_pressure_m_per_kg": N_("specific cake resistance at the maximum pressure"),
+    "time_limit_h": N_("time limit"), "breakthrough_volume_L_per_m2": N_("breakthrough volume"),
+}
+
+
+#: The texts ``static/app.js`` shows, by their English text (``t("...")`` there); each page carries
+#: them translated (:func:`js_messages`). ``{name}`` placeholders are filled in by the script.
+JS_MESSAGES = (
+    N_("the file is larger than the upload limit"), N_("the server answered HTTP {status}"),
+    N_("the server could not be reached"), N_("The plotting library did not load."),
+    N_("choose a trial file first"), N_("Uploading {name}…"), N_("Uploading: {loaded} of {total}"),
+    N_("Uploaded ({points} points, {mode}). Fitting the nine fouling models…"),
+    N_("Done. Opening the trial…"),
+    N_("The file was stored, but the fit failed: "), N_("Upload refused: "),
+    N_("choose a train file (.yaml), or design the example train"), N_("Designing the example train…"),
+    N_("Uploading…"), N_("Reading and fitting the trials, designing every step…"),
+    N_("Done. Opening the design…"),
+    N_("choose a plan file (.yaml), a saved train design or the example"),
+    N_("Simulating the campaign: recommendations, the campaign, the sources compared…"),
+    N_("Done. Opening the study…"),
+    # the train designer's checks as the user types
+    N_("is required"), N_("is required, e.g. {example}"), N_("must be a number and a unit, e.g. {example}"),
+    N_("needs a unit, e.g. {example}"), N_("unit '{unit}' is not a {kind} unit here ({units})"),
+    N_("must not be negative"), N_("must be a fraction between 0 and 1, e.g. {example}"),
+    N_("must be a number of at least 1, e.g. {example}"),
+    N_("must be a number of at least 0, e.g. {example}"),
+    N_("choose a trial"), N_("best fitting format"), N_("step name"), N_("Step name"), N_("Move up"),
+    N_("Move down"), N_("Remove"), N_("Remove the step"), N_("step {n}, "),
+    N_("is required at constant pressure, e.g. 2 h"), N_("is required at constant flux, e.g. 25 psi"),
+    N_("give the process time or the process flux"), N_("add at least one step"),
+    N_("volume"), N_("time"), N_("flux"), N_("pressure"), N_("concentration"), N_("area"),
+    # correcting, deleting and restoring records
+    N_("nothing was changed: change a column, a unit, the filter area, the density or the mode"),
+    N_("reason: say why the trial is read again (kept in the audit trail)"),
+    N_("reason: say why it is deleted (kept in the audit trail)"),
+    N_("reason: say why it is restored (kept in the audit trail)"),
+)
+
+
+def js_messages() -> str:
+    """:data:`JS_MESSAGES` (and the trial modes) in the current language, as JSON for the page."""
+    out = {m: _(m) for m in JS_MESSAGES}
+    out.update({k: _(TERMS[k]) for k in ("constant-pressure", "constant-flux")})
+    return safe_json(out)
 
 
 def unit_of(key: str) -> str:
@@ -52,7 +108,7 @@ def num(x: Any, digits: int = 4) -> str:
     """A number for people (4 significant digits; '—' when missing)."""
     if isinstance(x, bool) or not isinstance(x, int | float):
         return "—" if x is None else str(x)
-    return fmt(float(x), digits)
+    return i18n.format_number(float(x), digits)
 
 
 def interval(lo: Any, hi: Any, value: Any) -> str:
@@ -106,7 +162,8 @@ def sizing_view(data: dict, inputs: dict | None = None) -> dict:
     shown = {"model", "mode", "batch_volume_L", "process_time_h", "min_area_m2", "safety_factor",
              "installed_area_m2", "format", "params", "alternatives", "v50_L_per_m2", "v75_L_per_m2",
              "v90_L_per_m2", "capacity_at_process_time_L_per_m2", *CHECK_KEYS}
-    extra = [{"label": label_of(k), "value": num(v), "unit": unit_of(k)} for k, v in data.items()
+    extra = [{"label": _(EXTRA_LABELS[k]) if k in EXTRA_LABELS else label_of(k), "value": num(v),
+              "unit": unit_of(k)} for k, v in data.items()
              if k not in shown and isinstance(v, int | float) and not isinstance(v, bool)]
     alternatives = [{"name": a["name"], "kind": a.get("kind", ""), "count": a["count"],
                      "area": num(a["area_m2"]), "installed": num(a["installed_area_m2"]),
@@ -143,18 +200,20 @@ def checks_view(data: dict) -> dict:
     before the checks existed)."""
     if "extrapolation_factor" not in data:
         return {"warnings": list(data.get("warnings") or []), "rows": [], "tied": None}
-    rows = [("trial's largest loading", num(data.get("trial_max_loading_L_per_m2")), "L/m²"),
-            ("process loading (before the safety factor)", num(data.get("capacity_at_process_time_L_per_m2")),
-             "L/m²"),
-            (f"extrapolation factor (warning above {num(data.get('extrapolation_limit'), 3)})",
+    rows = [(_("trial's largest loading"), num(data.get("trial_max_loading_L_per_m2")), "L/m²"),
+            (_("process loading (before the safety factor)"),
+             num(data.get("capacity_at_process_time_L_per_m2")), "L/m²"),
+            (_("extrapolation factor (warning above %(limit)s)",
+               limit=num(data.get("extrapolation_limit"), 3)),
              num(data.get("extrapolation_factor"), 3), "×")]
     if data.get("time_extrapolation_factor") is not None:
-        rows.append((f"process time over the trial's {num(data.get('trial_time_h'))} h",
+        rows.append((_("process time over the trial's %(time)s h", time=num(data.get("trial_time_h"))),
                      num(data.get("time_extrapolation_factor"), 3), "×"))
     if data.get("viscosity_ratio", 1.0) != 1.0:
-        rows.append(("viscosity ratio (process/trial)", num(data.get("viscosity_ratio")), "–"))
+        rows.append((_("viscosity ratio (process/trial)"), num(data.get("viscosity_ratio")), "–"))
     if data.get("buffer_flux_LMH") is not None:
-        rows.append(("clean-buffer flux" + (" (J0 fixed to it)" if data.get("j0_fixed_to_buffer") else ""),
+        rows.append((_("clean-buffer flux (J0 fixed to it)") if data.get("j0_fixed_to_buffer")
+                     else _("clean-buffer flux"),
                      num(data.get("buffer_flux_LMH")), "L/m²/h"))
     tied = None
     models = [t for t in data.get("tied_models") or [] if t.get("min_area_m2") is not None]
@@ -202,7 +261,7 @@ def data_view(trial) -> dict:
 _lock = threading.Lock()
 _figures: OrderedDict[tuple, list[dict]] = OrderedDict()
 _MAX_CACHED = 64
-FIGURE_TITLES = ("Fits", "Flux decay", "Vmax", "Residuals")
+FIGURE_TITLES = (N_("Fits"), N_("Flux decay"), N_("Vmax"), N_("Residuals"))
 
 
 def _safe_json(fig) -> str:
@@ -219,7 +278,7 @@ def trial_figures(key: tuple, trial, sizing_inputs: dict | None = None, compute=
     """The four figures of a trial (fits, flux decay, Vmax, residuals) as plotly JSON, cached by ``key``
     (trial id and revision) and the sizing whose V50/V75/V90 the flux-decay plot marks; computed by
     ``compute`` (a :class:`~fluxwise.api.workers.Science`: the server's worker pool) when not cached."""
-    cache_key = (key, json.dumps(sizing_inputs, sort_keys=True, default=str))
+    cache_key = (key, json.dumps(sizing_inputs, sort_keys=True, default=str), i18n.current())
     with _lock:
         if cache_key in _figures:
             _figures.move_to_end(cache_key)
@@ -252,7 +311,7 @@ def make_trial_figures(trial, sizing_inputs: dict | None = None, *, figure=None)
                                           figures.residuals_figure), strict=True):
         fig = make(analysis) if figure is None else make(analysis, figure=figure)
         fig.update_layout(height=400, margin=dict(l=64, r=16, t=48, b=56))
-        out.append({"id": "fig-" + name.lower().replace(" ", "-"), "title": name, "json": _safe_json(fig)})
+        out.append({"id": "fig-" + name.lower().replace(" ", "-"), "title": _(name), "json": _safe_json(fig)})
     return out
 
 
@@ -266,14 +325,19 @@ def safe_json(data: Any) -> str:
 def _train_design_cell(step) -> str:
     d = step.design
     if step.type == "ufdf":
-        cassettes = f", {d['n_cassettes']} cassettes" if d.get("n_cassettes") else ""
-        return (f"{num(d['area_m2'])} m² UF membrane{cassettes}, {num(d['diavolumes'], 3)} diavolumes at "
-                f"{num(d['df_concentration_g_per_L'])} g/L")
+        cassettes = (", " + i18n.ngettext("%(num)d cassette", "%(num)d cassettes", d["n_cassettes"])
+                     if d.get("n_cassettes") else "")
+        return _("%(area)s m² UF membrane%(cassettes)s, %(dv)s diavolumes at %(c)s g/L",
+                 area=num(d["area_m2"]),
+                 cassettes=cassettes, dv=num(d["diavolumes"], 3), c=num(d["df_concentration_g_per_L"]))
     if step.type == "hold":
-        return f"to {num(d['concentration_out_g_per_L'])} g/L (not designed here)"
+        return _("to %(c)s g/L (not designed here)", c=num(d["concentration_out_g_per_L"]))
     c = d["format"]
-    basis = f" ({step.basis.model})" if step.basis is not None else ""
-    return f"{c['count']} × {c['name']} = {num(c['installed_area_m2'])} m²{basis}"
+    if step.basis is None:
+        return _("%(count)s × %(format)s = %(area)s m²", count=c["count"], format=c["name"],
+                 area=num(c["installed_area_m2"]))
+    return _("%(count)s × %(format)s = %(area)s m² (%(model)s)", count=c["count"], format=c["name"],
+             area=num(c["installed_area_m2"]), model=term(step.basis.model))
 
 
 def train_steps(design) -> list[dict]:
@@ -284,11 +348,11 @@ def train_steps(design) -> list[dict]:
 
 
 def utc(ts, seconds: bool = False) -> str:
-    """A stored time as pages show it: UTC, with the zone said (``2025-03-01 14:05 UTC``)."""
-    if ts is None:
-        return ""
-    from datetime import UTC
+    """A stored time as pages show it: UTC, with the zone said (``2025-03-01 14:05 UTC`` in English,
+    the date as the page's language writes it elsewhere: :func:`fluxwise.i18n.format_datetime`)."""
+    return i18n.format_datetime(ts, seconds=seconds, zone=True)
 
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=UTC)
-    return ts.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC")
+
+def stamp(ts, seconds: bool = False) -> str:
+    """A stored time in a column whose head says UTC: as :func:`utc` without the zone."""
+    return i18n.format_datetime(ts, seconds=seconds)

@@ -45,6 +45,18 @@ def get_org(org: OrgDep):
     return convert.org_out(*org)
 
 
+@router.put("/{org_id}/language", response_model=schemas.OrgOut, responses=ERRORS)
+def set_language(body: schemas.LanguageIn, org: OrgDep, principal: PrincipalDep, db: DbDep):
+    """Set the organisation's default language for its members' pages (admins only; audited); a
+    member's own choice and ``?lang=`` win over it."""
+    tenancy.require({org[1]}, "manage_members", "setting the default language")
+    with db.session(write=True) as ws:
+        target = ws.get(Organisation, org[0].id)
+        accounts.set_default_language(ws, target, body.language, actor=load_user(ws, principal))
+        ws.commit()
+        return convert.org_out(target, org[1])
+
+
 def _member(s, org: Organisation, user_id: str) -> tuple[User, Membership]:
     if not tenancy.is_public_id(user_id):
         raise tenancy.NotFound("member not found")

@@ -10,6 +10,7 @@ from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from sqlalchemy import select
 
 from ...errors import InputError
+from ...i18n import _
 from ...store import deletions as store_deletions
 from ...store import invitations as store_invitations
 from ...store import projects as store_projects
@@ -176,7 +177,7 @@ def create_upload(
             raise InputError("must not contain NUL characters", field=k)
     dip = (max_dip or "").strip() or None
     if dip is not None and "\x00" in dip:
-        raise InputError("must not contain NUL characters", field="max_dip")
+        raise InputError(_("must not contain NUL characters"), field="max_dip")
     mapping = column_mapping(columns)
     trial = compute.run(parse_upload, filename, content, columns=mapping, max_dip=dip, **options)
     with db.session(write=True) as ws:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ...errors import InputError
+from ...i18n import _
 from .cells import cell_text, is_blank, is_number_cell
 from .headers import looks_like_unit, split_header
 
@@ -81,10 +82,10 @@ def grid_frame(grid: Grid, source: str, example: tuple[str, str]) -> tuple[pd.Da
     if header is None:
         filled = [r for r in grid.rows if any(not is_blank(c) for c in r)]
         if not filled:
-            raise InputError(f"the file is empty (expected a table with a header row such as "
-                             f"'{example[0]}, {example[1]}')", source=source)
-        raise InputError(f"no header row found: the table needs a row of column names with units, such as "
-                         f"'{example[0]}' and '{example[1]}', above the data", source=source)
+            raise InputError(_("the file is empty (expected a table with a header row such as "
+                               "'%(a)s, %(b)s')", a=example[0], b=example[1]), source=source)
+        raise InputError(_("no header row found: the table needs a row of column names with units, such as "
+                           "'%(a)s' and '%(b)s', above the data", a=example[0], b=example[1]), source=source)
     file_meta, lines = preamble(grid, header)
     info = dict(grid.info)
     info["header_row"] = grid.numbers[header]

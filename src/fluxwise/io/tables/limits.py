@@ -17,6 +17,7 @@ import zipfile
 from dataclasses import dataclass
 
 from ...errors import InputError, LimitError
+from ...i18n import _
 
 
 @dataclass(frozen=True)
@@ -63,21 +64,24 @@ def check_zip_container(file, source: str, *,
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, NotImplementedError,
             OSError) as exc:
         # a damaged directory can claim a zip version or a feature zipfile does not implement
-        raise InputError(f"is a broken workbook ({exc}); save it again as .xlsx", source=source) from None
+        raise InputError(_("is a broken workbook (%(error)s); save it again as .xlsx", error=exc),
+                         source=source) from None
     if len(infos) > max_entries:
-        raise InputError(f"holds {len(infos)} parts; a workbook has far fewer (limit {max_entries})",
-                         source=source)
+        raise InputError(_("holds %(n)s parts; a workbook has far fewer (limit %(limit)s)",
+                           n=len(infos), limit=max_entries), source=source)
     total = sum(i.file_size for i in infos)
     packed = max(1, sum(i.compress_size for i in infos))
     if total > max_uncompressed_bytes:
-        raise LimitError(f"would expand to {size_text(total)} when opened (limit "
-                         f"{size_text(max_uncompressed_bytes)}); export the data as .csv", source=source)
+        raise LimitError(_("would expand to %(size)s when opened (limit %(limit)s); export the data as .csv",
+                           size=size_text(total), limit=size_text(max_uncompressed_bytes)), source=source)
     for info in infos:
         if info.file_size > max_ratio * max(1, info.compress_size) and info.file_size > 1 << 20:
             ratio = info.file_size // max(1, info.compress_size)
-            raise InputError(f"part '{info.filename}' is compressed {ratio}:1, more than any real workbook "
-                             f"(limit {max_ratio:.0f}:1); refused as a possible zip bomb", source=source)
+            raise InputError(_("part '%(part)s' is compressed %(ratio)s:1, more than any real workbook "
+                               "(limit %(limit)s:1); refused as a possible zip bomb", part=info.filename,
+                               ratio=ratio, limit=format(max_ratio, ".0f")), source=source)
     if total > max_ratio * packed and total > 1 << 20:
-        raise InputError(f"is compressed {total // packed}:1, more than any real workbook (limit "
-                         f"{max_ratio:.0f}:1); refused as a possible zip bomb", source=source)
+        raise InputError(_("is compressed %(ratio)s:1, more than any real workbook (limit %(limit)s:1); "
+                           "refused as a possible zip bomb", ratio=total // packed,
+                           limit=format(max_ratio, ".0f")), source=source)
     return infos

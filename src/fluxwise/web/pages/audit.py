@@ -9,6 +9,7 @@ from fastapi import Query, Request
 from sqlalchemy import select
 
 from ...api.deps import get_db
+from ...i18n import _
 from ...store import accounts, reviews, tenancy
 from ...store.models import AuditEntry, Project
 from .base import page_principal, page_router, render
@@ -53,11 +54,11 @@ def audit_page(request: Request, project: Annotated[str | None, Query(max_length
                  "old_full": _pretty(e.old_value), "new_full": _pretty(e.new_value), "hash": e.hash}
                 for e in entries]
         review_rows = []
-        for org, _ in accounts.memberships_of(s, principal.user_id):
+        for org, _role in accounts.memberships_of(s, principal.user_id):
             status = reviews.review_status(s, org)
             review_rows.append({"org_id": org.public_id, "org": org.name, "overdue": status["overdue"],
                                 "last": status["last"].reviewed_at if status["last"] else None})
-    return render(request, "audit.html", principal=principal, reviews=review_rows, title="Audit trail",
+    return render(request, "audit.html", principal=principal, reviews=review_rows, title=_("Audit trail"),
                   nav="audit", rows=rows,
                   projects=[{"id": p.public_id, "name": p.name} for p in visible],
                   project=chosen.public_id if chosen else "", next_before=rows[-1]["seq"] if more else None,

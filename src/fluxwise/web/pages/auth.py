@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Form, Query, Request
 from fastapi.responses import RedirectResponse
 
+from ... import i18n
 from ...api.deps import (
     FormPrincipalDep,
     clear_session_cookies,
@@ -15,7 +16,9 @@ from ...api.deps import (
     get_settings,
     set_session_cookies,
 )
+from ...i18n import _
 from ...store import accounts
+from ...store.models import User
 from .base import SignInRequired, check_origin, page_principal, page_router, render, safe_next
 
 router = page_router()
@@ -37,14 +40,22 @@ def login_page(request: Request, next: Annotated[str, Query(max_length=2000)] = 
         return RedirectResponse(safe_next(next), status_code=303)
     except SignInRequired:
         pass
-    return render(request, "login.html", next=safe_next(next), title="Sign in")
+    return render(request, "login.html", next=safe_next(next), title=_("Sign in"), asked_lang=_asked(request))
+
+
+def _asked(request: Request) -> str | None:
+    lang = i18n.supported(request.query_params.get("lang"))
+    return lang if lang in i18n.LANGUAGES else None
 
 
 @router.post("/login")
 def login_submit(request: Request, email: Annotated[str, Form(max_length=320)],
                  password: Annotated[str, Form(max_length=1024)],
-                 next: Annotated[str, Form(max_length=2000)] = "/projects"):
+                 next: Annotated[str, Form(max_length=2000)] = "/projects",
+                 lang: Annotated[str | None, Form(max_length=16)] = None):
     check_origin(request)
+    if i18n.supported(lang) in i18n.LANGUAGES:
+        request.state.language = i18n.activate(lang)
     db, settings = get_db(request), get_settings(request)
     error, status = None, 200
     with db.session() as s:  # the slow password check outside the write transaction
@@ -54,15 +65,18 @@ def login_submit(request: Request, email: Annotated[str, Form(max_length=320)],
         try:
             user, key, bs = accounts.login(ws, email, password, client_address(request),
                                            lifetime=settings.session_lifetime, precheck=precheck)
+            chosen = i18n.supported(lang)
+            if chosen in i18n.LANGUAGES:  # the language picked on the sign-in page becomes the user's choice
+                ws.get(User, user.id).language = chosen
             ws.commit()
         except accounts.AuthenticationError:
             ws.commit()  # the failure is audited and counts towards the lockout
-            error, status = "Wrong e-mail or password.", 401
+            error, status = _("Wrong e-mail or password."), 401
         except accounts.TooManyAttempts as exc:
-            error, status = f"Too many failed attempts: {exc}.", 429
+            error, status = _("Too many failed attempts: %(why)s.", why=exc), 429
     if error:
         return render(request, "login.html", status=status, next=safe_next(next), email=email, error=error,
-                      title="Sign in")
+                      title=_("Sign in"), asked_lang=i18n.supported(lang))
     response = RedirectResponse(safe_next(next), status_code=303)
     set_session_cookies(request, response, key, bs)
     return response

@@ -11,7 +11,7 @@ elsewhere. The security headers of every page (CSP, framing, caching) are set by
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -19,21 +19,26 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 
-from ... import __version__
+from ... import __version__, i18n
 from ...api import wording
 from ...api.deps import CSRF_COOKIE, Principal, authenticate, get_db
 from ...api.upload_checks import UploadRejected
 from ...errors import FluxwiseError
+from ...i18n import N_, _
 from ...store import accounts, tenancy
 from ...store import results as store_results
 from ...store.models import ResultVersion, User
 from .. import present
 
 _env = Environment(loader=PackageLoader("fluxwise", "web/templates"), autoescape=select_autoescape(["html"]),
-                   trim_blocks=True, lstrip_blocks=True)
+                   trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.i18n"])
 _env.filters["num"] = present.num
 _env.filters["utc"] = present.utc
+_env.filters["stamp"] = present.stamp
+_env.filters["term"] = present.term
+_env.globals["js_messages"] = present.js_messages
 _env.globals["version"] = __version__
+i18n.install_jinja(_env)
 
 
 class SignInRequired(Exception):
@@ -71,7 +76,7 @@ class PageRoute(APIRoute):
                 return await handler(request)
             except (SignInRequired, HTTPException, FluxwiseError) as exc:
                 if isinstance(exc, SignInRequired):
-                    status, message = 401, "sign in first"
+                    status, message = 401, _("sign in first")
                 elif isinstance(exc, HTTPException):
                     status, message = exc.status_code, str(exc.detail)
                 else:
@@ -99,12 +104,9 @@ def _signed_in(request: Request) -> Principal | None:
 def error_response(request: Request, status: int, message: str) -> Response:
     if wants_json(request):
         return JSONResponse({"detail": message}, status_code=status)
-    titles = {401: "Not signed in", 403: "Not allowed", 404: "Not found", 405: "Not allowed here",
-              409: "Changed meanwhile", 413: "Too large", 429: "Too many attempts", 500: "Server error",
-              503: "Not available"}
     principal = _signed_in(request) if status != 401 else None
     return render(request, "error.html", status=status, principal=principal,
-                  title=titles.get(status, "That did not work"), message=message, code=status,
+                  title=_(_TITLES.get(status, N_("That did not work"))), message=message, code=status,
                   back=safe_back(request))
 
 
@@ -116,6 +118,11 @@ def safe_back(request: Request) -> str | None:
         return None
     path = parts.path + (f"?{parts.query}" if parts.query else "")
     return path if path.startswith("/") and not path.startswith("//") and path != request.url.path else None
+
+
+_TITLES = {401: N_("Not signed in"), 403: N_("Not allowed"), 404: N_("Not found"),
+           405: N_("Not allowed here"), 409: N_("Changed meanwhile"), 413: N_("Too large"),
+           429: N_("Too many attempts"), 500: N_("Server error"), 503: N_("Not available")}
 
 
 def page_alerts(request: Request, principal: Principal) -> dict:
@@ -136,21 +143,68 @@ def page_alerts(request: Request, principal: Principal) -> dict:
 
 def render(request: Request, template: str, *, status: int = 200, principal: Principal | None = None,
            **context) -> HTMLResponse:
-    alerts = page_alerts(request, principal) if principal is not None else {}
-    html = _env.get_template(template).render(
-        request=request, me=principal, csrf_token=principal.csrf_token if principal else None,
-        path=request.url.path, alerts=alerts, **context)
+    """A page in the request's language (:func:`page_language`), ``<html lang>`` saying which."""
+    with i18n.using(page_language(request, principal)) as lang:
+        alerts = page_alerts(request, principal) if principal is not None else {}
+        html = _env.get_template(template).render(
+            request=request, me=principal, csrf_token=principal.csrf_token if principal else None,
+            path=request.url.path, alerts=alerts, lang=lang,
+            lang_url=lambda code: language_url(request, code),
+            **context)
     return HTMLResponse(html, status_code=status)  # security headers: fluxwise.api.headers
+
+
+def page_language(request: Request, principal: Principal | None = None) -> str:
+    """The language of a page: for a signed-in user :func:`user_language` (decided once a request),
+    else ``?lang=`` or the browser's ``Accept-Language`` (:class:`fluxwise.api.language.Language`)."""
+    lang = getattr(request.state, "user_language", None)
+    if lang:
+        return lang
+    if principal is not None:
+        lang = request.state.user_language = request.state.language = user_language(request, principal)
+        return lang
+    return getattr(request.state, "language", None) or i18n.choose(
+        asked=request.query_params.get("lang"), accept_language=request.headers.get("accept-language"))
+
+
+def language_url(request: Request, code: str) -> str:
+    """This page's address with ``?lang=code`` (the language switch of the navigation)."""
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"] + [("lang", code)]
+    return request.url.path + "?" + urlencode(query)
+
+
+def user_language(request: Request, principal: Principal) -> str:
+    """The language of a signed-in user's pages: ``?lang=`` (then stored as their choice), else their
+    stored choice, else their first organisation's default, else the browser's ``Accept-Language``."""
+    asked = i18n.supported(request.query_params.get("lang"))  # the pseudo-language shows, but is not kept
+    db = get_db(request)
+    if asked in i18n.LANGUAGES:
+        with db.session(write=True) as ws:
+            user = ws.get(User, principal.user_id)
+            if user is not None and user.language != asked:
+                user.language = asked
+                ws.commit()
+    with db.session() as s:
+        user = s.get(User, principal.user_id)
+        stored = user.language if user is not None else None
+        org = None
+        if not asked and not stored:
+            org = next((o.default_language for o, _r in accounts.memberships_of(s, principal.user_id)
+                        if o.default_language), None)
+    return i18n.choose(asked=asked, user=stored, org=org,
+                       accept_language=request.headers.get("accept-language"))
 
 
 def page_principal(request: Request) -> Principal:
     """The signed-in user of a page (GET), or :class:`SignInRequired`."""
     try:
-        return authenticate(request, get_db(request), None)
+        principal = authenticate(request, get_db(request), None)
     except HTTPException as exc:
         if exc.status_code == 401:
             raise SignInRequired() from None
         raise
+    i18n.activate(page_language(request, principal))
+    return principal
 
 
 def safe_next(target: str | None) -> str:
@@ -167,7 +221,7 @@ def check_origin(request: Request) -> None:
     """Refuse a cross-site form post (the sign-in form has no session, hence no CSRF token yet)."""
     origin = request.headers.get("origin")
     if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host", ""):
-        raise HTTPException(status_code=403, detail="this form can only be sent from this site")
+        raise HTTPException(status_code=403, detail=_("this form can only be sent from this site"))
 
 
 def latest_versions(s, where) -> list[list[ResultVersion]]:

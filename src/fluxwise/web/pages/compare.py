@@ -9,6 +9,7 @@ from sqlalchemy import select
 from ...api import science, wording
 from ...api.deps import get_db
 from ...errors import FluxwiseError, InputError
+from ...i18n import _
 from ...store import tenancy
 from ...store import uploads as store_uploads
 from ...store.models import TrialRecord
@@ -77,16 +78,18 @@ def compare_page(request: Request, project_id: str):
                 try:
                     inputs["safety_factor"] = float(inputs["safety_factor"])
                 except ValueError:
-                    raise InputError(f"'{form['safety_factor']}' is not a number",
+                    raise InputError(_("'%(value)s' is not a number", value=form["safety_factor"]),
                                      field="safety_factor") from None
             result = science.comparison(trials, names, inputs)
             data = science.comparison_json(result)
             fig = result.figure()
             fig.update_layout(height=460, margin=dict(l=64, r=16, t=48, b=56))
-            figure = {"id": "fig-overlay", "title": "Flux decay vs loading", "json": present.figure_json(fig)}
+            figure = {"id": "fig-overlay", "title": _("Flux decay vs loading"),
+                      "json": present.figure_json(fig)}
         except FluxwiseError as exc:
             error = wording.error_text(exc, "web")
     rows = _rows(data, ids) if data else []
-    return render(request, "compare.html", principal=principal, title=f"Compare trials — {info['name']}",
+    return render(request, "compare.html", principal=principal,
+                  title=_("Compare trials — %(name)s", name=info["name"]),
                   nav="projects", project=info, options=options, form=form, data=data, rows=rows,
                   figure=figure, error=error, status=422 if error else 200)

@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse
 
 from ...api.deps import FormPrincipalDep, Principal, client_address, get_db, load_user
 from ...errors import FluxwiseError, InputError
+from ...i18n import _
 from ...store import accounts
 from ...store import lab as store_lab
 from ...store.models import LAB_RECORD_LABEL
@@ -77,7 +78,7 @@ def lab_home(request: Request):
         request,
         "lab.html",
         principal=principal,
-        title="Virtual lab",
+        title=_("Virtual lab"),
         nav="lab",
         cohorts=cohorts,
         orgs=orgs,
@@ -129,7 +130,7 @@ def lab_cohort(request: Request, cohort_id: str):
         request,
         "lab_cohort.html",
         principal=principal,
-        title=f"Cohort {info['name']}",
+        title=_("Cohort %(name)s", name=info["name"]),
         nav="lab",
         cohort=info,
         public=public,
@@ -142,8 +143,8 @@ def lab_cohort(request: Request, cohort_id: str):
 @router.post("/lab/cohorts/{cohort_id}/attempts")
 async def lab_start(request: Request, cohort_id: str, principal: FormPrincipalDep):
     with get_db(request).session(write=True) as ws:
-        cohort, _ = store_lab.get_cohort(ws, principal.user_id, cohort_id)
-        row, _ = store_lab.start_attempt(ws, load_user(ws, principal), cohort)
+        cohort, _role = store_lab.get_cohort(ws, principal.user_id, cohort_id)
+        row, _role = store_lab.start_attempt(ws, load_user(ws, principal), cohort)
         aid = row.public_id
         ws.commit()
     return RedirectResponse(f"/lab/attempts/{aid}", status_code=303)
@@ -160,7 +161,7 @@ def _figures(lab, attempt) -> list[dict]:
             figs.append(
                 {
                     "id": f"fig-run{run.index + 1}-{k}",
-                    "title": f"Run {run.index + 1}: {title}",
+                    "title": _("Run %(n)s: %(title)s", n=run.index + 1, title=title),
                     "json": present.figure_json(fig),
                     "headers": headers,
                     "rows": rows,
@@ -194,7 +195,7 @@ def _attempt_page(
         request,
         "lab_attempt.html",
         principal=principal,
-        title=f"Attempt — {public['title']}",
+        title=_("Attempt — %(title)s", title=public["title"]),
         nav="lab",
         view=view,
         public=public,
@@ -224,9 +225,9 @@ def lab_attempt(request: Request, attempt_id: str):
 
 
 def _own(ws, principal, attempt_id):
-    row, _ = store_lab.get_attempt(ws, principal.user_id, attempt_id)
+    row, _role = store_lab.get_attempt(ws, principal.user_id, attempt_id)
     if row.trainee_id != principal.user_id:
-        raise Forbidden("only the trainee works on their attempt")
+        raise Forbidden(_("only the trainee works on their attempt"))
     lab, attempt = store_lab.load(ws, row)
     return row, lab, attempt
 
@@ -259,7 +260,7 @@ async def lab_run(request: Request, attempt_id: str, principal: FormPrincipalDep
     def work(ws, row, lab, attempt, form):
         fields = {k: (_text(form, k, 100) or None) for k in RUN_FIELDS}
         if fields["pressure"] and fields["flux"]:
-            raise InputError("give a pressure or a flux, not both", field="flux")
+            raise InputError(_("give a pressure or a flux, not both"), field="flux")
         req = parse_run_request(
             lab.scenario, **{k: v for k, v in fields.items() if k != "filter"}, filter=fields["filter"] or ""
         )
@@ -276,7 +277,7 @@ async def lab_act(request: Request, attempt_id: str, principal: FormPrincipalDep
     def work(ws, row, lab, attempt, form):
         action = _text(form, "action", 40)
         if not action:
-            raise InputError("choose the action", field="action")
+            raise InputError(_("choose the action"), field="action")
         fields = {k: _text(form, k, 500) for k in ACTION_FIELDS if _text(form, k, 500)}
         if form.get("vented"):
             fields["vented"] = True
@@ -309,7 +310,7 @@ async def lab_answer(request: Request, attempt_id: str, principal: FormPrincipal
                 try:
                     data[k] = int(data[k]) if k == "count" else float(data[k])
                 except ValueError:
-                    raise InputError(f"'{data[k]}' is not a number", field=k) from None
+                    raise InputError(_("'%(value)s' is not a number", value=data[k]), field=k) from None
         store_lab.submit(ws, row, lab, attempt, parse_answer(data, lab.scenario, source="answer"))
 
     return await _post(request, principal, attempt_id, work, "grade")
@@ -322,7 +323,7 @@ async def lab_sign(request: Request, attempt_id: str, principal: FormPrincipalDe
     with db.session(write=True) as ws:
         row, role = store_lab.get_attempt(ws, principal.user_id, attempt_id)
         if role != "instructor":
-            raise Forbidden("only the organisation's instructors sign training records")
+            raise Forbidden(_("only the organisation's instructors sign training records"))
         try:
             store_lab.sign_training_record(
                 ws,
@@ -334,7 +335,7 @@ async def lab_sign(request: Request, attempt_id: str, principal: FormPrincipalDe
         except accounts.AuthenticationError:
             ws.commit()
             return _attempt_page(
-                request, principal, attempt_id, error="wrong password: the training record was not signed"
+                request, principal, attempt_id, error=_("wrong password: the training record was not signed")
             )
         except FluxwiseError as exc:
             return _attempt_page(request, principal, attempt_id, error=str(exc))

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from ...api import convert
 from ...api.deps import FormPrincipalDep, client_address, get_db, signing
 from ...errors import InputError
+from ...i18n import N_, _
 from ...store import accounts, reviews, tenancy
 from ...store import invitations as store_invitations
 from ...store import projects as store_projects
@@ -24,14 +25,16 @@ router = page_router()
 
 #: Notices shown after a form succeeded (``?done=...``); fixed texts, so nothing in a URL is echoed.
 NOTICES = {
-    "invited": "Invitation made. It takes effect when it is accepted; until then nothing is visible on "
-               "either side. (Whether the e-mail has an account is not told.)",
-    "shared": "Invitation made. The project is shared when an admin of that organisation accepts it; "
-              "until then they see nothing. (Whether the id names an organisation is not told.)",
-    "role": "Role changed.", "removed": "Member removed.", "unlocked": "Account unlocked.",
-    "revoked": "Invitation withdrawn.", "unshared": "Share ended.", "password": "Password changed; your "
-    "other sessions were signed out.", "accepted": "Invitation accepted.", "declined": "Invitation declined.",
-    "token_revoked": "Token revoked.", "reviewed": "Review recorded in the audit trail.",
+    "invited": N_("Invitation made. It takes effect when it is accepted; until then nothing is visible on "
+                  "either side. (Whether the e-mail has an account is not told.)"),
+    "shared": N_("Invitation made. The project is shared when an admin of that organisation accepts it; "
+                 "until then they see nothing. (Whether the id names an organisation is not told.)"),
+    "role": N_("Role changed."), "removed": N_("Member removed."), "unlocked": N_("Account unlocked."),
+    "revoked": N_("Invitation withdrawn."), "unshared": N_("Share ended."),
+    "password": N_("Password changed; your other sessions were signed out."),
+    "accepted": N_("Invitation accepted."), "declined": N_("Invitation declined."),
+    "token_revoked": N_("Token revoked."), "reviewed": N_("Review recorded in the audit trail."),
+    "language": N_("Default language saved."),
 }
 
 
@@ -40,12 +43,13 @@ def _done(url: str, notice: str) -> RedirectResponse:
 
 
 def _notice(request: Request) -> str | None:
-    return NOTICES.get(request.query_params.get("done", ""))
+    notice = NOTICES.get(request.query_params.get("done", ""))
+    return _(notice) if notice else None
 
 
 def _text(value: str, field: str) -> str:
     if "\x00" in value:
-        raise InputError("must not contain NUL characters", field=field)
+        raise InputError(_("must not contain NUL characters"), field=field)
     return value
 
 
@@ -68,7 +72,7 @@ def account_page(request: Request):
                 for o, r in accounts.memberships_of(s, user.id)]
         tokens = [convert.token_out(t) for t in s.scalars(select(ApiToken).where(
             ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc()))]
-    return render(request, "account.html", principal=principal, title="Your account", nav="account",
+    return render(request, "account.html", principal=principal, title=_("Your account"), nav="account",
                   invitations=invitations, orgs=orgs, tokens=tokens, notice=_notice(request))
 
 
@@ -78,14 +82,14 @@ def change_password(request: Request, principal: FormPrincipalDep,
                     new_password: Annotated[str, Form(max_length=1024)],
                     new_password_again: Annotated[str, Form(max_length=1024)]):
     if new_password != new_password_again:
-        raise InputError("the two new passwords differ", field="new_password_again")
+        raise InputError(_("the two new passwords differ"), field="new_password_again")
     with get_db(request).session(write=True) as ws:
         try:
             accounts.change_password(ws, ws.get(User, principal.user_id), current_password, new_password,
                                      client=client_address(request), keep_session_key=principal.session_key)
         except accounts.AuthenticationError:
             ws.commit()  # audited; counts towards the lockout
-            raise tenancy.Forbidden("wrong current password: the password was not changed") from None
+            raise tenancy.Forbidden(_("wrong current password: the password was not changed")) from None
         ws.commit()
     return _done("/account", "password")
 
@@ -103,7 +107,7 @@ def revoke_token(request: Request, token_id: str, principal: FormPrincipalDep):
 @router.post("/invitations/{invitation_id}/{answer}")
 def answer_invitation(request: Request, invitation_id: str, answer: str, principal: FormPrincipalDep):
     if answer not in ("accept", "decline"):
-        raise tenancy.NotFound("page not found")
+        raise tenancy.NotFound(_("page not found"))
     with get_db(request).session(write=True) as ws:
         user = ws.get(User, principal.user_id)
         inv = store_invitations.get_incoming(ws, user, invitation_id)
@@ -126,7 +130,7 @@ def org_page(request: Request, org_id: str):
     with get_db(request).session() as s:
         org, role = tenancy.get_organisation(s, principal.user_id, org_id)
         admin = role == "admin"
-        locked = {u.id for _, u in accounts.locked_members(s, [org.id])} if admin else set()
+        locked = {u.id for _org, u in accounts.locked_members(s, [org.id])} if admin else set()
         rows = s.execute(select(User, Membership.role).join(Membership, Membership.user_id == User.id)
                          .where(Membership.org_id == org.id).order_by(User.name))
         members = [{"id": u.public_id, "name": u.name, "email": u.email, "role": r, "locked": u.id in locked,
@@ -134,7 +138,8 @@ def org_page(request: Request, org_id: str):
         invitations = [convert.invitation_out(s, inv, inviter=True)
                        for inv in store_invitations.outgoing(s, org)] if admin else []
         review = reviews.review_status(s, org)
-        ctx = {"org": {"id": org.public_id, "name": org.name, "kind": org.kind, "created": org.created_at},
+        ctx = {"org": {"id": org.public_id, "name": org.name, "kind": org.kind, "created": org.created_at,
+                       "default_language": org.default_language},
                "role": role, "admin": admin, "members": members, "invitations": invitations,
                "review": review, "can_review": role in tenancy.PERMISSIONS["review_audit"]}
     return render(request, "org.html", principal=principal, title=ctx["org"]["name"], nav="account",
@@ -149,12 +154,23 @@ def _admin_org(s, principal, org_id: str) -> Organisation:
 
 def _member_of(s, org: Organisation, user_id: str) -> User:
     if not tenancy.is_public_id(user_id):
-        raise tenancy.NotFound("member not found")
+        raise tenancy.NotFound(_("member not found"))
     user = s.scalar(select(User).join(Membership, Membership.user_id == User.id)
                     .where(User.public_id == user_id, Membership.org_id == org.id))
     if user is None:
-        raise tenancy.NotFound("member not found")
+        raise tenancy.NotFound(_("member not found"))
     return user
+
+
+@router.post("/orgs/{org_id}/language")
+def set_language(request: Request, org_id: str, principal: FormPrincipalDep,
+                 language: Annotated[str, Form(max_length=16)] = ""):
+    """Set the organisation's default language (admins): as ``PUT /api/orgs/{id}/language``."""
+    with get_db(request).session(write=True) as ws:
+        org = _admin_org(ws, principal, org_id)
+        accounts.set_default_language(ws, org, language, actor=ws.get(User, principal.user_id))
+        ws.commit()
+    return _done(f"/orgs/{org_id}", "language")
 
 
 @router.post("/orgs/{org_id}/members")
@@ -176,7 +192,7 @@ def member_action(request: Request, org_id: str, user_id: str, action: str, prin
                   role: Annotated[str | None, Form(max_length=16)] = None):
     """``role`` (change), ``remove`` (or leave, for yourself) or ``unlock`` a member."""
     if action not in ("role", "remove", "unlock"):
-        raise tenancy.NotFound("page not found")
+        raise tenancy.NotFound(_("page not found"))
     client = client_address(request)
     with get_db(request).session(write=True) as ws:
         org, my_role = tenancy.get_organisation(ws, principal.user_id, org_id)

@@ -14,13 +14,14 @@ from ...api import convert, wording
 from ...api.deps import FormPrincipalDep, Principal, get_db
 from ...api.upload_checks import display_filename
 from ...errors import InputError
+from ...i18n import _
 from ...store import accounts, tenancy
 from ...store import deletions as store_deletions
 from ...store import projects as store_projects
 from ...store.models import Organisation, Project, ResultVersion, TrialRecord, User
 from .. import present
 from .base import latest_versions, page_principal, page_router, render
-from .people import NOTICES, project_shares
+from .people import _notice, project_shares
 from .trials import CORRECTION_ROLES
 
 router = page_router()
@@ -31,7 +32,7 @@ def _projects_context(s, principal: Principal) -> dict:
                               .order_by(Project.created_at.desc(), Project.id.desc())))
     counts = dict(s.execute(select(TrialRecord.project_id, func.count()).where(
         TrialRecord.project_id.in_([p.id for p in projects])).group_by(TrialRecord.project_id)).all())
-    owner_orgs = {o.id for o, _ in accounts.memberships_of(s, principal.user_id)}
+    owner_orgs = {o.id for o, _role in accounts.memberships_of(s, principal.user_id)}
     rows = [{"id": p.public_id, "name": p.name, "description": p.description, "org": p.organisation.name,
              "access": "owner" if p.org_id in owner_orgs else "shared", "trials": counts.get(p.id, 0),
              "created": p.created_at} for p in projects]
@@ -46,7 +47,7 @@ def projects_page(request: Request):
     principal = page_principal(request)
     with get_db(request).session() as s:
         ctx = _projects_context(s, principal)
-    return render(request, "projects.html", principal=principal, title="Projects", nav="projects", **ctx)
+    return render(request, "projects.html", principal=principal, title=_("Projects"), nav="projects", **ctx)
 
 
 @router.post("/projects")
@@ -60,7 +61,7 @@ def create_project(request: Request, principal: FormPrincipalDep, org_id: Annota
             tenancy.require({role}, "create_project", "creating a project")
         with db.session(write=True) as ws:
             if "\x00" in name + description:
-                raise InputError("must not contain NUL characters", field="name")
+                raise InputError(_("must not contain NUL characters"), field="name")
             project = store_projects.create_project(ws, ws.get(Organisation, org.id), name, description,
                                                     actor=ws.get(User, principal.user_id))
             ws.commit()
@@ -68,7 +69,7 @@ def create_project(request: Request, principal: FormPrincipalDep, org_id: Annota
     except InputError as exc:
         with db.session() as s:
             ctx = _projects_context(s, principal)
-        return render(request, "projects.html", status=422, principal=principal, title="Projects",
+        return render(request, "projects.html", status=422, principal=principal, title=_("Projects"),
                       nav="projects", error=wording.error_text(exc, "web"),
                       form={"name": name, "description": description, "org_id": org_id}, **ctx)
 
@@ -107,7 +108,7 @@ def project_page(request: Request, project_id: str):
                "deleted": store_deletions.deleted_in_project(s, project),
                "can_restore": bool(roles & tenancy.PERMISSIONS["restore"]), "mapping_roles": CORRECTION_ROLES}
     return render(request, "project.html", principal=principal, title=ctx["project"]["name"], nav="projects",
-                  notice=NOTICES.get(request.query_params.get("done", "")), **ctx)
+                  notice=_notice(request), **ctx)
 
 
 def _saved_supplies(s, project: Project) -> list[dict]:

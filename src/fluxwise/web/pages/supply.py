@@ -17,6 +17,7 @@ from ...api import convert
 from ...api.deps import FormPrincipalDep, Principal, get_db, get_settings
 from ...api.upload_checks import CONTENT_TYPES, check_upload, clean_filename, read_limited
 from ...errors import FluxwiseError, InputError
+from ...i18n import _
 from ...store import supply as store_supply
 from ...store import tenancy
 from ...store import trains as store_trains
@@ -56,7 +57,7 @@ def supply_page(request: Request, project: Annotated[str | None, Query(max_lengt
         request,
         "supply.html",
         principal=principal,
-        title="Supply resilience",
+        title=_("Supply resilience"),
         nav="supply",
         projects=projects,
         project_id=project or "",
@@ -72,9 +73,9 @@ def _text(form, name: str, limit: int = 200) -> str:
     value = form.get(name)
     value = value.strip() if isinstance(value, str) else ""
     if len(value) > limit:
-        raise InputError(f"at most {limit} characters", field=name)
+        raise InputError(_("at most %(n)s characters", n=limit), field=name)
     if "\x00" in value:
-        raise InputError("must not contain NUL characters", field=name)
+        raise InputError(_("must not contain NUL characters"), field=name)
     return value
 
 
@@ -85,9 +86,11 @@ def _number(form, name: str, *, integer=False, default=None, low=None, high=None
     try:
         value = int(text) if integer else float(text)
     except ValueError:
-        raise InputError(f"'{text}' is not a {'whole ' if integer else ''}number", field=name) from None
+        message = _("'%(value)s' is not a whole number") if integer else _("'%(value)s' is not a number")
+        raise InputError(message % {"value": text}, field=name) from None
     if (low is not None and value < low) or (high is not None and value > high):
-        raise InputError(f"must be between {low:g} and {high:g}, got {text}", field=name)
+        raise InputError(_("must be between %(low)s and %(high)s, got %(value)s", low=format(low, "g"),
+                           high=format(high, "g"), value=text), field=name)
     return value
 
 
@@ -99,7 +102,7 @@ async def supply_submit(request: Request, principal: FormPrincipalDep):
     limits = get_settings(request).upload
     mode = _text(form, "mode", 20) or "upload"
     if mode not in ("upload", "train", "example"):
-        raise InputError("choose a plan file, a saved train design or the example", field="mode")
+        raise InputError(_("choose a plan file, a saved train design or the example"), field="mode")
     project_id, notes = _text(form, "project_id", 32), _text(form, "notes", 20_000)
     replications = _number(
         form,
@@ -115,7 +118,7 @@ async def supply_submit(request: Request, principal: FormPrincipalDep):
         plan = form.get("plan")
         if plan is None or isinstance(plan, str) or not plan.filename:
             raise InputError(
-                "choose a plan file (.yaml or .yml), a saved train design or the example", field="plan"
+                _("choose a plan file (.yaml or .yml), a saved train design or the example"), field="plan"
             )
         plan_name = clean_filename(plan.filename)
         plan_bytes = await run_in_threadpool(read_limited, plan.file, supply_runs_max_plan_bytes())
@@ -138,11 +141,11 @@ async def supply_submit(request: Request, principal: FormPrincipalDep):
         if mode == "train":
             train_result = _text(form, "train_result", 32)
             if not train_result:
-                raise InputError("choose a saved train design", field="train_result")
+                raise InputError(_("choose a saved train design"), field="train_result")
             versions = tenancy.get_result_versions(s, principal.user_id, train_result)
             if versions[-1].kind != "train" or versions[-1].deleted_at is not None:
-                raise tenancy.NotFound("train design not found")
-            train_name, train_bytes, train_files, _ = store_trains.train_sources(s, versions[-1])
+                raise tenancy.NotFound(_("train design not found"))
+            train_name, train_bytes, train_files, _design = store_trains.train_sources(s, versions[-1])
             plan_name, plan_bytes, files = supply_runs.plan_from_train(
                 train_name,
                 train_bytes,
@@ -166,7 +169,8 @@ async def supply_submit(request: Request, principal: FormPrincipalDep):
         raise
     except Exception as exc:  # a plan nobody foresaw must get its message, not a 500
         log.warning("supply study failed", exc_info=True)
-        raise InputError(f"the supply study could not be run ({type(exc).__name__}: {exc})") from None
+        error = type(exc).__name__ + ": " + str(exc)
+        raise InputError(_("the supply study could not be run (%(error)s)", error=error)) from None
     from ...store.canonical import to_jsonable
 
     data = to_jsonable(result.to_dict())
@@ -221,7 +225,7 @@ def supply_result_page(request: Request, run_id: str):
 def _saved(s, principal: Principal, result_id: str) -> list[ResultVersion]:
     versions = tenancy.get_result_versions(s, principal.user_id, result_id)
     if versions[-1].kind != "supply" or versions[-1].deleted_at is not None:
-        raise tenancy.NotFound("supply study not found")
+        raise tenancy.NotFound(_("supply study not found"))
     return versions
 
 
@@ -296,7 +300,7 @@ def _study_page(
         request,
         "supply_result.html",
         principal=principal,
-        title=f"Supply — {heading}",
+        title=_("Supply — %(name)s", name=heading),
         nav="supply",
         d=d,
         c=d["campaign"],

@@ -17,6 +17,7 @@ from ...api.deps import FormPrincipalDep, Principal, get_db, get_settings
 from ...api.headers import content_disposition, report_response
 from ...api.upload_checks import CONTENT_TYPES, check_upload, clean_filename, read_limited
 from ...errors import FluxwiseError, InputError
+from ...i18n import _
 from ...store import tenancy
 from ...store import trains as store_trains
 from ...store.canonical import canonical_json
@@ -50,7 +51,7 @@ def train_page(request: Request, project: Annotated[str | None, Query(max_length
     principal = page_principal(request)
     with get_db(request).session() as s:
         projects = _writable_projects(s, principal)
-    return render(request, "train.html", principal=principal, title="Train design", nav="train",
+    return render(request, "train.html", principal=principal, title=_("Train design"), nav="train",
                   routes=_routes(), example=train_runs.examples_dir() is not None,
                   example_name=train_runs.EXAMPLE_TRAIN, projects=projects, project_id=project or "")
 
@@ -82,9 +83,9 @@ def _form_text(form, name: str, limit: int) -> str:
     value = form.get(name)
     value = value.strip() if isinstance(value, str) else ""
     if len(value) > limit:
-        raise InputError(f"at most {limit} characters", field=name)
+        raise InputError(_("at most %(n)s characters", n=limit), field=name)
     if "\x00" in value:
-        raise InputError("must not contain NUL characters", field=name)
+        raise InputError(_("must not contain NUL characters"), field=name)
     return value
 
 
@@ -110,7 +111,7 @@ async def train_submit(request: Request, principal: FormPrincipalDep):
             files.update(named)
             return train_runs.design_uploaded(name, content, named, route=route), name
         if train_name is None:
-            raise InputError("choose a train file (.yaml or .yml), or the example train", field="train")
+            raise InputError(_("choose a train file (.yaml or .yml), or the example train"), field="train")
         return train_runs.design_uploaded(train_name, train_bytes, files, route=route), train_name
 
     content = (lambda: train_runs.example_sources()[1]) if example else (lambda: train_bytes)
@@ -127,7 +128,8 @@ async def _design_and_keep(request: Request, principal: Principal, db, project: 
         raise
     except Exception as exc:  # a file nobody foresaw must get its message, not a 500
         log.warning("train design failed", exc_info=True)
-        raise InputError(f"the train could not be designed ({type(exc).__name__}: {exc})") from None
+        error = type(exc).__name__ + ": " + str(exc)
+        raise InputError(_("the train could not be designed (%(error)s)", error=error)) from None
     if project is not None:
         train_bytes = content()
 
@@ -164,10 +166,10 @@ def designer_page(request: Request, project: Annotated[str | None, Query(max_len
         projects = _writable_projects(s, principal)
         chosen = next((p for p in projects if p["id"] == project), projects[0] if projects else None)
         trials = _project_trials(s, principal, chosen["id"]) if chosen else []
-    spec = {"train": designer.TRAIN_FIELDS, "steps": designer.FIELDS, "labels": designer.STEP_LABELS,
+    spec = {**designer.page_spec(),
             "trials": [{"id": t["id"], "file": t["file"], "mode": t["mode"]} for t in trials],
             "formats": [c["name"] for c in _catalog_names()]}
-    return render(request, "train_designer.html", principal=principal, title="Train designer", nav="train",
+    return render(request, "train_designer.html", principal=principal, title=_("Train designer"), nav="train",
                   projects=projects, project=chosen, trials=trials, routes=_routes(),
                   spec=json.dumps(spec).replace("<", "\\u003c"))
 
@@ -251,7 +253,7 @@ def train_result_page(request: Request, run_id: str):
 def _saved_train(s, principal: Principal, result_id: str) -> ResultVersion:
     versions = tenancy.get_result_versions(s, principal.user_id, result_id)
     if versions[-1].kind != "train" or versions[-1].deleted_at is not None:
-        raise tenancy.NotFound("train design not found")
+        raise tenancy.NotFound(_("train design not found"))
     return versions[-1]
 
 
@@ -294,7 +296,7 @@ def saved_train_report_page(request: Request, result_id: str, download: bool = F
             pdf, rv = record_report_pdf(s, versions)
             return _pdf_response(pdf, report_filename(rv, "pdf"))
         # with its signature block (and a red banner when the record does not match)
-        html, _ = record_report_html(s, versions)
+        html, _problems = record_report_html(s, versions)
         filename = json.loads(rv.inputs_json)["train"]["filename"]
     return _report_response(html, filename, download)
 
@@ -306,16 +308,18 @@ def _train_design_page(request: Request, principal: Principal, design, filename:
     d = design.to_dict()
     figs = []
     for fid, title, fig in (
-            ("fig-mass", "Product mass through the train", train_report.mass_balance_figure(design)),
-            ("fig-cost", "Cost by step", train_report.line_items_figure(
-                design.cost_items, title=f"Cost per batch by step [{design.train.currency}]",
+            ("fig-mass", _("Product mass through the train"), train_report.mass_balance_figure(design)),
+            ("fig-cost", _("Cost by step"), train_report.line_items_figure(
+                design.cost_items,
+                title=_("Cost per batch by step [%(currency)s]", currency=design.train.currency),
                 unit=design.train.currency)),
-            ("fig-co2e", "CO2e by step", train_report.line_items_figure(
-                design.co2e_items, title="CO2e per batch by step [kg CO2e]", unit="kg CO2e")),
-            ("fig-routes", "Supplier routes", train_report.route_figure(design))):
+            ("fig-co2e", _("CO2e by step"), train_report.line_items_figure(
+                design.co2e_items, title=_("CO2e per batch by step [kg CO2e]"), unit="kg CO2e")),
+            ("fig-routes", _("Supplier routes"), train_report.route_figure(design))):
         fig.update_layout(height=380)
         figs.append({"id": fid, "title": title, "json": present._safe_json(fig)})
-    return render(request, "train_result.html", principal=principal, title=f"Train — {design.train.name}",
+    return render(request, "train_result.html", principal=principal,
+                  title=_("Train — %(name)s", name=design.train.name),
                   nav="train", filename=filename, report_url=report_url, saved=saved, d=d, s=d["summary"],
                   steps=present.train_steps(design), figs=figs)
 

@@ -11,6 +11,7 @@ from fastapi import Query, Request
 from ...api import convert
 from ...api.deps import get_db, get_science
 from ...api.upload_checks import display_filename
+from ...i18n import N_, _
 from ...models.fouling import MODEL_NAMES
 from ...store import tenancy
 from ...store import uploads as store_uploads
@@ -42,7 +43,7 @@ def _sizing_form(trial: TrialRecord, inputs: dict | None) -> dict:
     if flux_unit not in ("LMH", "L/m2/h", "L/m²/h"):
         flux = ""  # given in another unit through the API: not prefilled as L/m²/h
     units = {"volume": ["L", "mL", "m3"], "time": ["h", "min"], "pressure": ["bar", "psi", "kPa"]}
-    for kind, (_, unit) in (("volume", bv), ("time", pt), ("pressure", mp)):
+    for kind, (_value, unit) in (("volume", bv), ("time", pt), ("pressure", mp)):
         if unit and unit not in units[kind]:
             units[kind].append(unit)  # as stored with an earlier sizing
     def celsius(key):
@@ -113,12 +114,12 @@ def trial_page(request: Request, trial_id: str, result: Annotated[str | None, Qu
 
 #: The columns a correction can name, with the units offered for each (any other may be typed).
 CORRECTION_ROLES = (
-    ("time", "Time", ("s", "min", "h")),
-    ("mass", "Filtrate mass", ("g", "kg")),
-    ("volume", "Filtrate volume", ("mL", "L")),
-    ("pressure", "Pressure", ("bar", "psi", "kPa", "mbar")),
-    ("flow", "Flow or flux", ("mL/min", "L/h", "LMH")),
-    ("turbidity", "Turbidity", ("NTU", "FNU")),
+    ("time", N_("Time"), ("s", "min", "h")),
+    ("mass", N_("Filtrate mass"), ("g", "kg")),
+    ("volume", N_("Filtrate volume"), ("mL", "L")),
+    ("pressure", N_("Pressure"), ("bar", "psi", "kPa", "mbar")),
+    ("flow", N_("Flow or flux"), ("mL/min", "L/h", "LMH")),
+    ("turbidity", N_("Turbidity"), ("NTU", "FNU")),
 )
 
 
@@ -137,7 +138,7 @@ def _correction_form(rec: TrialRecord, meta: dict) -> dict:
             header, unit = detected[role], units.get(role) or ""
         else:
             header, unit = "", ""
-        rows.append({"role": role, "label": label, "header": header, "unit": unit,
+        rows.append({"role": role, "label": _(label), "header": header, "unit": unit,
                      "units": list(dict.fromkeys([*offered, *([unit] if unit else [])]))})
     return {"headers": headers, "rows": rows, "area": rec.area_input or "",
             "density": rec.density_input or "", "mode": rec.mode_input or "", "given": bool(given)}

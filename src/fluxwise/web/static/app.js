@@ -13,6 +13,20 @@
     return m ? decodeURIComponent(m[1]) : "";
   }
 
+  /* The page's messages in its language: {"English text": "translation"} from the page
+     (fluxwise.web.present.JS_MESSAGES); {name} placeholders are filled from vars. */
+  var messages = null;
+  function t(text, vars) {
+    if (messages === null) {
+      var el = document.getElementById("i18n-messages");
+      try { messages = el ? JSON.parse(el.textContent) : {}; } catch (e) { messages = {}; }
+    }
+    var out = messages[text] || text;
+    Object.keys(vars || {}).forEach(function (k) { out = out.split("{" + k + "}").join(String(vars[k])); });
+    return out;
+  }
+  function pageLanguage() { return document.documentElement.lang || "en"; }
+
   /* The message of an API error: {"detail": "..."} or a list of field errors. */
   function detailOf(data, status) {
     if (data && typeof data.detail === "string") return data.detail;
@@ -22,15 +36,16 @@
         return (where ? where + ": " : "") + e.msg;
       }).join("; ");
     }
-    if (status === 413) return "the file is larger than the upload limit";
-    return "the server answered HTTP " + status;
+    if (status === 413) return t("the file is larger than the upload limit");
+    return t("the server answered HTTP {status}", { status: status });
   }
 
   function showError(el, text) { if (!el) { window.alert(text); return; } el.textContent = text; el.hidden = false; }
   function hide(el) { if (el) el.hidden = true; }
 
   function api(method, url, body) {
-    var headers = { "Accept": "application/json", "X-CSRF-Token": csrfToken(), "X-Fluxwise-Door": "web" };
+    var headers = { "Accept": "application/json", "X-CSRF-Token": csrfToken(), "Accept-Language": pageLanguage(),
+                    "X-Fluxwise-Door": "web" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     return fetch(url, { method: method, headers: headers, credentials: "same-origin",
                         body: body === undefined ? undefined : JSON.stringify(body) })
@@ -50,6 +65,7 @@
       var xhr = new XMLHttpRequest();
       xhr.open("POST", url);
       xhr.setRequestHeader("Accept", "application/json");
+      xhr.setRequestHeader("Accept-Language", pageLanguage());
       xhr.setRequestHeader("X-CSRF-Token", csrfToken());
       xhr.setRequestHeader("X-Fluxwise-Door", "web");  /* errors in the pages' words (form fields) */
       xhr.upload.onprogress = function (e) { if (e.lengthComputable && onProgress) onProgress(e.loaded, e.total); };
@@ -59,7 +75,7 @@
         if (xhr.status >= 200 && xhr.status < 300) resolve(data);
         else reject(new Error(detailOf(data, xhr.status)));
       };
-      xhr.onerror = function () { reject(new Error("the server could not be reached")); };
+      xhr.onerror = function () { reject(new Error(t("the server could not be reached"))); };
       xhr.send(formData);
     });
   }
@@ -77,7 +93,7 @@
     var targets = $all("[data-figure]");
     if (!targets.length) return;
     if (!window.Plotly) {
-      targets.forEach(function (el) { el.textContent = "The plotting library did not load."; });
+      targets.forEach(function (el) { el.textContent = t("The plotting library did not load."); });
       return;
     }
     targets.forEach(function (el) {
@@ -121,7 +137,7 @@
 
     form.addEventListener("submit", function (e) {
       e.preventDefault();
-      if (!file) { showError(error, "choose a trial file first"); return; }
+      if (!file) { showError(error, t("choose a trial file first")); return; }
       var data = new FormData();
       data.append("file", file, file.name);
       ["area", "mode", "density", "max_dip"].forEach(function (k) {
@@ -136,25 +152,25 @@
       button.disabled = true;
       progress.hidden = false;
       setBar(bar, 0, false);
-      status.textContent = "Uploading " + file.name + "…";
+      status.textContent = t("Uploading {name}…", { name: file.name });
       var trialUrl = null;
       send("/api/projects/" + form.dataset.project + "/uploads", data, function (loaded, total) {
         setBar(bar, 0.6 * loaded / total, false);
-        status.textContent = "Uploading: " + kB(loaded) + " of " + kB(total);
+        status.textContent = t("Uploading: {loaded} of {total}", { loaded: kB(loaded), total: kB(total) });
       }).then(function (out) {
         trialUrl = "/trials/" + out.trial.id;
         setBar(bar, 0, true);
-        status.textContent = "Uploaded (" + out.trial.points + " points, " + out.trial.mode +
-          "). Fitting the nine fouling models…";
+        status.textContent = t("Uploaded ({points} points, {mode}). Fitting the nine fouling models…",
+                               { points: out.trial.points, mode: t(out.trial.mode) });
         return api("POST", "/api/trials/" + out.trial.id + "/fit", {});
       }).then(function () {
         setBar(bar, 1, false);
-        status.textContent = "Done. Opening the trial…";
+        status.textContent = t("Done. Opening the trial…");
         window.location.assign(trialUrl);
       }).catch(function (err) {
         progress.hidden = true;
         button.disabled = false;
-        showError(error, (trialUrl ? "The file was stored, but the fit failed: " : "Upload refused: ") + err.message);
+        showError(error, (trialUrl ? t("The file was stored, but the fit failed: ") : t("Upload refused: ")) + err.message);
       });
     });
   }
@@ -301,8 +317,8 @@
         var v = f[k].value.trim();
         if (v !== (f[k].dataset.initial || "")) body[k] = v || null;
       });
-      if (Object.keys(body).length === 1) { showError(error, "nothing was changed: change a column, a unit, the filter area, the density or the mode"); return; }
-      if (!body.reason) { showError(error, "reason: say why the trial is read again (kept in the audit trail)"); return; }
+      if (Object.keys(body).length === 1) { showError(error, t("nothing was changed: change a column, a unit, the filter area, the density or the mode")); return; }
+      if (!body.reason) { showError(error, t("reason: say why the trial is read again (kept in the audit trail)")); return; }
       hide(error);
       button.disabled = true;
       api("PATCH", "/api/trials/" + form.dataset.trial, body).then(function () {
@@ -321,7 +337,7 @@
         e.preventDefault();
         var error = $(".alert", form), button = $("button", form);
         var reason = form.elements.reason.value.trim();
-        if (!reason) { showError(error, "reason: say why it is deleted (kept in the audit trail)"); return; }
+        if (!reason) { showError(error, t("reason: say why it is deleted (kept in the audit trail)")); return; }
         var url = form.elements.target ? form.elements.target.value : form.dataset.url;
         hide(error);
         button.disabled = true;
@@ -341,7 +357,7 @@
         e.preventDefault();
         var error = $(".alert", form), button = $("button", form);
         var reason = form.elements.reason.value.trim();
-        if (!reason) { showError(error, "reason: say why it is restored (kept in the audit trail)"); return; }
+        if (!reason) { showError(error, t("reason: say why it is restored (kept in the audit trail)")); return; }
         hide(error);
         button.disabled = true;
         api("POST", form.dataset.url, { reason: reason }).then(function () {
@@ -366,23 +382,23 @@
       var progress = $("#train-progress"), bar = $("#train-bar"), status = $("#train-status");
       var error = $("#train-error"), buttons = $all("button", form);
       if (!example && !(form.elements.train.files || []).length) {
-        showError(error, "choose a train file (.yaml), or design the example train");
+        showError(error, t("choose a train file (.yaml), or design the example train"));
         return;
       }
       hide(error);
       buttons.forEach(function (b) { b.disabled = true; });
       progress.hidden = false;
       setBar(bar, 0, false);
-      status.textContent = example ? "Designing the example train…" : "Uploading…";
+      status.textContent = example ? t("Designing the example train…") : t("Uploading…");
       send("/train", data, function (loaded, total) {
         setBar(bar, loaded / total, false);
-        status.textContent = "Uploading: " + kB(loaded) + " of " + kB(total);
+        status.textContent = t("Uploading: {loaded} of {total}", { loaded: kB(loaded), total: kB(total) });
         if (loaded >= total) {
           setBar(bar, 0, true);
-          status.textContent = "Reading and fitting the trials, designing every step…";
+          status.textContent = t("Reading and fitting the trials, designing every step…");
         }
       }).then(function (out) {
-        status.textContent = "Done. Opening the design…";
+        status.textContent = t("Done. Opening the design…");
         window.location.assign(out.url);
       }).catch(function (err) {
         progress.hidden = true;
@@ -403,20 +419,20 @@
   /* The problem with one value of a field (kind, required), or "". */
   function fieldProblem(field, value) {
     var v = (value || "").trim();
-    if (!v) return field.required ? "is required" + (field.example ? ", e.g. " + field.example : "") : "";
+    if (!v) return field.required ? (field.example ? t("is required, e.g. {example}", {example: field.example}) : t("is required")) : "";
     if (UNITS[field.kind]) {
       var m = v.match(QUANTITY);
-      if (!m) return "must be a number and a unit, e.g. " + field.example;
-      if (!m[2]) return "needs a unit, e.g. " + field.example;
+      if (!m) return t("must be a number and a unit, e.g. {example}", {example: field.example});
+      if (!m[2]) return t("needs a unit, e.g. {example}", {example: field.example});
       var ok = UNITS[field.kind].some(function (u) { return u.toLowerCase() === m[2].toLowerCase(); });
-      if (!ok) return "unit '" + m[2] + "' is not a " + field.kind + " unit here (" + UNITS[field.kind].join(", ") + ")";
-      if (parseFloat(m[1]) < 0) return "must not be negative";
+      if (!ok) return t("unit '{unit}' is not a {kind} unit here ({units})", {unit: m[2], kind: t(field.kind), units: UNITS[field.kind].join(", ")});
+      if (parseFloat(m[1]) < 0) return t("must not be negative");
       return "";
     }
     var x = Number(v);
-    if (field.kind === "fraction") return (isNaN(x) || x <= 0 || x > 1) ? "must be a fraction between 0 and 1, e.g. " + field.example : "";
-    if (field.kind === "factor") return (isNaN(x) || x < 1) ? "must be a number of at least 1, e.g. " + field.example : "";
-    if (field.kind === "count") return (isNaN(x) || x < 0) ? "must be a number of at least 0, e.g. " + field.example : "";
+    if (field.kind === "fraction") return (isNaN(x) || x <= 0 || x > 1) ? t("must be a fraction between 0 and 1, e.g. {example}", {example: field.example}) : "";
+    if (field.kind === "factor") return (isNaN(x) || x < 1) ? t("must be a number of at least 1, e.g. {example}", {example: field.example}) : "";
+    if (field.kind === "count") return (isNaN(x) || x < 0) ? t("must be a number of at least 0, e.g. {example}", {example: field.example}) : "";
     return "";
   }
 
@@ -427,9 +443,9 @@
     var input;
     var options = null;
     if (field.kind === "choice") options = field.choices.map(function (c) { return [c, c || "—"]; });
-    if (field.kind === "trial") options = [["", "choose a trial"]].concat(spec.trials.map(function (t) {
+    if (field.kind === "trial") options = [["", t("choose a trial")]].concat(spec.trials.map(function (t) {
       return [t.id, t.file + " (" + t.mode + ")"]; }));
-    if (field.kind === "format") options = [["", "best fitting format"]].concat(spec.formats.map(function (f) { return [f, f]; }));
+    if (field.kind === "format") options = [["", t("best fitting format")]].concat(spec.formats.map(function (f) { return [f, f]; }));
     if (options) {
       input = document.createElement("select");
       options.forEach(function (o) {
@@ -477,13 +493,13 @@
       var top = document.createElement("div");
       top.className = "row step-head";
       var name = document.createElement("input");
-      name.name = "step-name"; name.maxLength = 200; name.placeholder = "step name";
+      name.name = "step-name"; name.maxLength = 200; name.placeholder = t("step name");
       name.value = (spec.labels[type] || type).replace(/^./, function (c) { return c.toUpperCase(); });
-      name.setAttribute("aria-label", "Step name");
+      name.setAttribute("aria-label", t("Step name"));
       var badge = document.createElement("span");
       badge.className = "badge"; badge.textContent = type;
       top.appendChild(name); top.appendChild(badge);
-      [["↑", "up", "Move up"], ["↓", "down", "Move down"], ["Remove", "remove", "Remove the step"]].forEach(function (b) {
+      [["↑", "up", t("Move up")], ["↓", "down", t("Move down")], [t("Remove"), "remove", t("Remove the step")]].forEach(function (b) {
         var btn = document.createElement("button");
         btn.type = "button"; btn.className = "small-button"; btn.textContent = b[0];
         btn.dataset.act = b[1]; btn.title = b[2];
@@ -533,21 +549,21 @@
       }
       $all("label.dfield", head).forEach(function (l) { mark(l, fieldProblem(l._field, $("input,select", l).value), ""); });
       $all("li.step", list).forEach(function (li, i) {
-        var where = "step " + (i + 1) + ", ";
+        var where = t("step {n}, ", {n: i + 1});
         var values = {};
         $all("label.dfield", li).forEach(function (l) { values[l._field.key] = $("input,select", l).value.trim(); });
         var trial = spec.trials.filter(function (t) { return t.id === values.trial; })[0];
         $all("label.dfield", li).forEach(function (l) {
           var f = l._field, problem = fieldProblem(f, values[f.key]);
           if (!problem && trial && !values[f.key]) {  /* what the trial's mode needs */
-            if (trial.mode === "constant-pressure" && f.key === "process_time") problem = "is required at constant pressure, e.g. 2 h";
-            if (trial.mode === "constant-flux" && f.key === "max_pressure") problem = "is required at constant flux, e.g. 25 psi";
-            if (trial.mode === "constant-flux" && f.key === "process_time" && !values.flux) problem = "give the process time or the process flux";
+            if (trial.mode === "constant-pressure" && f.key === "process_time") problem = t("is required at constant pressure, e.g. 2 h");
+            if (trial.mode === "constant-flux" && f.key === "max_pressure") problem = t("is required at constant flux, e.g. 25 psi");
+            if (trial.mode === "constant-flux" && f.key === "process_time" && !values.flux) problem = t("give the process time or the process flux");
           }
           mark(l, problem, where);
         });
       });
-      if (!$all("li.step", list).length && !first && all) first = "add at least one step";
+      if (!$all("li.step", list).length && !first && all) first = t("add at least one step");
       if (first && all) showError(error, first); else if (!first) hide(error);
       return first;
     }
@@ -566,9 +582,9 @@
       var button = $("#designer-submit");
       button.disabled = true;
       hide(error);
-      status.textContent = "Reading and fitting the trials, designing every step…";
+      status.textContent = t("Reading and fitting the trials, designing every step…");
       send("/train/new", data).then(function (out) {
-        status.textContent = "Done. Opening the design…";
+        status.textContent = t("Done. Opening the design…");
         window.location.assign(out.url);
       }).catch(function (err) {
         button.disabled = false;
@@ -594,19 +610,19 @@
       var progress = $("#supply-progress"), bar = $("#supply-bar"), status = $("#supply-status");
       var error = $("#supply-error"), button = $("#supply-run");
       if (mode === "upload" && !(form.elements.plan.files || []).length) {
-        showError(error, "choose a plan file (.yaml), a saved train design or the example");
+        showError(error, t("choose a plan file (.yaml), a saved train design or the example"));
         return;
       }
       hide(error);
       button.disabled = true;
       progress.hidden = false;
       setBar(bar, 0, true);
-      status.textContent = "Simulating the campaign: recommendations, the campaign, the sources compared…";
+      status.textContent = t("Simulating the campaign: recommendations, the campaign, the sources compared…");
       send("/supply", new FormData(form), function (loaded, total) {
-        if (loaded < total) status.textContent = "Uploading: " + kB(loaded) + " of " + kB(total);
-        else status.textContent = "Simulating the campaign: recommendations, the campaign, the sources compared…";
+        if (loaded < total) status.textContent = t("Uploading: {loaded} of {total}", { loaded: kB(loaded), total: kB(total) });
+        else status.textContent = t("Simulating the campaign: recommendations, the campaign, the sources compared…");
       }).then(function (out) {
-        status.textContent = "Done. Opening the study…";
+        status.textContent = t("Done. Opening the study…");
         window.location.assign(out.url);
       }).catch(function (err) {
         progress.hidden = true;
