@@ -141,6 +141,11 @@ def test_a_reports_second_request_is_served_from_the_cache_until_the_record_chan
     assert len(results._reports._items) == 1
     same_time = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC</p>")
     assert same_time.sub("", first.text) == same_time.sub("", second.text)
+    # the same report asked for in Korean is another key, written in Korean
+    korean = client.get(f"/api/results/{rid}/report", headers={**ua.headers, "Accept-Language": "ko"})
+    assert korean.status_code == 200 and '<html lang="ko"' in korean.text
+    assert '<html lang="ko"' not in first.text
+    assert len(results._reports._items) == 2
     # a record that changed (a tampered note, the hash recomputed) is another key: computed again, red banner
     with db.session() as s:
         rv = s.query(ResultVersion).filter_by(result_id=rid).one()
@@ -154,6 +159,6 @@ def test_a_reports_second_request_is_served_from_the_cache_until_the_record_chan
                      {"n": rv.notes, "h": content_sha256(rv), "id": rv.id})
     third = client.get(f"/api/results/{rid}/report", headers=ua.headers)
     assert third.status_code == 200 and 'id="record-mismatch"' in third.text
-    assert len(results._reports._items) == 2
+    assert len(results._reports._items) == 3
     if computed:  # the science runs in this process (no worker pool in the tests): once per key
-        assert len(computed) == 2
+        assert len(computed) == 3

@@ -196,12 +196,16 @@ def record_report_html(s, versions: list[ResultVersion], version: int | None = N
 
 def _report_key(rv: ResultVersion, inputs, record: dict) -> tuple:
     """What a fit's or sizing's report depends on: the version and its stored numbers, the trial's data and
-    revision, the inputs, and the record block (signatures, problems) it shows."""
+    revision, the inputs, the record block (signatures, problems) it shows, and the language it is
+    written in."""
     import hashlib
     import json
 
+    from ... import i18n
+
     trial = rv.trial
-    return (rv.id, rv.result_id, rv.version, rv.content_sha256, rv.trial_revision, trial.id, trial.revision,
+    return (i18n.current(), rv.id, rv.result_id, rv.version, rv.content_sha256, rv.trial_revision, trial.id,
+            trial.revision,
             hashlib.blake2b(trial.data_json.encode(), digest_size=16).hexdigest(),
             hashlib.blake2b(rv.data_json.encode(), digest_size=16).hexdigest(),
             json.dumps(inputs, sort_keys=True, default=str), json.dumps(record, sort_keys=True, default=str))
