@@ -28,9 +28,12 @@ loadtest: install
 lint: install
 	$(BIN)/ruff check src tests benchmarks
 
+# the suite on TEST_WORKERS processes (pytest-xdist; each test file stays in one process, with its own
+# throwaway PostgreSQL cluster and browser); TEST_WORKERS=0 runs it in this process
+TEST_WORKERS ?= 2
 test: install lint i18n-check
 	bash scripts/test-services.sh
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # Extract the strings marked for translation into the template and update every catalogue
 # (then translate the new entries in src/fluxwise/locale/<lang>/LC_MESSAGES/fluxwise.po).
