@@ -39,7 +39,7 @@ from ..supply.model import (
     Window,
 )
 from ..units import parse_quantity
-from .train import _Fields, _unprefixed, default_factors_path, read_factors
+from .train import _Fields, _unprefixed, default_factors_path, load_uploaded_yaml, read_factors
 
 __all__ = [
     "read_plan",
@@ -211,17 +211,7 @@ def parse_uploaded_plan(
     live in a temporary folder only while the plan is read."""
     if not plan_name.lower().endswith(PLAN_EXTENSIONS):
         raise InputError("a supply plan is YAML (.yaml or .yml)", source=plan_name)
-    if len(plan_bytes) > MAX_PLAN_BYTES:
-        raise InputError(f"the plan file is larger than {MAX_PLAN_BYTES // 1024} kB", source=plan_name)
-    for name in files:
-        if not name or name in (".", "..") or "/" in name or "\\" in name or "\x00" in name:
-            raise InputError(f"'{name}' is not a bare file name", field="files")
-    try:
-        data = yaml.safe_load(plan_bytes.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise InputError("the plan file is not UTF-8 text", source=plan_name) from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"not valid YAML ({exc})", source=plan_name) from None
+    data = load_uploaded_yaml(plan_name, plan_bytes, files, what="plan", max_bytes=MAX_PLAN_BYTES)
     for key, ref in (
         ("train", data.get("train") if isinstance(data, Mapping) else None),
         ("factors", data.get("factors") if isinstance(data, Mapping) else None),

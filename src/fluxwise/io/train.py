@@ -424,6 +424,26 @@ def _relabel(train: Train, prefix: str) -> Train:
                                catalog_source=_unprefixed(train.catalog_source, prefix))
 
 
+def load_uploaded_yaml(name: str, content: bytes, files: Mapping[str, bytes], *, what: str,
+                       max_bytes: int):
+    """The YAML of an uploaded ``what`` file (a train, a supply plan), checked as servers need: a
+    .yaml/.yml name, at most ``max_bytes``, UTF-8, valid YAML, and ``files`` named by bare names only."""
+    if not name.lower().endswith(TRAIN_EXTENSIONS):
+        raise InputError(f"a {what} file is YAML (.yaml or .yml)", source=name)
+    if len(content) > max_bytes:
+        raise InputError(f"the {what} file is larger than {max_bytes // 1024} kB", source=name)
+    for file_name in files:
+        if (not file_name or file_name in (".", "..") or "/" in file_name or "\\" in file_name
+                or "\x00" in file_name):
+            raise InputError(f"'{file_name}' is not a bare file name", field="files")
+    try:
+        return yaml.safe_load(content.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(f"the {what} file is not UTF-8 text", source=name) from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"not valid YAML ({exc})", source=name) from None
+
+
 def parse_uploaded_train(train_name: str, train_bytes: bytes, files: Mapping[str, bytes], *,
                          route: str | None = None) -> Train:
     """A :class:`Train` from an uploaded train file (YAML bytes) and the files uploaded with it.
@@ -433,19 +453,7 @@ def parse_uploaded_train(train_name: str, train_bytes: bytes, files: Mapping[str
     cannot read the server's files. The files are written to a fresh temporary folder, removed again
     before this returns; no message or source of the result names that folder or the installation.
     """
-    if not train_name.lower().endswith(TRAIN_EXTENSIONS):
-        raise InputError("a train file is YAML (.yaml or .yml)", source=train_name)
-    if len(train_bytes) > MAX_TRAIN_BYTES:
-        raise InputError(f"the train file is larger than {MAX_TRAIN_BYTES // 1024} kB", source=train_name)
-    for name in files:
-        if not name or name in (".", "..") or "/" in name or "\\" in name or "\x00" in name:
-            raise InputError(f"'{name}' is not a bare file name", field="files")
-    try:
-        data = yaml.safe_load(train_bytes.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise InputError("the train file is not UTF-8 text", source=train_name) from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"not valid YAML ({exc})", source=train_name) from None
+    data = load_uploaded_yaml(train_name, train_bytes, files, what="train", max_bytes=MAX_TRAIN_BYTES)
     check_train_references(data, set(files), train_name)
     with tempfile.TemporaryDirectory(prefix="fluxwise-train-") as tmp:
         base = Path(tmp)
