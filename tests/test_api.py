@@ -251,6 +251,20 @@ def test_upload_keeps_the_file_byte_for_byte_and_parses_the_trial(client, make_u
     assert trial["v_L_per_m2"][-1] == pytest.approx(0.015 / 3.5e-4, rel=1e-5)
 
 
+def test_trials_are_listed_under_the_names_of_the_files_sent(client, make_user):
+    """A trial's ``source`` is the file the user sent (not where the server parsed it), in the upload's
+    answer, the trial and the project's listing alike."""
+    ua = make_user("ua@a.example")
+    pid = new_project(client, ua)
+    names = ["rig export (1).csv", "필터 시험 2.csv"]
+    ids = [upload(client, ua, pid, filename=name)["trial"] for name in names]
+    assert [t["source"] for t in ids] == names
+    listed = client.get(f"/api/projects/{pid}/trials", headers=ua.headers).json()
+    assert [(t["id"], t["source"]) for t in listed] == [(t["id"], n) for t, n in zip(ids, names, strict=True)]
+    one = client.get(f"/api/trials/{ids[1]['id']}", headers=ua.headers).json()
+    assert one["source"] == names[1] and one["points"] == 41
+
+
 def test_xlsx_upload_round_trips(client, make_user):
     ua = make_user("ua@a.example")
     pid = new_project(client, ua)

@@ -108,22 +108,22 @@ def upload_out(session: Session, upload: Upload) -> schemas.UploadOut:
                              created_by=_name(session, upload.created_by_id))
 
 
-def _trial_fields(rec: TrialRecord, data: dict) -> dict:
+def _trial_fields(rec: TrialRecord) -> dict:
+    """A trial's fields from its row alone (its data, a JSON text of up to megabytes, is not read)."""
     return dict(id=rec.public_id, project_id=rec.project.public_id, upload_id=rec.upload.public_id,
-                source=data.get("source") or rec.upload.filename, area_m2=rec.area_m2, mode=rec.mode,
+                source=shown_filename(rec.upload), area_m2=rec.area_m2, mode=rec.mode,
                 points=rec.points, revision=rec.revision, area=rec.area_input, mode_requested=rec.mode_input,
                 density=rec.density_input, columns=loads(rec.columns_input), created_at=rec.created_at,
                 updated_at=rec.updated_at)
 
 
 def trial_out(rec: TrialRecord) -> schemas.TrialOut:
-    data = json.loads(rec.data_json)
-    return schemas.TrialOut(**_trial_fields(rec, data))
+    return schemas.TrialOut(**_trial_fields(rec))
 
 
 def trial_data_out(rec: TrialRecord) -> schemas.TrialDataOut:
     data = json.loads(rec.data_json)
-    return schemas.TrialDataOut(**_trial_fields(rec, data), t_h=data["t_h"], v_L_per_m2=data["v_L_per_m2"],
+    return schemas.TrialDataOut(**_trial_fields(rec), t_h=data["t_h"], v_L_per_m2=data["v_L_per_m2"],
                                 pressure_bar=data.get("pressure_bar"), meta=data.get("meta") or {})
 
 

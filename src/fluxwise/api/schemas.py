@@ -246,7 +246,7 @@ class TrialOut(BaseModel):
     id: PublicId
     project_id: PublicId
     upload_id: PublicId
-    source: str
+    source: str = Field(description="The name of the file the trial was read from, as the user sent it")
     area_m2: float
     mode: str
     points: int

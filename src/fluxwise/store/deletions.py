@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from ..errors import InputError
 from ..i18n import _
@@ -223,8 +223,9 @@ def deleted_in_project(session: Session, project: Project) -> list[dict]:
 
     out = []
     uploads = {u.public_id: u for u in session.scalars(select(Upload).where(Upload.project_id == project.id))}
-    trials = {t.public_id: t for t in session.scalars(select(TrialRecord)
-                                                       .where(TrialRecord.project_id == project.id))}
+    trials = {t.public_id: t for t in session.scalars(select(TrialRecord)  # data (megabytes) not read
+                                                       .where(TrialRecord.project_id == project.id)
+                                                       .options(defer(TrialRecord.data_json)))}
     for kind, objects in (("upload", uploads), ("trial", trials)):
         for oid in deleted_ids(session, kind, objects):
             d = active_deletion(session, kind, oid)
@@ -234,7 +235,7 @@ def deleted_in_project(session: Session, project: Project) -> list[dict]:
                         "deleted_by": name(d.deleted_by_id), "reason": d.reason,
                         "with_upload": d.caused_by_id is not None})
     results = session.scalars(select(ResultVersion).where(ResultVersion.project_id == project.id)
-                              .order_by(ResultVersion.version)).all()
+                              .options(defer(ResultVersion.data_json)).order_by(ResultVersion.version)).all()
     latest = {}
     for rv in results:
         latest[rv.result_id] = rv

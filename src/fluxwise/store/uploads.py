@@ -6,7 +6,8 @@ import dataclasses
 import json
 
 import numpy as np
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, defer, selectinload
 
 from ..trial import Trial
 from . import audit
@@ -52,6 +53,16 @@ def _trial_values(rec: TrialRecord) -> dict:
 def columns_text(columns: dict | None) -> str | None:
     """A column mapping as stored (canonical JSON), None for none (columns detected from the headers)."""
     return canonical_json(columns) if columns else None
+
+
+def project_trials(session: Session, project_id: int, *, newest_first: bool = False) -> list[TrialRecord]:
+    """A project's trials for a listing: each with its upload (one query for all, its bytes not read)
+    and without its data (a JSON text of up to megabytes per trial, read only when asked for)."""
+    order = (TrialRecord.created_at.desc(), TrialRecord.id.desc()) if newest_first \
+        else (TrialRecord.created_at, TrialRecord.id)
+    return list(session.scalars(select(TrialRecord).where(TrialRecord.project_id == project_id)
+                                .options(defer(TrialRecord.data_json), selectinload(TrialRecord.upload))
+                                .order_by(*order)))
 
 
 def trial_columns(rec: TrialRecord) -> dict | None:

@@ -17,7 +17,7 @@ from ...store import projects as store_projects
 from ...store import tenancy
 from ...store import trains as store_trains
 from ...store import uploads as store_uploads
-from ...store.models import Organisation, Project, ResultVersion, TrialRecord, Upload
+from ...store.models import Organisation, Project, ResultVersion, Upload
 from .. import convert, schemas, science
 from ..deps import (
     DbDep,
@@ -192,8 +192,7 @@ def create_upload(
 @router.get("/{project_id}/trials", response_model=list[schemas.TrialOut], responses=ERRORS)
 def list_trials(project: ProjectDep, s: ReadSession):
     """The project's trials (deleted ones: ``GET /api/projects/{id}/deleted``)."""
-    rows = list(s.scalars(select(TrialRecord).where(TrialRecord.project_id == project.id)
-                          .order_by(TrialRecord.created_at, TrialRecord.id)))
+    rows = store_uploads.project_trials(s, project.id)
     gone = store_deletions.deleted_ids(s, "trial", [r.public_id for r in rows])
     return [convert.trial_out(r) for r in rows if r.public_id not in gone]
 

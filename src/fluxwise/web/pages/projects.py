@@ -18,6 +18,7 @@ from ...i18n import _
 from ...store import accounts, tenancy
 from ...store import deletions as store_deletions
 from ...store import projects as store_projects
+from ...store import uploads as store_uploads
 from ...store.models import Organisation, Project, ResultVersion, TrialRecord, User
 from .. import present
 from .base import latest_versions, page_principal, page_router, render
@@ -80,17 +81,17 @@ def project_page(request: Request, project_id: str):
     with get_db(request).session() as s:
         project = tenancy.get_project(s, principal.user_id, project_id)
         roles = tenancy.project_roles(s, principal.user_id, project)
+        records = store_uploads.project_trials(s, project.id, newest_first=True)
+        revision = {t.id: t.revision for t in records}
         best: dict[int, dict] = {}
         for versions in latest_versions(s, (ResultVersion.project_id == project.id)
                                         & (ResultVersion.kind == "fit")):
             rv = versions[-1]
-            if rv.deleted_at is None:
+            if rv.deleted_at is None and rv.trial_id in revision:
                 data = json.loads(rv.data_json)
                 best[rv.trial_id] = {"model": data.get("best_model"),
                                      "tied": data.get("indistinguishable") or [],
-                                     "stale": rv.trial_revision != rv.trial.revision}
-        records = list(s.scalars(select(TrialRecord).where(TrialRecord.project_id == project.id)
-                                 .order_by(TrialRecord.created_at.desc(), TrialRecord.id.desc())))
+                                     "stale": rv.trial_revision != revision[rv.trial_id]}
         gone = store_deletions.deleted_ids(s, "trial", [t.public_id for t in records])
         records = [t for t in records if t.public_id not in gone]
         names = dict(s.execute(select(User.id, User.name).where(
