@@ -119,6 +119,33 @@ def test_passwords_are_argon2id_hashes(make_user, db):
     assert user.password_hash.startswith("$argon2id$") and ua.password not in user.password_hash
 
 
+def test_new_hashes_use_owasp_argon2id_parameters_and_old_ones_are_rehashed_at_sign_in(client, make_user, db):
+    """Production hashes: Argon2id, m = 19 MiB, t = 2, p = 1 (OWASP's minimum); an account hashed with
+    argon2-cffi's default (64 MiB, t = 3, p = 4) still signs in and gets the new parameters."""
+    from argon2 import PasswordHasher
+
+    from fluxwise.store import accounts
+    from fluxwise.store.models import User
+
+    ua = make_user("ua@a.example")
+    previous = accounts.set_password_hasher(accounts.default_password_hasher())
+    try:
+        with db.session(write=True) as s:
+            user = s.scalar(select(User))
+            user.password_hash = PasswordHasher().hash(ua.password)
+            assert user.password_hash.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+            s.commit()
+        r = client.post("/api/auth/login", json={"email": ua.email, "password": ua.password})
+        assert r.status_code == 200, r.text
+        with db.session() as s:
+            rehashed = s.scalar(select(User)).password_hash
+        assert rehashed.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+        assert PasswordHasher().verify(rehashed, ua.password)
+        assert accounts.hash_password("a new long password").startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    finally:
+        accounts.set_password_hasher(previous)
+
+
 def test_logout_ends_the_session(client, make_user):
     ua = make_user("ua@a.example")
     csrf = login(client, ua)

@@ -1,7 +1,12 @@
 """People and how they prove who they are: organisations, users, memberships, passwords, sessions,
 API tokens, lockout after failed password checks, and the security events of the audit trail.
 
-Passwords are hashed with Argon2id (argon2-cffi's defaults, RFC 9106 low-memory profile). Browser
+Passwords are hashed with Argon2id (RFC 9106, 2021) at OWASP's recommended minimum for it: 19 MiB of
+memory, 2 passes, 1 lane (OWASP Password Storage Cheat Sheet, 2023; :data:`PASSWORD_HASH_PARAMETERS`).
+That is about 40 ms of one core per check, where argon2-cffi's default (RFC 9106's second profile, 64
+MiB, 3 passes, 4 lanes) takes about 0.3 s of CPU: 50 people signing in within a few seconds then held
+a 2-core server for over ten seconds, their pages and uploads with it. Hashes made with other
+parameters still verify (the parameters are in the hash) and are re-hashed at the next sign-in. Browser
 session keys and API tokens are 256-bit random strings, so a plain SHA-256 of them is stored (a slow
 hash adds nothing to a secret that cannot be guessed); the clear values exist only with the client.
 
@@ -61,7 +66,17 @@ TOKEN_PREFIX = "fw_"
 log = logging.getLogger(__name__)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
-_hasher = PasswordHasher()
+#: Argon2id parameters of new password hashes (OWASP Password Storage Cheat Sheet, 2023: m = 19 MiB,
+#: t = 2, p = 1; see the module documentation)
+PASSWORD_HASH_PARAMETERS = {"time_cost": 2, "memory_cost": 19 * 1024, "parallelism": 1}
+
+
+def default_password_hasher() -> PasswordHasher:
+    """The Argon2id hasher of :data:`PASSWORD_HASH_PARAMETERS`."""
+    return PasswordHasher(**PASSWORD_HASH_PARAMETERS)
+
+
+_hasher = default_password_hasher()
 # A hash of a random password, checked against when the e-mail is unknown so that the answer takes
 # as long as for a known user (no user enumeration by timing).
 _dummy_hash: str | None = None
@@ -86,7 +101,7 @@ def set_password_hasher(hasher: PasswordHasher) -> PasswordHasher:
     return previous
 
 
-#: argon2 checks running at once: each takes 64 MiB and a core for tens of milliseconds, so a burst
+#: argon2 checks running at once: each takes 19 MiB and a core for tens of milliseconds, so a burst
 #: of sign-ins beyond the cores only thrashes memory and slows every one of them (and the server).
 _argon2_turns = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
 
