@@ -40,7 +40,8 @@ def _audit_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session", autouse=True)
 def _cheap_password_hashing():
-    """Argon2id with minimal cost: the suite logs in hundreds of times (production: accounts.PASSWORD_HASH_PARAMETERS)."""
+    """Argon2id with minimal cost: the suite logs in hundreds of times (production hashes use
+    ``accounts.PASSWORD_HASH_PARAMETERS``)."""
     from argon2 import PasswordHasher
 
     from fluxwise.store import accounts
