@@ -13,10 +13,11 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "mab_sterile_filtra
 
 
 def test_the_same_data_is_fitted_once_and_other_data_again(monkeypatch):
-    monkeypatch.setattr(pipeline, "_fits", type(pipeline._fits)())
+    # the cache and the fitter it calls are globals of pipeline.trials, where they are looked up
+    monkeypatch.setattr(pipeline.trials, "_fits", type(pipeline.trials._fits)())
     calls = []
-    real = pipeline.fit_trial
-    monkeypatch.setattr(pipeline, "fit_trial", lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    real = pipeline.trials.fit_trial
+    monkeypatch.setattr(pipeline.trials, "fit_trial", lambda *a, **kw: calls.append(1) or real(*a, **kw))
     trial = pipeline.load_trial(EXAMPLE)
     fitted = pipeline.fit_result(trial)
     sized = pipeline.size_result(trial, batch_volume="2000 L", process_time="4 h")
