@@ -302,8 +302,8 @@ def _tail_start(q: float, nu: float, log_constant: float) -> float:
 def student_t_quantile(p: float, dof: float) -> float:
     """The t with P(T ≤ t) = p for Student's t with ``dof`` > 0 degrees of freedom (real; ∞ is the
     normal), as ``scipy.special.stdtrit(dof, p)``: −∞ at p = 0, +∞ at p = 1, NaN for p outside
-    [0, 1], NaN and dof ≤ 0. Hill's (1970) start refined by safeguarded Newton steps (the module
-    docstring)."""
+    [0, 1], for NaN and for dof ≤ 0. Hill's (1970) start refined by safeguarded Newton steps (the
+    module docstring)."""
     p, nu = float(p), _valid_dof(dof)
     if math.isnan(p) or math.isnan(nu) or not 0.0 <= p <= 1.0:
         return math.nan
