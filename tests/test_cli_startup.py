@@ -2,8 +2,11 @@
 
 ``fluxwise --help`` lists every command without importing a command module, and neither it nor
 ``import fluxwise.cli`` nor ``fluxwise fit`` imports the web server, the database layer, numba or
-Dask. Each case runs in a fresh interpreter (this test process has imported them already). Times are
-measured in benchmarks/bench_startup.py, not here.
+Dask, nor the slow parts of lighter packages: ``scipy.special`` (a third of a second; the fit's
+distributions are :mod:`fluxwise.fit.distributions`) and Babel's dates, catalogues and support
+(loaded by :mod:`fluxwise.i18n` only for a language other than English). Each case runs in a fresh
+interpreter (this test process has imported them already). Times are measured in
+benchmarks/bench_startup.py, not here.
 """
 
 import importlib
@@ -21,21 +24,25 @@ import fluxwise.cli as cli
 EXAMPLE = str(Path(__file__).resolve().parents[1] / "examples" / "mab_sterile_filtration.csv")
 HEAVY = {"fastapi", "starlette", "uvicorn", "sqlalchemy", "alembic", "numba", "llvmlite", "dask",
          "distributed", "plotly", "jax"}
+#: Modules of packages the command line does import (scipy and babel come with pint) that it must not.
+SLOW = {"scipy.special", "babel.dates", "babel.messages", "babel.support"}
 
 _CHILD = """
 import atexit, json, sys
 heavy = set({heavy!r})
+slow = {slow!r}
 def report():
     mods = sorted({{m.split('.')[0] for m in sys.modules}} & heavy)
     cmds = sorted(m for m in sys.modules if m.startswith('fluxwise.cli.') and m != 'fluxwise.cli.common')
-    print('\\nIMPORTED ' + json.dumps({{'heavy': mods, 'command_modules': cmds}}))
+    late = sorted(m for m in slow if m in sys.modules)
+    print('\\nIMPORTED ' + json.dumps({{'heavy': mods, 'command_modules': cmds, 'slow': late}}))
 atexit.register(report)
 {body}
 """
 
 
 def _child(body: str) -> tuple[dict, str]:
-    code = _CHILD.format(heavy=sorted(HEAVY), body=body)
+    code = _CHILD.format(heavy=sorted(HEAVY), slow=sorted(SLOW), body=body)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith("IMPORTED ")]
     assert lines, out.stdout + out.stderr
@@ -50,12 +57,12 @@ def _cli(*args) -> str:
 
 def test_import_cli_imports_no_heavy_package():
     seen, _ = _child("import fluxwise.cli")
-    assert seen == {"heavy": [], "command_modules": []}
+    assert seen == {"heavy": [], "command_modules": [], "slow": []}
 
 
 def test_help_lists_every_command_without_importing_them():
     seen, out = _child(_cli("--help"))
-    assert seen == {"heavy": [], "command_modules": []}
+    assert seen == {"heavy": [], "command_modules": [], "slow": []}
     for name in cli.COMMANDS:
         assert f"\n  {name} " in out, name
 
@@ -64,6 +71,7 @@ def test_fit_imports_only_what_it_uses():
     seen, out = _child(_cli("fit", EXAMPLE))
     assert seen["heavy"] == []
     assert seen["command_modules"] == ["fluxwise.cli.trial_commands"]
+    assert seen["slow"] == []  # no scipy.special, no Babel dates or catalogues
     assert "Best:" in out
 
 

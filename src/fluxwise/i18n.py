@@ -18,6 +18,10 @@ Marking strings:
 ``make i18n-check`` fails on an untranslated or fuzzy message or a catalogue out of date with the
 source. Which language a request gets is decided by the doors (:func:`choose`); this module only
 holds it (:func:`using`, :func:`current`).
+
+Babel's catalogue, date and message modules are imported where a catalogue is compiled or a number
+or date is written for a language other than English, not with this module: the command line speaks
+English and starts without them (``babel.dates`` alone reads the time zone database at import).
 """
 
 from __future__ import annotations
@@ -32,13 +36,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from importlib import resources
+from typing import TYPE_CHECKING
 
-from babel import Locale
-from babel.dates import format_date, format_time
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
-from babel.support import LazyProxy, Translations
+if TYPE_CHECKING:
+    from babel import Locale
+    from babel.support import LazyProxy, Translations
 
 #: The source language: its text is the message ids themselves.
 SOURCE = "en"
@@ -101,6 +103,9 @@ def catalogue_path(lang: str):
 
 
 def _compile(catalog) -> Translations:
+    from babel.messages.mofile import write_mo
+    from babel.support import Translations
+
     buf = io.BytesIO()
     write_mo(buf, catalog, use_fuzzy=False)
     buf.seek(0)
@@ -117,6 +122,8 @@ def translations(lang: str) -> _gettext.NullTranslations:
     path = catalogue_path(source)
     if not path.is_file():
         return _gettext.NullTranslations()
+    from babel.messages.pofile import read_po
+
     with path.open("rb") as fh:
         catalog = read_po(fh, locale=source, domain=DOMAIN)
     if lang == PSEUDO:
@@ -176,6 +183,8 @@ def N_(message: str) -> str:
 
 def lazy_gettext(message: str) -> LazyProxy:
     """``message`` translated whenever it is turned into text (for module-level constants)."""
+    from babel.support import LazyProxy
+
     return LazyProxy(gettext, message, enable_cache=False)
 
 
@@ -231,6 +240,8 @@ def term(value) -> str:
 def babel_locale(lang: str | None = None) -> Locale:
     """The Babel locale of ``lang`` (default: the current language; the pseudo-language writes numbers
     and dates as English)."""
+    from babel import Locale
+
     lang = lang or current()
     return Locale.parse("en" if lang in (PSEUDO, SOURCE) else lang)
 
@@ -245,6 +256,8 @@ def format_number(x: float, digits: int = 4) -> str:
     text = f"{x:.{digits}g}"
     if current() in (SOURCE, PSEUDO) or "e" in text or "n" in text:
         return text
+    from babel.numbers import format_decimal
+
     decimals = len(text.split(".")[1]) if "." in text else 0
     return format_decimal(float(text), format="#,##0" + ("." + "0" * decimals if decimals else ""),
                           locale=babel_locale())
@@ -261,6 +274,8 @@ def format_datetime(ts: _dt.datetime | None, *, seconds: bool = False, zone: boo
     if current() in (SOURCE, PSEUDO):
         text = ts.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
     else:
+        from babel.dates import format_date, format_time
+
         loc = babel_locale()
         text = (format_date(ts, "medium", locale=loc) + " "
                 + format_time(ts, "HH:mm:ss" if seconds else "HH:mm", tzinfo=_dt.UTC, locale=loc))

@@ -49,7 +49,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import ndtr, ndtri  # the normal cdf and its inverse, without scipy.stats
+
+from .distributions import normal_cdf, normal_quantile
 
 __all__ = ["durbin_watson", "lag1_autocorrelation", "runs_test", "residual_diagnostics",
            "ar1_phi", "ar1_covariance", "autocorrelation_warning", "ALPHA", "MIN_POINTS"]
@@ -90,7 +91,7 @@ def runs_test(e) -> dict:
     mu = 2.0 * npos * nneg / n + 1.0
     var = (mu - 1.0) * (mu - 2.0) / (n - 1.0)
     z = (runs - mu) / math.sqrt(var) if var > 0 else float("nan")
-    return {"runs": runs, "expected_runs": mu, "z": z, "p_fewer": float(ndtr(z))}
+    return {"runs": runs, "expected_runs": mu, "z": z, "p_fewer": normal_cdf(z)}
 
 
 def residual_diagnostics(residuals, *, alpha: float = ALPHA) -> dict:
@@ -106,7 +107,7 @@ def residual_diagnostics(residuals, *, alpha: float = ALPHA) -> dict:
     n = int(e.size)
     r1 = lag1_autocorrelation(e) if n >= 3 else float("nan")
     runs = runs_test(e)
-    threshold = float(ndtri(1.0 - alpha) / math.sqrt(n)) if n > 0 else float("nan")
+    threshold = normal_quantile(1.0 - alpha) / math.sqrt(n) if n > 0 else float("nan")
     flagged = bool(n >= MIN_POINTS and math.isfinite(r1) and r1 > threshold)
     return {"n": n, "lag1_autocorrelation": r1, "durbin_watson": durbin_watson(e) if n >= 2 else float("nan"),
             "runs": runs["runs"], "expected_runs": runs["expected_runs"], "runs_z": runs["z"],

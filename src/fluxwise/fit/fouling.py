@@ -38,12 +38,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import stdtrit
 
 from ..errors import InputError, ModelError
 from ..models.fouling import MODEL_NAMES, MODELS, get_model, resistance_ratio
 from ..trial import CONSTANT_PRESSURE, Trial
 from .diagnostics import ar1_covariance, autocorrelation_warning, residual_diagnostics
+from .distributions import student_t_cdf, student_t_quantile
 
 __all__ = ["ModelFit", "TrialFit", "fit_trial", "fit_model", "starting_values", "vmax_analysis",
            "vmax_linearity", "pmax_analysis", "information_criteria", "check_fittable", "FIT_RANGE"]
@@ -226,8 +226,6 @@ def vmax_linearity(trial: Trial) -> dict | None:
     Returns ``{"r2", "curvature_p", "bend", "applicable", "reason"}`` (``bend`` as a fraction), or None
     at constant flux or with fewer than 4 usable points.
     """
-    from scipy.special import stdtr  # Student's t CDF (scipy.stats costs about a second to import)
-
     if trial.mode != CONSTANT_PRESSURE:
         return None
     t, v = trial.t_h, trial.v_L_per_m2
@@ -249,7 +247,7 @@ def vmax_linearity(trial: Trial) -> dict | None:
     s2 = float(resid @ resid) / dof
     var_c = s2 * float(np.linalg.inv(quad_x.T @ quad_x)[2, 2])
     if var_c > 0:
-        p = float(2.0 * stdtr(dof, -abs(quad_coef[2]) / np.sqrt(var_c)))
+        p = 2.0 * student_t_cdf(-abs(quad_coef[2]) / np.sqrt(var_c), dof)
     else:
         p = 0.0 if quad_coef[2] != 0 else 1.0
     bend = float(np.max(np.abs(quad_x @ quad_coef - line_x @ line_coef)) / abs(y.mean()))
@@ -563,7 +561,7 @@ def fit_model(trial: Trial, name: str, *, j0: float | None = None, start: dict |
         se = np.sqrt(np.clip(np.diag(cov), 0, None))
     except np.linalg.LinAlgError:
         se = np.full(kfit, np.inf)
-    tq = float(stdtrit(tdof, 0.975))  # Student's t quantile (scipy.stats.t.ppf, without scipy.stats)
+    tq = student_t_quantile(0.975, tdof)
     names = ([lead] if fit_lead else []) + list(model.params)
     params, ci = {}, {}
     if not fit_lead:

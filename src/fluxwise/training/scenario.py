@@ -39,8 +39,8 @@ import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import ndtri
 
+from ..fit.distributions import normal_quantile
 from ..models.fouling import MODELS
 
 __all__ = [
@@ -118,7 +118,7 @@ class Dist:
             return float(self.a)
         if self.kind == "lognormal":
             s = math.sqrt(math.log1p(self.b * self.b))
-            return float(self.a * math.exp(s * float(ndtri(u))))
+            return float(self.a * math.exp(s * normal_quantile(u)))
         if self.kind == "uniform":
             return self.a + (self.b - self.a) * u
         return float(math.exp(math.log(self.a) + (math.log(self.b) - math.log(self.a)) * u))
