@@ -139,3 +139,25 @@ def test_file_names_stored_safe_kept_whole_and_shown_escaped():
     assert content_disposition("여과.html") == (
         "attachment; filename=\"download.html\"; filename*=UTF-8''%EC%97%AC%EA%B3%BC.html")
     assert content_disposition('a"b\r\n.csv').startswith('attachment; filename="a_b.csv"')
+
+
+def test_an_unexpected_error_is_a_500_with_the_headers_and_is_still_raised(web):
+    """A bug in a handler: the answer is a 500 carrying every security header (JSON under /api, a page
+    with a way back elsewhere), and the error still reaches the server (which logs it)."""
+    app, _client, _csrf, _org_id = web
+
+    def broken():
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/api/broken-for-test", broken)
+    app.add_api_route("/broken-for-test", broken)
+    client = TestClient(app, follow_redirects=False, raise_server_exceptions=False)
+    r = client.get("/api/broken-for-test")
+    assert r.status_code == 500 and "internal server error" in r.json()["detail"]
+    _check(r, csp=API_CSP)
+    r = client.get("/broken-for-test")
+    assert r.status_code == 500 and r.headers["content-type"].startswith("text/html")
+    assert 'href="/projects"' in r.text and "a bug" not in r.text
+    _check(r, csp=PAGE_CSP)
+    with pytest.raises(RuntimeError, match="a bug"):
+        TestClient(app).get("/api/broken-for-test")

@@ -29,7 +29,7 @@ import os
 import unicodedata
 from urllib.parse import quote
 
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.datastructures import MutableHeaders
 
 #: The pages' policy: scripts and everything else from this server only; styles may be inline (plotly).
@@ -59,13 +59,39 @@ class SecurityHeaders:
             return
         path = scope.get("path", "")
 
+        started = False
+
         async def send_with_headers(message):
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = MutableHeaders(scope=message)
                 _add_headers(headers, path, self.hsts)
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            # An error nothing handled: answer 500 here, with the headers (the server's own error
+            # answer, made outside this middleware, would have none), then let the server log it.
+            if not started:
+                await _internal_error(path)(scope, receive, send_with_headers)
+            raise
+
+
+def _internal_error(path: str):
+    """The answer to an unexpected error: JSON under ``/api``, else a short page with a way back."""
+    if path == "/api" or path.startswith("/api/"):
+        return JSONResponse({"detail": "internal server error: the error is logged on the server"},
+                            status_code=500)
+    return HTMLResponse(_ERROR_PAGE, status_code=500)
+
+
+_ERROR_PAGE = ("<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
+               "content=\"width=device-width, initial-scale=1\"><title>fluxwise: internal error</title>"
+               "</head><body><h1>Something went wrong</h1><p>The error is logged on the server. Check "
+               "whether what you did was saved before you try it again.</p><p><a href=\"/\">Home</a> · <a href=\"/projects\">"
+               "Projects</a></p></body></html>")
 
 
 def _add_headers(headers: MutableHeaders, path: str, hsts: bool) -> None:
