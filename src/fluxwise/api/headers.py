@@ -90,7 +90,8 @@ def _internal_error(path: str):
 _ERROR_PAGE = ("<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
                "content=\"width=device-width, initial-scale=1\"><title>fluxwise: internal error</title>"
                "</head><body><h1>Something went wrong</h1><p>The error is logged on the server. Check "
-               "whether what you did was saved before you try it again.</p><p><a href=\"/\">Home</a> · <a href=\"/projects\">"
+               "whether what you did was saved before you try it again.</p>"
+               "<p><a href=\"/\">Home</a> · <a href=\"/projects\">"
                "Projects</a></p></body></html>")
 
 
