@@ -142,8 +142,8 @@ def test_file_names_stored_safe_kept_whole_and_shown_escaped():
 
 
 def test_an_unexpected_error_is_a_500_with_the_headers_and_is_still_raised(web):
-    """A bug in a handler: the answer is a 500 carrying every security header (JSON under /api, a page
-    with a way back elsewhere), and the error still reaches the server (which logs it)."""
+    """A bug in a handler: the answer is a 500 carrying every security header (JSON under /api, the
+    error page with the navigation elsewhere), and the error still reaches the server (which logs it)."""
     app, _client, _csrf, _org_id = web
 
     def broken():
@@ -153,11 +153,37 @@ def test_an_unexpected_error_is_a_500_with_the_headers_and_is_still_raised(web):
     app.add_api_route("/broken-for-test", broken)
     client = TestClient(app, follow_redirects=False, raise_server_exceptions=False)
     r = client.get("/api/broken-for-test")
-    assert r.status_code == 500 and "internal server error" in r.json()["detail"]
+    assert r.status_code == 500 and "internal error" in r.json()["detail"] and "a bug" not in r.text
     _check(r, csp=API_CSP)
-    r = client.get("/broken-for-test")
+    r = client.get("/broken-for-test")  # the web app's error page (its navigation: test_web_corrections)
     assert r.status_code == 500 and r.headers["content-type"].startswith("text/html")
-    assert 'href="/projects"' in r.text and "a bug" not in r.text
+    assert "a bug" not in r.text and "HTTP 500" in r.text
     _check(r, csp=PAGE_CSP)
     with pytest.raises(RuntimeError, match="a bug"):
         TestClient(app).get("/api/broken-for-test")
+
+
+def test_an_app_without_an_error_handler_still_answers_500_with_the_headers():
+    """The plain API app (no ``Exception`` handler of its own) gets the middleware's plain answers."""
+    from fastapi import FastAPI
+
+    from fluxwise.api.headers import SecurityHeaders
+
+    app = FastAPI()
+
+    @app.get("/api/broken")
+    def broken_api():
+        raise RuntimeError("a bug")
+
+    @app.get("/broken")
+    def broken_page():
+        raise RuntimeError("a bug")
+
+    app.add_middleware(SecurityHeaders)
+    client = TestClient(app, raise_server_exceptions=False)
+    r = client.get("/api/broken")
+    assert r.status_code == 500 and "internal server error" in r.json()["detail"]
+    _check(r, csp=API_CSP)
+    r = client.get("/broken")
+    assert r.status_code == 500 and 'href="/projects"' in r.text and "a bug" not in r.text
+    _check(r, csp=PAGE_CSP)

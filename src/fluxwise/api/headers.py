@@ -25,12 +25,18 @@ an ASCII ``filename`` for old clients (:func:`content_disposition`).
 
 from __future__ import annotations
 
+import inspect
+import logging
 import os
 import unicodedata
 from urllib.parse import quote
 
 from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+
+log = logging.getLogger(__name__)
 
 #: The pages' policy: scripts and everything else from this server only; styles may be inline (plotly).
 PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -71,16 +77,33 @@ class SecurityHeaders:
 
         try:
             await self.app(scope, receive, send_with_headers)
-        except Exception:
-            # An error nothing handled: answer 500 here, with the headers (the server's own error
-            # answer, made outside this middleware, would have none), then let the server log it.
+        except Exception as exc:
+            # An error nothing handled: answer 500 here, with the headers (the answer of the app's
+            # ``Exception`` handler is otherwise made outside this middleware, without them), then let
+            # the server log it.
             if not started:
-                await _internal_error(path)(scope, receive, send_with_headers)
+                response = await _error_response(scope, exc, path)
+                await response(scope, receive, send_with_headers)
             raise
 
 
+async def _error_response(scope, exc: Exception, path: str):
+    """The app's own answer to an unexpected error (its ``Exception`` handler: the web app's error page
+    keeps the navigation), else :func:`_internal_error`."""
+    handler = (getattr(scope.get("app"), "exception_handlers", None) or {}).get(Exception)
+    if handler is not None:
+        try:
+            request = Request(scope)
+            if inspect.iscoroutinefunction(handler):
+                return await handler(request, exc)
+            return await run_in_threadpool(handler, request, exc)
+        except Exception:  # noqa: BLE001 - the handler failed too: the plain answer below
+            log.exception("the error handler failed on %s", path)
+    return _internal_error(path)
+
+
 def _internal_error(path: str):
-    """The answer to an unexpected error: JSON under ``/api``, else a short page with a way back."""
+    """The plain answer to an unexpected error: JSON under ``/api``, else a short page with a way back."""
     if path == "/api" or path.startswith("/api/"):
         return JSONResponse({"detail": "internal server error: the error is logged on the server"},
                             status_code=500)
