@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 
 import pytest
@@ -181,7 +182,7 @@ def test_workers_end_with_a_killed_server():
 
     script = ("import os, sys\nfrom fluxwise.api.workers import SciencePool\n"
               "pool = SciencePool(2)\npool.warm()\n"
-              "print(' '.join(str(p) for p in pool._pool._processes), flush=True)\nsys.stdin.read()\n")
+              "print(' '.join(str(p) for p in pool.processes()), flush=True)\nsys.stdin.read()\n")
     proc = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             text=True)
     try:
@@ -265,3 +266,36 @@ def test_sqlite_writers_take_turns_and_one_that_waits_too_long_gets_a_503(db, ma
     second.join(120)
     assert order == ["first", "second"]
     upload(client, member, project)  # and the store takes writes again
+
+
+def test_computations_about_one_trial_go_to_the_worker_that_has_its_fit():
+    """The pool sends a trial's computations (its fit, sizing, figures, report) to one worker, where the
+    per-process fit cache has the fit; different trials spread over the workers; computations without a
+    trial, and a trial whose worker is far busier than another, go to the least busy worker."""
+    pool = SciencePool(2)
+    try:
+        pool.warm()
+        workers = set(pool.processes())
+        assert len(workers) == 2
+        for trial in (("t1", 1), ("t2", 1), ("t3", 2), ("t4", 1)):
+            pids = {pool.run(os.getpid, affinity=trial) for _ in range(4)}
+            assert len(pids) == 1 and pids <= workers, trial
+        spread = {pool.run(os.getpid, affinity=(f"trial-{i}", 1)) for i in range(16)}
+        assert spread == workers
+        # the lane of a trial is chosen by a hash of its key: find a key for each lane
+        own = pool.run(os.getpid, affinity=("busy", 1))
+        other = (workers - {own}).pop()
+        # a long computation keeps the trial's lane busy: with AFFINITY_SLACK + 1 of them waiting there,
+        # the next computation about the same trial goes to the other worker
+        import concurrent.futures as cf
+
+        with cf.ThreadPoolExecutor(SciencePool.AFFINITY_SLACK + 1) as ex:
+            slow = [ex.submit(pool.run, time.sleep, 1.0, affinity=("busy", 1))
+                    for _ in range(SciencePool.AFFINITY_SLACK + 1)]
+            time.sleep(0.3)
+            assert pool.run(os.getpid, affinity=("busy", 1)) == other
+            assert pool.run(os.getpid) == other  # no trial: the least busy worker
+            for f in slow:
+                f.result()
+    finally:
+        pool.close()

@@ -73,6 +73,13 @@ def _json_field(exc: InputError, names: Mapping[str, str]) -> FluxwiseError:
     return printable(type(exc)(exc.message, source=exc.source, row=exc.row, column=exc.column, field=field))
 
 
+def affinity(rec) -> tuple:
+    """What a computation on the stored trial ``rec`` is about, for the worker pool: its id and
+    revision (:meth:`fluxwise.api.workers.SciencePool.run` sends them to the worker that already fitted
+    that trial, as :func:`fluxwise.web.present.trial_figures` keys its figures)."""
+    return (rec.public_id, rec.revision)
+
+
 def fit(trial: Trial) -> dict:
     from .. import pipeline
 

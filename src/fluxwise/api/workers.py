@@ -22,6 +22,7 @@ import logging
 import os
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -77,7 +78,7 @@ def _exit_with_parent(parent: int) -> None:
 
 
 def _pid_after(seconds: float) -> int:
-    time.sleep(seconds)  # a short wait, so that the calls of warm() spread over the workers
+    time.sleep(seconds)
     return os.getpid()
 
 
@@ -101,7 +102,9 @@ class Science:
 
     workers = 0
 
-    def run(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
+    def run(self, fn: Callable, *args: Any, affinity: Any = None, **kwargs: Any) -> Any:
+        """``fn(*args, **kwargs)``; ``affinity`` (what the computation is about, e.g. a trial and its
+        revision) lets a pool send computations about the same thing to the same worker."""
         return fn(*args, **kwargs)
 
     def start(self) -> None:
@@ -118,12 +121,22 @@ class Science:
 
 
 class SciencePool(Science):
-    """A pool of ``workers`` processes (started with ``spawn``: a clean interpreter, no copy of the
-    server's threads and database connections) that runs the science of every request.
+    """``workers`` processes (started with ``spawn``: a clean interpreter, no copy of the server's
+    threads and database connections) that run the science of every request.
 
-    A worker that dies (killed, out of memory) breaks the pool; the request it served gets a 503 and
-    the pool is started again for the next.
+    Each worker is a lane of its own (a one-process pool with its queue). A computation about a trial
+    goes to the lane of that trial (``affinity``: the trial's id and revision): fitting, sizing, the
+    trial page's figures and the report of one trial then meet the fit the lane already made
+    (:func:`fluxwise.pipeline.fit_cached` is per process), instead of fitting again in whichever
+    process was free — unless that lane has :data:`AFFINITY_SLACK` more computations waiting than
+    the least busy one, which then takes it. Computations without a trial go to the least busy lane.
+
+    A worker that dies (killed, out of memory) breaks its lane; the request it served gets a 503 and
+    the lane is started again for the next.
     """
+
+    #: how many more waiting computations a trial's lane may have than the least busy lane
+    AFFINITY_SLACK = 2
 
     def __init__(self, workers: int, *, timeout_s: float = DEFAULT_TIMEOUT_S):
         import multiprocessing
@@ -132,15 +145,20 @@ class SciencePool(Science):
         self.timeout_s = timeout_s
         self._context = multiprocessing.get_context("spawn")
         self._lock = threading.Lock()
-        self._pool = self._new_pool()
+        self._lanes = [self._new_pool() for _ in range(self.workers)]
+        self._waiting = [0] * self.workers
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=self._context,
+        return ProcessPoolExecutor(max_workers=1, mp_context=self._context,
                                    initializer=_start_worker, initargs=(os.getpid(),))
+
+    def processes(self) -> list[int]:
+        """The workers' process ids (those started)."""
+        return [pid for lane in self._lanes for pid in (lane._processes or {})]
 
     def start(self) -> None:
         """Start every worker now (each imports the science); :meth:`warm` waits for them."""
-        self._starting = [self._pool.submit(_pid_after, 0.05) for _ in range(self.workers)]
+        self._starting = [lane.submit(_pid_after, 0.0) for lane in self._lanes]
 
     def warm(self, timeout_s: float = 300.0) -> None:
         """Start every worker (unless :meth:`start` did) and wait until each has imported the science
@@ -148,20 +166,35 @@ class SciencePool(Science):
         if not getattr(self, "_starting", None):
             self.start()
         deadline = time.monotonic() + timeout_s
-        seen: set[int] = set()
-        while True:
-            seen.update(f.result(timeout=max(1.0, deadline - time.monotonic())) for f in self._starting)
-            if len(seen) >= self.workers or time.monotonic() > deadline:
-                break
-            self._starting = [self._pool.submit(_pid_after, 0.05) for _ in range(self.workers)]
+        for f in self._starting:
+            f.result(timeout=max(1.0, deadline - time.monotonic()))
         self._starting = []
 
-    def run(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
-        pool = self._pool
+    def _lane(self, affinity) -> int:
+        with self._lock:
+            least = min(range(self.workers), key=self._waiting.__getitem__)
+            k = least
+            if affinity is not None:
+                own = zlib.crc32(repr(affinity).encode()) % self.workers
+                if self._waiting[own] - self._waiting[least] <= self.AFFINITY_SLACK:
+                    k = own
+            self._waiting[k] += 1
+            return k
+
+    def run(self, fn: Callable, *args: Any, affinity: Any = None, **kwargs: Any) -> Any:
+        k = self._lane(affinity)
         try:
-            future = pool.submit(_in_language, i18n.current(), fn, args, kwargs)
+            return self._run_on(k, fn, args, kwargs)
+        finally:
+            with self._lock:
+                self._waiting[k] -= 1
+
+    def _run_on(self, k: int, fn: Callable, args: tuple, kwargs: dict) -> Any:
+        lane = self._lanes[k]
+        try:
+            future = lane.submit(_in_language, i18n.current(), fn, args, kwargs)
         except (BrokenProcessPool, RuntimeError):
-            self._restart(pool)
+            self._restart(k, lane)
             raise ScienceBusy(_("the computation could not be started (a worker process was restarted); "
                                 "try again")) from None
         try:
@@ -172,19 +205,20 @@ class SciencePool(Science):
                                 "try again shortly", s=format(self.timeout_s, ".0f")),
                               retry_after_s=10) from None
         except BrokenProcessPool:
-            self._restart(pool)
+            self._restart(k, lane)
             raise ScienceBusy(_("a worker process died during the computation (it was restarted); try "
                                 "again")) from None
 
-    def _restart(self, broken: ProcessPoolExecutor) -> None:
+    def _restart(self, k: int, broken: ProcessPoolExecutor) -> None:
         with self._lock:
-            if self._pool is broken:
-                log.error("the science worker pool broke; starting a new one")
+            if self._lanes[k] is broken:
+                log.error("a science worker broke; starting a new one")
                 broken.shutdown(wait=False, cancel_futures=True)
-                self._pool = self._new_pool()
+                self._lanes[k] = self._new_pool()
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        for lane in self._lanes:
+            lane.shutdown(wait=True, cancel_futures=True)
 
     def describe(self) -> str:
         return f"on {self.workers} worker process{'es' if self.workers != 1 else ''}"

@@ -283,7 +283,7 @@ def trial_figures(key: tuple, trial, sizing_inputs: dict | None = None, compute=
         if cache_key in _figures:
             _figures.move_to_end(cache_key)
             return _figures[cache_key]
-    out = compute.run(make_trial_figures, trial, sizing_inputs) if compute is not None \
+    out = compute.run(make_trial_figures, trial, sizing_inputs, affinity=key) if compute is not None \
         else make_trial_figures(trial, sizing_inputs)
     with _lock:
         _figures[cache_key] = out

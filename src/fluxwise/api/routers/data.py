@@ -170,7 +170,7 @@ def fit_trial(trial: TrialDep, principal: PrincipalDep, s: ReadSession, db: DbDe
               body: Annotated[schemas.FitIn | None, Body()] = None):
     """Fit every fouling model to the trial and store the ranking as a new result (kind ``fit``)."""
     tenancy.require(tenancy.project_roles(s, principal.user_id, trial.project), "write", "fitting a trial")
-    data = compute.run(science.fit, store_uploads.trial_from_record(trial))
+    data = compute.run(science.fit, store_uploads.trial_from_record(trial), affinity=science.affinity(trial))
     return _store_result(db, principal, trial, "fit", {}, data, (body or schemas.FitIn()).notes)
 
 
@@ -181,5 +181,5 @@ def size_trial(body: schemas.SizeRequestIn, trial: TrialDep, principal: Principa
     tenancy.require(tenancy.project_roles(s, principal.user_id, trial.project), "write", "sizing a filter")
     t = store_uploads.trial_from_record(trial)
     inputs = science.complete_inputs(t, schemas.SizeIn(**body.model_dump(exclude={"notes"})).model_dump())
-    data = compute.run(science.size, t, inputs)
+    data = compute.run(science.size, t, inputs, affinity=science.affinity(trial))
     return _store_result(db, principal, trial, "sizing", inputs, data, body.notes)

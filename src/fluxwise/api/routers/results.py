@@ -108,7 +108,9 @@ def edit_result(body: schemas.ResultEditIn, versions: ResultDep, principal: Prin
         t = store_uploads.trial_from_record(trial)
         if current.kind == "sizing":
             inputs = science.complete_inputs(t, inputs)
-        data = compute.run(science.fit, t) if current.kind == "fit" else compute.run(science.size, t, inputs)
+        on = science.affinity(trial)
+        data = compute.run(science.fit, t, affinity=on) if current.kind == "fit" \
+            else compute.run(science.size, t, inputs, affinity=on)
         if current.kind == "fit":
             inputs = None
     elif body.data is not None:
@@ -189,7 +191,8 @@ def record_report_html(s, versions: list[ResultVersion], version: int | None = N
     if cached is not None:
         return _generated_now(cached), rv
     html = (compute or Science()).run(science.record_report, store_uploads.trial_from_record(rv.trial),
-                                      rv.kind, inputs, loads(rv.data_json), record)
+                                      rv.kind, inputs, loads(rv.data_json), record,
+                                      affinity=science.affinity(rv.trial))
     _reports.put(key, html)
     return html, rv
 
