@@ -102,9 +102,14 @@ async def _error_response(scope, exc: Exception, path: str):
     return _internal_error(path)
 
 
+def is_api_path(path: str) -> bool:
+    """Whether ``path`` is the HTTP API's (``/api`` and below), which answers in JSON."""
+    return path == "/api" or path.startswith("/api/")
+
+
 def _internal_error(path: str):
     """The plain answer to an unexpected error: JSON under ``/api``, else a short page with a way back."""
-    if path == "/api" or path.startswith("/api/"):
+    if is_api_path(path):
         return JSONResponse({"detail": "internal server error: the error is logged on the server"},
                             status_code=500)
     return HTMLResponse(_ERROR_PAGE, status_code=500)
@@ -123,7 +128,7 @@ def _add_headers(headers: MutableHeaders, path: str, hsts: bool) -> None:
         headers.setdefault(name, value)
     csp = headers.get("content-security-policy")
     if csp is None:
-        csp = API_CSP if path == "/api" or path.startswith("/api/") else PAGE_CSP
+        csp = API_CSP if is_api_path(path) else PAGE_CSP
         headers["content-security-policy"] = csp
     headers.setdefault("x-frame-options", "SAMEORIGIN" if "frame-ancestors 'self'" in csp else "DENY")
     if not path.startswith("/static/"):

@@ -77,11 +77,6 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True, name="parent-watch").start()
 
 
-def _pid_after(seconds: float) -> int:
-    time.sleep(seconds)
-    return os.getpid()
-
-
 def _start_worker(parent: int) -> None:
     """Import what the computations use, once per worker, before the first request reaches it."""
     _exit_with_parent(parent)
@@ -158,7 +153,7 @@ class SciencePool(Science):
 
     def start(self) -> None:
         """Start every worker now (each imports the science); :meth:`warm` waits for them."""
-        self._starting = [lane.submit(_pid_after, 0.0) for lane in self._lanes]
+        self._starting = [lane.submit(os.getpid) for lane in self._lanes]
 
     def warm(self, timeout_s: float = 300.0) -> None:
         """Start every worker (unless :meth:`start` did) and wait until each has imported the science

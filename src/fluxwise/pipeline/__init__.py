@@ -22,15 +22,14 @@ Every name is importable from here; the code lives in:
   :data:`MAX_SERVED_PERIODS`).
 
 The fit cache is module state of :mod:`.trials`: ``_fits`` and ``_fits_lock`` here are the same
-objects (clear them, don't rebind them here), and ``fit_trial`` is looked up in each submodule — patch
-it there (``pipeline.trials.fit_trial``).
+objects (clear them, don't rebind them here); to replace ``fit_trial`` in a test, patch it where it is
+looked up (``pipeline.trials.fit_trial``).
 """
 
 # ruff: noqa: F401 - the package re-exports its submodules' names (more than __all__ lists)
 
 from __future__ import annotations
 
-from ..fit.fouling import fit_trial
 from .cake import cake_analysis, read_cake_study
 from .compare import Comparison, compare_trials, screening_economics
 from .series import SeriesAnalysis, load_series_trial, series_analysis

@@ -35,7 +35,7 @@ from .models import (
     Upload,
     User,
 )
-from .uploads import trial_sha256
+from .uploads import project_trials, trial_sha256
 
 
 def _counts(session: Session, model, type_column, id_column, object_type: str | None,
@@ -223,9 +223,7 @@ def deleted_in_project(session: Session, project: Project) -> list[dict]:
 
     out = []
     uploads = {u.public_id: u for u in session.scalars(select(Upload).where(Upload.project_id == project.id))}
-    trials = {t.public_id: t for t in session.scalars(select(TrialRecord)  # data (megabytes) not read
-                                                       .where(TrialRecord.project_id == project.id)
-                                                       .options(defer(TrialRecord.data_json)))}
+    trials = {t.public_id: t for t in project_trials(session, project.id)}
     for kind, objects in (("upload", uploads), ("trial", trials)):
         for oid in deleted_ids(session, kind, objects):
             d = active_deletion(session, kind, oid)

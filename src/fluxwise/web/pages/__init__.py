@@ -17,6 +17,8 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ...api.headers import is_api_path
+
 log = logging.getLogger(__name__)
 
 #: The modules of pages, each with a ``router``, in the order their routes are matched.
@@ -47,7 +49,7 @@ def install_web(app: FastAPI) -> FastAPI:
 
 def _is_page(request: Request) -> bool:
     path = request.url.path
-    return not (path == "/api" or path.startswith(("/api/", "/static/")))
+    return not (is_api_path(path) or path.startswith("/static/"))
 
 
 def _install_error_pages(app: FastAPI) -> None:
