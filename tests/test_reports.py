@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from fluxwise import pipeline
-from fluxwise.fit.fouling import VMAX_MIN_R2, vmax_linearity
+from fluxwise.fit.linearised import VMAX_MIN_R2, vmax_linearity
 from fluxwise.io import read_trial
 from fluxwise.models.fouling import MODELS
 from fluxwise.report import assets, figures

@@ -151,7 +151,7 @@ def _print_fit(a) -> None:
         click.echo(f"Best: {fit.best_model}")
     vm = fit.vmax
     click.echo(f"Classical Vmax ({vm['method']}): {g(vm['vmax_L_per_m2'])} L/m², J0 {g(vm['J0_LMH'])} L/m²/h")
-    from ..fit.fouling import vmax_linearity
+    from ..fit.linearised import vmax_linearity
 
     check = vmax_linearity(fit.trial)
     if check is not None and not check["applicable"]:

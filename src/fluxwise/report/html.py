@@ -86,7 +86,7 @@ def render_report(analysis, *, title: str | None = None, extra_sections=(),
     tr = analysis.trial
     data_rows = list(zip(tr.t_h, tr.v_L_per_m2, tr.flux_LMH,
                          tr.pressure_bar if tr.pressure_bar is not None else [None] * tr.points, strict=True))
-    from ..fit.fouling import vmax_linearity
+    from ..fit.linearised import vmax_linearity
 
     guide = ()
     if analysis.sizing is not None and analysis.sizing.warnings:

@@ -97,7 +97,7 @@ def trial_page(request: Request, trial_id: str, result: Annotated[str | None, Qu
     sizing_inputs = chosen.inputs if chosen is not None and not chosen.stale else None
     figs = present.trial_figures((rec.public_id, info["revision"]), trial, sizing_inputs,
                                  get_science(request))
-    from ...fit.fouling import vmax_linearity
+    from ...fit.linearised import vmax_linearity
     meanings = [m for m in ("author", "review", "approve") if roles & tenancy.PERMISSIONS[f"sign:{m}"]]
     sizing_form = _sizing_form(rec, chosen.inputs if chosen is not None else None)
     fit_rows = present.model_rows(fit.data) if fit is not None else []
